@@ -1,0 +1,3 @@
+module github.com/skiffoci/skiff
+
+go 1.24

@@ -1,0 +1,85 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// ErrNotFound is wrapped by content stores when content or a tag is absent.
+var ErrNotFound = errors.New("not found")
+
+// Fetcher returns the content a descriptor names. The reader verifies size
+// and digest as it streams: its last Read fails instead of returning io.EOF
+// when the bytes do not match desc.
+type Fetcher interface {
+	Fetch(ctx context.Context, desc Descriptor) (io.ReadCloser, error)
+}
+
+// Pusher stores content read from r under desc. Implementations verify size
+// and digest before the content becomes visible under its name.
+type Pusher interface {
+	Push(ctx context.Context, desc Descriptor, r io.Reader) error
+}
+
+// Exister reports whether a store already has the content desc names.
+type Exister interface {
+	Exists(ctx context.Context, desc Descriptor) (bool, error)
+}
+
+// Resolver turns a tag or a digest string into the descriptor of the
+// manifest or index it names.
+type Resolver interface {
+	Resolve(ctx context.Context, ref string) (Descriptor, error)
+}
+
+// Tagger names a manifest or index that the store already holds.
+type Tagger interface {
+	Tag(ctx context.Context, desc Descriptor, tag string) error
+}
+
+// ReadOnlyStore is what a copy reads from.
+type ReadOnlyStore interface {
+	Fetcher
+	Resolver
+}
+
+// Store is what a copy writes to.
+type Store interface {
+	Pusher
+	Exister
+	Tagger
+}
+
+// FetchDocument fetches the manifest or index desc names, bounded by
+// MaxManifestSize, verified and parsed.
+func FetchDocument(ctx context.Context, f Fetcher, desc Descriptor) (*Document, error) {
+	raw, err := FetchAll(ctx, f, desc, MaxManifestSize)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(raw, desc.MediaType)
+}
+
+// FetchConfig fetches and parses the image config desc names.
+func FetchConfig(ctx context.Context, f Fetcher, desc Descriptor) (*Config, []byte, error) {
+	raw, err := FetchAll(ctx, f, desc, MaxConfigSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := ParseConfig(raw)
+	return c, raw, err
+}
+
+// FetchAll reads small content (at most limit bytes) whole, verified.
+func FetchAll(ctx context.Context, f Fetcher, desc Descriptor, limit int64) ([]byte, error) {
+	if desc.Data != nil && desc.Validate() == nil {
+		return desc.Data, nil
+	}
+	rc, err := f.Fetch(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return ReadAllVerified(rc, desc, limit)
+}
