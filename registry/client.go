@@ -1,0 +1,201 @@
+package registry
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/skiffoci/skiff/auth"
+	"github.com/skiffoci/skiff/reference"
+)
+
+// Client talks to registries. The zero value is ready to use: anonymous,
+// HTTPS everywhere but loopback, with the default retry policy. A Client is
+// safe for concurrent use and should be reused: it keeps connections alive
+// and caches bearer tokens per host and scope.
+type Client struct {
+	// Transport is the base transport. Nil means a tuned clone of
+	// http.DefaultTransport that also reads per-host TLS settings from
+	// CertsDir.
+	Transport http.RoundTripper
+
+	// Keychain finds credentials for a host; nil means anonymous.
+	Keychain auth.Keychain
+
+	// Insecure lists hosts ("host" or "host:port") that may be reached
+	// over plain HTTP and whose TLS certificates are not verified.
+	// Loopback hosts may use plain HTTP without being listed. No other
+	// host ever falls back from HTTPS to HTTP.
+	Insecure []string
+
+	// UserAgent is sent with every request; empty means "skiff".
+	UserAgent string
+
+	// CertsDir holds per-host TLS files as docker's certs.d does
+	// (HOST/ca.crt, HOST/client.cert, HOST/client.key). Empty means
+	// /etc/docker/certs.d; "-" disables it.
+	CertsDir string
+
+	// RootCAs, if set, replaces the system's roots for every host.
+	RootCAs *x509.CertPool
+
+	// Retry is the retry policy; its zero value is the default policy.
+	Retry RetryPolicy
+
+	// Trace, if set, receives one line per HTTP request and response,
+	// with credentials removed (the CLI's -v).
+	Trace io.Writer
+
+	once    sync.Once
+	hc      *http.Client
+	authT   *auth.Transport
+	mu      sync.Mutex
+	schemes map[string]string
+	sleep   func(context.Context, time.Duration) error // tests replace it
+}
+
+func (c *Client) init() {
+	c.once.Do(func() {
+		base := c.Transport
+		if base == nil {
+			base = newHostTransport(c)
+		}
+		if c.Trace != nil {
+			base = &tracer{base: base, w: c.Trace}
+		}
+		c.authT = &auth.Transport{Base: base, Credentials: c.Keychain}
+		c.hc = &http.Client{Transport: c.authT, CheckRedirect: c.checkRedirect}
+		c.schemes = map[string]string{}
+		if c.sleep == nil {
+			c.sleep = sleepCtx
+		}
+	})
+}
+
+// checkRedirect refuses a downgrade from https to http (RELIABILITY #28)
+// unless the target host is insecure, and long chains.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("registry: stopped after 10 redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" && !c.isInsecure(req.URL.Host) {
+		return fmt.Errorf("registry: refusing redirect from https to %s://%s", req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
+
+func (c *Client) isInsecure(host string) bool {
+	return slices.Contains(c.Insecure, host) || slices.Contains(c.Insecure, hostOnly(host))
+}
+
+// Repository returns the repository ref names; ref's tag and digest are
+// ignored. Docker Hub ("docker.io") is reached at registry-1.docker.io.
+func (c *Client) Repository(ref reference.Reference) *Repository {
+	c.init()
+	host := apiHost(ref.Registry)
+	c.authT.AddHost(host)
+	return &Repository{client: c, host: host, name: ref.Repository}
+}
+
+// apiHost maps a reference's registry to the host that serves its API.
+func apiHost(registry string) string {
+	if registry == "docker.io" {
+		return "registry-1.docker.io"
+	}
+	return registry
+}
+
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
+}
+
+// isLoopback reports whether host names this machine: localhost,
+// 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	h := hostOnly(host)
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// baseURL returns "scheme://host" for host, finding out once per host
+// whether a loopback or insecure registry speaks TLS.
+func (c *Client) baseURL(ctx context.Context, host string) (*url.URL, error) {
+	c.init()
+	if !isLoopback(host) && !c.isInsecure(host) {
+		return &url.URL{Scheme: "https", Host: host}, nil
+	}
+	c.mu.Lock()
+	scheme := c.schemes[host]
+	c.mu.Unlock()
+	if scheme == "" {
+		var err error
+		if scheme, err = probeScheme(ctx, host); err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.schemes[host] = scheme
+		c.mu.Unlock()
+	}
+	return &url.URL{Scheme: scheme, Host: host}, nil
+}
+
+// probeScheme starts a TLS handshake with host: a server that answers in
+// plain HTTP is reached over http, any handshake over https. Certificates
+// are not checked here; the real requests check them.
+func probeScheme(ctx context.Context, host string) (string, error) {
+	addr := host
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		addr = net.JoinHostPort(host, "443")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true}}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		conn.Close()
+		return "https", nil
+	}
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) {
+		return "http", nil
+	}
+	if ne := new(net.OpError); errors.As(err, &ne) && ne.Op == "dial" {
+		return "", fmt.Errorf("registry: cannot reach %s: %w", host, err)
+	}
+	// Anything else (a reset, an EOF mid-handshake): plain HTTP servers
+	// sometimes just hang up on a ClientHello.
+	return "http", nil
+}
+
+func (c *Client) userAgent() string {
+	if c.UserAgent != "" {
+		return c.UserAgent
+	}
+	return "skiff"
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

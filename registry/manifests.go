@@ -1,0 +1,200 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+)
+
+var acceptManifests = strings.Join(manifest.ManifestMediaTypes, ", ")
+
+// checkRef validates a tag or digest before it is put into a URL.
+func checkRef(ref string) (manifest.Digest, error) {
+	if strings.Contains(ref, ":") {
+		return manifest.ParseDigest(ref)
+	}
+	if !reference.ValidTag(ref) {
+		return "", fmt.Errorf("registry: invalid tag %q", truncate(ref, 140))
+	}
+	return "", nil
+}
+
+// Resolve returns the descriptor of the manifest or index that ref (a tag
+// or a digest) names. It asks with HEAD and falls back to GET when the
+// registry does not answer HEAD or leaves out Docker-Content-Digest; a
+// digest that disagrees with the one asked for is an error.
+func (r *Repository) Resolve(ctx context.Context, ref string) (manifest.Descriptor, error) {
+	want, err := checkRef(ref)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	req, err := r.newRequest(ctx, http.MethodHead, "manifests/"+ref, nil)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	req.Header.Set("Accept", acceptManifests)
+	resp, err := r.client.do(req)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		if desc, ok := headDescriptor(resp); ok {
+			if want != "" && desc.Digest != want {
+				return manifest.Descriptor{}, fmt.Errorf("registry: %s@%s: registry answered with digest %s", r.name, want, desc.Digest)
+			}
+			return desc, nil
+		}
+	} else if resp.StatusCode != http.StatusMethodNotAllowed && resp.StatusCode != http.StatusNotImplemented {
+		return manifest.Descriptor{}, newError(resp)
+	}
+	doc, err := r.FetchManifest(ctx, ref)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	return doc.Descriptor(), nil
+}
+
+// headDescriptor builds a descriptor from a HEAD response's headers, if
+// they are complete and well-formed.
+func headDescriptor(resp *http.Response) (manifest.Descriptor, bool) {
+	d, err := manifest.ParseDigest(resp.Header.Get("Docker-Content-Digest"))
+	mt := baseType(resp.Header.Get("Content-Type"))
+	if err != nil || resp.ContentLength < 0 || !isManifestDesc(manifest.Descriptor{MediaType: mt}) {
+		return manifest.Descriptor{}, false
+	}
+	return manifest.Descriptor{MediaType: mt, Digest: d, Size: resp.ContentLength}, true
+}
+
+func baseType(ct string) string {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.TrimSpace(mt)
+}
+
+// FetchManifest gets the manifest or index that ref (a tag or a digest)
+// names, bounded by manifest.MaxManifestSize, and verifies it: the body's
+// hash must equal the digest asked for, and otherwise the
+// Docker-Content-Digest header when there is one (RELIABILITY #1–#3).
+func (r *Repository) FetchManifest(ctx context.Context, ref string) (*manifest.Document, error) {
+	want, err := checkRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	req, err := r.newRequest(ctx, http.MethodGet, "manifests/"+ref, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", acceptManifests)
+	resp, err := r.send(req, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := manifest.ReadLimited(resp.Body, manifest.MaxManifestSize, "manifest "+r.name+":"+ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyManifest(raw, want, resp.Header.Get("Docker-Content-Digest")); err != nil {
+		return nil, fmt.Errorf("registry: %s:%s: %w", r.name, ref, err)
+	}
+	return manifest.Parse(raw, resp.Header.Get("Content-Type"))
+}
+
+// verifyManifest checks raw against the digest asked for, or else against
+// the digest the registry claims.
+func verifyManifest(raw []byte, want manifest.Digest, header string) error {
+	if want == "" && header != "" {
+		d, err := manifest.ParseDigest(header)
+		if err != nil {
+			return fmt.Errorf("bad Docker-Content-Digest header: %w", err)
+		}
+		want = d
+	}
+	if want == "" {
+		return nil
+	}
+	g := manifest.NewDigester(want.Algorithm())
+	g.Write(raw)
+	if got := g.Digest(); got != want {
+		return fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, want, got)
+	}
+	return nil
+}
+
+// PushManifest stores raw, of media type mediaType, under ref (a tag or a
+// digest) and returns its descriptor.
+func (r *Repository) PushManifest(ctx context.Context, raw []byte, mediaType, ref string) (manifest.Descriptor, error) {
+	desc := manifest.DescriptorFor(mediaType, raw)
+	want, err := checkRef(ref)
+	if err != nil {
+		return desc, err
+	}
+	if want != "" && want != desc.Digest {
+		return desc, fmt.Errorf("registry: %w: pushing %s under %s", manifest.ErrDigestMismatch, desc.Digest, want)
+	}
+	req, err := r.newRequest(ctx, http.MethodPut, "manifests/"+ref, bytes.NewReader(raw))
+	if err != nil {
+		return desc, err
+	}
+	req.Header.Set("Content-Type", mediaType)
+	resp, err := r.send(req, http.StatusCreated, http.StatusOK, http.StatusAccepted)
+	if err != nil {
+		return desc, err
+	}
+	closeBody(resp)
+	if got := resp.Header.Get("Docker-Content-Digest"); got != "" && got != string(desc.Digest) {
+		return desc, fmt.Errorf("registry: %s: registry stored manifest %s as %s", r.name, desc.Digest, got)
+	}
+	return desc, nil
+}
+
+// Tag names the manifest desc under tag, sending its bytes again (the
+// Distribution API has no tag-only request).
+func (r *Repository) Tag(ctx context.Context, desc manifest.Descriptor, tag string) error {
+	raw, err := manifest.FetchAll(ctx, r, desc, manifest.MaxManifestSize)
+	if err != nil {
+		return err
+	}
+	_, err = r.PushManifest(ctx, raw, desc.MediaType, tag)
+	return err
+}
+
+// Delete removes the manifest ref (a digest; registries rarely allow
+// deleting by tag) from the repository.
+func (r *Repository) Delete(ctx context.Context, ref string) error {
+	if _, err := checkRef(ref); err != nil {
+		return err
+	}
+	req, err := r.newRequest(ctx, http.MethodDelete, "manifests/"+ref, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.send(req, http.StatusAccepted, http.StatusOK, http.StatusNoContent)
+	if err != nil {
+		return err
+	}
+	closeBody(resp)
+	return nil
+}
+
+func (r *Repository) pushManifestDesc(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
+	raw, err := manifest.ReadAllVerified(body, desc, manifest.MaxManifestSize)
+	if err != nil {
+		return err
+	}
+	_, err = r.PushManifest(ctx, raw, desc.MediaType, string(desc.Digest))
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,82 @@
+package registry
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// Repository is one repository on one registry, such as
+// ghcr.io/owner/name. It implements manifest's content interfaces
+// (Fetcher, Pusher, Exister, Resolver, Tagger) over the Distribution API.
+type Repository struct {
+	client *Client
+	host   string // the API host: registry-1.docker.io for docker.io
+	name   string
+}
+
+// Compile-time checks that Repository is a content store.
+var (
+	_ manifest.ReadOnlyStore = (*Repository)(nil)
+	_ manifest.Store         = (*Repository)(nil)
+)
+
+// Host returns the host the repository's API is reached at.
+func (r *Repository) Host() string { return r.host }
+
+// Name returns the repository's name, such as "library/alpine".
+func (r *Repository) Name() string { return r.name }
+
+// url returns the URL of /v2/<name>/<path>; path may carry a query.
+func (r *Repository) url(ctx context.Context, path string) (*url.URL, error) {
+	base, err := r.client.baseURL(ctx, r.host)
+	if err != nil {
+		return nil, err
+	}
+	rest, query, _ := strings.Cut(path, "?")
+	u := base.JoinPath("v2", r.name, rest)
+	u.RawQuery = query
+	return u, nil
+}
+
+// newRequest builds a request for /v2/<name>/<path>.
+func (r *Repository) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	u, err := r.url(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return http.NewRequestWithContext(ctx, method, u.String(), body)
+}
+
+// send does req and returns the response when its status is one of ok;
+// any other status becomes an *Error.
+func (r *Repository) send(req *http.Request, ok ...int) (*http.Response, error) {
+	resp, err := r.client.do(req)
+	if err != nil {
+		return nil, err
+	}
+	for _, code := range ok {
+		if resp.StatusCode == code {
+			return resp, nil
+		}
+	}
+	defer resp.Body.Close()
+	return nil, newError(resp)
+}
+
+// closeBody drains a little of body, so the connection can be reused, and
+// closes it.
+func closeBody(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+}
+
+// isManifestDesc reports whether desc is fetched from /manifests/ rather
+// than /blobs/.
+func isManifestDesc(desc manifest.Descriptor) bool {
+	return manifest.IsIndex(desc.MediaType) || manifest.IsManifest(desc.MediaType)
+}

@@ -1,0 +1,140 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// RetryPolicy says how often and how long a Client retries requests that
+// failed for reasons that may pass: network errors, 408, 429, 500, 502,
+// 503 and 504. Other statuses are never retried. A request whose body
+// cannot be replayed is not retried once the body was sent.
+type RetryPolicy struct {
+	Attempts      int           // total tries; 0 means 5, 1 means no retry
+	MinBackoff    time.Duration // first backoff; 0 means 200ms
+	MaxBackoff    time.Duration // backoff cap; 0 means 10s
+	MaxRetryAfter time.Duration // longest Retry-After honoured; 0 means 60s
+}
+
+func (p RetryPolicy) attempts() int { return cmpOr(p.Attempts, 5) }
+
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	lo, hi := cmpOr(p.MinBackoff, 200*time.Millisecond), cmpOr(p.MaxBackoff, 10*time.Second)
+	d := lo << min(attempt, 20)
+	if d > hi || d <= 0 {
+		d = hi
+	}
+	return d/2 + rand.N(d/2+1) // jitter: between half and all of d
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// retryableError reports whether a transport error may pass: a reset, an
+// unexpected EOF or a timeout. TLS and certificate errors, refused
+// connections, redirect refusals and auth errors do not.
+func retryableError(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(min(secs, 1<<31)) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+// do sends req, retrying as the policy allows. It returns the response
+// of the last try whatever its status, or the transport error.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	c.init()
+	req.Header.Set("User-Agent", c.userAgent())
+	ctx := req.Context()
+	for attempt := 1; ; attempt++ {
+		resp, err := c.hc.Do(req)
+		if err == nil && !retryableStatus(resp.StatusCode) {
+			return resp, nil
+		}
+		if err != nil && !retryableError(err) || attempt >= c.Retry.attempts() || !replayable(req) {
+			return resp, err
+		}
+		wait := c.Retry.backoff(attempt - 1)
+		if resp != nil {
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				if limit := cmpOr(c.Retry.MaxRetryAfter, 60*time.Second); ra > limit {
+					e := newError(resp)
+					resp.Body.Close()
+					return nil, fmt.Errorf("%w (the registry asks to retry after %v, more than the %v this client waits)", e, ra, limit)
+				}
+				wait = ra
+			}
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		if err := rewind(req); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+func rewind(req *http.Request) error {
+	if req.GetBody == nil {
+		return nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return err
+	}
+	req.Body = body
+	return nil
+}

@@ -1,0 +1,178 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+)
+
+// smallBlob is the size up to which a blob is sent in one POST, with the
+// body buffered so a retry can replay it.
+const smallBlob = 1 << 20
+
+// Push stores the content desc names, read from body: a manifest or
+// index with PUT, a blob with an upload session. The registry checks the
+// digest; body is additionally verified while it streams, so a source that
+// lies fails the upload.
+func (r *Repository) Push(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
+	if err := desc.Validate(); err != nil {
+		return err
+	}
+	if isManifestDesc(desc) {
+		return r.pushManifestDesc(ctx, desc, body)
+	}
+	body = manifest.NewVerifyingReader(body, desc)
+	if desc.Size <= smallBlob {
+		return r.pushSmall(ctx, desc, body)
+	}
+	loc, err := r.startUpload(ctx, "")
+	if err != nil {
+		return err
+	}
+	return r.putUpload(ctx, loc, desc, body)
+}
+
+// pushSmall sends a small blob in one monolithic POST; a registry that
+// does not take that answers 202 and gets the same bytes in a PUT.
+func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	req, err := r.newRequest(ctx, http.MethodPost, "blobs/uploads/?digest="+url.QueryEscape(string(desc.Digest)), bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := r.send(req, http.StatusCreated, http.StatusAccepted)
+	if err != nil {
+		return err
+	}
+	closeBody(resp)
+	if resp.StatusCode == http.StatusCreated {
+		return nil
+	}
+	loc, err := location(resp)
+	if err != nil {
+		return err
+	}
+	return r.putUpload(ctx, loc, desc, bytes.NewReader(data))
+}
+
+// startUpload opens an upload session; with from set, it first asks to
+// mount the blob mount from that repository. It returns the session's
+// location, or "" when the mount succeeded.
+func (r *Repository) startUpload(ctx context.Context, query string) (*url.URL, error) {
+	req, err := r.newRequest(ctx, http.MethodPost, "blobs/uploads/"+query, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := r.send(req, http.StatusAccepted, http.StatusCreated)
+	if err != nil {
+		return nil, err
+	}
+	closeBody(resp)
+	if resp.StatusCode == http.StatusCreated {
+		return nil, nil
+	}
+	return location(resp)
+}
+
+// location resolves a response's Location against its request's URL. The
+// session URL may lead to another host only over the same scheme.
+func location(resp *http.Response) (*url.URL, error) {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return nil, fmt.Errorf("registry: %s %s: upload response without Location", resp.Request.Method, resp.Request.URL.Redacted())
+	}
+	u, err := resp.Request.URL.Parse(loc)
+	if err != nil {
+		return nil, fmt.Errorf("registry: bad upload Location: %w", err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" || resp.Request.URL.Scheme == "https" && u.Scheme != "https" {
+		return nil, fmt.Errorf("registry: refusing upload Location with scheme %q", u.Scheme)
+	}
+	return u, nil
+}
+
+// putUpload sends the whole body to the session and closes it.
+func (r *Repository) putUpload(ctx context.Context, loc *url.URL, desc manifest.Descriptor, body io.Reader) error {
+	u := *loc
+	q := u.Query()
+	q.Set("digest", string(desc.Digest))
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = desc.Size
+	if desc.Size == 0 {
+		req.Body = http.NoBody
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := r.send(req, http.StatusCreated, http.StatusNoContent, http.StatusAccepted)
+	if err != nil {
+		return fmt.Errorf("registry: uploading %s: %w", desc.Digest, err)
+	}
+	closeBody(resp)
+	return nil
+}
+
+// Mount asks the registry to make the blob desc, stored in repository
+// from on the same registry, part of r without sending its bytes. It
+// reports whether the mount happened; when it did not, nothing was
+// uploaded and the caller should push the blob.
+func (r *Repository) Mount(ctx context.Context, desc manifest.Descriptor, from string) (bool, error) {
+	if err := desc.Digest.Validate(); err != nil {
+		return false, err
+	}
+	if !reference.ValidRepository(from) {
+		return false, fmt.Errorf("registry: invalid repository name %q", truncate(from, 140))
+	}
+	q := "?mount=" + url.QueryEscape(string(desc.Digest)) + "&from=" + url.QueryEscape(from)
+	loc, err := r.startUpload(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	if loc == nil {
+		return true, nil
+	}
+	r.cancelUpload(ctx, loc)
+	return false, nil
+}
+
+// cancelUpload abandons a session; failures only leave it to expire.
+func (r *Repository) cancelUpload(ctx context.Context, loc *url.URL) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, loc.String(), nil)
+	if err != nil {
+		return
+	}
+	if resp, err := r.client.do(req); err == nil {
+		closeBody(resp)
+	}
+}
+
+// uploadOffset reads the end of an upload's Range header ("0-1023"): the
+// next byte to send.
+func uploadOffset(resp *http.Response) (int64, error) {
+	v := resp.Header.Get("Range")
+	if v == "" {
+		return 0, nil
+	}
+	v = strings.TrimPrefix(v, "bytes=")
+	_, last, ok := strings.Cut(v, "-")
+	end, err := strconv.ParseInt(last, 10, 64)
+	if !ok || err != nil || end < -1 {
+		return 0, errors.New("registry: malformed upload Range " + strconv.Quote(v))
+	}
+	return end + 1, nil
+}
