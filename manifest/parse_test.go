@@ -36,7 +36,7 @@ func ociIndex(mediaType string) string {
 func TestParseKinds(t *testing.T) {
 	tests := []struct {
 		name, raw, ct, want string
-		index              bool
+		index               bool
 	}{
 		{"oci manifest", ociManifest(manifest.MediaTypeOCIManifest), manifest.MediaTypeOCIManifest, manifest.MediaTypeOCIManifest, false},
 		{"oci manifest without mediaType", ociManifest(""), manifest.MediaTypeOCIManifest, manifest.MediaTypeOCIManifest, false},
