@@ -176,3 +176,26 @@ func uploadOffset(resp *http.Response) (int64, error) {
 	}
 	return end + 1, nil
 }
+
+// MountFrom mounts desc from src when src is another repository on the
+// same registry host; otherwise it reports false and does nothing. It
+// implements manifest.Mounter, so Copy moves no layer bytes within one
+// registry.
+func (r *Repository) MountFrom(ctx context.Context, desc manifest.Descriptor, src manifest.Fetcher) (bool, error) {
+	s, ok := src.(*Repository)
+	if !ok || s.host != r.host || s.name == r.name {
+		return false, nil
+	}
+	return r.Mount(ctx, desc, s.name)
+}
+
+// PushReference stores the manifest desc, read from body, under tag in a
+// single PUT. It implements manifest.ReferencePusher.
+func (r *Repository) PushReference(ctx context.Context, desc manifest.Descriptor, body io.Reader, tag string) error {
+	raw, err := manifest.ReadAllVerified(body, desc, manifest.MaxManifestSize)
+	if err != nil {
+		return err
+	}
+	_, err = r.PushManifest(ctx, raw, desc.MediaType, tag)
+	return err
+}
