@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/skiffoci/skiff/layout"
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/tarball"
+)
+
+var copyCommand = &command{
+	summary: "copy an image between registries, OCI layouts and tarballs",
+	usage:   "[flags] SRC DST",
+	help: `SRC and DST are registry references or oci:DIR[:TAG], docker-archive:FILE[:REF],
+oci-archive:FILE[:TAG]. Between registries, layers stream from one to the other and
+never touch the disk; within one registry they are mounted, not copied.
+A multi-platform index is copied whole unless --platform is given; a docker
+tarball holds one platform (the host's unless --platform says otherwise).
+
+examples:
+  skiff copy ghcr.io/o/app:1.0 registry.example.com/app:1.0
+  skiff copy --platform linux/arm64 alpine:3.20 oci:alpine-arm:3.20
+  skiff copy docker-archive:app.tar localhost:5000/app:dev`,
+	run: runCopy,
+}
+
+func runCopy(ctx context.Context, e *env, args []string) error {
+	var o options
+	fs := newFlagSet(e, "copy")
+	o.register(fs)
+	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want SRC and DST, got %d arguments", fs.NArg())
+	}
+	src, err := parseLocation(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	dst, err := parseLocation(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	if o.platform == "" && dst.kind != kindDockerArchive && dst.kind != kindOCIArchive {
+		o.platform = "all"
+	}
+	return transfer(ctx, e, &o, []location{src}, dst)
+}
+
+// transfer copies the images at srcs to dst and reports what it did.
+func transfer(ctx context.Context, e *env, o *options, srcs []location, dst location) error {
+	c, err := o.client(e, hostsOf(append([]location{dst}, srcs...)))
+	if err != nil {
+		return err
+	}
+	platforms, err := o.platforms()
+	if err != nil {
+		return err
+	}
+	var opened []*source
+	defer func() {
+		for _, s := range opened {
+			s.close()
+		}
+	}()
+	for _, l := range srcs {
+		s, err := openSource(ctx, c, l)
+		if err != nil {
+			return err
+		}
+		opened = append(opened, s)
+	}
+	var root manifest.Descriptor
+	switch dst.kind {
+	case kindDockerArchive, kindOCIArchive:
+		err = writeArchive(ctx, e, o, opened, dst, platforms)
+	default:
+		if len(opened) != 1 {
+			return usagef("only a tarball takes several images")
+		}
+		root, err = copyTo(ctx, c, opened[0], dst, platforms, o)
+	}
+	if err != nil {
+		return err
+	}
+	if !o.quiet {
+		for _, s := range opened {
+			fmt.Fprintf(e.stderr, "skiff: copied %s to %s\n", s.loc, dst)
+		}
+		if root.Digest != "" {
+			fmt.Fprintln(e.stdout, root.Digest)
+		}
+	}
+	return nil
+}
+
+// copyTo copies one image to a registry or an OCI layout.
+func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options) (manifest.Descriptor, error) {
+	opts := &manifest.CopyOptions{Platforms: platforms, Jobs: o.jobs}
+	var store manifest.Store
+	if dst.kind == kindRegistry {
+		store, opts.Tag = c.Repository(dst.ref), dst.ref.Tag
+	} else {
+		l, err := layout.Create(dst.path)
+		if err != nil {
+			return manifest.Descriptor{}, err
+		}
+		store, opts.Tag = l, dst.name
+		if opts.Tag == "" {
+			opts.Tag = defaultTag(src.loc)
+		}
+	}
+	root, err := manifest.Copy(ctx, store, src.fetcher, src.root, opts)
+	if err != nil {
+		return root, err
+	}
+	if dst.kind == kindRegistry && dst.ref.Digest != "" && string(root.Digest) != dst.ref.Digest {
+		return root, fmt.Errorf("copied %s, but the destination names digest %s", root.Digest, dst.ref.Digest)
+	}
+	return root, nil
+}
+
+// defaultTag names an image copied into a layout without a tag: the
+// source's tag, if it has one.
+func defaultTag(l location) string {
+	switch {
+	case l.kind == kindRegistry:
+		return l.ref.Tag
+	case l.kind == kindOCI || l.kind == kindOCIArchive:
+		return l.name
+	}
+	return ""
+}
+
+// writeArchive writes the images at srcs, one platform each, as one
+// docker-load tarball (which is also an OCI archive).
+func writeArchive(ctx context.Context, e *env, o *options, srcs []*source, dst location, platforms []manifest.Platform) error {
+	if len(platforms) > 1 || platforms == nil {
+		return errNeedsPlatform
+	}
+	var images []tarball.Image
+	for _, s := range srcs {
+		doc, err := singleManifest(ctx, s, platforms[0])
+		if err != nil {
+			return err
+		}
+		images = append(images, tarball.Image{Tags: archiveTags(s.loc, dst, len(srcs)), Manifest: doc, Fetcher: s.fetcher})
+	}
+	opts := &tarball.WriteOptions{Jobs: o.jobs}
+	if dst.path == "-" {
+		return tarball.Write(ctx, e.stdout, images, opts)
+	}
+	return tarball.WriteFile(ctx, dst.path, images, opts)
+}
+
+// singleManifest fetches src's root and, if it is an index, the manifest
+// in it for platform.
+func singleManifest(ctx context.Context, s *source, platform manifest.Platform) (*manifest.Document, error) {
+	doc, err := manifest.FetchDocument(ctx, s.fetcher, s.root)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.loc, err)
+	}
+	for depth := 0; doc.Index != nil; depth++ {
+		if depth >= manifest.MaxDepth {
+			return nil, fmt.Errorf("%s: index nesting deeper than %d", s.loc, manifest.MaxDepth)
+		}
+		d, err := manifest.SelectPlatform(doc.Index, platform)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.loc, err)
+		}
+		if doc, err = manifest.FetchDocument(ctx, s.fetcher, d); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.loc, err)
+		}
+	}
+	return doc, nil
+}
+
+// archiveTags names an image in a tarball: the destination's reference
+// when it gives one for a single image, else the source's name.
+func archiveTags(src, dst location, n int) []string {
+	if dst.name != "" && n == 1 {
+		return []string{dst.name}
+	}
+	switch src.kind {
+	case kindRegistry:
+		return []string{src.ref.String()}
+	case kindDockerArchive:
+		if src.name != "" {
+			return []string{src.name}
+		}
+	}
+	return nil
+}
+
+// hostsOf lists the registry hosts among locs.
+func hostsOf(locs []location) []string {
+	var hosts []string
+	for _, l := range locs {
+		if l.kind == kindRegistry {
+			hosts = append(hosts, l.ref.Registry)
+			if l.ref.Registry == reference.DefaultRegistry {
+				hosts = append(hosts, "registry-1.docker.io")
+			}
+		}
+	}
+	return hosts
+}

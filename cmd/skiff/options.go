@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/skiffoci/skiff/auth"
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry"
+)
+
+// errFlagParse marks a flag error the flag package already printed.
+var errFlagParse = errors.New("flag parse error")
+
+// options are the flags every command that talks to registries shares.
+type options struct {
+	insecure      bool
+	user          string
+	passwordStdin bool
+	jobs          int
+	verbose       bool
+	quiet         bool
+	platform      string
+}
+
+// newFlagSet returns a FlagSet for command name whose usage prints the
+// command's usage line, flags and help.
+func newFlagSet(e *env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {} // parse prints usage itself
+	return fs
+}
+
+// printHelp writes the full help of command name: usage, flags, examples.
+func printHelp(w io.Writer, fs *flag.FlagSet) {
+	cmd := commands[fs.Name()]
+	fmt.Fprintf(w, "usage: skiff %s %s\n\n%s\n\nflags:\n", fs.Name(), cmd.usage, cmd.summary)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	if cmd.help != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(cmd.help))
+	}
+}
+
+// register adds the shared flags to fs.
+func (o *options) register(fs *flag.FlagSet) {
+	fs.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and unverified TLS for the registries named in this command")
+	fs.StringVar(&o.user, "user", "", "`USER` name for the registries named in this command (password from --password-stdin)")
+	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password for --user from standard input")
+	fs.IntVar(&o.jobs, "j", 4, "number of blobs to transfer in parallel")
+	fs.BoolVar(&o.verbose, "v", false, "trace HTTP requests on stderr (credentials are never shown)")
+	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
+}
+
+// parse parses args with fs, turning help requests and flag errors into
+// the errors run understands.
+func parse(e *env, fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(e.stdout, fs)
+			return flag.ErrHelp
+		}
+		fmt.Fprintf(e.stderr, "usage: skiff %s %s\nrun \"skiff %s --help\" for more\n", fs.Name(), commands[fs.Name()].usage, fs.Name())
+		return errFlagParse
+	}
+	return nil
+}
+
+// client builds the registry client for a command that names hosts.
+func (o *options) client(e *env, hosts []string) (*registry.Client, error) {
+	if o.jobs < 1 || o.jobs > 64 {
+		return nil, usagef("-j must be between 1 and 64")
+	}
+	c := &registry.Client{UserAgent: "skiff/" + version()}
+	store := auth.FromEnvironment()
+	c.Keychain = store
+	if o.user != "" {
+		cred, err := o.credential(e)
+		if err != nil {
+			return nil, err
+		}
+		static := auth.Static{}
+		for _, h := range hosts {
+			static[h] = cred
+		}
+		c.Keychain = auth.KeychainFunc(func(ctx context.Context, host string) (auth.Credential, error) {
+			if cred, _ := static.Get(ctx, host); cred != (auth.Credential{}) {
+				return cred, nil
+			}
+			return store.Get(ctx, host)
+		})
+	} else if o.passwordStdin {
+		return nil, usagef("--password-stdin needs --user")
+	}
+	if o.insecure {
+		c.Insecure = hosts
+	}
+	if o.verbose {
+		c.Trace = e.stderr
+	}
+	return c, nil
+}
+
+func (o *options) credential(e *env) (auth.Credential, error) {
+	if !o.passwordStdin {
+		return auth.Credential{}, usagef("--user needs --password-stdin (passwords are never taken as arguments)")
+	}
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, 64<<10)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return auth.Credential{}, fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return auth.Credential{}, errors.New("empty password on stdin")
+	}
+	return auth.Credential{Username: o.user, Password: pw}, nil
+}
+
+// platforms parses --platform: "" means the host's, "all" means nil.
+func (o *options) platforms() ([]manifest.Platform, error) {
+	switch o.platform {
+	case "":
+		return []manifest.Platform{manifest.HostPlatform()}, nil
+	case "all":
+		return nil, nil
+	}
+	var out []manifest.Platform
+	for _, s := range strings.Split(o.platform, ",") {
+		p, err := manifest.ParsePlatform(strings.TrimSpace(s))
+		if err != nil {
+			return nil, usagef("--platform: %v", err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

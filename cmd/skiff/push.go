@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/skiffoci/skiff/reference"
+)
+
+var pushCommand = &command{
+	summary: "push a tarball or an OCI layout to a registry",
+	usage:   "[flags] FILE|DIR REF",
+	help: `FILE is any image tarball: docker save's, Docker 25's, crane's, skiff's, or an
+OCI archive, gzip-compressed or not. DIR is an OCI image layout; name one of its
+images as DIR:TAG when it holds several. Blobs the registry has are not sent again.
+
+examples:
+  skiff push app.tar registry.example.com/app:1.0
+  skiff push --insecure ./layout:v2 192.168.1.10:5000/app:v2`,
+	run: runPush,
+}
+
+func runPush(ctx context.Context, e *env, args []string) error {
+	var o options
+	fs := newFlagSet(e, "push")
+	o.register(fs)
+	fs.StringVar(&o.platform, "platform", "all", "`OS/ARCH[/VARIANT]` to push from an index (default: all)")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want FILE|DIR and REF, got %d arguments", fs.NArg())
+	}
+	src := localLocation(fs.Arg(0))
+	ref, err := reference.Parse(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	return transfer(ctx, e, &o, []location{src}, location{kind: kindRegistry, ref: ref})
+}
+
+// localLocation reads a path given to push: an OCI layout directory
+// (with an optional :TAG) or a tarball, unless it already names its kind.
+func localLocation(arg string) location {
+	if l, err := parseLocation(arg); err == nil && l.kind != kindRegistry {
+		return l
+	}
+	if path, tag := splitTag(arg); tag != "" && isLayout(path) {
+		return location{kind: kindOCI, path: path, name: tag}
+	}
+	if isLayout(arg) {
+		return location{kind: kindOCI, path: arg}
+	}
+	return location{kind: kindDockerArchive, path: arg}
+}
+
+func isLayout(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "oci-layout"))
+	return err == nil
+}
