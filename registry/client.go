@@ -48,6 +48,12 @@ type Client struct {
 	// RootCAs, if set, replaces the system's roots for every host.
 	RootCAs *x509.CertPool
 
+	// ChunkSize, if positive, makes blob uploads of more than 1 MiB go in
+	// PATCH requests of this many bytes (at least 64 KiB, at most 64 MiB),
+	// each held in memory so it can be resent. Zero streams a blob in one
+	// PUT, unless the registry asks for chunks with OCI-Chunk-Min-Length.
+	ChunkSize int64
+
 	// Retry is the retry policy; its zero value is the default policy.
 	Retry RetryPolicy
 

@@ -80,6 +80,11 @@ func TestIntegrationDistribution(t *testing.T) {
 	roundTrip(t, &registry.Client{}, reg.Host)
 }
 
+func TestIntegrationDistributionChunked(t *testing.T) {
+	reg := distribution.Start(t, nil)
+	roundTrip(t, &registry.Client{ChunkSize: 1 << 20}, reg.Host)
+}
+
 func TestIntegrationDistributionBasicAuthTLS(t *testing.T) {
 	reg := distribution.Start(t, &distribution.Options{TLS: true, Users: map[string]string{"alice": "s3cret-pass"}})
 	anon := &registry.Client{RootCAs: reg.Roots, CertsDir: "-"}

@@ -3,13 +3,10 @@ package registry
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
@@ -34,11 +31,14 @@ func (r *Repository) Push(ctx context.Context, desc manifest.Descriptor, body io
 	if desc.Size <= smallBlob {
 		return r.pushSmall(ctx, desc, body)
 	}
-	loc, err := r.startUpload(ctx, "")
+	loc, minLen, err := r.startUpload(ctx, "")
 	if err != nil {
 		return err
 	}
-	return r.putUpload(ctx, loc, desc, body)
+	if r.client.ChunkSize > 0 {
+		return r.putChunked(ctx, loc, desc, body, minLen)
+	}
+	return r.putUpload(ctx, loc, desc, body, desc.Size)
 }
 
 // pushSmall sends a small blob in one monolithic POST; a registry that
@@ -65,26 +65,27 @@ func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, bo
 	if err != nil {
 		return err
 	}
-	return r.putUpload(ctx, loc, desc, bytes.NewReader(data))
+	return r.putUpload(ctx, loc, desc, bytes.NewReader(data), desc.Size)
 }
 
-// startUpload opens an upload session; with from set, it first asks to
-// mount the blob mount from that repository. It returns the session's
-// location, or "" when the mount succeeded.
-func (r *Repository) startUpload(ctx context.Context, query string) (*url.URL, error) {
+// startUpload opens an upload session (query may ask for a mount). It
+// returns the session's location, or nil when a mount made a session
+// unnecessary, and the registry's OCI-Chunk-Min-Length.
+func (r *Repository) startUpload(ctx context.Context, query string) (*url.URL, int64, error) {
 	req, err := r.newRequest(ctx, http.MethodPost, "blobs/uploads/"+query, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	resp, err := r.send(req, http.StatusAccepted, http.StatusCreated)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	closeBody(resp)
 	if resp.StatusCode == http.StatusCreated {
-		return nil, nil
+		return nil, 0, nil
 	}
-	return location(resp)
+	loc, err := location(resp)
+	return loc, chunkMinLength(resp), err
 }
 
 // location resolves a response's Location against its request's URL. The
@@ -104,8 +105,9 @@ func location(resp *http.Response) (*url.URL, error) {
 	return u, nil
 }
 
-// putUpload sends the whole body to the session and closes it.
-func (r *Repository) putUpload(ctx context.Context, loc *url.URL, desc manifest.Descriptor, body io.Reader) error {
+// putUpload sends the last n bytes of the blob (all of it, or none after
+// chunks) to the session and closes it.
+func (r *Repository) putUpload(ctx context.Context, loc *url.URL, desc manifest.Descriptor, body io.Reader, n int64) error {
 	u := *loc
 	q := u.Query()
 	q.Set("digest", string(desc.Digest))
@@ -114,8 +116,8 @@ func (r *Repository) putUpload(ctx context.Context, loc *url.URL, desc manifest.
 	if err != nil {
 		return err
 	}
-	req.ContentLength = desc.Size
-	if desc.Size == 0 {
+	req.ContentLength = n
+	if n == 0 {
 		req.Body = http.NoBody
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
@@ -139,7 +141,7 @@ func (r *Repository) Mount(ctx context.Context, desc manifest.Descriptor, from s
 		return false, fmt.Errorf("registry: invalid repository name %q", truncate(from, 140))
 	}
 	q := "?mount=" + url.QueryEscape(string(desc.Digest)) + "&from=" + url.QueryEscape(from)
-	loc, err := r.startUpload(ctx, q)
+	loc, _, err := r.startUpload(ctx, q)
 	if err != nil {
 		return false, err
 	}
@@ -159,22 +161,6 @@ func (r *Repository) cancelUpload(ctx context.Context, loc *url.URL) {
 	if resp, err := r.client.do(req); err == nil {
 		closeBody(resp)
 	}
-}
-
-// uploadOffset reads the end of an upload's Range header ("0-1023"): the
-// next byte to send.
-func uploadOffset(resp *http.Response) (int64, error) {
-	v := resp.Header.Get("Range")
-	if v == "" {
-		return 0, nil
-	}
-	v = strings.TrimPrefix(v, "bytes=")
-	_, last, ok := strings.Cut(v, "-")
-	end, err := strconv.ParseInt(last, 10, 64)
-	if !ok || err != nil || end < -1 {
-		return 0, errors.New("registry: malformed upload Range " + strconv.Quote(v))
-	}
-	return end + 1, nil
 }
 
 // MountFrom mounts desc from src when src is another repository on the
