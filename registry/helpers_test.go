@@ -10,7 +10,7 @@ import (
 )
 
 // newRepo returns the repository name on the plain-HTTP test server srv.
-func newRepo(t *testing.T, c *registry.Client, srv *httptest.Server, name string) *registry.Repository {
+func newRepo(t testing.TB, c *registry.Client, srv *httptest.Server, name string) *registry.Repository {
 	t.Helper()
 	u, err := url.Parse(srv.URL)
 	if err != nil {
