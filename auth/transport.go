@@ -1,0 +1,433 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Transport is an http.RoundTripper that authenticates requests to
+// registry hosts. Its zero value is ready to use, authenticates nothing,
+// and sends every request through http.DefaultTransport.
+//
+// Only hosts declared with AddHost or AddScope are authenticated, and only
+// with the credential found for that exact host. Requests to any other
+// host, such as the blob storage a registry redirects to, are sent as they
+// are, and their 401 responses are returned untouched. A redirect hop
+// (a request whose Response field is set) to another scheme, host or port
+// than the hop before it is sent with no Authorization at all, whoever
+// set it. A request that already carries an Authorization header is sent
+// as it is.
+//
+// For a registry host, a Transport answers a 401 once per request: with
+// basic credentials for a Basic challenge, or with a token from the realm
+// of a Bearer challenge. Tokens are cached per host and scope set and
+// attached to later requests that need the same scopes, so only the first
+// request for a scope sees a 401. A 401 to a request that carried a cached
+// token drops that token and fetches a new one once; an
+// error="insufficient_scope" naming more scopes leads to one more token
+// with the combined scopes. Any other 401 is returned.
+//
+// To retry after a 401, a request with a body must have GetBody (as
+// http.NewRequest sets for bytes and strings readers); without it the 401
+// is returned. Streaming uploads should follow a request that already
+// obtained the token, such as the POST that starts the upload.
+//
+// The scopes a request needs are derived from its method and path
+// (/v2/<name>/manifests/…, /blobs/…, /tags/…, /referrers/…, _catalog, and
+// the from= repository of a mount), widened by AddScope and by the scopes
+// challenges name.
+//
+// A Transport must not be copied after first use, and its exported fields
+// must not change once it is in use.
+type Transport struct {
+	// Base sends the requests; nil means http.DefaultTransport. Token
+	// requests go through Base as well.
+	Base http.RoundTripper
+	// Credentials finds the credential of a registry host. It is asked
+	// once per host for the life of the Transport. Nil means anonymous.
+	Credentials Keychain
+	// Now is the clock tokens expire by; nil means time.Now.
+	Now func() time.Time
+	// ClientID is sent as client_id in OAuth2 token requests; "" means
+	// "skiff".
+	ClientID string
+
+	mu         sync.Mutex
+	hosts      map[string]bool
+	scopes     map[string]scopeSet
+	challenges map[string]Challenge
+	creds      map[string]*flight[Credential]
+	tokens     map[string]*flight[token]
+}
+
+// AddHost declares host (a host name and optional port, or a server URL)
+// to be a registry: requests to it are authenticated with its credential.
+func (t *Transport) AddHost(host string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.init()
+	t.hosts[NormalizeHost(host)] = true
+}
+
+// AddScope declares host a registry, like AddHost, and widens the scopes
+// of every later request to it that touches the resource a scope names:
+// after AddScope(h, "repository:a/b:push,pull"), pulls from a/b ask for a
+// token that can also push, so one token serves a whole push. Strings not
+// of the form type:name:actions are ignored; one string may hold several
+// scopes separated by spaces.
+func (t *Transport) AddScope(host string, scopes ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.init()
+	h := NormalizeHost(host)
+	t.hosts[h] = true
+	t.declaredLocked(h).add(scopes...)
+}
+
+// CloseIdleConnections closes the idle connections of Base, if it can.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func (t *Transport) init() {
+	if t.hosts == nil {
+		t.hosts = map[string]bool{}
+		t.scopes = map[string]scopeSet{}
+		t.challenges = map[string]Challenge{}
+		t.creds = map[string]*flight[Credential]{}
+		t.tokens = map[string]*flight[token]{}
+	}
+}
+
+func (t *Transport) declaredLocked(host string) scopeSet {
+	s := t.scopes[host]
+	if s == nil {
+		s = scopeSet{}
+		t.scopes[host] = s
+	}
+	return s
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+func (t *Transport) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+func (t *Transport) isRegistry(host string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hosts[host]
+}
+
+// attempt is the authentication state of one RoundTrip.
+type attempt struct {
+	host   string   // normalized registry host
+	scheme string   // scheme of the registry request
+	scopes scopeSet // scopes the request needs
+	authz  string   // Authorization value last sent, "" if none
+	token  string   // bearer token last sent, "" if none
+	fresh  bool     // token was fetched, not taken from the cache
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if redirectedAway(req) {
+		r := req.Clone(req.Context())
+		r.Header.Del("Authorization")
+		return t.base().RoundTrip(r)
+	}
+	host := NormalizeHost(req.URL.Host)
+	if req.Header.Get("Authorization") != "" || !t.isRegistry(host) {
+		return t.base().RoundTrip(req)
+	}
+	a := &attempt{host: host, scheme: req.URL.Scheme, scopes: requestScopes(req)}
+	t.mu.Lock()
+	a.scopes.mergeKnown(t.scopes[host])
+	t.mu.Unlock()
+	if err := t.authorize(req.Context(), a, req.URL.Host); err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.send(req, a.authz, false)
+	for n := 0; err == nil && resp.StatusCode == http.StatusUnauthorized && n < 2; n++ {
+		var again bool
+		if again, err = t.reauthorize(req.Context(), a, req.URL.Host, resp); err != nil || !again || !replayable(req) {
+			break
+		}
+		drain(resp)
+		resp, err = t.send(req, a.authz, true)
+	}
+	if err != nil && resp != nil {
+		drain(resp)
+		resp = nil
+	}
+	return resp, err
+}
+
+// redirectedAway reports a redirect hop to another scheme, host or port,
+// or from https to http: such a hop gets no credentials at all.
+func redirectedAway(req *http.Request) bool {
+	if req.Response == nil || req.Response.Request == nil || req.Response.Request.URL == nil {
+		return false
+	}
+	prev := req.Response.Request.URL
+	return !sameOrigin(prev, req.URL)
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
+}
+
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// drain reads a little of a response it discards, so that its connection
+// can be reused, and closes it.
+func drain(resp *http.Response) {
+	io.CopyN(io.Discard, resp.Body, 64<<10)
+	resp.Body.Close()
+}
+
+// send sends a copy of req with authz as its Authorization header,
+// with a fresh body when the request is sent again.
+func (t *Transport) send(req *http.Request, authz string, again bool) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	if again && req.Body != nil && req.Body != http.NoBody {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = body
+	}
+	if authz != "" {
+		r.Header.Set("Authorization", authz)
+	}
+	return t.base().RoundTrip(r)
+}
+
+// authorize chooses the Authorization of a request before it is first
+// sent: the registry token, or what the host's last challenge asked for.
+func (t *Transport) authorize(ctx context.Context, a *attempt, urlHost string) error {
+	cred, err := t.credential(ctx, a.host, urlHost)
+	if err != nil {
+		return err
+	}
+	if cred.RegistryToken != "" {
+		a.authz, a.token = "Bearer "+cred.RegistryToken, cred.RegistryToken
+		return nil
+	}
+	t.mu.Lock()
+	ch, ok := t.challenges[a.host]
+	t.mu.Unlock()
+	switch {
+	case !ok || ch.Scheme == "bearer" && ch.Params["realm"] == "":
+		return nil
+	case ch.Scheme == "basic":
+		a.authz = basicAuth(cred)
+		return nil
+	}
+	tok, fetched, err := t.token(ctx, a, ch, cred)
+	if err != nil {
+		return err
+	}
+	a.authz, a.token, a.fresh = "Bearer "+tok, tok, fetched
+	return nil
+}
+
+// reauthorize answers the 401 resp. It reports whether the request should
+// be sent again with a.authz.
+func (t *Transport) reauthorize(ctx context.Context, a *attempt, urlHost string, resp *http.Response) (bool, error) {
+	ch, ok, err := pickChallenge(resp.Header)
+	if err != nil || !ok {
+		return false, err
+	}
+	t.mu.Lock()
+	t.challenges[a.host] = ch
+	t.mu.Unlock()
+	cred, err := t.credential(ctx, a.host, urlHost)
+	if err != nil {
+		return false, err
+	}
+	if ch.Scheme == "basic" {
+		authz := basicAuth(cred)
+		again := authz != "" && a.authz == ""
+		a.authz = authz
+		return again, nil
+	}
+	if cred.RegistryToken != "" || ch.Params["realm"] == "" {
+		return false, nil // nothing to exchange, or nowhere to exchange it
+	}
+	return t.rebearer(ctx, a, ch, cred)
+}
+
+// rebearer gets a token for a Bearer challenge to a request: a new one
+// when the token sent was cached and the scopes are the same, one with
+// the combined scopes when the challenge names more.
+func (t *Transport) rebearer(ctx context.Context, a *attempt, ch Challenge, cred Credential) (bool, error) {
+	grown := a.scopes.clone()
+	grown.add(ch.Params["scope"])
+	same := grown.key() == a.scopes.key()
+	if a.fresh && same {
+		return false, nil
+	}
+	t.mu.Lock()
+	t.declaredLocked(a.host).add(ch.Params["scope"])
+	if same && a.token != "" {
+		t.dropTokenLocked(t.tokenKey(a), a.token)
+	}
+	t.mu.Unlock()
+	a.scopes = grown
+	tok, _, err := t.token(ctx, a, ch, cred)
+	if err != nil {
+		return false, err
+	}
+	a.authz, a.token, a.fresh = "Bearer "+tok, tok, true
+	return true, nil
+}
+
+// pickChallenge returns the Bearer challenge of a 401, else its Basic one.
+// An oversized header is an error; one that does not parse is ignored,
+// and the 401 returned as it is.
+func pickChallenge(h http.Header) (Challenge, bool, error) {
+	chs, err := ParseHeader(h)
+	var le *LimitError
+	if errors.As(err, &le) {
+		return Challenge{}, false, err
+	}
+	for _, scheme := range []string{"bearer", "basic"} {
+		for _, c := range chs {
+			if c.Scheme == scheme {
+				return c, true, nil
+			}
+		}
+	}
+	return Challenge{}, false, nil
+}
+
+func basicAuth(c Credential) string {
+	if c.Username == "" && c.Password == "" {
+		return ""
+	}
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))
+}
+
+// credential looks the credential of host up once for the life of t.
+func (t *Transport) credential(ctx context.Context, host, urlHost string) (Credential, error) {
+	if t.Credentials == nil {
+		return Credential{}, nil
+	}
+	always := func(Credential) bool { return true }
+	c, _, err := share(ctx, &t.mu, t.creds, host, always, func() (Credential, error) {
+		return t.Credentials.Get(ctx, strings.ToLower(urlHost))
+	})
+	return c, err
+}
+
+func (t *Transport) tokenKey(a *attempt) string { return a.host + " " + a.scopes.key() }
+
+func (t *Transport) dropTokenLocked(key, value string) {
+	if f := t.tokens[key]; f != nil && isDone(f.done) && f.val.value == value {
+		delete(t.tokens, key)
+	}
+}
+
+// token returns a valid token for a's host and scopes, from the cache or
+// from the challenge's realm.
+func (t *Transport) token(ctx context.Context, a *attempt, ch Challenge, cred Credential) (string, bool, error) {
+	realm, err := checkRealm(ch.Params["realm"], a.scheme)
+	if err != nil {
+		return "", false, err
+	}
+	tr := tokenRequest{realm: realm, service: ch.Params["service"], scopes: a.scopes.list(), cred: cred, clientID: t.ClientID}
+	if tr.clientID == "" {
+		tr.clientID = "skiff"
+	}
+	valid := func(tok token) bool { return t.now().Before(tok.expires) }
+	t.sweepTokens()
+	tok, fetched, err := share(ctx, &t.mu, t.tokens, t.tokenKey(a), valid, func() (token, error) {
+		start := t.now()
+		resp, err := fetchToken(ctx, t.tokenClient(), tr)
+		if err != nil {
+			return token{}, err
+		}
+		if resp.RefreshToken != "" && cred.IdentityToken != "" {
+			t.rotateRefreshToken(a.host, resp.RefreshToken)
+		}
+		return newToken(resp.value(), start, resp.lifetime()), nil
+	})
+	return tok.value, fetched, err
+}
+
+// maxCachedTokens is how many tokens a Transport keeps before it starts
+// forgetting expired ones.
+const maxCachedTokens = 256
+
+// sweepTokens forgets expired tokens once there are many, so that a
+// long-lived Transport serving many repositories stays small.
+func (t *Transport) sweepTokens() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.tokens) < maxCachedTokens {
+		return
+	}
+	now := t.now()
+	for k, f := range t.tokens {
+		if isDone(f.done) && (f.err != nil || !now.Before(f.val.expires)) {
+			delete(t.tokens, k)
+		}
+	}
+}
+
+// rotateRefreshToken keeps the refresh token a token server sent back for
+// the next token request to the same host.
+func (t *Transport) rotateRefreshToken(host, refresh string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f := t.creds[host]; f != nil && isDone(f.done) && f.err == nil {
+		c := f.val
+		c.IdentityToken = refresh
+		t.creds[host] = &flight[Credential]{done: f.done, val: c}
+	}
+}
+
+// tokenClient follows a token server's redirects, but never from https
+// to http.
+func (t *Transport) tokenClient() *http.Client {
+	return &http.Client{
+		Transport: t.base(),
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("auth: too many token server redirects")
+			}
+			if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
+				return errors.New("auth: token server redirected from https to http")
+			}
+			return nil
+		},
+	}
+}
