@@ -80,3 +80,10 @@ func closeBody(resp *http.Response) {
 func isManifestDesc(desc manifest.Descriptor) bool {
 	return manifest.IsIndex(desc.MediaType) || manifest.IsManifest(desc.MediaType)
 }
+
+// WillPush declares that r is about to receive a push, so that the first
+// request already asks for a token that can push and pull: one token then
+// serves the whole push instead of a pull token followed by a push token.
+func (r *Repository) WillPush() {
+	r.client.authT.AddScope(r.host, "repository:"+r.name+":pull,push")
+}

@@ -104,7 +104,9 @@ func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, 
 	opts := &manifest.CopyOptions{Platforms: platforms, Jobs: o.jobs}
 	var store manifest.Store
 	if dst.kind == kindRegistry {
-		store, opts.Tag = c.Repository(dst.ref), dst.ref.Tag
+		repo := c.Repository(dst.ref)
+		repo.WillPush()
+		store, opts.Tag = repo, dst.ref.Tag
 	} else {
 		l, err := layout.Create(dst.path)
 		if err != nil {
