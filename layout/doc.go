@@ -1,0 +1,32 @@
+// Package layout reads and writes OCI image layouts: a directory holding an
+// "oci-layout" marker file, an "index.json" that lists (and names) the
+// images, and content-addressed blobs under "blobs/<algorithm>/<hex>".
+//
+// A [Layout] is a read-write layout in a directory; a [Reader] reads a
+// layout from any [io/fs.FS], such as a [testing/fstest.MapFS] or an
+// unpacked archive. Both implement the content interfaces of package
+// manifest, so a layout can be the source or the target of a copy.
+//
+// # Names
+//
+// An image is named by the "org.opencontainers.image.ref.name" annotation
+// ([RefNameAnnotation]) of its entry in index.json. Like skopeo's
+// "oci:DIR:TAG", skiff stores just the tag there ("latest", "v1.2"), not a
+// full reference. Entries without a name are allowed; they are reachable by
+// digest.
+//
+// # Safety
+//
+// Digests are validated before any path is built from them. Blobs are
+// written to a temporary file in the same directory, verified against their
+// descriptor while they stream, synced and only then renamed into place, so
+// no unverified or partial file ever appears under a final name. index.json
+// is replaced the same way. Reads refuse blobs that are not regular files:
+// symbolic links, FIFOs, devices and directories. Every read is verified,
+// and index.json is read with a size limit and parsed strictly.
+//
+// The specifications implemented here:
+//   - image layout: https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md
+//   - the ref.name annotation: https://github.com/opencontainers/image-spec/blob/v1.1.0/annotations.md#pre-defined-annotation-keys
+//   - index.json is an image index: https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md
+package layout

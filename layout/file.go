@@ -1,0 +1,196 @@
+package layout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// lstatFS is implemented by file systems that can describe a symbolic link
+// itself rather than its target: io/fs.ReadLinkFS (Go 1.25) has this
+// method, and so have os.DirFS and fstest.MapFS.
+type lstatFS interface {
+	Lstat(name string) (fs.FileInfo, error)
+}
+
+func lstat(fsys fs.FS, name string) (fs.FileInfo, error) {
+	if l, ok := fsys.(lstatFS); ok {
+		return l.Lstat(name)
+	}
+	return fs.Stat(fsys, name)
+}
+
+// openRegular opens name and refuses anything but a regular file. The type
+// is checked before opening, so that a FIFO is never opened (which could
+// block), and again on the open file, in case the name changed in between.
+func openRegular(fsys fs.FS, name string) (fs.File, fs.FileInfo, error) {
+	info, err := lstat(fsys, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkRegular(name, info); err != nil {
+		return nil, nil, err
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err = f.Stat()
+	if err == nil {
+		err = checkRegular(name, info)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
+}
+
+func checkRegular(name string, info fs.FileInfo) error {
+	if info.Mode().IsRegular() {
+		return nil
+	}
+	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: it is %s", ErrNotRegular, kind(info.Mode()))}
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&(fs.ModeDevice|fs.ModeCharDevice) != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "irregular"
+}
+
+// dirFS is os.DirFS, except that Open neither follows a symbolic link in
+// the last element of a name nor blocks on a FIFO, where the system allows.
+type dirFS string
+
+func (d dirFS) Open(name string) (fs.File, error) {
+	p, err := d.join("open", name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (d dirFS) Lstat(name string) (fs.FileInfo, error) {
+	p, err := d.join("lstat", name)
+	if err != nil {
+		return nil, err
+	}
+	return os.Lstat(p)
+}
+
+func (d dirFS) join(op, name string) (string, error) {
+	if !fs.ValidPath(name) || strings.Contains(name, `\`) {
+		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	return filepath.Join(string(d), filepath.FromSlash(name)), nil
+}
+
+// writeAtomic writes a file in dir under a temporary name, syncs it and
+// renames it to name. When write or any later step fails, the temporary
+// file is removed and nothing appears under name.
+func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	syncDir(dir)
+	return nil
+}
+
+func writeFileAtomic(dir, name string, data []byte) error {
+	return writeAtomic(dir, name, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// ctxReader stops reading once its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// layoutMarker is the content of the oci-layout file.
+type layoutMarker struct {
+	Version string `json:"imageLayoutVersion"`
+}
+
+const layoutVersion = "1.0.0"
+
+// readLayoutFile checks that fsys holds an oci-layout file of version 1.
+func readLayoutFile(fsys fs.FS) error {
+	f, _, err := openRegular(fsys, LayoutFile)
+	if err != nil {
+		return fmt.Errorf("layout: not an OCI image layout: %w", err)
+	}
+	defer f.Close()
+	raw, err := manifest.ReadLimited(f, maxLayoutFileSize, LayoutFile)
+	if err != nil {
+		return fmt.Errorf("layout: %w", err)
+	}
+	var m layoutMarker
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("layout: %s: %w", LayoutFile, err)
+	}
+	if major, _, _ := strings.Cut(m.Version, "."); major != "1" {
+		return fmt.Errorf("layout: %s: unsupported imageLayoutVersion %q", LayoutFile, truncate(m.Version, 40))
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

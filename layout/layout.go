@@ -1,0 +1,210 @@
+package layout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+var (
+	_ manifest.Fetcher  = (*Layout)(nil)
+	_ manifest.Pusher   = (*Layout)(nil)
+	_ manifest.Exister  = (*Layout)(nil)
+	_ manifest.Resolver = (*Layout)(nil)
+	_ manifest.Tagger   = (*Layout)(nil)
+	_ manifest.Store    = (*Layout)(nil)
+)
+
+// Layout is an OCI image layout in a directory, open for reading and
+// writing. A Layout is safe for concurrent use; changes to index.json are
+// serialized within the process, not across processes.
+type Layout struct {
+	dir string
+	r   *Reader
+	mu  sync.Mutex // held while index.json is read, changed and replaced
+}
+
+// Open opens the layout in dir, after checking its oci-layout file and
+// index.json.
+func Open(dir string) (*Layout, error) {
+	r, err := FromFS(dirFS(dir))
+	if err != nil {
+		return nil, err
+	}
+	return &Layout{dir: dir, r: r}, nil
+}
+
+// Create makes a new, empty layout in dir, creating the directory if
+// needed, and opens it. If dir already holds a layout, Create opens it
+// unchanged, so that images can be added to it. A directory that is not
+// empty and holds no oci-layout file is refused.
+func Create(dir string) (*Layout, error) {
+	_, err := os.Lstat(filepath.Join(dir, LayoutFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		err = initDir(dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("layout: create %s: %w", dir, err)
+	}
+	return Open(dir)
+}
+
+// initDir writes an empty layout into dir, which must be absent or empty.
+// oci-layout comes last: it marks a complete layout.
+func initDir(dir string) error {
+	if err := checkEmpty(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, BlobsDir), 0o755); err != nil {
+		return err
+	}
+	idx, err := encodeIndex(&manifest.Index{})
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(dir, IndexFile, idx); err != nil {
+		return err
+	}
+	return writeFileAtomic(dir, LayoutFile, []byte(`{"imageLayoutVersion":"`+layoutVersion+`"}`))
+}
+
+// checkEmpty refuses a directory that holds anything but, perhaps, an empty
+// blobs directory. An absent directory is empty.
+func checkEmpty(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() != BlobsDir || !e.IsDir() {
+			return errors.New("the directory is not empty and holds no " + LayoutFile)
+		}
+		if blobs, err := os.ReadDir(filepath.Join(dir, BlobsDir)); err != nil || len(blobs) > 0 {
+			return errors.New("the directory is not empty and holds no " + LayoutFile)
+		}
+	}
+	return nil
+}
+
+// Dir returns the layout's directory.
+func (l *Layout) Dir() string { return l.dir }
+
+// Index reads and parses index.json.
+func (l *Layout) Index() (*manifest.Index, error) { return l.r.Index() }
+
+// Fetch opens the blob desc names, as [Reader.Fetch] does.
+func (l *Layout) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
+	return l.r.Fetch(ctx, desc)
+}
+
+// Exists reports whether the layout holds the blob desc names, as
+// [Reader.Exists] does.
+func (l *Layout) Exists(ctx context.Context, desc manifest.Descriptor) (bool, error) {
+	return l.r.Exists(ctx, desc)
+}
+
+// Resolve returns the descriptor ref names, as [Reader.Resolve] does.
+func (l *Layout) Resolve(ctx context.Context, ref string) (manifest.Descriptor, error) {
+	return l.r.Resolve(ctx, ref)
+}
+
+// Push stores the blob desc names, read from r. The bytes go to a temporary
+// file beside the blob's final name and are checked against desc's size and
+// digest as they stream; only verified, synced content is renamed into
+// place. On any error, including ctx ending, nothing appears under the final
+// name. A blob already present (a regular file of the right size) is not
+// written again, and r is not read.
+func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader) error {
+	if err := desc.Digest.Validate(); err != nil {
+		return fmt.Errorf("layout: push: %w", err)
+	}
+	if desc.Size < 0 {
+		return fmt.Errorf("layout: push %s: the descriptor has no size", desc.Digest)
+	}
+	if ok, err := l.r.Exists(ctx, desc); err != nil || ok {
+		return err
+	}
+	dir := filepath.Join(l.dir, BlobsDir, desc.Digest.Algorithm())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
+	}
+	err := writeAtomic(dir, desc.Digest.Hex(), func(w io.Writer) error {
+		_, err := io.Copy(w, manifest.NewVerifyingReader(ctxReader{ctx, r}, desc))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
+	}
+	return nil
+}
+
+// Tag names the manifest or index desc describes, which the layout must
+// hold: it adds desc to index.json with the ref name annotation set to
+// name, replacing any entry that already has that name. Following skopeo's
+// "oci:DIR:TAG", name is normally a bare tag such as "latest"; it must fit
+// the annotation's grammar and must not be a digest.
+func (l *Layout) Tag(ctx context.Context, desc manifest.Descriptor, name string) error {
+	if err := checkRefName(name); err != nil {
+		return err
+	}
+	return l.AddDescriptor(ctx, withName(desc, name))
+}
+
+// AddDescriptor adds desc to index.json as it is, annotations included. The
+// layout must hold the manifest or index desc describes. If desc has a ref
+// name, it replaces the entry with that name, as Tag does; if not, it
+// replaces an unnamed entry with the same digest, so adding an untagged
+// image twice lists it once.
+func (l *Layout) AddDescriptor(ctx context.Context, desc manifest.Descriptor) error {
+	if err := l.checkEntry(ctx, desc); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	idx, err := l.r.Index()
+	if err != nil {
+		return err
+	}
+	idx.Manifests = withEntry(idx.Manifests, desc)
+	raw, err := encodeIndex(idx)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(l.dir, IndexFile, raw); err != nil {
+		return fmt.Errorf("layout: write %s: %w", IndexFile, err)
+	}
+	return nil
+}
+
+// checkEntry checks that desc may enter index.json.
+func (l *Layout) checkEntry(ctx context.Context, desc manifest.Descriptor) error {
+	if err := desc.Validate(); err != nil {
+		return fmt.Errorf("layout: index entry: %w", err)
+	}
+	if !manifest.IsManifest(desc.MediaType) && !manifest.IsIndex(desc.MediaType) {
+		return fmt.Errorf("layout: index entry %s: %w %q: not a manifest or index", desc.Digest, manifest.ErrUnsupportedMedia, desc.MediaType)
+	}
+	if name, ok := desc.Annotations[RefNameAnnotation]; ok {
+		if err := checkRefName(name); err != nil {
+			return err
+		}
+	}
+	ok, err := l.r.Exists(ctx, desc)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("layout: index entry %s: the layout does not hold it: %w", desc.Digest, manifest.ErrNotFound)
+	}
+	return nil
+}
