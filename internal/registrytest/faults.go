@@ -1,0 +1,213 @@
+package registrytest
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"sync"
+)
+
+// Fault is a misbehaviour programmed into a Registry. Faults apply to
+// requests the registry has let in (authentication comes first), and to
+// the token endpoint. Several effects may be combined in one Fault.
+type Fault struct {
+	// Match selects the requests the fault applies to; nil matches all.
+	Match func(*http.Request) bool
+	// Times is how many matching requests the fault applies to; 0 means
+	// every one. Each request consumes at most one fault: the first added
+	// that matches and has uses left.
+	Times int
+
+	// Status answers with this status and a spec error body (code
+	// TOOMANYREQUESTS for 429, UNKNOWN for 5xx, Code if set) instead of
+	// serving the request.
+	Status     int
+	Code       string
+	RetryAfter string // sent as Retry-After with Status
+
+	// CutAfter closes the connection once this many response body bytes
+	// are sent, mid-body; a negative value closes it right after the
+	// headers. 0 disables it.
+	CutAfter int64
+	// WrongBytes flips the first byte of the response body.
+	WrongBytes bool
+	// NoRange ignores the request's Range header: the whole content
+	// comes back with 200.
+	NoRange bool
+	// RedirectTo answers blob GETs and HEADs of blobs the repository
+	// holds with 302 to RedirectTo + "/blobs/<digest>", a URL that the
+	// blob host (Registry.BlobHandler, Server.BlobURL) serves without
+	// authentication, like S3. Its Match should leave the blob host's
+	// own "/blobs/<digest>" paths alone, e.g. Route("GET", "^/v2/").
+	RedirectTo string
+	// Endless answers with a manifest that has no Content-Length and never
+	// ends: it streams until the client hangs up.
+	Endless bool
+}
+
+// Faults is the list of faults a Registry applies. It is safe for
+// concurrent use.
+type Faults struct {
+	mu   sync.Mutex
+	list []*armed
+}
+
+type armed struct {
+	Fault
+	used int
+}
+
+// Add arms f.
+func (fs *Faults) Add(f Fault) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.list = append(fs.list, &armed{Fault: f})
+}
+
+// Reset disarms every fault.
+func (fs *Faults) Reset() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.list = nil
+}
+
+// take returns the fault r triggers, consuming one use, or nil.
+func (fs *Faults) take(r *http.Request) *Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, a := range fs.list {
+		if a.Times > 0 && a.used >= a.Times {
+			continue
+		}
+		if a.Match != nil && !a.Match(r) {
+			continue
+		}
+		a.used++
+		f := a.Fault
+		return &f
+	}
+	return nil
+}
+
+// Route returns a matcher for requests with method ("" for any) whose path
+// matches the regular expression pattern.
+func Route(method, pattern string) func(*http.Request) bool {
+	re := regexp.MustCompile(pattern)
+	return func(r *http.Request) bool {
+		return (method == "" || r.Method == method) && re.MatchString(r.URL.Path)
+	}
+}
+
+type faultKey struct{}
+
+func faultFrom(ctx context.Context) *Fault {
+	f, _ := ctx.Value(faultKey{}).(*Fault)
+	return f
+}
+
+// applyFault applies the fault r triggers, if any. It returns the writer
+// and request to serve with, and done when the fault answered already.
+func (g *Registry) applyFault(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, bool) {
+	f := g.Faults.take(r)
+	if f == nil {
+		return w, r, false
+	}
+	if rec, ok := w.(*recorder); ok {
+		rec.fault = true
+	}
+	switch {
+	case f.Status != 0:
+		writeStatusFault(w, f)
+		return w, r, true
+	case f.Endless:
+		serveEndless(w, r)
+		return w, r, true
+	}
+	if f.NoRange {
+		r = r.Clone(r.Context())
+		r.Header.Del("Range")
+	}
+	if f.CutAfter != 0 || f.WrongBytes {
+		w = &faultWriter{ResponseWriter: w, cutAfter: f.CutAfter, flip: f.WrongBytes}
+	}
+	return w, r.WithContext(context.WithValue(r.Context(), faultKey{}, f)), false
+}
+
+func writeStatusFault(w http.ResponseWriter, f *Fault) {
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	code := f.Code
+	if code == "" {
+		code = codeForStatus(f.Status)
+	}
+	writeError(w, f.Status, code, nil)
+}
+
+// faultWriter flips the first body byte and cuts the body short.
+type faultWriter struct {
+	http.ResponseWriter
+	cutAfter int64
+	flip     bool
+	written  int64
+	headers  bool
+}
+
+func (w *faultWriter) WriteHeader(status int) {
+	w.headers = true
+	w.ResponseWriter.WriteHeader(status)
+	if w.cutAfter < 0 {
+		http.NewResponseController(w.ResponseWriter).Flush()
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (w *faultWriter) Write(p []byte) (int, error) {
+	if !w.headers {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.flip && w.written == 0 && len(p) > 0 {
+		p = append([]byte{p[0] ^ 0xff}, p[1:]...)
+	}
+	cut := w.cutAfter > 0 && w.written+int64(len(p)) >= w.cutAfter
+	if cut {
+		p = p[:w.cutAfter-w.written]
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.written += int64(n)
+	if cut {
+		http.NewResponseController(w.ResponseWriter).Flush()
+		panic(http.ErrAbortHandler)
+	}
+	return n, err
+}
+
+func (w *faultWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// serveEndless streams an OCI manifest whose layer list never ends,
+// without Content-Length, until the client goes away.
+func serveEndless(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	layer := `{"mediaType":"application/vnd.oci.image.layer.v1.tar","size":1,"digest":"sha256:` +
+		"0000000000000000000000000000000000000000000000000000000000000000" + `"},`
+	chunk := make([]byte, 0, 32<<10)
+	for len(chunk)+len(layer) <= cap(chunk) {
+		chunk = append(chunk, layer...)
+	}
+	if _, err := w.Write([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[`)); err != nil {
+		return
+	}
+	rc := http.NewResponseController(w)
+	for r.Context().Err() == nil {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}

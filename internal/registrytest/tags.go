@@ -1,0 +1,88 @@
+package registrytest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+)
+
+// Page sizes of the catalog: its default and the largest n accepted, as
+// in distribution.
+const (
+	catalogPageSize = 100
+	catalogMaxN     = 1000
+)
+
+// serveTags lists a repository's tags in lexical order (end-8a, end-8b).
+func (g *Registry) serveTags(w http.ResponseWriter, r *http.Request, rt route) {
+	links, err := g.store.List(rt.name, KindTag)
+	if err != nil {
+		g.storageError(w, err, CodeNameUnknown, map[string]string{"name": rt.name})
+		return
+	}
+	tags := make([]string, len(links))
+	for i, l := range links {
+		tags[i] = l.Name
+	}
+	page, ok := paginate(w, r, tags, -1, "/v2/"+rt.name+"/tags/list")
+	if ok {
+		writeJSON(w, struct {
+			Name string   `json:"name"`
+			Tags []string `json:"tags"`
+		}{rt.name, page})
+	}
+}
+
+// serveCatalog lists repositories, 100 at a time unless n says otherwise.
+func (g *Registry) serveCatalog(w http.ResponseWriter, r *http.Request) {
+	repos, err := g.store.Repositories()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+		return
+	}
+	page, ok := paginate(w, r, repos, catalogPageSize, "/v2/_catalog")
+	if ok {
+		writeJSON(w, struct {
+			Repositories []string `json:"repositories"`
+		}{page})
+	}
+}
+
+// paginate applies the n and last parameters to a sorted list. When more
+// entries follow the page it sets distribution's Link header,
+// `</path?last=X&n=N>; rel="next"`. A bad n answers 400
+// PAGINATION_NUMBER_INVALID. defaultN < 0 means everything.
+func paginate(w http.ResponseWriter, r *http.Request, all []string, defaultN int, path string) ([]string, bool) {
+	q := r.URL.Query()
+	n, ok := pageSize(q, defaultN, path == "/v2/_catalog")
+	if !ok {
+		writeError(w, http.StatusBadRequest, CodePaginationInvalid, map[string]string{"n": truncate(q.Get("n"), 50)})
+		return nil, false
+	}
+	if q.Has("last") {
+		last := q.Get("last")
+		all = all[sort.Search(len(all), func(i int) bool { return all[i] > last }):]
+	}
+	if n < 0 || n >= len(all) {
+		return append([]string{}, all...), true
+	}
+	page := all[:n]
+	if n > 0 {
+		next := url.Values{"last": {page[n-1]}, "n": {strconv.Itoa(n)}}
+		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, path, next.Encode()))
+	}
+	return append([]string{}, page...), true
+}
+
+func pageSize(q url.Values, defaultN int, catalog bool) (int, bool) {
+	if !q.Has("n") {
+		return defaultN, true
+	}
+	n, err := strconv.Atoi(q.Get("n"))
+	if err != nil || n < 0 || (catalog && n > catalogMaxN) {
+		return 0, false
+	}
+	return n, true
+}
