@@ -88,6 +88,9 @@ func (b *blobReader) Read(p []byte) (int, error) {
 			return n, err
 		}
 		if !b.resumable(err) {
+			if b.resumes >= maxResumes {
+				return 0, fmt.Errorf("registry: blob %s cut at byte %d, giving up after %d resumes: %w", b.desc.Digest, b.n, b.resumes, err)
+			}
 			return 0, err
 		}
 		if rerr := b.resume(); rerr != nil {

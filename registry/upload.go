@@ -28,14 +28,15 @@ func (r *Repository) Push(ctx context.Context, desc manifest.Descriptor, body io
 		return r.pushManifestDesc(ctx, desc, body)
 	}
 	body = manifest.NewVerifyingReader(body, desc)
-	if desc.Size <= smallBlob {
+	chunked := r.client.ChunkSize > 0 && desc.Size > r.client.ChunkSize
+	if desc.Size <= smallBlob && !chunked {
 		return r.pushSmall(ctx, desc, body)
 	}
 	loc, minLen, err := r.startUpload(ctx, "")
 	if err != nil {
 		return err
 	}
-	if r.client.ChunkSize > 0 {
+	if chunked {
 		return r.putChunked(ctx, loc, desc, body, minLen)
 	}
 	return r.putUpload(ctx, loc, desc, body, desc.Size)
