@@ -355,3 +355,14 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// CopyBlobs copies blobs from src to dst as Copy does: skipping those dst
+// has, mounting where dst can, largest first, opts.Jobs at a time. It
+// suits edits that reuse a base image's layers in another repository.
+func CopyBlobs(ctx context.Context, dst Store, src Fetcher, blobs []Descriptor, opts *CopyOptions) error {
+	if opts == nil {
+		opts = &CopyOptions{}
+	}
+	c := &copier{dst: dst, src: src, opts: opts}
+	return c.blobs(ctx, blobs)
+}
