@@ -1,0 +1,134 @@
+package tarball
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// ErrUnsupportedCompression is wrapped by the error for a layer compressed
+// with something other than gzip (zstd, xz, bzip2).
+var ErrUnsupportedCompression = errors.New("unsupported layer compression")
+
+// DefaultMaxUncompressed is the decompression budget used when an options
+// struct leaves MaxUncompressed at zero: 64 GiB.
+const DefaultMaxUncompressed int64 = 64 << 30
+
+// gzipOS is the OS byte of every gzip header skiff writes: 255, "unknown",
+// so the same layer compresses to the same bytes on every platform.
+const gzipOS = 255
+
+// newLayerGzip returns the compressor for layer bytes written to w. It is
+// the one place a gzip writer is made, so a parallel (pigz-style) writer
+// can replace it. The header has no name, a zero mtime and a fixed OS byte.
+func newLayerGzip(w io.Writer, level int) (io.WriteCloser, error) {
+	zw, err := gzip.NewWriterLevel(w, level)
+	if err != nil {
+		return nil, fmt.Errorf("tarball: %w", err)
+	}
+	zw.Header = gzip.Header{OS: gzipOS}
+	return zw, nil
+}
+
+// Magic numbers at the start of compressed streams.
+var (
+	magicGzip  = []byte{0x1f, 0x8b}
+	magicZstd  = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	magicXz    = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+	magicBzip2 = []byte{'B', 'Z', 'h'}
+)
+
+// sniffGzip wraps r in a buffered reader and reports whether it starts with
+// the gzip magic. Other known compressions are an error wrapping
+// ErrUnsupportedCompression; anything else is taken for a plain tar.
+func sniffGzip(r io.Reader) (*bufio.Reader, bool, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(len(magicXz))
+	if err != nil && err != io.EOF {
+		return nil, false, fmt.Errorf("tarball: reading layer: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(head, magicGzip):
+		return br, true, nil
+	case bytes.HasPrefix(head, magicZstd):
+		return nil, false, fmt.Errorf("tarball: %w: zstd", ErrUnsupportedCompression)
+	case bytes.HasPrefix(head, magicXz):
+		return nil, false, fmt.Errorf("tarball: %w: xz", ErrUnsupportedCompression)
+	case bytes.HasPrefix(head, magicBzip2):
+		return nil, false, fmt.Errorf("tarball: %w: bzip2", ErrUnsupportedCompression)
+	}
+	return br, false, nil
+}
+
+// openLayerStream returns the tar stream inside r, gzip or plain, by content.
+func openLayerStream(r io.Reader) (io.Reader, error) {
+	br, gz, err := sniffGzip(r)
+	if err != nil || !gz {
+		return br, err
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("tarball: layer: %w", err)
+	}
+	return zr, nil
+}
+
+// byteBudget caps the bytes read through it, across every reader it wraps: the
+// defence against a small gzip that inflates without end (RELIABILITY #11).
+type byteBudget struct {
+	limit, left int64
+	what        string
+}
+
+func newByteBudget(limit int64, what string) *byteBudget {
+	if limit <= 0 {
+		limit = DefaultMaxUncompressed
+	}
+	return &byteBudget{limit: limit, left: limit, what: what}
+}
+
+func (b *byteBudget) exceeded() error {
+	return fmt.Errorf("tarball: %w", &manifest.LimitError{What: b.what, Limit: b.limit})
+}
+
+// take charges n bytes that did not come through a reader, such as the
+// expanded size of a sparse file.
+func (b *byteBudget) take(n int64) error {
+	if n > b.left {
+		b.left = -1
+		return b.exceeded()
+	}
+	b.left -= n
+	return nil
+}
+
+// reader returns r with every byte it yields charged to b.
+func (b *byteBudget) reader(r io.Reader) io.Reader { return &byteBudgetReader{r: r, b: b} }
+
+type byteBudgetReader struct {
+	r io.Reader
+	b *byteBudget
+}
+
+func (br *byteBudgetReader) Read(p []byte) (int, error) {
+	b := br.b
+	if b.left < 0 {
+		return 0, b.exceeded()
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := br.r.Read(p)
+	if int64(n) > b.left {
+		n = int(b.left)
+		b.left = -1
+		return n, b.exceeded()
+	}
+	b.left -= int64(n)
+	return n, err
+}

@@ -1,0 +1,104 @@
+package tarball
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// A Layer is a built layer held in a temporary file, so that its digest is
+// known before it is uploaded. Remove the file when done with it.
+type Layer struct {
+	Desc   manifest.Descriptor // media type, digest and size of the file
+	DiffID manifest.Digest     // digest of the uncompressed tar
+	path   string
+}
+
+// Open returns the layer's bytes. The reader checks them against Desc as
+// it streams, so a file changed on disk fails the last Read.
+func (l *Layer) Open() (io.ReadCloser, error) {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, fmt.Errorf("tarball: opening layer %s: %w", l.Desc.Digest, err)
+	}
+	return manifest.VerifyReadCloser(f, l.Desc), nil
+}
+
+// Remove deletes the layer's file. Removing it twice is not an error.
+func (l *Layer) Remove() error {
+	err := os.Remove(l.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("tarball: %w", err)
+	}
+	return nil
+}
+
+// LayerFromDir builds a layer of the contents of dir, as
+// LayerWriter.AddDir writes them, into a file in opts.TempDir.
+func LayerFromDir(ctx context.Context, dir string, opts *LayerOptions) (*Layer, error) {
+	return buildLayer(opts, func(lw *LayerWriter) error { return lw.AddDir(ctx, dir) })
+}
+
+// LayerFromFiles builds a layer of in-memory files, as LayerWriter.AddFiles
+// writes them, into a file in opts.TempDir.
+func LayerFromFiles(files map[string]File, opts *LayerOptions) (*Layer, error) {
+	return buildLayer(opts, func(lw *LayerWriter) error { return lw.AddFiles(files) })
+}
+
+// LayerFromTar builds a layer of the tar stream r, as WriteTarLayer does,
+// into a file in opts.TempDir.
+func LayerFromTar(ctx context.Context, r io.Reader, opts *LayerOptions) (*Layer, error) {
+	return toTempFile(opts, func(w io.Writer) (manifest.Descriptor, manifest.Digest, error) {
+		return WriteTarLayer(ctx, w, r, opts)
+	})
+}
+
+// buildLayer runs add against a LayerWriter that writes to a temporary file.
+func buildLayer(opts *LayerOptions, add func(*LayerWriter) error) (*Layer, error) {
+	return toTempFile(opts, func(w io.Writer) (manifest.Descriptor, manifest.Digest, error) {
+		lw := NewLayerWriter(w, opts)
+		if err := add(lw); err != nil {
+			return manifest.Descriptor{}, "", err
+		}
+		if err := lw.Close(); err != nil {
+			return manifest.Descriptor{}, "", err
+		}
+		return lw.Descriptor(), lw.DiffID(), nil
+	})
+}
+
+// toTempFile runs produce against a new temporary file and returns the
+// Layer it holds; on any failure the file is removed.
+func toTempFile(opts *LayerOptions, produce func(io.Writer) (manifest.Descriptor, manifest.Digest, error)) (l *Layer, err error) {
+	dir := ""
+	if opts != nil {
+		dir = opts.TempDir
+	}
+	f, err := os.CreateTemp(dir, "skiff-layer-*")
+	if err != nil {
+		return nil, fmt.Errorf("tarball: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	desc, diffID, err := produce(bw)
+	if err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("tarball: writing layer: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("tarball: writing layer: %w", err)
+	}
+	return &Layer{Desc: desc, DiffID: diffID, path: f.Name()}, nil
+}
