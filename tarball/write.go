@@ -1,0 +1,134 @@
+package tarball
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// DigestTag is the tag given, as go-containerregistry and crane do, to an
+// image named only by digest ("alpine@sha256:…" becomes
+// "alpine:i-was-a-digest"), since manifest.json's RepoTags cannot hold a
+// digest.
+const DigestTag = "i-was-a-digest"
+
+// Image is one image to write into a tarball.
+type Image struct {
+	// Tags name the image, as references such as "alpine",
+	// "ghcr.io/o/r:v1" or "alpine@sha256:…" (which gets DigestTag). They
+	// are written in Docker's familiar form, "alpine:latest".
+	Tags []string
+
+	// Manifest is the image's manifest (not an index), written as is.
+	// Its config descriptor and layer descriptors say what to fetch.
+	Manifest *manifest.Document
+
+	// Config is the raw config, if the caller already has it; it must
+	// match the manifest's config descriptor. When nil, the config is
+	// fetched like a layer. It is required when a layer is foreign
+	// (non-distributable): LayerSources are keyed by diffID.
+	Config []byte
+
+	// Fetcher provides the config and layers. Each blob is verified
+	// against its descriptor as it is written.
+	Fetcher manifest.Fetcher
+}
+
+// WriteOptions tunes Write, WriteFile, NewPlan and CalculateSize. The zero
+// value writes the Docker 25 shape.
+type WriteOptions struct {
+	// Legacy writes only manifest.json, the config as "sha256:<hex>" and
+	// the layers as "<hex>.tar.gz", as go-containerregistry does, instead
+	// of a tarball that is also an OCI image layout.
+	Legacy bool
+
+	// Jobs bounds how many blobs WriteFile fetches at a time; zero means 4.
+	Jobs int
+}
+
+func (o *WriteOptions) jobs() int {
+	if o == nil || o.Jobs <= 0 {
+		return 4
+	}
+	return o.Jobs
+}
+
+// Write writes a tarball of images to w, which `docker load`,
+// `podman load` and skopeo's docker-archive: read. Blobs stream from each
+// image's Fetcher into w in order, verified, with no temporary file; a blob
+// shared by several images is written once. It writes exactly
+// CalculateSize bytes.
+func Write(ctx context.Context, w io.Writer, images []Image, opts *WriteOptions) error {
+	p, err := NewPlan(images, opts)
+	if err != nil {
+		return err
+	}
+	return p.Write(ctx, w)
+}
+
+// Write writes the planned tarball to w, entry after entry.
+func (p *Plan) Write(ctx context.Context, w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	for i := range p.Entries {
+		if err := p.Entries[i].write(ctx, bw); err != nil {
+			return err
+		}
+	}
+	if _, err := bw.Write(zeroBlocks[:trailerSize]); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// write writes e's header, content and padding.
+func (e *Entry) write(ctx context.Context, w io.Writer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := w.Write(e.header); err != nil {
+		return err
+	}
+	if err := e.writeContent(ctx, w); err != nil {
+		return err
+	}
+	_, err := w.Write(zeroBlocks[:padding(e.Size)])
+	return err
+}
+
+// writeContent writes e's content, exactly e.Size bytes, fetching and
+// verifying it when it is a blob from a Fetcher.
+func (e *Entry) writeContent(ctx context.Context, w io.Writer) error {
+	if e.src == nil {
+		_, err := w.Write(e.data)
+		return err
+	}
+	rc, err := e.src.Fetch(ctx, e.Blob)
+	if err != nil {
+		return fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(w, &ctxReader{ctx: ctx, r: manifest.NewVerifyingReader(rc, e.Blob)})
+	if err == nil && n != e.Size {
+		err = fmt.Errorf("%w: wrote %d bytes of %d", manifest.ErrSizeMismatch, n, e.Size)
+	}
+	if err != nil {
+		return fmt.Errorf("tarball: writing %s: %w", e.Name, err)
+	}
+	return nil
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

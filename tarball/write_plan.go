@@ -1,0 +1,202 @@
+package tarball
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// Plan is the layout of a tarball before any blob is fetched: every
+// entry's name, header offset, content offset and size. Since all sizes
+// come from descriptors, the plan is exact, and blobs can be written into
+// their slots in any order (see Plan.WriteAt). A Plan is read-only once
+// made: changing its entries makes Write and WriteAt write a broken tar.
+type Plan struct {
+	Entries []Entry
+	Size    int64 // bytes of the whole tarball, end-of-archive marker included
+}
+
+// Entry is one file of a planned tarball. Its header occupies
+// [HeaderOffset, Offset), its content [Offset, Offset+Size), and zero
+// padding follows up to the next multiple of 512.
+type Entry struct {
+	Name         string
+	HeaderOffset int64
+	Offset       int64
+	Size         int64
+
+	// Blob is the descriptor of the content when the entry is a blob; it
+	// is zero for oci-layout, index.json, manifest.json and directories.
+	Blob manifest.Descriptor
+
+	header []byte           // encoded tar header
+	data   []byte           // content known up front
+	src    manifest.Fetcher // else where the content is fetched from
+}
+
+// Fetched reports whether the entry's content is fetched when written,
+// rather than known from the plan.
+func (e *Entry) Fetched() bool { return e.src != nil }
+
+// planImage is an Image checked and merged with its duplicates.
+type planImage struct {
+	img  Image
+	man  *manifest.Manifest
+	tags []tagName
+}
+
+// NewPlan checks images and lays out the tarball Write would write for
+// them. Images with the same manifest digest are written once, with all
+// their tags.
+func NewPlan(images []Image, opts *WriteOptions) (*Plan, error) {
+	imgs, err := prepare(images)
+	if err != nil {
+		return nil, err
+	}
+	b := &planBuilder{legacy: opts != nil && opts.Legacy, seen: make(map[string]bool)}
+	p := &Plan{}
+	if p.Entries, err = b.metadata(imgs); err != nil {
+		return nil, err
+	}
+	var blobs []Entry
+	for _, pi := range imgs {
+		blobs = b.appendBlobs(blobs, pi)
+	}
+	if !b.legacy {
+		p.Entries = append(p.Entries, blobDirs(blobs)...)
+	}
+	p.Entries = append(p.Entries, blobs...)
+	return p, p.layout()
+}
+
+// prepare checks each image and merges images with the same manifest.
+func prepare(images []Image) ([]*planImage, error) {
+	var out []*planImage
+	byDigest := make(map[manifest.Digest]*planImage)
+	for i, im := range images {
+		tags, err := parseTags(im.Tags)
+		if err == nil {
+			err = im.check()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tarball: image %d: %w", i, err)
+		}
+		if pi, ok := byDigest[im.Manifest.Digest]; ok {
+			pi.tags = appendTags(pi.tags, tags)
+			if pi.img.Config == nil {
+				pi.img.Config = im.Config
+			}
+			continue
+		}
+		pi := &planImage{img: im, man: im.Manifest.Manifest, tags: appendTags(nil, tags)}
+		byDigest[im.Manifest.Digest] = pi
+		out = append(out, pi)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("tarball: no image to write")
+	}
+	return out, nil
+}
+
+// check reports what makes im unwritable.
+func (im *Image) check() error {
+	switch {
+	case im.Manifest == nil:
+		return fmt.Errorf("no manifest")
+	case im.Manifest.Manifest == nil:
+		return fmt.Errorf("%s is an index: choose one platform's manifest", im.Manifest.Digest)
+	case im.Fetcher == nil:
+		return fmt.Errorf("no Fetcher")
+	case manifest.FromBytes(im.Manifest.Raw) != im.Manifest.Digest:
+		return fmt.Errorf("manifest %s: %w", im.Manifest.Digest, manifest.ErrDigestMismatch)
+	}
+	if im.Config == nil {
+		return nil
+	}
+	d := im.Manifest.Manifest.Config
+	d.Data = im.Config
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("Config: %w", err)
+	}
+	return nil
+}
+
+// planBuilder names blobs and skips those already planned.
+type planBuilder struct {
+	legacy bool
+	seen   map[string]bool // entry names planned
+}
+
+// blobName is the entry name of a config (config true) or another blob.
+func (b *planBuilder) blobName(d manifest.Digest, config bool) string {
+	switch {
+	case !b.legacy:
+		return blobPath(d)
+	case config:
+		return string(d)
+	}
+	return d.Hex() + ".tar.gz"
+}
+
+// appendBlobs appends the blob entries of pi not yet planned: in the
+// Docker 25 shape its manifest, then its config and layers.
+func (b *planBuilder) appendBlobs(out []Entry, pi *planImage) []Entry {
+	if !b.legacy {
+		out = b.appendBlob(out, blobPath(pi.img.Manifest.Digest), pi.img.Manifest.Descriptor(), pi.img.Manifest.Raw, nil)
+	}
+	cfg := pi.man.Config
+	out = b.appendBlob(out, b.blobName(cfg.Digest, true), cfg, pi.img.Config, pi.img.Fetcher)
+	for _, l := range pi.man.Layers {
+		out = b.appendBlob(out, b.blobName(l.Digest, false), l, nil, pi.img.Fetcher)
+	}
+	return out
+}
+
+// appendBlob appends one blob entry, with its content in data or, when
+// data is nil, fetched from src.
+func (b *planBuilder) appendBlob(out []Entry, name string, d manifest.Descriptor, data []byte, src manifest.Fetcher) []Entry {
+	if b.seen[name] {
+		return out
+	}
+	b.seen[name] = true
+	e := Entry{Name: name, Size: d.Size, Blob: d, data: data}
+	if data == nil {
+		e.src = src
+	}
+	return append(out, e)
+}
+
+// blobDirs returns the directory entries "blobs/" and "blobs/<alg>/" of an
+// OCI layout, for the algorithms blobs use.
+func blobDirs(blobs []Entry) []Entry {
+	var algs []string
+	for _, e := range blobs {
+		if a := e.Blob.Digest.Algorithm(); !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	slices.Sort(algs)
+	dirs := []Entry{{Name: "blobs/"}}
+	for _, a := range algs {
+		dirs = append(dirs, Entry{Name: "blobs/" + a + "/"})
+	}
+	return dirs
+}
+
+// layout encodes every header and computes the offsets and total size.
+func (p *Plan) layout() error {
+	var off int64
+	for i := range p.Entries {
+		e := &p.Entries[i]
+		h, err := encodeHeader(header(e.Name, e.Size, strings.HasSuffix(e.Name, "/")))
+		if err != nil {
+			return fmt.Errorf("tarball: %s: %w", e.Name, err)
+		}
+		e.header, e.HeaderOffset, e.Offset = h, off, off+int64(len(h))
+		off = e.Offset + e.Size + padding(e.Size)
+	}
+	p.Size = off + trailerSize
+	return nil
+}
