@@ -52,6 +52,8 @@ func init() {
 		"pull":    pullCommand,
 		"push":    pushCommand,
 		"copy":    copyCommand,
+		"append":  appendCommand,
+		"mutate":  mutateCommand,
 		"version": versionCommand,
 	}
 }

@@ -49,9 +49,13 @@ func printHelp(w io.Writer, fs *flag.FlagSet) {
 }
 
 // register adds the shared flags to fs.
-func (o *options) register(fs *flag.FlagSet) {
+func (o *options) register(fs *flag.FlagSet) { o.registerAs(fs, "user") }
+
+// registerAs adds the shared flags, with the registry user name flag
+// called userFlag (mutate's --user is the image's user).
+func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 	fs.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and unverified TLS for the registries named in this command")
-	fs.StringVar(&o.user, "user", "", "`USER` name for the registries named in this command (password from --password-stdin)")
+	fs.StringVar(&o.user, userFlag, "", "`USER` name for the registries named in this command (password from --password-stdin)")
 	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password for --user from standard input")
 	fs.IntVar(&o.jobs, "j", 4, "number of blobs to transfer in parallel")
 	fs.BoolVar(&o.verbose, "v", false, "trace HTTP requests on stderr (credentials are never shown)")

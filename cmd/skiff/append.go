@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/tarball"
+)
+
+var appendCommand = &command{
+	summary: "append a tar of files as a new layer, without pulling the base image",
+	usage:   "[flags] [-f FILE|-] [--base SRC] DST   or   skiff append [flags] SRC DST",
+	help: `The layer is a tar stream, read from stdin unless -f names a file. A gzip'd tar
+is sent as it is (its diffID computed while it streams); a plain tar is compressed.
+Only the base's manifest and config are read. When DST is in the same repository, base
+layers are already there; in another repository on the same registry they are mounted;
+on another registry they stream from one to the other and never touch the disk.
+The new image's digest is printed on stdout. SOURCE_DATE_EPOCH fixes the timestamps.
+
+examples:
+  tar -C rootfs -c . | skiff append ghcr.io/o/base:1 ghcr.io/o/app:1
+  skiff append -f extra.tar.gz registry.example.com/app:dev
+  skiff append --base alpine:3.20 -f app.tar localhost:5000/app:1`,
+	run: runAppend,
+}
+
+func runAppend(ctx context.Context, e *env, args []string) error {
+	var o options
+	var file, baseName string
+	fs := newFlagSet(e, "append")
+	o.register(fs)
+	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to take from a multi-platform base (default: this machine's)")
+	fs.StringVar(&file, "f", "-", "the layer's tar or tar.gz `FILE` (\"-\" for stdin)")
+	fs.StringVar(&baseName, "base", "", "the base image `SRC` (default: DST itself)")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	srcName, dstName, err := appendArgs(fs.Args(), baseName)
+	if err != nil {
+		return err
+	}
+	src, err := reference.Parse(srcName)
+	if err != nil {
+		return err
+	}
+	dst, err := editTarget(src, dstName)
+	if err != nil {
+		return err
+	}
+	c, err := o.client(e, []string{src.Registry, dst.Registry})
+	if err != nil {
+		return err
+	}
+	b, err := loadBase(ctx, e, c, src, &o)
+	if err != nil {
+		return err
+	}
+	layer, err := buildLayer(ctx, e, file, b.im.LayerMediaType())
+	if err != nil {
+		return err
+	}
+	defer layer.Remove()
+	when, err := sourceDate(e)
+	if err != nil {
+		return err
+	}
+	if when == nil {
+		now := time.Now().UTC()
+		when = &now
+	}
+	im, err := manifest.AppendLayers(b.im, manifest.NewLayer{Desc: layer.Desc, DiffID: layer.DiffID,
+		History: manifest.History{Created: when, CreatedBy: "skiff append", Comment: "appended by skiff"}})
+	if err != nil {
+		return err
+	}
+	digest, err := pushEdited(ctx, c, b, im, dst, []*tarball.Layer{layer}, &o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, digest)
+	return nil
+}
+
+// appendArgs reads "DST", "SRC DST" or "--base SRC DST".
+func appendArgs(args []string, baseName string) (src, dst string, err error) {
+	switch {
+	case len(args) == 1 && baseName == "":
+		return args[0], args[0], nil
+	case len(args) == 1:
+		return baseName, args[0], nil
+	case len(args) == 2 && baseName == "":
+		return args[0], args[1], nil
+	}
+	return "", "", usagef("want DST, or SRC DST, or --base SRC DST")
+}
+
+// buildLayer reads the layer's tar stream from file (or stdin) into a
+// temporary layer file with its digests.
+func buildLayer(ctx context.Context, e *env, file, mediaType string) (*tarball.Layer, error) {
+	var r io.Reader = e.stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	l, err := tarball.LayerFromTar(ctx, r, &tarball.LayerOptions{MediaType: mediaType})
+	if err != nil {
+		return nil, fmt.Errorf("reading the layer: %w", err)
+	}
+	return l, nil
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/tarball"
+)
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// base is an image about to be edited: where it lives and what it is.
+type base struct {
+	repo *registry.Repository
+	ref  reference.Reference
+	im   manifest.Image
+}
+
+// loadBase reads only the manifest and the config of ref, choosing from
+// an index the platform asked for (the host's by default).
+func loadBase(ctx context.Context, e *env, c *registry.Client, ref reference.Reference, o *options) (*base, error) {
+	repo := c.Repository(ref)
+	doc, err := repo.FetchManifest(ctx, ref.Identifier())
+	if err != nil {
+		return nil, err
+	}
+	if doc.Index != nil {
+		platforms, err := o.platforms()
+		if err != nil || len(platforms) != 1 {
+			return nil, usagef("%s is a multi-platform index; choose one platform with --platform", ref.Familiar())
+		}
+		d, err := manifest.SelectPlatform(doc.Index, platforms[0])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref.Familiar(), err)
+		}
+		if !o.quiet {
+			fmt.Fprintf(e.stderr, "skiff: %s is a multi-platform index; editing its %s image\n", ref.Familiar(), platforms[0])
+		}
+		if doc, err = manifest.FetchDocument(ctx, repo, d); err != nil {
+			return nil, err
+		}
+	}
+	cfg, raw, err := manifest.FetchConfig(ctx, repo, doc.Manifest.Config)
+	if err != nil {
+		return nil, err
+	}
+	return &base{repo: repo, ref: ref, im: manifest.Image{Manifest: *doc.Manifest, Config: *cfg, ConfigRaw: raw}}, nil
+}
+
+// pushEdited pushes an edited image to dst: the base's layers (mounted or
+// streamed when dst is another repository), the new layers, the config
+// and the manifest. It returns the manifest's digest.
+func pushEdited(ctx context.Context, c *registry.Client, b *base, im manifest.Image, dst reference.Reference, layers []*tarball.Layer, o *options) (manifest.Digest, error) {
+	repo := c.Repository(dst)
+	repo.WillPush()
+	if repo.Host() != b.repo.Host() || repo.Name() != b.repo.Name() {
+		if err := manifest.CopyBlobs(ctx, repo, b.repo, b.im.Manifest.Layers, &manifest.CopyOptions{Jobs: o.jobs}); err != nil {
+			return "", err
+		}
+	}
+	for _, l := range layers {
+		if err := pushLayer(ctx, repo, l); err != nil {
+			return "", err
+		}
+	}
+	cfg, doc, err := im.Encode()
+	if err != nil {
+		return "", err
+	}
+	if err := repo.Push(ctx, doc.Manifest.Config, bytes.NewReader(cfg)); err != nil {
+		return "", err
+	}
+	target := dst.Tag
+	if dst.Digest != "" {
+		target = dst.Digest
+	}
+	if _, err := repo.PushManifest(ctx, doc.Raw, doc.MediaType, target); err != nil {
+		return "", err
+	}
+	return doc.Digest, nil
+}
+
+func pushLayer(ctx context.Context, repo *registry.Repository, l *tarball.Layer) error {
+	rc, err := l.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return repo.Push(ctx, l.Desc, rc)
+}
+
+// sourceDate reads SOURCE_DATE_EPOCH, for reproducible timestamps.
+func sourceDate(e *env) (*time.Time, error) {
+	v := e.getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return nil, nil
+	}
+	secs, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", v)
+	}
+	t := time.Unix(secs, 0).UTC()
+	return &t, nil
+}
+
+// editTarget parses the destination of an edit: -t, or else the source.
+func editTarget(src reference.Reference, to string) (reference.Reference, error) {
+	if to == "" {
+		if src.Tag == "" {
+			return src, usagef("%s is named by digest; name the result with -t", src.Familiar())
+		}
+		src.Digest = ""
+		return src, nil
+	}
+	return reference.Parse(to)
+}
