@@ -33,9 +33,12 @@ func (r *Repository) chunkSize(minLen int64) int64 {
 // session with a PUT naming the digest.
 func (r *Repository) putChunked(ctx context.Context, loc *url.URL, desc manifest.Descriptor, body io.Reader, minLen int64) error {
 	size := r.chunkSize(minLen)
-	buf := make([]byte, min(size, desc.Size))
 	for off := int64(0); off < desc.Size; {
-		n, err := io.ReadFull(body, buf[:min(size, desc.Size-off)])
+		// A fresh buffer each time: the transport may still be reading the
+		// last chunk's body after its response arrived (say, an early 413),
+		// so a buffer is never refilled.
+		buf := make([]byte, min(size, desc.Size-off))
+		n, err := io.ReadFull(body, buf)
 		if err != nil {
 			return fmt.Errorf("registry: uploading %s: reading the source: %w", desc.Digest, err)
 		}

@@ -50,6 +50,18 @@ func roundTrip(t *testing.T, c *registry.Client, host string) {
 			t.Fatalf("layer %s: %v", l.Digest, err)
 		}
 	}
+	streamed := bytes.Repeat([]byte("stream"), 300000)
+	sdesc, err := repo.PushStream(ctx, manifest.MediaTypeOCILayerGzip, io.MultiReader(bytes.NewReader(streamed)))
+	if err != nil || sdesc.Digest != manifest.FromBytes(streamed) {
+		t.Fatalf("push stream: %v", err)
+	}
+	if rc, err := repo.Fetch(ctx, sdesc); err != nil {
+		t.Fatal(err)
+	} else if got, err := io.ReadAll(rc); err != nil || !bytes.Equal(got, streamed) {
+		t.Fatalf("streamed blob read back: %v", err)
+	} else {
+		rc.Close()
+	}
 	tags, err := repo.Tags(ctx)
 	if err != nil || len(tags) != 1 || tags[0] != "v1" {
 		t.Fatalf("tags = %v, %v", tags, err)

@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +28,18 @@ func (r *Repository) Push(ctx context.Context, desc manifest.Descriptor, body io
 	if isManifestDesc(desc) {
 		return r.pushManifestDesc(ctx, desc, body)
 	}
+	err := r.pushBlob(ctx, desc, body)
+	// An upload session the registry forgot (RELIABILITY #35) starts
+	// again, once, when the source can be read again from the start.
+	if seeker, ok := body.(io.Seeker); ok && errors.Is(err, ErrNotFound) && isUploadLost(err) {
+		if _, serr := seeker.Seek(0, io.SeekStart); serr == nil {
+			err = r.pushBlob(ctx, desc, body)
+		}
+	}
+	return err
+}
+
+func (r *Repository) pushBlob(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
 	body = manifest.NewVerifyingReader(body, desc)
 	chunked := r.client.ChunkSize > 0 && desc.Size > r.client.ChunkSize
 	if desc.Size <= smallBlob && !chunked {
@@ -40,6 +53,57 @@ func (r *Repository) Push(ctx context.Context, desc manifest.Descriptor, body io
 		return r.putChunked(ctx, loc, desc, body, minLen)
 	}
 	return r.putUpload(ctx, loc, desc, body, desc.Size)
+}
+
+// isUploadLost reports whether err is a registry forgetting an upload
+// session: a 404 on a PATCH or PUT to the session.
+func isUploadLost(err error) bool {
+	var re *Error
+	return errors.As(err, &re) && (re.Method == http.MethodPatch || re.Method == http.MethodPut) &&
+		(re.Status == http.StatusNotFound || re.hasCode("BLOB_UPLOAD_UNKNOWN"))
+}
+
+// PushStream uploads a blob whose digest is not known in advance: the
+// body streams in one PATCH while it is hashed, and the closing PUT names
+// the digest. It returns the blob's descriptor, of media type mediaType.
+// It suits layers built on the fly; nothing is buffered.
+func (r *Repository) PushStream(ctx context.Context, mediaType string, body io.Reader) (manifest.Descriptor, error) {
+	loc, _, err := r.startUpload(ctx, "")
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	d := manifest.NewDigester(manifest.SHA256)
+	counter := &countingReader{r: io.TeeReader(body, d)}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc.String(), counter)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := r.send(req, http.StatusAccepted, http.StatusNoContent, http.StatusCreated)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	closeBody(resp)
+	next := loc
+	if resp.Header.Get("Location") != "" {
+		if next, err = location(resp); err != nil {
+			return manifest.Descriptor{}, err
+		}
+	}
+	desc := manifest.Descriptor{MediaType: mediaType, Digest: d.Digest(), Size: counter.n}
+	return desc, r.putUpload(ctx, next, desc, http.NoBody, 0)
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // pushSmall sends a small blob in one monolithic POST; a registry that
