@@ -32,8 +32,15 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "copy")
 	o.register(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
+	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
 	if err := parse(e, fs, args); err != nil {
 		return err
+	}
+	if *allPlatforms {
+		if o.platform != "" {
+			return usagef("--all-platforms and --platform disagree")
+		}
+		o.platform = "all"
 	}
 	if fs.NArg() != 2 {
 		return usagef("want SRC and DST, got %d arguments", fs.NArg())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 )
@@ -103,5 +104,18 @@ func TestDefaultFileName(t *testing.T) {
 		if got := defaultFileName(l.ref, "docker"); got != want {
 			t.Errorf("defaultFileName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestFlagsAfterArguments(t *testing.T) {
+	fs := newFlagSet(&env{stdout: io.Discard, stderr: io.Discard}, "pull")
+	quiet := fs.Bool("quiet", false, "")
+	format := fs.String("format", "", "")
+	e := &env{stdout: io.Discard, stderr: io.Discard}
+	if err := parse(e, fs, []string{"a", "--quiet", "b", "--format", "oci", "--", "--not-a-flag", "-"}); err != nil {
+		t.Fatal(err)
+	}
+	if !*quiet || *format != "oci" || strings.Join(fs.Args(), " ") != "a b --not-a-flag -" {
+		t.Fatalf("quiet=%v format=%q args=%q", *quiet, *format, fs.Args())
 	}
 }

@@ -62,19 +62,32 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
 }
 
-// parse parses args with fs, turning help requests and flag errors into
-// the errors run understands.
+// parse parses args with fs, allowing flags after positional arguments
+// as users of skopeo and crane expect ("--" ends the flags), and turns
+// help requests and flag errors into the errors run understands.
 func parse(e *env, fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(e.stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printHelp(e.stdout, fs)
-			return flag.ErrHelp
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printHelp(e.stdout, fs)
+				return flag.ErrHelp
+			}
+			fmt.Fprintf(e.stderr, "usage: skiff %s %s\nrun \"skiff %s --help\" for more\n", fs.Name(), commands[fs.Name()].usage, fs.Name())
+			return errFlagParse
 		}
-		fmt.Fprintf(e.stderr, "usage: skiff %s %s\nrun \"skiff %s --help\" for more\n", fs.Name(), commands[fs.Name()].usage, fs.Name())
-		return errFlagParse
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
 	}
-	return nil
+	return fs.Parse(append([]string{"--"}, positional...))
 }
 
 // client builds the registry client for a command that names hosts.

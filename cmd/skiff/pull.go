@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 
 	"github.com/skiffoci/skiff/reference"
@@ -20,15 +21,20 @@ examples:
   skiff pull debian
   skiff pull --platform linux/arm64 ghcr.io/o/app:1.0 app.tar
   skiff pull --format oci alpine:3.20 alpine-layout
-  skiff pull -o both.tar alpine:3.20 busybox:1.36`,
+  skiff pull -o both.tar alpine:3.20 busybox:1.36
+  skiff pull --no-tar --working-dir /srv/images debian:12`,
 	run: runPull,
 }
 
 func runPull(ctx context.Context, e *env, args []string) error {
 	var o options
-	var out, format string
+	var out, format, tarname, workDir string
+	var noTar bool
 	fs := newFlagSet(e, "pull")
 	o.register(fs)
+	fs.StringVar(&tarname, "tarname", "", "name the tarball `NAME` (dockersave's flag; the same as FILE)")
+	fs.StringVar(&workDir, "working-dir", "", "write the output in `DIR` (dockersave's flag)")
+	fs.BoolVar(&noTar, "no-tar", false, "write the tarball's contents as a directory instead of a tar (dockersave's flag)")
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to save from an index (default: this machine's; \"all\" for --format oci)")
 	fs.StringVar(&out, "o", "", "write to `FILE` (\"-\" for stdout); every argument is then an image")
 	fs.StringVar(&format, "format", "docker", "`docker` tarball, oci layout directory, or oci-archive tarball")
@@ -42,6 +48,12 @@ func runPull(ctx context.Context, e *env, args []string) error {
 	if len(refs) == 0 || len(refs) > 2 && out == "" {
 		return usagef("want REF [FILE], or -o FILE REF...")
 	}
+	if tarname != "" {
+		if out != "" {
+			return usagef("--tarname and FILE both name the output")
+		}
+		out = tarname
+	}
 	var srcs []location
 	for _, r := range refs {
 		ref, err := reference.Parse(r)
@@ -52,6 +64,15 @@ func runPull(ctx context.Context, e *env, args []string) error {
 	}
 	if out == "" {
 		out = defaultFileName(srcs[0].ref, format)
+	}
+	if workDir != "" && out != "-" && !filepath.IsAbs(out) {
+		out = filepath.Join(workDir, out)
+	}
+	if noTar {
+		if format != "docker" || out == "-" {
+			return usagef("--no-tar writes a directory: it does not go with --format %s or stdout", format)
+		}
+		return pullToDirectory(ctx, e, &o, srcs, strings.TrimSuffix(out, ".tar"))
 	}
 	dst := location{kind: kindDockerArchive, path: out}
 	switch format {
