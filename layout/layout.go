@@ -139,7 +139,7 @@ func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader
 		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
 	}
 	err := writeAtomic(dir, desc.Digest.Hex(), func(w io.Writer) error {
-		_, err := io.Copy(w, manifest.NewVerifyingReader(ctxReader{ctx, r}, desc))
+		_, err := io.Copy(w, ctxReader{ctx, manifest.EnsureVerified(r, desc)})
 		return err
 	})
 	if err != nil {

@@ -36,10 +36,32 @@ func NewVerifyingReader(r io.Reader, desc Descriptor) io.Reader {
 
 // VerifyReadCloser is NewVerifyingReader for an io.ReadCloser; Close closes rc.
 func VerifyReadCloser(rc io.ReadCloser, desc Descriptor) io.ReadCloser {
-	return struct {
-		io.Reader
-		io.Closer
-	}{NewVerifyingReader(rc, desc), rc}
+	return &verifyingReadCloser{NewVerifyingReader(rc, desc).(*verifier), rc}
+}
+
+type verifyingReadCloser struct {
+	*verifier
+	io.Closer
+}
+
+// EnsureVerified returns r when it already verifies desc (it came from
+// NewVerifyingReader or VerifyReadCloser for the same digest and size),
+// and otherwise wraps it with NewVerifyingReader. Stores use it on what
+// they are given, so content is hashed once, not once per hop.
+func EnsureVerified(r io.Reader, desc Descriptor) io.Reader {
+	if v, ok := r.(interface{ verifies() (Digest, int64) }); ok {
+		if d, n := v.verifies(); d == desc.Digest && n == desc.Size {
+			return r
+		}
+	}
+	return NewVerifyingReader(r, desc)
+}
+
+func (v *verifier) verifies() (Digest, int64) {
+	if v.d == nil {
+		return "", 0 // an invalid digest: never counts as verified
+	}
+	return v.want, v.size
 }
 
 type verifier struct {

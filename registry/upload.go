@@ -40,7 +40,7 @@ func (r *Repository) Push(ctx context.Context, desc manifest.Descriptor, body io
 }
 
 func (r *Repository) pushBlob(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
-	body = manifest.NewVerifyingReader(body, desc)
+	body = manifest.EnsureVerified(body, desc)
 	chunked := r.client.ChunkSize > 0 && desc.Size > r.client.ChunkSize
 	if desc.Size <= smallBlob && !chunked {
 		return r.pushSmall(ctx, desc, body)

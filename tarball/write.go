@@ -47,6 +47,14 @@ type WriteOptions struct {
 
 	// Jobs bounds how many blobs WriteFile fetches at a time; zero means 4.
 	Jobs int
+
+	// Sync makes WriteFile flush the file to stable storage before it
+	// renames it into place, so that even a power loss right after cannot
+	// leave a damaged file under the name. Without it (as with docker save,
+	// crane and skopeo) a killed process still never leaves a partial file
+	// there, and a large pull is much faster: the flush can cost as much as
+	// the download.
+	Sync bool
 }
 
 func (o *WriteOptions) jobs() int {
@@ -110,7 +118,7 @@ func (e *Entry) writeContent(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
 	}
 	defer rc.Close()
-	n, err := io.Copy(w, &ctxReader{ctx: ctx, r: manifest.NewVerifyingReader(rc, e.Blob)})
+	n, err := io.Copy(w, &ctxReader{ctx: ctx, r: manifest.EnsureVerified(rc, e.Blob)})
 	if err == nil && n != e.Size {
 		err = fmt.Errorf("%w: wrote %d bytes of %d", manifest.ErrSizeMismatch, n, e.Size)
 	}

@@ -93,9 +93,9 @@ func (p *Plan) feed(ctx context.Context, work chan<- *Entry) error {
 
 // WriteFile writes a tarball of images to the file at path, fetching up to
 // opts.Jobs blobs at a time into their slots (see Plan.WriteAt). The
-// tarball is written to a temporary file in the same directory, synced and
-// renamed over path only when complete and verified: on error, path is
-// left as it was. To write to a pipe, use Write.
+// tarball is written to a temporary file in the same directory and renamed
+// over path only when complete and verified (and, with opts.Sync, flushed
+// to stable storage): on error, path is left as it was. To write to a pipe, use Write.
 func WriteFile(ctx context.Context, path string, images []Image, opts *WriteOptions) (err error) {
 	p, err := NewPlan(images, opts)
 	if err != nil {
@@ -117,7 +117,10 @@ func WriteFile(ctx context.Context, path string, images []Image, opts *WriteOpti
 	if err = p.WriteAt(ctx, f, opts.jobs()); err != nil {
 		return err
 	}
-	if err = errors.Join(f.Sync(), f.Close()); err != nil {
+	if opts != nil && opts.Sync {
+		err = f.Sync()
+	}
+	if err = errors.Join(err, f.Close()); err != nil {
 		return fmt.Errorf("tarball: %w", err)
 	}
 	if err = os.Rename(f.Name(), path); err != nil {

@@ -257,9 +257,16 @@ func TestWriteFileParallel(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("WriteFile wrote %d bytes unlike Write's %d", len(got), len(want))
 	}
+	synced := filepath.Join(t.TempDir(), "synced.tar")
+	if err := tarball.WriteFile(context.Background(), synced, images, &tarball.WriteOptions{Sync: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(synced); !bytes.Equal(got, want) {
+		t.Errorf("WriteFile with Sync wrote %d bytes unlike Write's %d", len(got), len(want))
+	}
 	shared := manifest.FromBytes([]byte(mkTarGz(t, "shared\n")))
-	if n := store.fetches[shared]; n != 2 {
-		t.Errorf("shared layer fetched %d times by two writes, want 2", n)
+	if n := store.fetches[shared]; n != 3 {
+		t.Errorf("shared layer fetched %d times by three writes, want 3", n)
 	}
 }
 

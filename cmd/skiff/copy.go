@@ -160,7 +160,7 @@ func writeArchive(ctx context.Context, e *env, o *options, srcs []*source, dst l
 		}
 		images = append(images, tarball.Image{Tags: archiveTags(s.loc, dst, len(srcs)), Manifest: doc, Fetcher: s.fetcher})
 	}
-	opts := &tarball.WriteOptions{Jobs: o.jobs}
+	opts := &tarball.WriteOptions{Jobs: o.jobs, Sync: o.fsync}
 	if dst.path == "-" {
 		return tarball.Write(ctx, e.stdout, images, opts)
 	}

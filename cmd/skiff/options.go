@@ -24,6 +24,7 @@ type options struct {
 	passwordStdin bool
 	jobs          int
 	verbose       bool
+	fsync         bool
 	quiet         bool
 	platform      string
 }
