@@ -21,7 +21,8 @@ import (
 // Client talks to registries. The zero value is ready to use: anonymous,
 // HTTPS everywhere but loopback, with the default retry policy. A Client is
 // safe for concurrent use and should be reused: it keeps connections alive
-// and caches bearer tokens per host and scope.
+// and caches bearer tokens per host and scope. Set its fields before its
+// first use: the first request fixes them.
 type Client struct {
 	// Transport is the base transport. Nil means a tuned clone of
 	// http.DefaultTransport that also reads per-host TLS settings from
