@@ -39,12 +39,7 @@ func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.Re
 }
 
 func (r *Repository) fetchManifestDesc(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
-	req, err := r.newRequest(ctx, http.MethodGet, "manifests/"+string(desc.Digest), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", acceptManifests)
-	resp, err := r.send(req, http.StatusOK)
+	resp, err := r.getManifest(ctx, string(desc.Digest))
 	if err != nil {
 		return nil, err
 	}

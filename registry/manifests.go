@@ -86,12 +86,7 @@ func (r *Repository) FetchManifest(ctx context.Context, ref string) (*manifest.D
 	if err != nil {
 		return nil, err
 	}
-	req, err := r.newRequest(ctx, http.MethodGet, "manifests/"+ref, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", acceptManifests)
-	resp, err := r.send(req, http.StatusOK)
+	resp, err := r.getManifest(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +99,16 @@ func (r *Repository) FetchManifest(ctx context.Context, ref string) (*manifest.D
 		return nil, fmt.Errorf("registry: %s:%s: %w", r.name, ref, err)
 	}
 	return manifest.Parse(raw, resp.Header.Get("Content-Type"))
+}
+
+// getManifest GETs /manifests/<ref> with the Accept list; ref is checked.
+func (r *Repository) getManifest(ctx context.Context, ref string) (*http.Response, error) {
+	req, err := r.newRequest(ctx, http.MethodGet, "manifests/"+ref, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", acceptManifests)
+	return r.send(req, http.StatusOK)
 }
 
 // verifyManifest checks raw against the digest asked for, or else against

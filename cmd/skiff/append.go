@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -44,19 +43,7 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	src, err := reference.Parse(srcName)
-	if err != nil {
-		return err
-	}
-	dst, err := editTarget(src, dstName)
-	if err != nil {
-		return err
-	}
-	c, err := o.client(e, []string{src.Registry, dst.Registry})
-	if err != nil {
-		return err
-	}
-	b, err := loadBase(ctx, e, c, src, &o)
+	c, b, dst, err := startEdit(ctx, e, &o, srcName, dstName)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,25 @@ type base struct {
 	im   manifest.Image
 }
 
+// startEdit parses an edit's source and destination (dstName "" means
+// the source's tag), builds the client and loads the base.
+func startEdit(ctx context.Context, e *env, o *options, srcName, dstName string) (*registry.Client, *base, reference.Reference, error) {
+	src, err := reference.Parse(srcName)
+	if err != nil {
+		return nil, nil, src, err
+	}
+	dst, err := editTarget(src, dstName)
+	if err != nil {
+		return nil, nil, dst, err
+	}
+	c, err := o.client(e, []string{src.Registry, dst.Registry})
+	if err != nil {
+		return nil, nil, dst, err
+	}
+	b, err := loadBase(ctx, e, c, src, o)
+	return c, b, dst, err
+}
+
 // loadBase reads only the manifest and the config of ref, choosing from
 // an index the platform asked for (the host's by default).
 func loadBase(ctx context.Context, e *env, c *registry.Client, ref reference.Reference, o *options) (*base, error) {

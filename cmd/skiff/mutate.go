@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/reference"
 )
 
 var mutateCommand = &command{
@@ -66,23 +65,11 @@ func runMutate(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("want one REF, got %d arguments", fs.NArg())
 	}
-	src, err := reference.Parse(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	dst, err := editTarget(src, f.tag)
-	if err != nil {
-		return err
-	}
 	changes, err := f.changes(e)
 	if err != nil {
 		return err
 	}
-	c, err := o.client(e, []string{src.Registry, dst.Registry})
-	if err != nil {
-		return err
-	}
-	b, err := loadBase(ctx, e, c, src, &o)
+	c, b, dst, err := startEdit(ctx, e, &o, fs.Arg(0), f.tag)
 	if err != nil {
 		return err
 	}
