@@ -11,6 +11,8 @@ import (
 	"github.com/skiffoci/skiff/tarball"
 )
 
+func init() { commands["append"] = appendCommand }
+
 var appendCommand = &command{
 	summary: "append a tar of files as a new layer, without pulling the base image",
 	usage:   "[flags] [-f FILE|-] [--base SRC] DST   or   skiff append [flags] SRC DST",

@@ -11,6 +11,8 @@ import (
 	"github.com/skiffoci/skiff/tarball"
 )
 
+func init() { commands["copy"] = copyCommand }
+
 var copyCommand = &command{
 	summary: "copy an image between registries, OCI layouts and tarballs",
 	usage:   "[flags] SRC DST",

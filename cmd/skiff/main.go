@@ -45,18 +45,9 @@ type command struct {
 	run     func(ctx context.Context, e *env, args []string) error
 }
 
-var commands map[string]*command
-
-func init() {
-	commands = map[string]*command{
-		"pull":    pullCommand,
-		"push":    pushCommand,
-		"copy":    copyCommand,
-		"append":  appendCommand,
-		"mutate":  mutateCommand,
-		"version": versionCommand,
-	}
-}
+// commands holds every subcommand; each command's file adds itself in
+// an init function, so commands can be added without touching this file.
+var commands = map[string]*command{}
 
 // usageError is a mistake in how skiff was called; it exits 2.
 type usageError struct{ msg string }

@@ -10,6 +10,8 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 )
 
+func init() { commands["mutate"] = mutateCommand }
+
 var mutateCommand = &command{
 	summary: "edit an image's config (env, entrypoint, labels, …) without touching its layers",
 	usage:   "[flags] REF",

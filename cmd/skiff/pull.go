@@ -8,6 +8,8 @@ import (
 	"github.com/skiffoci/skiff/reference"
 )
 
+func init() { commands["pull"] = pullCommand }
+
 var pullCommand = &command{
 	summary: "save images from a registry as a docker-load tarball or an OCI layout",
 	usage:   "[flags] REF [FILE]   or   skiff pull [flags] -o FILE REF...",

@@ -8,6 +8,8 @@ import (
 	"github.com/skiffoci/skiff/reference"
 )
 
+func init() { commands["push"] = pushCommand }
+
 var pushCommand = &command{
 	summary: "push a tarball or an OCI layout to a registry",
 	usage:   "[flags] FILE|DIR REF",

@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 )
 
+func init() { commands["version"] = versionCommand }
+
 var versionCommand = &command{
 	summary: "print skiff's version, commit and Go version",
 	usage:   "",
