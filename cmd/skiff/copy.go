@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/skiffoci/skiff/internal/progress"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
@@ -71,6 +72,11 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	if err != nil {
 		return err
 	}
+	display, err := o.display(e)
+	if err != nil {
+		return err
+	}
+	defer display.Close()
 	var opened []*source
 	defer func() {
 		for _, s := range opened {
@@ -87,12 +93,12 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	var root manifest.Descriptor
 	switch dst.kind {
 	case kindDockerArchive, kindOCIArchive:
-		err = writeArchive(ctx, e, o, opened, dst, platforms)
+		err = writeArchive(ctx, e, o, opened, dst, platforms, display)
 	default:
 		if len(opened) != 1 {
 			return usagef("only a tarball takes several images")
 		}
-		root, err = copyTo(ctx, c, opened[0], dst, platforms, o)
+		root, err = copyTo(ctx, c, opened[0], dst, platforms, o, display)
 	}
 	if err != nil {
 		return err
@@ -109,8 +115,8 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 }
 
 // copyTo copies one image to a registry or an OCI layout.
-func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options) (manifest.Descriptor, error) {
-	opts := &manifest.CopyOptions{Platforms: platforms, Jobs: o.jobs}
+func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
+	opts := &manifest.CopyOptions{Platforms: platforms, Jobs: o.jobs, Progress: display.Event}
 	var store manifest.Store
 	if dst.kind == kindRegistry {
 		repo := c.Repository(dst.ref)
@@ -150,7 +156,7 @@ func defaultTag(l location) string {
 
 // writeArchive writes the images at srcs, one platform each, as one
 // docker-load tarball (which is also an OCI archive).
-func writeArchive(ctx context.Context, e *env, o *options, srcs []*source, dst location, platforms []manifest.Platform) error {
+func writeArchive(ctx context.Context, e *env, o *options, srcs []*source, dst location, platforms []manifest.Platform, display *progress.Display) error {
 	if len(platforms) > 1 || platforms == nil {
 		return errNeedsPlatform
 	}
@@ -160,7 +166,7 @@ func writeArchive(ctx context.Context, e *env, o *options, srcs []*source, dst l
 		if err != nil {
 			return err
 		}
-		images = append(images, tarball.Image{Tags: archiveTags(s.loc, dst, len(srcs)), Manifest: doc, Fetcher: s.fetcher})
+		images = append(images, tarball.Image{Tags: archiveTags(s.loc, dst, len(srcs)), Manifest: doc, Fetcher: display.Fetcher(s.fetcher)})
 	}
 	opts := &tarball.WriteOptions{Jobs: o.jobs, Sync: o.fsync}
 	if dst.path == "-" {

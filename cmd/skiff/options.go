@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/skiffoci/skiff/auth"
+	"github.com/skiffoci/skiff/internal/progress"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -25,6 +27,7 @@ type options struct {
 	jobs          int
 	verbose       bool
 	fsync         bool
+	progress      string
 	quiet         bool
 	platform      string
 }
@@ -61,6 +64,7 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 	fs.IntVar(&o.jobs, "j", 4, "number of blobs to transfer in parallel")
 	fs.BoolVar(&o.verbose, "v", false, "trace HTTP requests on stderr (credentials are never shown)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
+	fs.StringVar(&o.progress, "progress", "auto", "show transfers on stderr: `auto` (on a terminal), tty, plain (a line per blob, for logs) or none")
 }
 
 // parse parses args with fs, allowing flags after positional arguments
@@ -139,6 +143,34 @@ func (o *options) credential(e *env) (auth.Credential, error) {
 		return auth.Credential{}, errors.New("empty password on stdin")
 	}
 	return auth.Credential{Username: o.user, Password: pw}, nil
+}
+
+// display starts the progress display --progress and --quiet ask for;
+// auto means a terminal display when stderr is a terminal.
+func (o *options) display(e *env) (*progress.Display, error) {
+	mode := map[string]progress.Mode{"tty": progress.TTY, "plain": progress.Plain, "none": progress.Off}[o.progress]
+	switch {
+	case o.quiet:
+		mode = progress.Off
+	case o.progress == "auto":
+		mode = progress.Off
+		if isTerminal(e.stderr) {
+			mode = progress.TTY
+		}
+	case o.progress != "tty" && o.progress != "plain" && o.progress != "none":
+		return nil, usagef("--progress must be auto, tty, plain or none")
+	}
+	return progress.New(e.stderr, mode), nil
+}
+
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // platforms parses --platform: "" means the host's, "all" means nil.

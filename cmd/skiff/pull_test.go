@@ -101,3 +101,29 @@ func assertLayoutConsistent(t *testing.T, dir string) {
 		t.Fatalf("an interrupted copy tagged %v", idx.Manifests)
 	}
 }
+
+func TestProgressNeverTouchesStdout(t *testing.T) {
+	srv := registrytest.NewServer(t, nil)
+	seedImage(t, srv, "demo/app:1.0", 300<<10, 10)
+	var outs [3]string
+	var errs [3]string
+	for i, mode := range []string{"none", "plain", "tty"} {
+		code, stdout, stderr := runSkiff(t, t.Context(), "", "pull", "--progress", mode, srv.Host+"/demo/app:1.0", "-")
+		if code != exitOK {
+			t.Fatalf("--progress %s: exit %d %s", mode, code, stderr)
+		}
+		outs[i], errs[i] = stdout, stderr
+	}
+	if outs[0] != outs[1] || outs[0] != outs[2] || len(outs[0]) < 300<<10 {
+		t.Fatal("stdout differs with progress on")
+	}
+	if !strings.Contains(errs[1], "done    sha256:") || !strings.Contains(errs[2], "\x1b[2Ktotal 3/3 blobs") {
+		t.Fatalf("progress missing:\nplain %q\ntty %q", errs[1], errs[2])
+	}
+	if strings.Contains(errs[0], "sha256:") {
+		t.Fatalf("--progress none printed %q", errs[0])
+	}
+	if code, _, stderr := runSkiff(t, t.Context(), "", "pull", "--progress", "fancy", srv.Host+"/demo/app:1.0", "-"); code != exitUsage {
+		t.Fatalf("--progress fancy: exit %d %s", code, stderr)
+	}
+}
