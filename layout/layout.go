@@ -169,13 +169,21 @@ func (l *Layout) AddDescriptor(ctx context.Context, desc manifest.Descriptor) er
 	if err := l.checkEntry(ctx, desc); err != nil {
 		return err
 	}
+	return l.editIndex(func(list []manifest.Descriptor) []manifest.Descriptor {
+		return withEntry(list, desc)
+	})
+}
+
+// editIndex replaces index.json's entries with edit's result, atomically
+// and serialized with the other edits of this process.
+func (l *Layout) editIndex(edit func([]manifest.Descriptor) []manifest.Descriptor) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	idx, err := l.r.Index()
 	if err != nil {
 		return err
 	}
-	idx.Manifests = withEntry(idx.Manifests, desc)
+	idx.Manifests = edit(idx.Manifests)
 	raw, err := encodeIndex(idx)
 	if err != nil {
 		return err
