@@ -55,6 +55,10 @@ type Auth struct {
 	Mode AuthMode
 	// Users maps user names to passwords.
 	Users map[string]string
+	// CheckPassword, if set, decides whether a password is right instead of
+	// Users (which still lists the known users when set), for password
+	// files that store hashes.
+	CheckPassword func(user, password string) bool
 	// Access says what a user may do with a repository. When nil, every
 	// known user may pull and push everything. Anonymous requests pass
 	// user "" and are granted pull only, and only with AnonymousPull.
@@ -83,6 +87,17 @@ type Auth struct {
 	// second server, not on the registry's host. FlavorDockerHub implies it.
 	SeparateTokenServer bool
 	Flavor              Flavor
+}
+
+// passwordOK reports whether pass is user's password.
+func (a *Auth) passwordOK(user, pass string) bool {
+	if pass == "" {
+		return false
+	}
+	if a.CheckPassword != nil {
+		return a.CheckPassword(user, pass)
+	}
+	return a.Users != nil && a.Users[user] == pass
 }
 
 func (a *Auth) service() string {
@@ -245,7 +260,7 @@ func (g *Registry) authorize(w http.ResponseWriter, r *http.Request, rt route) (
 func (g *Registry) authorizeBasic(w http.ResponseWriter, r *http.Request, rt route, need []scope) (grant, bool) {
 	a := &g.opts.Auth
 	user, pass, known := r.BasicAuth()
-	if known && (a.Users == nil || a.Users[user] != pass || pass == "") {
+	if known && !a.passwordOK(user, pass) {
 		g.challengeBasic(w, need)
 		return nil, false
 	}

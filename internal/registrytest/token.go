@@ -143,7 +143,7 @@ func (g *Registry) tokenCredentials(r *http.Request) (user string, known, ok boo
 		user, ok = g.tokens.refreshUser(pass)
 		return user, ok, ok
 	}
-	if pass == "" || a.Users == nil || a.Users[user] != pass {
+	if !a.passwordOK(user, pass) {
 		return "", false, false
 	}
 	return user, true, true
@@ -182,7 +182,7 @@ func (g *Registry) postGrant(w http.ResponseWriter, get func(string) string) (us
 			break
 		}
 		user, pass := get("username"), get("password")
-		if pass == "" || a.Users == nil || a.Users[user] != pass {
+		if !a.passwordOK(user, pass) {
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "incorrect username or password")
 			return "", false, false
 		}

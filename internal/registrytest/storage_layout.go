@@ -1,0 +1,291 @@
+package registrytest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/skiffoci/skiff/layout"
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// blobStore is the hidden directory under a layout storage's root that
+// holds every blob once; repository names cannot start with a dot.
+const blobStore = ".blobs"
+
+// layoutStorage keeps each repository as an OCI image layout at
+// root/<repository>, readable by skopeo's oci: and umoci. Blobs live once
+// in root/.blobs and are hard-linked into the layouts of the repositories
+// that hold them; tags and manifests are index.json entries.
+type layoutStorage struct {
+	root    string
+	mu      sync.Mutex
+	layouts map[string]*layout.Layout
+}
+
+// NewLayoutStorage returns a Storage that keeps every repository as an OCI
+// image layout under root (root/library/alpine for library/alpine), so
+// the same directory serves skiff, skopeo ("oci:root/library/alpine:3")
+// and umoci. Content already there is served. root and its layouts must be
+// on one file system: blobs are hard-linked, not copied.
+func NewLayoutStorage(root string) Storage {
+	return &layoutStorage{root: root, layouts: map[string]*layout.Layout{}}
+}
+
+func (s *layoutStorage) blobPath(d manifest.Digest) string {
+	if d.Validate() != nil {
+		return filepath.Join(s.root, blobStore, "invalid") // never created
+	}
+	return filepath.Join(s.root, blobStore, d.Algorithm(), d.Hex())
+}
+
+func (s *layoutStorage) StatBlob(d manifest.Digest) (int64, error) {
+	fi, err := os.Stat(s.blobPath(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("blob %s: %w", d, manifest.ErrNotFound)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+func (s *layoutStorage) OpenBlob(d manifest.Digest) (io.ReadSeekCloser, error) {
+	f, err := os.Open(s.blobPath(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w", d, manifest.ErrNotFound)
+	}
+	return f, err
+}
+
+// PutBlob writes r to a temporary file, verifies it and renames it.
+func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
+	if err := d.Validate(); err != nil {
+		return 0, err
+	}
+	dir := filepath.Dir(s.blobPath(d))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	g := manifest.NewDigester(d.Algorithm())
+	n, err := io.Copy(io.MultiWriter(f, g), r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, err
+	}
+	if got := g.Digest(); got != d {
+		return n, fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
+	}
+	return n, os.Rename(f.Name(), s.blobPath(d))
+}
+
+// repo opens (create: or makes) the layout of repository name.
+func (s *layoutStorage) repo(name string, create bool) (*layout.Layout, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.layouts[name]; ok {
+		return l, nil
+	}
+	dir := filepath.Join(s.root, filepath.FromSlash(name))
+	if _, err := os.Stat(filepath.Join(dir, layout.LayoutFile)); err != nil {
+		if !create {
+			return nil, fmt.Errorf("repository %s: %w", name, manifest.ErrNotFound)
+		}
+		// Repositories nest (a and a/b), so a new layout's directory may
+		// already hold others: start it in place rather than refuse.
+		if err := startLayout(dir); err != nil {
+			return nil, err
+		}
+	}
+	l, err := layout.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.layouts[name] = l
+	return l, nil
+}
+
+// startLayout writes the files of an empty layout into dir.
+func startLayout(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, layout.IndexFile), []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, layout.LayoutFile), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+}
+
+// linkFile hard-links the stored blob d into l's blobs directory.
+func (s *layoutStorage) linkFile(l *layout.Layout, d manifest.Digest) error {
+	dst := filepath.Join(l.Dir(), layout.BlobsDir, d.Algorithm(), d.Hex())
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	err := os.Link(s.blobPath(d), dst)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	return err
+}
+
+func (s *layoutStorage) Link(repo string, ln Link) error {
+	if err := checkLink(repo, ln.Kind, ln.Name); err != nil {
+		return err
+	}
+	l, err := s.repo(repo, true)
+	if err != nil {
+		return err
+	}
+	switch ln.Kind {
+	case KindBlob:
+		return s.linkFile(l, ln.Digest)
+	case KindManifest:
+		if err := s.linkFile(l, ln.Digest); err != nil {
+			return err
+		}
+		return l.AddDescriptor(context.Background(), s.descriptor(ln.Digest, ln.MediaType))
+	}
+	m, err := s.Lookup(repo, KindManifest, string(ln.Digest))
+	if err != nil {
+		return err
+	}
+	return l.Tag(context.Background(), s.descriptor(ln.Digest, m.MediaType), ln.Name)
+}
+
+func (s *layoutStorage) descriptor(d manifest.Digest, mediaType string) manifest.Descriptor {
+	size, _ := s.StatBlob(d)
+	return manifest.Descriptor{MediaType: mediaType, Digest: d, Size: size}
+}
+
+func (s *layoutStorage) Unlink(repo string, kind Kind, name string) error {
+	if _, err := s.Lookup(repo, kind, name); err != nil {
+		return err
+	}
+	l, err := s.repo(repo, false)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	switch kind {
+	case KindTag:
+		return l.Untag(ctx, name)
+	case KindManifest:
+		if err := l.RemoveDescriptor(ctx, manifest.Digest(name)); err != nil {
+			return err
+		}
+	}
+	d := manifest.Digest(name)
+	return os.Remove(filepath.Join(l.Dir(), layout.BlobsDir, d.Algorithm(), d.Hex()))
+}
+
+func (s *layoutStorage) Lookup(repo string, kind Kind, name string) (Link, error) {
+	if err := checkLink(repo, kind, name); err != nil {
+		return Link{}, err
+	}
+	links, err := s.List(repo, kind)
+	if err != nil {
+		return Link{}, err
+	}
+	i := slices.IndexFunc(links, func(l Link) bool { return l.Name == name })
+	if i < 0 {
+		return Link{}, fmt.Errorf("%s %s in %s: %w", kind, name, repo, manifest.ErrNotFound)
+	}
+	return links[i], nil
+}
+
+func (s *layoutStorage) List(repo string, kind Kind) ([]Link, error) {
+	l, err := s.repo(repo, false)
+	if err != nil {
+		return nil, err
+	}
+	if kind == KindBlob {
+		return s.listBlobs(l)
+	}
+	idx, err := l.Index()
+	if err != nil {
+		return nil, err
+	}
+	var links []Link
+	for _, d := range idx.Manifests {
+		tag, tagged := d.Annotations[layout.RefNameAnnotation]
+		switch {
+		case kind == KindTag && tagged:
+			links = append(links, Link{Kind: KindTag, Name: tag, Digest: d.Digest})
+		case kind == KindManifest && !slices.ContainsFunc(links, func(l Link) bool { return l.Digest == d.Digest }):
+			links = append(links, Link{Kind: KindManifest, Name: string(d.Digest), Digest: d.Digest, MediaType: d.MediaType})
+		}
+	}
+	slices.SortFunc(links, func(a, b Link) int { return strings.Compare(a.Name, b.Name) })
+	return links, nil
+}
+
+// listBlobs lists the blobs linked into l that no index entry names.
+func (s *layoutStorage) listBlobs(l *layout.Layout) ([]Link, error) {
+	idx, err := l.Index()
+	if err != nil {
+		return nil, err
+	}
+	named := map[manifest.Digest]bool{}
+	for _, d := range idx.Manifests {
+		named[d.Digest] = true
+	}
+	var links []Link
+	for _, alg := range []string{manifest.SHA256, manifest.SHA512} {
+		entries, err := os.ReadDir(filepath.Join(l.Dir(), layout.BlobsDir, alg))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if d, err := manifest.ParseDigest(alg + ":" + e.Name()); err == nil && !named[d] {
+				links = append(links, Link{Kind: KindBlob, Name: string(d), Digest: d})
+			}
+		}
+	}
+	return links, nil
+}
+
+// Repositories finds every layout under root.
+func (s *layoutStorage) Repositories() ([]string, error) {
+	var repos []string
+	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == s.root {
+			return fs.SkipAll
+		}
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == blobStore || d.Name() == layout.BlobsDir && isLayout(filepath.Dir(p))) {
+			return fs.SkipDir
+		}
+		if !d.IsDir() && d.Name() == layout.LayoutFile && p != filepath.Join(s.root, layout.LayoutFile) {
+			rel, _ := filepath.Rel(s.root, filepath.Dir(p))
+			repos = append(repos, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	slices.Sort(repos)
+	return repos, err
+}
+
+func isLayout(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, layout.LayoutFile))
+	return err == nil
+}
