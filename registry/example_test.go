@@ -1,0 +1,179 @@
+package registry_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/tarball"
+)
+
+// exampleHost is an in-process registry holding example/app:1.0, for the
+// examples to run against.
+var exampleHost string
+
+func TestMain(m *testing.M) {
+	srv := httptest.NewServer(registrytest.New(nil))
+	exampleHost = strings.TrimPrefix(srv.URL, "http://")
+	im, err := testimage.New(testimage.Options{LayerSizes: []int{4096, 512}, Seed: 42, Env: []string{"PATH=/bin"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
+	if err := testimage.Push(context.Background(), (&registry.Client{}).Repository(ref), im, "1.0"); err != nil {
+		log.Fatal(err)
+	}
+	code := m.Run()
+	srv.Close()
+	os.Exit(code)
+}
+
+// Save an image from a registry as a tarball for "docker load", without
+// Docker: read the manifest, then let the tarball writer stream every
+// verified blob.
+func Example_pullToTarball() {
+	ctx := context.Background()
+	ref, err := reference.Parse(exampleHost + "/example/app:1.0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	repo := (&registry.Client{}).Repository(ref)
+	doc, err := repo.FetchManifest(ctx, ref.Identifier())
+	if err != nil {
+		log.Fatal(err)
+	}
+	var tar bytes.Buffer // or a file: tarball.WriteFile fills it in parallel
+	img := tarball.Image{Tags: []string{"example/app:1.0"}, Manifest: doc, Fetcher: repo}
+	if err := tarball.Write(ctx, &tar, []tarball.Image{img}, nil); err != nil {
+		log.Fatal(err)
+	}
+	r, err := tarball.Open(bytes.NewReader(tar.Bytes()), int64(tar.Len()), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	fmt.Println(r.Images()[0].Tags, len(doc.Manifest.Layers), "layers")
+	// Output: [example/app:1.0] 2 layers
+}
+
+// Add files from memory and set an environment variable, then push the
+// result without downloading a single layer of the base (python-docker's
+// example): only the base's manifest and config are read.
+func Example_addFilesAndPush() {
+	ctx := context.Background()
+	client := &registry.Client{}
+	base, _ := reference.Parse(exampleHost + "/example/app:1.0")
+	repo := client.Repository(base)
+	repo.WillPush()
+
+	doc, err := repo.FetchManifest(ctx, base.Tag)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg, raw, err := manifest.FetchConfig(ctx, repo, doc.Manifest.Config)
+	if err != nil {
+		log.Fatal(err)
+	}
+	img := manifest.Image{Manifest: *doc.Manifest, Config: *cfg, ConfigRaw: raw}
+
+	layer, err := tarball.LayerFromFiles(map[string]tarball.File{
+		"etc/app/config.yaml": {Data: []byte("debug: true\n")},
+		"usr/local/bin/hello": {Data: []byte("#!/bin/sh\necho hello\n"), Mode: 0o755},
+	}, &tarball.LayerOptions{MediaType: img.LayerMediaType()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer layer.Remove()
+	img, err = manifest.AppendLayers(img, manifest.NewLayer{Desc: layer.Desc, DiffID: layer.DiffID,
+		History: manifest.History{CreatedBy: "add config and hello"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	img = manifest.EditConfig(img, manifest.ConfigChanges{Env: []string{"APP_DEBUG=1"}})
+
+	f, err := layer.Open()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	if err := repo.Push(ctx, layer.Desc, f); err != nil {
+		log.Fatal(err)
+	}
+	config, newDoc, err := img.Encode()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := repo.Push(ctx, newDoc.Manifest.Config, bytes.NewReader(config)); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := repo.PushManifest(ctx, newDoc.Raw, newDoc.MediaType, "1.0-debug"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(newDoc.Manifest.Layers), "layers;", img.Config.Config.Env)
+	// Output: 3 layers; [PATH=/bin APP_DEBUG=1]
+}
+
+// Copy an image to another repository of the same registry: every blob
+// is mounted, none is downloaded or uploaded.
+func Example_copyWithMount() {
+	ctx := context.Background()
+	client := &registry.Client{}
+	srcRef, _ := reference.Parse(exampleHost + "/example/app:1.0")
+	dstRef, _ := reference.Parse(exampleHost + "/team/app:1.0")
+	src, dst := client.Repository(srcRef), client.Repository(dstRef)
+	dst.WillPush()
+	root, err := src.Resolve(ctx, srcRef.Tag)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mounted := 0
+	_, err = manifest.Copy(ctx, dst, src, root, &manifest.CopyOptions{
+		Tag:      dstRef.Tag,
+		Progress: func(e manifest.Event) { mounted += boolToInt(e.State == manifest.StateMounted) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(mounted, "blobs mounted")
+	// Output: 3 blobs mounted
+}
+
+func boolToInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Read a tarball written by "docker save" (here Docker 25's shape, from
+// testdata) and list what it holds; push it with manifest.Copy.
+func Example_readDockerSave() {
+	r, err := tarball.OpenFile("../testdata/tarball/docker25.tar", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	for _, img := range r.Images() {
+		rc, err := r.Fetch(context.Background(), img.Descriptor)
+		if err != nil {
+			log.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, rc) // verified as it is read
+		rc.Close()
+		fmt.Println(img.Tags, err == nil && n == img.Descriptor.Size)
+	}
+	// Output:
+	// [skiff/tiny:v1 skiff/tiny:latest] true
+	// [ghcr.io/skiff/other:i-was-a-digest] true
+}
