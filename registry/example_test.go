@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
@@ -137,23 +138,20 @@ func Example_copyWithMount() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mounted := 0
+	var mounted atomic.Int32 // Progress is called from every transfer at once
 	_, err = manifest.Copy(ctx, dst, src, root, &manifest.CopyOptions{
-		Tag:      dstRef.Tag,
-		Progress: func(e manifest.Event) { mounted += boolToInt(e.State == manifest.StateMounted) },
+		Tag: dstRef.Tag,
+		Progress: func(e manifest.Event) {
+			if e.State == manifest.StateMounted {
+				mounted.Add(1)
+			}
+		},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(mounted, "blobs mounted")
+	fmt.Println(mounted.Load(), "blobs mounted")
 	// Output: 3 blobs mounted
-}
-
-func boolToInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Read a tarball written by "docker save" (here Docker 25's shape, from
