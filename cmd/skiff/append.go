@@ -26,7 +26,8 @@ The new image's digest is printed on stdout. SOURCE_DATE_EPOCH fixes the timesta
 examples:
   tar -C rootfs -c . | skiff append ghcr.io/o/base:1 ghcr.io/o/app:1
   skiff append -f extra.tar.gz registry.example.com/app:dev
-  skiff append --base alpine:3.20 -f app.tar localhost:5000/app:1`,
+  skiff append --base alpine:3.20 -f app.tar localhost:5000/app:1
+  tar -C rootfs -c . | skiff append --base scratch localhost:5000/hello:1`,
 	run: runAppend,
 }
 
@@ -37,7 +38,7 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	o.register(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to take from a multi-platform base (default: this machine's)")
 	fs.StringVar(&file, "f", "-", "the layer's tar or tar.gz `FILE` (\"-\" for stdin)")
-	fs.StringVar(&baseName, "base", "", "the base image `SRC` (default: DST itself)")
+	fs.StringVar(&baseName, "base", "", "the base image `SRC` (default: DST itself; \"scratch\" for none)")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ type base struct {
 // startEdit parses an edit's source and destination (dstName "" means
 // the source's tag), builds the client and loads the base.
 func startEdit(ctx context.Context, e *env, o *options, srcName, dstName string) (*registry.Client, *base, reference.Reference, error) {
+	if srcName == "scratch" {
+		return startScratch(e, o, dstName)
+	}
 	src, err := reference.Parse(srcName)
 	if err != nil {
 		return nil, nil, src, err
@@ -44,6 +47,34 @@ func startEdit(ctx context.Context, e *env, o *options, srcName, dstName string)
 	}
 	b, err := loadBase(ctx, e, c, src, o)
 	return c, b, dst, err
+}
+
+// startScratch starts an edit from an empty image of the platform asked
+// for (the host's by default), so a first layer needs no base image.
+func startScratch(e *env, o *options, dstName string) (*registry.Client, *base, reference.Reference, error) {
+	if dstName == "" || dstName == "scratch" {
+		return nil, nil, reference.Reference{}, usagef("scratch is empty: name the new image")
+	}
+	dst, err := reference.Parse(dstName)
+	if err != nil {
+		return nil, nil, dst, err
+	}
+	platforms, err := o.platforms()
+	if err != nil || len(platforms) != 1 {
+		return nil, nil, dst, usagef("choose one --platform for an image built from scratch")
+	}
+	p := platforms[0]
+	c, err := o.client(e, []string{dst.Registry})
+	if err != nil {
+		return nil, nil, dst, err
+	}
+	im := manifest.Image{
+		Manifest: manifest.Manifest{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIManifest,
+			Config: manifest.Descriptor{MediaType: manifest.MediaTypeOCIConfig}, Layers: []manifest.Descriptor{}},
+		Config: manifest.Config{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant,
+			RootFS: manifest.RootFS{Type: "layers", DiffIDs: []manifest.Digest{}}},
+	}
+	return c, &base{im: im}, dst, nil
 }
 
 // loadBase reads only the manifest and the config of ref, choosing from
@@ -83,7 +114,7 @@ func loadBase(ctx context.Context, e *env, c *registry.Client, ref reference.Ref
 func pushEdited(ctx context.Context, c *registry.Client, b *base, im manifest.Image, dst reference.Reference, layers []*tarball.Layer, o *options) (manifest.Digest, error) {
 	repo := c.Repository(dst)
 	repo.WillPush()
-	if repo.Host() != b.repo.Host() || repo.Name() != b.repo.Name() {
+	if b.repo != nil && (repo.Host() != b.repo.Host() || repo.Name() != b.repo.Name()) {
 		if err := manifest.CopyBlobs(ctx, repo, b.repo, b.im.Manifest.Layers, &manifest.CopyOptions{Jobs: o.jobs}); err != nil {
 			return "", err
 		}

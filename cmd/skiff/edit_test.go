@@ -206,3 +206,17 @@ func TestEditUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendToScratch(t *testing.T) {
+	srv := registrytest.NewServer(t, nil)
+	layerTar := tarOf(t, 3000)
+	runWithStdin(t, layerTar, "append", "--quiet", "--platform", "linux/arm64", "--base", "scratch", srv.Host+"/new/img:1")
+	doc, cfg := fetchImage(t, srv, "new/img:1")
+	if len(doc.Manifest.Layers) != 1 || cfg.Architecture != "arm64" || cfg.RootFS.DiffIDs[0] != manifest.FromBytes(layerTar) ||
+		doc.MediaType != manifest.MediaTypeOCIManifest || doc.Manifest.Layers[0].MediaType != manifest.MediaTypeOCILayerGzip {
+		t.Fatalf("image from scratch: %s", doc.Raw)
+	}
+	if code, _, stderr := runSkiff(t, t.Context(), "", "append", "scratch"); code != exitUsage {
+		t.Fatalf("append scratch alone: exit %d %s", code, stderr)
+	}
+}
