@@ -28,69 +28,91 @@ examples:
 	run: runPull,
 }
 
+// pullFlags are pull's own flags.
+type pullFlags struct {
+	out, format, tarname, workDir string
+	noTar                         bool
+}
+
 func runPull(ctx context.Context, e *env, args []string) error {
 	var o options
-	var out, format, tarname, workDir string
-	var noTar bool
+	var f pullFlags
 	fs := newFlagSet(e, "pull")
 	o.register(fs)
-	fs.StringVar(&tarname, "tarname", "", "name the tarball `NAME` (dockersave's flag; the same as FILE)")
-	fs.StringVar(&workDir, "working-dir", "", "write the output in `DIR` (dockersave's flag)")
+	fs.StringVar(&f.tarname, "tarname", "", "name the tarball `NAME` (dockersave's flag; the same as FILE)")
+	fs.StringVar(&f.workDir, "working-dir", "", "write the output in `DIR` (dockersave's flag)")
 	fs.BoolVar(&o.fsync, "fsync", false, "flush the tarball to stable storage before naming it (slower; survives a power loss)")
-	fs.BoolVar(&noTar, "no-tar", false, "write the tarball's contents as a directory instead of a tar (dockersave's flag)")
+	fs.BoolVar(&f.noTar, "no-tar", false, "write the tarball's contents as a directory instead of a tar (dockersave's flag)")
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to save from an index (default: this machine's; \"all\" for --format oci)")
-	fs.StringVar(&out, "o", "", "write to `FILE` (\"-\" for stdout); every argument is then an image")
-	fs.StringVar(&format, "format", "docker", "`docker` tarball, oci layout directory, or oci-archive tarball")
+	fs.StringVar(&f.out, "o", "", "write to `FILE` (\"-\" for stdout); every argument is then an image")
+	fs.StringVar(&f.format, "format", "docker", "`docker` tarball, oci layout directory, or oci-archive tarball")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
-	refs := fs.Args()
-	if out == "" && len(refs) == 2 {
-		refs, out = refs[:1], refs[1]
+	srcs, err := f.sources(fs.Args())
+	if err != nil {
+		return err
 	}
-	if len(refs) == 0 || len(refs) > 2 && out == "" {
-		return usagef("want REF [FILE], or -o FILE REF...")
-	}
-	if tarname != "" {
-		if out != "" {
-			return usagef("--tarname and FILE both name the output")
+	if f.noTar {
+		if f.format != "docker" || f.out == "-" {
+			return usagef("--no-tar writes a directory: it does not go with --format %s or stdout", f.format)
 		}
-		out = tarname
+		return pullToDirectory(ctx, e, &o, srcs, strings.TrimSuffix(f.out, ".tar"))
+	}
+	dst, err := f.destination(len(srcs))
+	if err != nil {
+		return err
+	}
+	return transfer(ctx, e, &o, srcs, dst)
+}
+
+// sources reads "REF [FILE]" or "-o FILE REF...", and settles f.out.
+func (f *pullFlags) sources(args []string) ([]location, error) {
+	if f.out == "" && len(args) == 2 {
+		args, f.out = args[:1], args[1]
+	}
+	if len(args) == 0 || len(args) > 2 && f.out == "" {
+		return nil, usagef("want REF [FILE], or -o FILE REF...")
+	}
+	if f.tarname != "" {
+		if f.out != "" {
+			return nil, usagef("--tarname and FILE both name the output")
+		}
+		f.out = f.tarname
 	}
 	var srcs []location
-	for _, r := range refs {
-		ref, err := reference.Parse(r)
+	for _, a := range args {
+		ref, err := reference.Parse(a)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		srcs = append(srcs, location{kind: kindRegistry, ref: ref})
 	}
-	if out == "" {
-		out = defaultFileName(srcs[0].ref, format)
+	if f.out == "" {
+		f.out = defaultFileName(srcs[0].ref, f.format)
 	}
-	if workDir != "" && out != "-" && !filepath.IsAbs(out) {
-		out = filepath.Join(workDir, out)
+	if f.workDir != "" && f.out != "-" && !filepath.IsAbs(f.out) {
+		f.out = filepath.Join(f.workDir, f.out)
 	}
-	if noTar {
-		if format != "docker" || out == "-" {
-			return usagef("--no-tar writes a directory: it does not go with --format %s or stdout", format)
-		}
-		return pullToDirectory(ctx, e, &o, srcs, strings.TrimSuffix(out, ".tar"))
-	}
-	dst := location{kind: kindDockerArchive, path: out}
-	switch format {
+	return srcs, nil
+}
+
+// destination is where --format puts n images.
+func (f *pullFlags) destination(n int) (location, error) {
+	dst := location{kind: kindDockerArchive, path: f.out}
+	switch f.format {
 	case "docker":
 	case "oci-archive":
 		dst.kind = kindOCIArchive
 	case "oci":
-		if len(srcs) != 1 {
-			return usagef("--format oci takes one image")
+		if n != 1 {
+			return dst, usagef("--format oci takes one image")
 		}
 		dst.kind = kindOCI
 	default:
-		return usagef("--format must be docker, oci or oci-archive")
+		return dst, usagef("--format must be docker, oci or oci-archive")
 	}
-	return transfer(ctx, e, &o, srcs, dst)
+	return dst, nil
 }
 
 // defaultFileName names the output after the image, as dockersave does:
