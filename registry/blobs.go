@@ -30,6 +30,9 @@ func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.Re
 	if err != nil {
 		return nil, err
 	}
+	if desc.Size == manifest.SizeUnknown && resp.ContentLength >= 0 {
+		desc.Size = resp.ContentLength // the digest still decides
+	}
 	if resp.ContentLength >= 0 && resp.ContentLength != desc.Size {
 		closeBody(resp)
 		return nil, fmt.Errorf("registry: blob %s: %w: Content-Length %d, descriptor says %d", desc.Digest, manifest.ErrSizeMismatch, resp.ContentLength, desc.Size)
