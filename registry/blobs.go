@@ -20,6 +20,9 @@ const maxResumes = 8
 // digest as it streams, and resumes a blob download cut short with a Range
 // request (RELIABILITY #4, #32, #33).
 func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
+	if r.sources != nil {
+		return r.sources.fetch(ctx, desc)
+	}
 	if err := desc.Digest.Validate(); err != nil {
 		return nil, err
 	}

@@ -62,6 +62,15 @@ type Client struct {
 	// with credentials removed (the CLI's -v).
 	Trace io.Writer
 
+	// Mirrors, if set, says where a repository's content is pulled from:
+	// the list, in order, each tried when the one before fails (not
+	// found, unreachable, a server error), as registries.conf's mirrors
+	// are. The list should end with the repository itself, or with the
+	// location it is remapped to; an empty list means the repository
+	// alone. An error (such as a blocked registry) is returned by every
+	// pull from the repository. Pushes always go to the repository.
+	Mirrors func(repo reference.Reference) ([]Mirror, error)
+
 	once    sync.Once
 	hc      *http.Client
 	authT   *auth.Transport
@@ -110,7 +119,9 @@ func (c *Client) Repository(ref reference.Reference) *Repository {
 	c.init()
 	host := apiHost(ref.Registry)
 	c.authT.AddHost(host)
-	return &Repository{client: c, host: host, name: ref.Repository}
+	r := &Repository{client: c, host: host, name: ref.Repository}
+	c.addMirrors(r, ref)
+	return r
 }
 
 // apiHost maps a reference's registry to the host that serves its API.

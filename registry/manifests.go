@@ -30,6 +30,9 @@ func checkRef(ref string) (manifest.Digest, error) {
 // registry does not answer HEAD or leaves out Docker-Content-Digest; a
 // digest that disagrees with the one asked for is an error.
 func (r *Repository) Resolve(ctx context.Context, ref string) (manifest.Descriptor, error) {
+	if r.sources != nil {
+		return r.sources.resolve(ctx, ref)
+	}
 	want, err := checkRef(ref)
 	if err != nil {
 		return manifest.Descriptor{}, err
@@ -82,6 +85,9 @@ func baseType(ct string) string {
 // hash must equal the digest asked for, and otherwise the
 // Docker-Content-Digest header when there is one (RELIABILITY #1–#3).
 func (r *Repository) FetchManifest(ctx context.Context, ref string) (*manifest.Document, error) {
+	if r.sources != nil {
+		return r.sources.fetchManifest(ctx, ref)
+	}
 	want, err := checkRef(ref)
 	if err != nil {
 		return nil, err
@@ -162,7 +168,7 @@ func (r *Repository) PushManifest(ctx context.Context, raw []byte, mediaType, re
 // Tag names the manifest desc under tag, sending its bytes again (the
 // Distribution API has no tag-only request).
 func (r *Repository) Tag(ctx context.Context, desc manifest.Descriptor, tag string) error {
-	raw, err := manifest.FetchAll(ctx, r, desc, manifest.MaxManifestSize)
+	raw, err := manifest.FetchAll(ctx, r.origin(), desc, manifest.MaxManifestSize)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ type Repository struct {
 	client *Client
 	host   string // the API host: registry-1.docker.io for docker.io
 	name   string
+	// sources, if set, are where pulls go (see Client.Mirrors).
+	sources *sources
 }
 
 // Compile-time checks that Repository is a content store.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/skiffoci/skiff/auth"
 	"github.com/skiffoci/skiff/internal/progress"
+	"github.com/skiffoci/skiff/internal/regconf"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -124,6 +125,11 @@ func (o *options) client(e *env, hosts []string) (*registry.Client, error) {
 	if o.insecure {
 		c.Insecure = hosts
 	}
+	conf, err := regconf.Load(&regconf.LoadOptions{Getenv: e.getenv})
+	if err != nil {
+		return nil, err
+	}
+	conf.Apply(c)
 	if o.verbose {
 		c.Trace = e.stderr
 	}
