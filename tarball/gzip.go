@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/skiffoci/skiff/internal/pgzip"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -19,20 +20,17 @@ var ErrUnsupportedCompression = errors.New("unsupported layer compression")
 // struct leaves MaxUncompressed at zero: 64 GiB.
 const DefaultMaxUncompressed int64 = 64 << 30
 
-// gzipOS is the OS byte of every gzip header skiff writes: 255, "unknown",
-// so the same layer compresses to the same bytes on every platform.
-const gzipOS = 255
-
 // newLayerGzip returns the compressor for layer bytes written to w. It is
-// the one place a gzip writer is made, so a parallel (pigz-style) writer
-// can replace it. The header has no name, a zero mtime and a fixed OS byte.
+// the one place a gzip writer is made. It compresses on every core
+// (internal/pgzip), in blocks of pgzip.DefaultBlockSize, so the output
+// depends only on the bytes and the level; a layer that fits in one block
+// is compressed exactly as compress/gzip would. The header has no name, a
+// zero mtime and OS byte 255 ("unknown"), the same on every platform.
 func newLayerGzip(w io.Writer, level int) (io.WriteCloser, error) {
-	zw, err := gzip.NewWriterLevel(w, level)
-	if err != nil {
-		return nil, fmt.Errorf("tarball: %w", err)
+	if level < gzip.HuffmanOnly || level > gzip.BestCompression {
+		return nil, fmt.Errorf("tarball: gzip: invalid compression level: %d", level)
 	}
-	zw.Header = gzip.Header{OS: gzipOS}
-	return zw, nil
+	return pgzip.NewWriter(w, &pgzip.Options{Level: level}), nil
 }
 
 // Magic numbers at the start of compressed streams.
