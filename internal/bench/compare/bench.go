@@ -1,0 +1,167 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/skiffoci/skiff/registry"
+)
+
+// seed pushes the test images to registry a, writes the big image as a
+// tarball for push, and copies the images once to registry b so that every
+// timed run meets b in the same state (blobs stored, the new repository
+// empty).
+func (h *harness) seed(ctx context.Context, a, b string) error {
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "seeding %s (scale %s)\n", a, h.opts.scale)
+	c := &registry.Client{}
+	f := &fixture{a: a, b: b, sc: h.sc, tarball: filepath.Join(h.work, "big.tar")}
+	var err error
+	if f.big, err = seedImage(ctx, c, a+"/bench/big:1", h.sc.big, "linux/amd64", 1); err != nil {
+		return err
+	}
+	if f.tiny, err = seedTiny(ctx, c, a+"/bench/tiny:1", h.sc.tinyLayers, h.sc.tinySize); err != nil {
+		return err
+	}
+	if f.index, err = seedIndex(ctx, c, a+"/bench/multi:1", h.sc); err != nil {
+		return err
+	}
+	h.fix = f
+	skiff := h.toolPath("skiff")
+	for _, args := range [][]string{
+		{"pull", f.big.ref, f.tarball},
+		{"copy", f.big.ref, b + "/warm/big:1"},
+		{"copy", f.index.ref, b + "/warm/multi:1"},
+	} {
+		if _, err := h.run.measure(ctx, skiff, args...); err != nil {
+			return fmt.Errorf("preparing the fixtures: %w", err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "seeded in %s: big %s\n", time.Since(start).Round(time.Millisecond), f.big.note)
+	return nil
+}
+
+// bench times every operation for every tool, runs times, rotating the
+// tools' order from one run to the next, and the raw-transfer limit once
+// per run.
+func (h *harness) bench(ctx context.Context) (*results, error) {
+	ops := h.selectedOps()
+	res := &results{ops: ops, cells: map[string]*cell{}, requests: map[string]int{}}
+	for _, t := range h.tools {
+		res.tools = append(res.tools, t.name)
+	}
+	out := filepath.Join(h.work, "out")
+	var seq uint64
+	for r := range h.opts.runs {
+		for _, o := range ops {
+			for i := range h.tools {
+				t := h.tools[(i+r)%len(h.tools)]
+				seq++
+				if err := h.once(ctx, res, o, t, r, out, seq); err != nil {
+					return nil, err
+				}
+			}
+		}
+		raw, err := rawFetch(ctx, h.fix.a, h.fix.big.repo, h.fix.big.blobs)
+		if err != nil {
+			return nil, fmt.Errorf("raw transfer: %w", err)
+		}
+		res.raw = append(res.raw, raw)
+		fmt.Fprintf(os.Stderr, "run %d/%d  raw transfer  %s\n", r+1, h.opts.runs, fmtWall(raw))
+	}
+	return res, h.countRequests(ctx, res, out)
+}
+
+// once times one tool on one operation and records the sample, or the
+// failure; only the context ending stops the benchmark.
+func (h *harness) once(ctx context.Context, res *results, o op, t tool, r int, out string, seq uint64) error {
+	args := o.cmd[t.name]
+	if args == nil {
+		return nil
+	}
+	if err := emptyDir(out); err != nil {
+		return err
+	}
+	if o.prepare != nil {
+		if err := o.prepare(out, seq); err != nil {
+			return err
+		}
+	}
+	s, err := h.run.measure(ctx, t.path, args(out, fmt.Sprintf("%s-%d", t.name, r))...)
+	if err == nil && o.minOut > 0 {
+		err = checkOutput(out, o.minOut)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	c := res.cell(o.key, t.name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "run %d/%d  %-10s %-6s FAILED: %v\n", r+1, h.opts.runs, o.key, t.name, err)
+		if c.err == nil {
+			c.err = err
+		}
+		return nil
+	}
+	c.samples = append(c.samples, s)
+	fmt.Fprintf(os.Stderr, "run %d/%d  %-10s %-6s %s  %s\n", r+1, h.opts.runs, o.key, t.name, fmtWall(s.wall), fmtBytes(s.rss))
+	return nil
+}
+
+// checkOutput fails when out holds fewer than min bytes: the image cannot
+// have been written.
+func checkOutput(out string, min int64) error {
+	n, err := duSize(out)
+	if err != nil {
+		return err
+	}
+	if n < min {
+		return fmt.Errorf("the output holds %d bytes, fewer than the image's %d", n, min)
+	}
+	return nil
+}
+
+// countRequests appends a fresh layer once more with skiff -v and crane -v
+// and counts the requests their traces show ("--> METHOD URL" lines).
+func (h *harness) countRequests(ctx context.Context, res *results, out string) error {
+	i := slices.IndexFunc(h.fix.ops(), func(o op) bool { return o.key == "append" })
+	o := h.fix.ops()[i]
+	for _, t := range h.tools {
+		args := o.cmd[t.name]
+		if args == nil {
+			continue
+		}
+		if err := emptyDir(out); err != nil {
+			return err
+		}
+		if err := o.prepare(out, 1<<40); err != nil {
+			return err
+		}
+		a := args(out, "count-"+t.name)
+		stderr, _, err := h.run.output(ctx, t.path, append([]string{a[0], "-v"}, a[1:]...)...)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "counting %s's requests: %v\n", t.name, err)
+			continue
+		}
+		res.requests[t.name] = countTrace(stderr)
+	}
+	return nil
+}
+
+// countTrace counts the request lines of a -v trace: skiff and crane both
+// mark a request with "--> ".
+func countTrace(stderr string) int {
+	n := 0
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.Contains(line, "--> ") {
+			n++
+		}
+	}
+	return n
+}

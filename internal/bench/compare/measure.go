@@ -1,0 +1,144 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// sample is one timed run of one tool.
+type sample struct {
+	wall time.Duration
+	rss  int64 // peak resident set size of the child, bytes
+}
+
+// runner starts the tools through the rusage helper, which reports their
+// wall time and peak RSS, with a private HOME, so that no credentials,
+// helpers or configuration of the machine's user take part.
+type runner struct {
+	rusage string // the helper binary
+	env    []string
+	dir    string // working directory of the children
+	stderr string // file that receives a child's stderr
+	result string // file that receives the helper's measurement
+}
+
+func newRunner(work, rusage string) (*runner, error) {
+	home := work + "/home"
+	tmp := work + "/tmp"
+	for _, d := range []string{home, tmp} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	env := []string{"HOME=" + home, "DOCKER_CONFIG=" + home + "/.docker", "XDG_CONFIG_HOME=" + home + "/.config",
+		"XDG_RUNTIME_DIR=" + home + "/run", "TMPDIR=" + tmp, "PATH=" + os.Getenv("PATH")}
+	return &runner{rusage: rusage, env: env, dir: work, stderr: work + "/stderr.log", result: work + "/rusage.out"}, nil
+}
+
+// measure runs path with args and returns its wall time and peak RSS.
+// stdout is discarded; stderr is kept in a file and its tail is returned
+// with the error when the command fails.
+func (r *runner) measure(ctx context.Context, path string, args ...string) (sample, error) {
+	_, s, err := r.output(ctx, path, args...)
+	return s, err
+}
+
+// output is measure that also returns stderr.
+func (r *runner) output(ctx context.Context, path string, args ...string) (string, sample, error) {
+	errf, err := os.Create(r.stderr)
+	if err != nil {
+		return "", sample{}, err
+	}
+	defer errf.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return "", sample{}, err
+	}
+	defer null.Close()
+	os.Remove(r.result)
+	cmd := exec.CommandContext(ctx, r.rusage, append([]string{r.result, path}, args...)...)
+	cmd.Env, cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr = r.env, r.dir, null, null, errf
+	err = cmd.Run()
+	stderr, _ := os.ReadFile(r.stderr)
+	if err != nil {
+		return string(stderr), sample{}, fmt.Errorf("%s %s: %v\n%s", path, strings.Join(args, " "), err, tail(string(stderr), 2000))
+	}
+	s, err := readSample(r.result)
+	return string(stderr), s, err
+}
+
+func readSample(path string) (sample, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sample{}, err
+	}
+	var ns, kib int64
+	if _, err := fmt.Sscanf(string(b), "%d %d", &ns, &kib); err != nil {
+		return sample{}, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return sample{wall: time.Duration(ns), rss: kib * 1024}, nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// rawFetch fetches every blob of repo on host at once over plain HTTP, on a
+// fresh connection each, hashing nothing and discarding the bytes: the
+// transfer limit any client meets.
+func rawFetch(ctx context.Context, host, repo string, blobs []manifest.Descriptor) (time.Duration, error) {
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: len(blobs)}}
+	defer client.CloseIdleConnections()
+	errs := make([]error, len(blobs))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, d := range blobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fetchDiscard(ctx, client, "http://"+host+"/v2/"+repo+"/blobs/"+string(d.Digest), d.Size)
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return wall, nil
+}
+
+func fetchDiscard(ctx context.Context, client *http.Client, url string, size int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil && n != size {
+		err = fmt.Errorf("GET %s: %d bytes, want %d", url, n, size)
+	}
+	return err
+}
