@@ -347,6 +347,15 @@ type progressReader struct {
 	n    int64
 }
 
+// verifies passes on what the reader it counts verifies, so that a store
+// calling EnsureVerified does not hash the stream a second time.
+func (p *progressReader) verifies() (Digest, int64) {
+	if v, ok := p.r.(interface{ verifies() (Digest, int64) }); ok {
+		return v.verifies()
+	}
+	return "", 0
+}
+
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {

@@ -327,3 +327,47 @@ func TestCopyMounts(t *testing.T) {
 		}
 	}
 }
+
+// verifiedSource hands out readers that verify, as registries and
+// layouts do.
+type verifiedSource struct{ *memStore }
+
+func (v verifiedSource) Fetch(_ context.Context, d manifest.Descriptor) (io.ReadCloser, error) {
+	v.mu.Lock()
+	b, ok := v.blobs[d.Digest]
+	v.mu.Unlock()
+	if !ok {
+		return nil, manifest.ErrNotFound
+	}
+	return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(b)), d), nil
+}
+
+// rehashCounter records the blobs whose reader a store would have to hash
+// again.
+type rehashCounter struct {
+	*memStore
+	rehashed atomic.Int32
+}
+
+func (s *rehashCounter) Push(ctx context.Context, d manifest.Descriptor, r io.Reader) error {
+	if manifest.EnsureVerified(r, d) != r && d.MediaType == manifest.MediaTypeOCILayerGzip {
+		s.rehashed.Add(1)
+	}
+	return s.memStore.Push(ctx, d, r)
+}
+
+// TestCopyHashesOnce: with progress reporting on, the reader a store gets
+// still says it verifies, so a blob is hashed once per copy, not twice.
+func TestCopyHashesOnce(t *testing.T) {
+	src := newMemStore()
+	root := src.putImage(t, "amd64", 1000, 2000, 3000)
+	dst := &rehashCounter{memStore: newMemStore()}
+	var events atomic.Int32
+	progress := func(manifest.Event) { events.Add(1) }
+	if _, err := manifest.Copy(t.Context(), dst, verifiedSource{src}, root, &manifest.CopyOptions{Progress: progress}); err != nil {
+		t.Fatal(err)
+	}
+	if n := dst.rehashed.Load(); n != 0 || events.Load() == 0 {
+		t.Fatalf("%d of 3 layers would be hashed twice (%d progress events)", n, events.Load())
+	}
+}
