@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/skiffoci/skiff/internal/iobuf"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -118,7 +119,7 @@ func (e *Entry) writeContent(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
 	}
 	defer rc.Close()
-	n, err := io.Copy(w, &ctxReader{ctx: ctx, r: manifest.EnsureVerified(rc, e.Blob)})
+	n, err := iobuf.Copy(w, &ctxReader{ctx: ctx, r: manifest.EnsureVerified(rc, e.Blob)})
 	if err == nil && n != e.Size {
 		err = fmt.Errorf("%w: wrote %d bytes of %d", manifest.ErrSizeMismatch, n, e.Size)
 	}
