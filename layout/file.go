@@ -107,10 +107,10 @@ func (d dirFS) join(op, name string) (string, error) {
 	return filepath.Join(string(d), filepath.FromSlash(name)), nil
 }
 
-// writeAtomic writes a file in dir under a temporary name, syncs it and
-// renames it to name. When write or any later step fails, the temporary
-// file is removed and nothing appears under name.
-func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
+// writeAtomic writes a file in dir under a temporary name, syncs it when
+// sync is set, and renames it to name. When write or any later step fails,
+// the temporary file is removed and nothing appears under name.
+func writeAtomic(dir, name string, sync bool, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
 	if err != nil {
 		return err
@@ -127,8 +127,10 @@ func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
 	if err = f.Chmod(0o644); err != nil {
 		return err
 	}
-	if err = f.Sync(); err != nil {
-		return err
+	if sync {
+		if err = f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err = f.Close(); err != nil {
 		return err
@@ -136,12 +138,16 @@ func writeAtomic(dir, name string, write func(io.Writer) error) (err error) {
 	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
 		return err
 	}
-	syncDir(dir)
+	if sync {
+		syncDir(dir)
+	}
 	return nil
 }
 
+// writeFileAtomic replaces the small file name (index.json, oci-layout)
+// with data, always synced: it is what makes a layout's change durable.
 func writeFileAtomic(dir, name string, data []byte) error {
-	return writeAtomic(dir, name, func(w io.Writer) error {
+	return writeAtomic(dir, name, true, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/skiffoci/skiff/internal/iobuf"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -26,6 +27,14 @@ var (
 // writing. A Layout is safe for concurrent use; changes to index.json are
 // serialized within the process, not across processes.
 type Layout struct {
+	// SyncBlobs makes Push flush every blob to stable storage before it
+	// is renamed to its final name, so that a power loss cannot leave a
+	// blob short or empty. Without it a blob is still verified and
+	// renamed only when whole, but its bytes may sit in the page cache;
+	// index.json is synced either way, and a blob whose size is wrong is
+	// written again by the next Push. Set it before the layout is used.
+	SyncBlobs bool
+
 	dir string
 	r   *Reader
 	mu  sync.Mutex // held while index.json is read, changed and replaced
@@ -120,10 +129,10 @@ func (l *Layout) Resolve(ctx context.Context, ref string) (manifest.Descriptor, 
 
 // Push stores the blob desc names, read from r. The bytes go to a temporary
 // file beside the blob's final name and are checked against desc's size and
-// digest as they stream; only verified, synced content is renamed into
-// place. On any error, including ctx ending, nothing appears under the final
-// name. A blob already present (a regular file of the right size) is not
-// written again, and r is not read.
+// digest as they stream; only verified content is renamed into place,
+// synced first if SyncBlobs is set. On any error, including ctx ending,
+// nothing appears under the final name. A blob already present (a regular
+// file of the right size) is not written again, and r is not read.
 func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader) error {
 	if err := desc.Digest.Validate(); err != nil {
 		return fmt.Errorf("layout: push: %w", err)
@@ -138,8 +147,8 @@ func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
 	}
-	err := writeAtomic(dir, desc.Digest.Hex(), func(w io.Writer) error {
-		_, err := io.Copy(w, ctxReader{ctx, manifest.EnsureVerified(r, desc)})
+	err := writeAtomic(dir, desc.Digest.Hex(), l.SyncBlobs, func(w io.Writer) error {
+		_, err := iobuf.Copy(w, ctxReader{ctx, manifest.EnsureVerified(r, desc)})
 		return err
 	})
 	if err != nil {

@@ -35,6 +35,7 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "copy")
 	o.register(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
+	fs.BoolVar(&o.fsync, "fsync", false, "flush a tarball or each layout blob written to stable storage before naming it (slower; survives a power loss)")
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -127,6 +128,7 @@ func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, 
 		if err != nil {
 			return manifest.Descriptor{}, err
 		}
+		l.SyncBlobs = o.fsync
 		store, opts.Tag = l, dst.name
 		if opts.Tag == "" {
 			opts.Tag = defaultTag(src.loc)
