@@ -94,7 +94,6 @@ func TestTargets(t *testing.T) {
 		pass   bool
 	}{
 		{"pull: wall", true, true},
-		{"pull-oci: wall", false, false},
 		{"pull-tiny: wall", false, false},
 		{"copy: wall", true, true},
 		{"push: wall", true, false},

@@ -23,12 +23,12 @@ const (
 
 func (r *results) targets() []target {
 	var ts []target
-	for _, k := range []string{"pull-tar", "pull-oci", "pull-tiny", "copy", "push"} {
+	// The issue sets no target for pulling to an OCI layout; its medians
+	// are in the table all the same.
+	for _, k := range []string{"pull-tar", "pull-tiny", "copy", "push"} {
 		ts = append(ts, r.ratioTarget(k))
 	}
-	for _, k := range []string{"pull-tar", "pull-oci"} {
-		ts = append(ts, r.rssTarget(k))
-	}
+	ts = append(ts, r.rssTarget("pull-tar"))
 	n, ok := r.requests["skiff"]
 	t := target{goal: fmt.Sprintf("append %s, same repository: ≤ %d HTTP requests", bytesIEC(int64(1*mib)), maxAppendReqs), known: ok}
 	if ok {
