@@ -74,7 +74,11 @@ func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root st
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	// HTTP/1.1 only, as the client: the same with or without HTTP/2
+	// compiled in (release builds leave it out).
+	h1 := new(http.Protocols)
+	h1.SetHTTP1(true)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, Protocols: h1}
 	scheme := "http"
 	if cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, key)
