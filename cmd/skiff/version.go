@@ -11,6 +11,12 @@ func init() { commands["version"] = versionCommand }
 var versionCommand = &command{
 	summary: "print skiff's version, commit and Go version",
 	usage:   "",
+	help: `The version is the module version the Go toolchain stamped ("devel" for a
+build from a checkout); the commit is the VCS revision go build stamped
+("unknown" under go run), marked "(modified)" when the tree had changes.
+
+examples:
+  skiff version`,
 	run: func(ctx context.Context, e *env, args []string) error {
 		fs := newFlagSet(e, "version")
 		if err := parse(e, fs, args); err != nil {
