@@ -103,6 +103,48 @@ func TestRegistryServeWithPeers(t *testing.T) {
 	runTool(t, umoci, "stat", "--image", served+":v1")
 }
 
+// TestRegistryServeWithCrane: crane (installed by .ci/run) pushes a
+// tarball into the served registry, lists its tags and repositories,
+// and skiff pulls back exactly what crane pushed.
+func TestRegistryServeWithCrane(t *testing.T) {
+	crane := distribution.RequireTool(t, "crane")
+	root := t.TempDir()
+	host := startServe(t, "--root", root)
+	im, _ := testimage.New(testimage.Options{LayerSizes: []int{150 << 10, 40 << 10}, Seed: 8})
+	l, _ := layout.Create(filepath.Join(t.TempDir(), "src"))
+	if err := testimage.Push(t.Context(), l, im, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	tarPath := filepath.Join(t.TempDir(), "app.tar")
+	mustRun(t, "copy", "--quiet", "oci:"+l.Dir()+":v1", "docker-archive:"+tarPath+":crane/app:v1")
+	runTool(t, crane, "push", "--insecure", tarPath, host+"/crane/app:v1")
+	runTool(t, crane, "tag", "--insecure", host+"/crane/app:v1", "v2")
+	if got := strings.Fields(runTool(t, crane, "ls", "--insecure", host+"/crane/app")); strings.Join(got, ",") != "v1,v2" {
+		t.Fatalf("crane ls: %q", got)
+	}
+	if got := runTool(t, crane, "catalog", "--insecure", host); !strings.Contains(got, "crane/app") {
+		t.Fatalf("crane catalog: %q", got)
+	}
+	craneDigest := strings.TrimSpace(runTool(t, crane, "digest", "--insecure", host+"/crane/app:v2"))
+	if got := strings.TrimSpace(mustRun(t, "digest", host+"/crane/app:v2")); got != craneDigest {
+		t.Fatalf("skiff digest %s, crane digest %s", got, craneDigest)
+	}
+	// The served directory is a layout holding what crane pushed.
+	served, err := layout.Open(filepath.Join(root, "crane", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := served.Resolve(t.Context(), "v2"); err != nil || string(d.Digest) != craneDigest {
+		t.Fatalf("layout tag v2: %v %v", d.Digest, err)
+	}
+	out := filepath.Join(t.TempDir(), "back.tar")
+	mustRun(t, "pull", "--quiet", host+"/crane/app:v1", out)
+	runTool(t, crane, "delete", "--insecure", host+"/crane/app@"+craneDigest)
+	if code, _, stderr := runSkiff(t, t.Context(), "", "digest", host+"/crane/app:v1"); code != exitError || !strings.Contains(stderr, "404") {
+		t.Fatalf("after crane delete: exit %d %s", code, stderr)
+	}
+}
+
 func runTool(t *testing.T, tool string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(tool, args...).CombinedOutput()
