@@ -1,5 +1,5 @@
 #!/bin/sh
-# Compare skiff with crane and regctl on local docker-registry instances and
+# Compare skiff with crane, regctl and skopeo on local docker-registry instances and
 # write internal/bench/RESULTS.md. Flags go to the harness, for example:
 #   internal/bench/run.sh                      # 5 runs, full-size images (~10 min on 2 cores)
 #   internal/bench/run.sh -scale small -runs 1 -out -

@@ -1,14 +1,15 @@
 //go:build linux
 
-// Command compare times skiff against crane and regctl on the same images,
-// served by two instances of Debian's docker-registry on loopback, and writes
+// Command compare times skiff against crane, regctl and skopeo on the same
+// images, served by two instances of Debian's docker-registry on loopback, and writes
 // the medians, the ratios and issue #9's targets to internal/bench/RESULTS.md.
 //
 //	go run ./internal/bench/compare                        # 5 runs, full-size images
 //	go run ./internal/bench/compare -scale small -runs 1 -out -   # a quick check
 //
 // crane and regctl are installed at pinned versions into a temporary GOBIN
-// unless -crane and -regctl (or $CRANE and $REGCTL) name binaries. Nothing
+// unless -crane and -regctl (or $CRANE and $REGCTL) name binaries; skopeo
+// is the one on PATH (Debian's package) unless -skopeo names one. Nothing
 // but loopback is used once the tools are there; every temporary directory
 // and registry is removed on exit.
 package main
@@ -29,11 +30,11 @@ import (
 
 // options are the command's flags.
 type options struct {
-	runs              int
-	scale             string
-	skiff, crane, reg string
-	out, note, only   string
-	args              []string
+	runs                      int
+	scale                     string
+	skiff, crane, reg, skopeo string
+	out, note, only           string
+	args                      []string
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 5, "timed runs of every operation and tool; the medians are reported")
 	flag.StringVar(&o.scale, "scale", "full", "image sizes: full (a ≥ 400 MB image) or small (to check the harness)")
 	flag.StringVar(&o.skiff, "skiff", "", "use this skiff binary instead of building one")
+	flag.StringVar(&o.skopeo, "skopeo", "", "skopeo binary (default $SKOPEO, else skopeo on PATH)")
 	flag.StringVar(&o.crane, "crane", "", "crane binary (default $CRANE, else go install crane@"+peers[0].version+")")
 	flag.StringVar(&o.reg, "regctl", "", "regctl binary (default $REGCTL, else go install regctl@"+peers[1].version+")")
 	flag.StringVar(&o.out, "out", "internal/bench/RESULTS.md", `write the report here, relative to the repository ("-": stdout only)`)
@@ -62,7 +64,7 @@ var opKeys = []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy
 func run(ctx context.Context, o options) error {
 	sc, ok := scales[o.scale]
 	if !ok || o.runs < 1 || flag.NArg() > 0 {
-		return fmt.Errorf("usage: compare [-runs N] [-scale full|small] [-crane PATH] [-regctl PATH] [-out FILE]")
+		return fmt.Errorf("usage: compare [-runs N] [-scale full|small] [-crane PATH] [-regctl PATH] [-skopeo PATH] [-out FILE]")
 	}
 	root, err := moduleRoot()
 	if err != nil {
@@ -140,7 +142,7 @@ func (h *harness) setupTools(ctx context.Context, regBin string) error {
 	}
 	h.tools = []tool{{name: "skiff", path: skiff}}
 	for _, p := range peers {
-		given := map[string]string{"crane": h.opts.crane, "regctl": h.opts.reg}[p.name]
+		given := map[string]string{"crane": h.opts.crane, "regctl": h.opts.reg, "skopeo": h.opts.skopeo}[p.name]
 		path, origin, err := findPeer(ctx, p, given, bin)
 		if err != nil {
 			return err

@@ -33,7 +33,7 @@ func (h *harness) report(res *results) error {
 
 func (h *harness) header(res *results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# skiff compared with crane and regctl\n\n")
+	fmt.Fprintf(&b, "# skiff compared with crane, regctl and skopeo\n\n")
 	fmt.Fprintf(&b, "Written by `%s` on %s, in %s.\n", h.command(), h.started.Format("2006-01-02 15:04 MST"),
 		time.Since(h.started).Round(time.Second))
 	if h.opts.note != "" {
@@ -43,7 +43,7 @@ func (h *harness) header(res *results) string {
 	fmt.Fprintf(&b, "- %d CPUs: %s\n- Linux %s, %s RAM\n", runtime.NumCPU(), cpuModel(), readTrim("/proc/sys/kernel/osrelease"), memTotal())
 	fmt.Fprintf(&b, "- load average (1, 5, 15 min): %s at the start, %s at the end\n", h.loadStart, loadAvg())
 	fmt.Fprintf(&b, "\n## Tools\n\n")
-	fmt.Fprintf(&b, "- skiff: %s; `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'`, %s; %s\n", h.tools[0].version, fmtBytes(h.skiffSize), h.goVersion)
+	fmt.Fprintf(&b, "- skiff: %s; `CGO_ENABLED=0 go build -tags nethttpomithttp2 -trimpath -ldflags='-s -w'`, %s; %s\n", h.tools[0].version, fmtBytes(h.skiffSize), h.goVersion)
 	for _, t := range h.tools[1:] {
 		fmt.Fprintf(&b, "- %s: %s, %s\n", t.name, t.version, t.origin)
 	}
@@ -62,14 +62,15 @@ from one run to the next; the tables show medians. Wall time runs from starting 
 process to its exit; peak RSS is the child's ru_maxrss (wait4), taken by a small helper
 (internal/bench/rusage: it reads %s for /bin/true) because a child started
 from the harness itself would inherit the harness's peak. Every tool runs with
-its defaults but for plain HTTP (crane --insecure, regctl --host reg=…,tls=disabled;
+its defaults but for plain HTTP (crane --insecure, regctl --host reg=…,tls=disabled, skopeo
+--src-tls-verify=false --dest-tls-verify=false --insecure-policy;
 skiff allows plain HTTP to loopback) and a private empty HOME. Outputs are removed
 between runs and the page cache is not dropped, so the registries serve from memory.
 Pushes and copies go to a new repository of the second registry each time, which
 already stores the blobs (a warm-up copy), so every run uploads the same bytes.
 The push input is the big image as a docker tarball written by skiff. The append
 layer is a plain tar of 1 MiB of fresh random data each time, tagged in the big
-image's own repository. Ratios compare skiff with the faster (or leaner) of the two
+image's own repository. Ratios compare skiff with the fastest (or leanest) of the
 peers, named in brackets: below 1 skiff is ahead. "raw HTTP GET" fetches every blob
 of the big image at once in the harness itself, hashing nothing: the transfer limit.
 Requests are counted from the -v traces ("--> " lines) of one more append.

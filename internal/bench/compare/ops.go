@@ -36,6 +36,12 @@ type fixture struct {
 	sc      scale
 }
 
+// skopeo copies between transports; the registries are plain HTTP, and
+// the private HOME has no policy.json.
+func skopeoCopy(args ...string) []string {
+	return append([]string{"--insecure-policy", "copy", "--src-tls-verify=false", "--dest-tls-verify=false"}, args...)
+}
+
 // regctl reaches plain-HTTP registries only when told per host.
 func (f *fixture) regctl(args ...string) []string {
 	return append([]string{"--host", "reg=" + f.a + ",tls=disabled", "--host", "reg=" + f.b + ",tls=disabled"}, args...)
@@ -59,6 +65,9 @@ func (f *fixture) pullTar(key, name string, im *seeded) op {
 		"skiff":  func(out, _ string) []string { return []string{"pull", im.ref, file(out)} },
 		"crane":  func(out, _ string) []string { return []string{"pull", "--insecure", im.ref, file(out)} },
 		"regctl": func(out, _ string) []string { return f.regctl("image", "export", im.ref, file(out)) },
+		"skopeo": func(out, _ string) []string {
+			return skopeoCopy("docker://"+im.ref, "docker-archive:"+file(out)+":"+im.ref)
+		},
 	}}
 }
 
@@ -70,6 +79,7 @@ func (f *fixture) pullOCI() op {
 			return []string{"pull", "--insecure", "--format", "oci", f.big.ref, dir(out)}
 		},
 		"regctl": func(out, _ string) []string { return f.regctl("image", "copy", f.big.ref, "ocidir://"+dir(out)+":1") },
+		"skopeo": func(out, _ string) []string { return skopeoCopy("docker://"+f.big.ref, "oci:"+dir(out)+":1") },
 	}}
 }
 
@@ -79,6 +89,7 @@ func (f *fixture) push() op {
 		"skiff":  func(_, id string) []string { return []string{"push", f.tarball, dst(id)} },
 		"crane":  func(_, id string) []string { return []string{"push", "--insecure", f.tarball, dst(id)} },
 		"regctl": func(_, id string) []string { return f.regctl("image", "import", dst(id), f.tarball) },
+		"skopeo": func(_, id string) []string { return skopeoCopy("docker-archive:"+f.tarball, "docker://"+dst(id)) },
 	}}
 }
 
@@ -88,11 +99,14 @@ func (f *fixture) copy(key, name, src, repo string) op {
 		"skiff":  func(_, id string) []string { return []string{"copy", src, dst(id)} },
 		"crane":  func(_, id string) []string { return []string{"copy", "--insecure", src, dst(id)} },
 		"regctl": func(_, id string) []string { return f.regctl("image", "copy", src, dst(id)) },
+		"skopeo": func(_, id string) []string {
+			return skopeoCopy("--multi-arch", "all", "docker://"+src, "docker://"+dst(id))
+		},
 	}}
 }
 
 // appendLayer adds a fresh 1 MiB layer to the big image, tagged in the same
-// repository; regctl has no append.
+// repository; regctl and skopeo have no append.
 func (f *fixture) appendLayer() op {
 	layer := func(out string) string { return filepath.Join(out, "layer.tar") }
 	dst := func(id string) string { return f.big.name + ":" + id }

@@ -21,7 +21,8 @@ type tool struct {
 	origin  string // how the binary was made, or where it came from
 }
 
-// peer is a tool installed with go install when no binary is given.
+// peer is a tool installed with go install when no binary is given, or,
+// without pkg, one found on PATH (skopeo, from its Debian package).
 type peer struct {
 	name, pkg, version string
 	flag, env          string
@@ -30,12 +31,13 @@ type peer struct {
 var peers = []peer{
 	{name: "crane", pkg: "github.com/google/go-containerregistry/cmd/crane", version: "v0.22.1", flag: "-crane", env: "CRANE"},
 	{name: "regctl", pkg: "github.com/regclient/regclient/cmd/regctl", version: "v0.11.7", flag: "-regctl", env: "REGCTL"},
+	{name: "skopeo", flag: "-skopeo", env: "SKOPEO"},
 }
 
 // build builds the package pkg of the repository as a stripped static
 // binary, as the README describes for skiff.
 func build(ctx context.Context, root, pkg, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "nethttpomithttp2", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
@@ -58,6 +60,13 @@ func findPeer(ctx context.Context, p peer, given, bin string) (path, origin stri
 		}
 		return path, "given: " + path, nil
 	}
+	if p.pkg == "" {
+		path, err := exec.LookPath(p.name)
+		if err != nil {
+			return "", "", fmt.Errorf("%s is not on PATH (apt-get install %s, or give %s PATH or $%s): %w", p.name, p.name, p.flag, p.env, err)
+		}
+		return path, "the system's " + path, nil
+	}
 	fmt.Fprintf(os.Stderr, "installing %s %s into a temporary GOBIN (give %s PATH to reuse a binary)\n", p.name, p.version, p.flag)
 	cmd := exec.CommandContext(ctx, "go", "install", p.pkg+"@"+p.version)
 	cmd.Dir = bin
@@ -73,6 +82,7 @@ var versionArgs = map[string][]string{
 	"skiff":           {"version"},
 	"crane":           {"version"},
 	"regctl":          {"version", "--format", "{{.VCSTag}}"},
+	"skopeo":          {"--version"},
 	"docker-registry": {"--version"},
 }
 
