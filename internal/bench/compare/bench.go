@@ -75,6 +75,12 @@ func (h *harness) bench(ctx context.Context) (*results, error) {
 		}
 		res.raw = append(res.raw, raw)
 		fmt.Fprintf(os.Stderr, "run %d/%d  raw transfer  %s\n", r+1, h.opts.runs, fmtWall(raw))
+		rawc, err := rawCopy(ctx, h.fix.a, h.fix.big.repo, h.fix.b, fmt.Sprintf("rawcopy/%d", r), h.fix.big.blobs)
+		if err != nil {
+			return nil, fmt.Errorf("raw copy: %w", err)
+		}
+		res.rawCopy = append(res.rawCopy, rawc)
+		fmt.Fprintf(os.Stderr, "run %d/%d  raw copy      %s\n", r+1, h.opts.runs, fmtWall(rawc))
 	}
 	return res, h.countRequests(ctx, res, out)
 }

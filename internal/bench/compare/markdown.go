@@ -73,6 +73,8 @@ layer is a plain tar of 1 MiB of fresh random data each time, tagged in the big
 image's own repository. Ratios compare skiff with the fastest (or leanest) of the
 peers, named in brackets: below 1 skiff is ahead. "raw HTTP GET" fetches every blob
 of the big image at once in the harness itself, hashing nothing: the transfer limit.
+"raw copy" streams each of those GETs into a POST and PUT to a new repository of the
+second registry, at once, hashing nothing: the limit the two registries set on a copy.
 Requests are counted from the -v traces ("--> " lines) of one more append.
 `, runs, fmtBytes(floor))
 }
