@@ -9,6 +9,9 @@ import (
 
 	"github.com/skiffoci/skiff/auth"
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry"
 )
 
 // loginRun runs skiff with DOCKER_CONFIG set to dir and stdin given.
@@ -116,5 +119,27 @@ func TestLoginHost(t *testing.T) {
 		if got, err := loginHost(bad); err == nil {
 			t.Errorf("loginHost(%q) = %q, want an error", bad, got)
 		}
+	}
+}
+
+// TestLoginThenPull: what login saves is what the next command uses.
+func TestLoginThenPull(t *testing.T) {
+	srv := registrytest.NewServer(t, &registrytest.Options{Auth: registrytest.Auth{Mode: registrytest.AuthBearer,
+		Users: map[string]string{"ci": "s3cret-login"}}})
+	im, _ := testimage.New(testimage.Options{LayerSizes: []int{1000}, Seed: 4})
+	ref, _ := reference.Parse(srv.Host + "/demo/app:1")
+	seeder := &registry.Client{Keychain: auth.Static{srv.Host: {Username: "ci", Password: "s3cret-login"}}}
+	if err := testimage.Push(t.Context(), seeder.Repository(ref), im, "1"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if code, _, _ := loginRun(t, dir, "", "digest", ref.String()); code != exitError {
+		t.Fatal("the registry answered without credentials: the test proves nothing")
+	}
+	if code, _, stderr := loginRun(t, dir, "s3cret-login\n", "login", "-u", "ci", "--password-stdin", srv.Host); code != exitOK {
+		t.Fatalf("login: exit %d %s", code, stderr)
+	}
+	if code, stdout, stderr := loginRun(t, dir, "", "digest", ref.String()); code != exitOK || strings.TrimSpace(stdout) != string(im.Manifest.Digest) {
+		t.Fatalf("digest after login: exit %d %q %s", code, stdout, stderr)
 	}
 }

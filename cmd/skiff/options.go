@@ -102,7 +102,7 @@ func (o *options) client(e *env, hosts []string) (*registry.Client, error) {
 		return nil, usagef("-j must be between 1 and 64")
 	}
 	c := &registry.Client{UserAgent: "skiff/" + version()}
-	store := auth.FromEnvironment()
+	store := &auth.Store{Getenv: e.getenv} // the environment the command runs with, as login saves to
 	c.Keychain = store
 	if o.user != "" {
 		cred, err := o.credential(e)
