@@ -25,9 +25,13 @@ type sample struct {
 
 // runner starts the tools through the rusage helper, which reports their
 // wall time and peak RSS, with a private HOME, so that no credentials,
-// helpers or configuration of the machine's user take part.
+// helpers or configuration of the machine's user take part. HOME is
+// emptied before every run: skopeo keeps a blob-location cache there and
+// would mount, from a repository it saw before, the blobs every other tool
+// uploads, so no run learns from the one before.
 type runner struct {
 	rusage string // the helper binary
+	home   string
 	env    []string
 	dir    string // working directory of the children
 	stderr string // file that receives a child's stderr
@@ -44,7 +48,7 @@ func newRunner(work, rusage string) (*runner, error) {
 	}
 	env := []string{"HOME=" + home, "DOCKER_CONFIG=" + home + "/.docker", "XDG_CONFIG_HOME=" + home + "/.config",
 		"XDG_RUNTIME_DIR=" + home + "/run", "TMPDIR=" + tmp, "PATH=" + os.Getenv("PATH")}
-	return &runner{rusage: rusage, env: env, dir: work, stderr: work + "/stderr.log", result: work + "/rusage.out"}, nil
+	return &runner{rusage: rusage, home: home, env: env, dir: work, stderr: work + "/stderr.log", result: work + "/rusage.out"}, nil
 }
 
 // measure runs path with args and returns its wall time and peak RSS.
@@ -57,6 +61,9 @@ func (r *runner) measure(ctx context.Context, path string, args ...string) (samp
 
 // output is measure that also returns stderr.
 func (r *runner) output(ctx context.Context, path string, args ...string) (string, sample, error) {
+	if err := emptyDir(r.home); err != nil {
+		return "", sample{}, err
+	}
 	errf, err := os.Create(r.stderr)
 	if err != nil {
 		return "", sample{}, err
