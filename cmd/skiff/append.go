@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -46,11 +48,7 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, b, dst, err := startEdit(ctx, e, &o, srcName, dstName)
-	if err != nil {
-		return err
-	}
-	layer, err := buildLayer(ctx, e, file, b.im.LayerMediaType())
+	c, b, dst, layer, err := startAppend(ctx, e, &o, srcName, dstName, file)
 	if err != nil {
 		return err
 	}
@@ -74,6 +72,44 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, digest)
 	return nil
+}
+
+// startAppend loads the base and builds the new layer at the same time:
+// the layer's bytes do not depend on the base, only its media type does
+// (Docker's or OCI's name for the same gzip), so compressing overlaps the
+// base's two GETs. When stdin carries the password, the layer is read
+// after it.
+func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file string) (*registry.Client, *base, reference.Reference, *tarball.Layer, error) {
+	if o.passwordStdin && file == "-" {
+		return nil, nil, reference.Reference{}, nil, usagef("stdin cannot carry both the password and the layer: give the layer with -f FILE")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type built struct {
+		l   *tarball.Layer
+		err error
+	}
+	done := make(chan built, 1)
+	go func() {
+		l, err := buildLayer(ctx, e, file, manifest.MediaTypeOCILayerGzip)
+		done <- built{l, err}
+	}()
+	c, b, dst, err := startEdit(ctx, e, o, srcName, dstName)
+	if err != nil {
+		cancel()
+	}
+	res := <-done
+	if err == nil {
+		err = res.err
+	}
+	if err != nil {
+		if res.l != nil {
+			res.l.Remove()
+		}
+		return nil, nil, dst, nil, err
+	}
+	res.l.Desc.MediaType = b.im.LayerMediaType()
+	return c, b, dst, res.l, nil
 }
 
 // appendArgs reads "DST", "SRC DST" or "--base SRC DST".

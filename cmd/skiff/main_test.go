@@ -34,6 +34,7 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"pull", "-j", "0", "alpine", "x"}, exitUsage, "-j must be"},
 		{[]string{"pull", "--user", "u", "alpine", "x"}, exitUsage, "--password-stdin"},
 		{[]string{"copy", "a"}, exitUsage, "want SRC and DST"},
+		{[]string{"append", "--user", "u", "--password-stdin", "127.0.0.1:1/x:y"}, exitUsage, "stdin cannot carry both the password and the layer"},
 		{[]string{"copy", "oci:", "b"}, exitUsage, "missing path"},
 		{[]string{"push", "only-one"}, exitUsage, "want FILE|DIR and REF"},
 		{[]string{"push", "/nonexistent/file.tar", "127.0.0.1:1/x:y"}, exitError, "/nonexistent/file.tar"},
