@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -119,16 +121,21 @@ func pushEdited(ctx context.Context, c *registry.Client, b *base, im manifest.Im
 			return "", err
 		}
 	}
-	for _, l := range layers {
-		if err := pushLayer(ctx, repo, l); err != nil {
-			return "", err
-		}
-	}
 	cfg, doc, err := im.Encode()
 	if err != nil {
 		return "", err
 	}
-	if err := repo.Push(ctx, doc.Manifest.Config, bytes.NewReader(cfg)); err != nil {
+	// The new layers and the config go up side by side: none depends on
+	// another, and the manifest waits for all of them.
+	errs := make([]error, len(layers)+1)
+	var wg sync.WaitGroup
+	wg.Add(len(layers) + 1)
+	for i, l := range layers {
+		go func() { defer wg.Done(); errs[i] = pushLayer(ctx, repo, l) }()
+	}
+	go func() { defer wg.Done(); errs[len(layers)] = repo.Push(ctx, doc.Manifest.Config, bytes.NewReader(cfg)) }()
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return "", err
 	}
 	target := dst.Tag
