@@ -111,24 +111,19 @@ func tail(s string, n int) string {
 func rawFetch(ctx context.Context, host, repo string, blobs []manifest.Descriptor) (time.Duration, error) {
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: len(blobs)}}
 	defer client.CloseIdleConnections()
-	errs := make([]error, len(blobs))
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i, d := range blobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fetchDiscard(ctx, client, "http://"+host+"/v2/"+repo+"/blobs/"+string(d.Digest), d.Size)
-		}()
-	}
-	wg.Wait()
-	wall := time.Since(start)
-	for _, err := range errs {
+	return allAtOnce(blobs, func(d manifest.Descriptor) error {
+		url := "http://" + host + "/v2/" + repo + "/blobs/" + string(d.Digest)
+		body, err := openBlob(ctx, client, url)
 		if err != nil {
-			return 0, err
+			return err
 		}
-	}
-	return wall, nil
+		defer body.Close()
+		n, err := io.Copy(io.Discard, body)
+		if err == nil && n != d.Size {
+			err = fmt.Errorf("GET %s: %d bytes, want %d", url, n, d.Size)
+		}
+		return err
+	})
 }
 
 // rawCopy copies every blob of repo on host into repository dstRepo of dst,
@@ -138,6 +133,14 @@ func rawFetch(ctx context.Context, host, repo string, blobs []manifest.Descripto
 func rawCopy(ctx context.Context, host, repo, dst, dstRepo string, blobs []manifest.Descriptor) (time.Duration, error) {
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 2 * len(blobs)}}
 	defer client.CloseIdleConnections()
+	return allAtOnce(blobs, func(d manifest.Descriptor) error {
+		return copyBlob(ctx, client, "http://"+host+"/v2/"+repo+"/blobs/"+string(d.Digest), "http://"+dst+"/v2/"+dstRepo, d)
+	})
+}
+
+// allAtOnce runs do for every blob at the same time and returns the wall
+// time they took together.
+func allAtOnce(blobs []manifest.Descriptor, do func(manifest.Descriptor) error) (time.Duration, error) {
 	errs := make([]error, len(blobs))
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -145,76 +148,79 @@ func rawCopy(ctx context.Context, host, repo, dst, dstRepo string, blobs []manif
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = copyBlob(ctx, client, "http://"+host+"/v2/"+repo+"/blobs/"+string(d.Digest), "http://"+dst+"/v2/"+dstRepo, d)
+			errs[i] = do(d)
 		}()
 	}
 	wg.Wait()
-	wall := time.Since(start)
-	return wall, errors.Join(errs...)
+	return time.Since(start), errors.Join(errs...)
 }
 
 func copyBlob(ctx context.Context, client *http.Client, from, to string, d manifest.Descriptor) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to+"/blobs/uploads/", nil)
+	resp, err := send(ctx, client, http.MethodPost, to+"/blobs/uploads/", nil, http.StatusAccepted)
 	if err != nil {
 		return err
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
 	loc, err := resp.Location()
-	if resp.StatusCode != http.StatusAccepted || err != nil {
-		return fmt.Errorf("POST %s: %s (%v)", to, resp.Status, err)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", to, err)
 	}
-	get, err := http.NewRequestWithContext(ctx, http.MethodGet, from, nil)
+	body, err := openBlob(ctx, client, from)
 	if err != nil {
 		return err
 	}
-	src, err := client.Do(get)
-	if err != nil {
-		return err
-	}
-	defer src.Body.Close()
-	if src.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", from, src.Status)
-	}
+	defer body.Close()
 	q := loc.Query()
 	q.Set("digest", string(d.Digest))
 	loc.RawQuery = q.Encode()
-	put, err := http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), src.Body)
-	if err != nil {
-		return err
-	}
-	put.ContentLength = d.Size
-	put.Header.Set("Content-Type", "application/octet-stream")
-	resp, err = client.Do(put)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("PUT %s: %s", loc, resp.Status)
-	}
-	return nil
+	_, err = send(ctx, client, http.MethodPut, loc.String(), &sized{body, d.Size}, http.StatusCreated)
+	return err
 }
 
-func fetchDiscard(ctx context.Context, client *http.Client, url string, size int64) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// sized is a request body of known length.
+type sized struct {
+	io.Reader
+	n int64
+}
+
+// send sends one request and closes the response, which must have status
+// want.
+func send(ctx context.Context, client *http.Client, method, url string, body *sized, want int) (*http.Response, error) {
+	var r io.Reader
+	if body != nil {
+		r = body.Reader
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if body != nil {
+		req.ContentLength = body.n
+		req.Header.Set("Content-Type", "application/octet-stream")
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer resp.Body.Close()
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: %s", method, url, resp.Status)
+	}
+	return resp, nil
+}
+
+// openBlob GETs url and returns the body of its 200 response.
+func openBlob(ctx context.Context, client *http.Client, url string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	n, err := io.Copy(io.Discard, resp.Body)
-	if err == nil && n != size {
-		err = fmt.Errorf("GET %s: %d bytes, want %d", url, n, size)
-	}
-	return err
+	return resp.Body, nil
 }
