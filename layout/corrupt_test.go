@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -87,24 +89,43 @@ func TestPushMismatch(t *testing.T) {
 func TestPushInterrupted(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789"), 100_000)
 	desc := manifest.DescriptorFor(manifest.MediaTypeOCILayer, data)
-	t.Run("reader error", func(t *testing.T) {
-		l, dir := create(t)
-		err := l.Push(context.Background(), desc, &errReader{data: data[:len(data)/2], err: errBoom})
-		if !errors.Is(err, errBoom) {
-			t.Fatalf("push: %v, want the reader's error", err)
-		}
-		checkNothingWritten(t, dir, desc.Digest)
-	})
-	t.Run("context canceled", func(t *testing.T) {
-		l, dir := create(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		r := &cancelReader{r: bytes.NewReader(data), after: len(data) / 3, cancel: cancel}
-		err := l.Push(ctx, desc, r)
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("push: %v, want context.Canceled", err)
-		}
-		checkNothingWritten(t, dir, desc.Digest)
-	})
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SyncBlobs=%v/reader error", sync), func(t *testing.T) {
+			l, dir := create(t)
+			l.SyncBlobs = sync
+			err := l.Push(context.Background(), desc, &errReader{data: data[:len(data)/2], err: errBoom})
+			if !errors.Is(err, errBoom) {
+				t.Fatalf("push: %v, want the reader's error", err)
+			}
+			checkNothingWritten(t, dir, desc.Digest)
+		})
+		t.Run(fmt.Sprintf("SyncBlobs=%v/context canceled", sync), func(t *testing.T) {
+			l, dir := create(t)
+			l.SyncBlobs = sync
+			ctx, cancel := context.WithCancel(context.Background())
+			r := &cancelReader{r: bytes.NewReader(data), after: len(data) / 3, cancel: cancel}
+			err := l.Push(ctx, desc, r)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("push: %v, want context.Canceled", err)
+			}
+			checkNothingWritten(t, dir, desc.Digest)
+		})
+		t.Run(fmt.Sprintf("SyncBlobs=%v/whole", sync), func(t *testing.T) {
+			l, dir := create(t)
+			l.SyncBlobs = sync
+			if err := l.Push(context.Background(), desc, bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", desc.Digest.Hex()))
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("stored blob: %d bytes, %v", len(got), err)
+			}
+			entries, _ := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))
+			if len(entries) != 1 {
+				t.Fatalf("blobs/sha256 holds %d entries, want the blob alone", len(entries))
+			}
+		})
+	}
 }
 
 // cancelReader cancels a context once it has yielded after bytes.
