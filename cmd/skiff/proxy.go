@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/h1server"
 	"github.com/skiffoci/skiff/internal/proxy"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -133,7 +133,7 @@ func proxyServe(ctx context.Context, e *env, o *options, loc location, platform 
 	if !o.quiet {
 		fmt.Fprintf(e.stderr, "skiff: serving %s (manifest %s) on %s\n", loc, h.ManifestDigest(), ln.Addr())
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute, ErrorLog: logger}
+	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: time.Minute, IdleTimeout: 10 * time.Minute, ErrorLog: logger}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -148,7 +148,7 @@ func proxyServe(ctx context.Context, e *env, o *options, loc location, platform 
 
 // proxyShutdown lets the responses in flight finish, unless ctx ended
 // (a signal), which leaves them 10 seconds.
-func proxyShutdown(ctx context.Context, srv *http.Server, done <-chan error) error {
+func proxyShutdown(ctx context.Context, srv *h1server.Server, done <-chan error) error {
 	sctx := ctx
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
