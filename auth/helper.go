@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -23,7 +22,18 @@ const tokenUsername = "<token>"
 // errHelperNotFound is a helper's "credentials not found" answer.
 var errHelperNotFound = errors.New("credentials not found")
 
-var helperName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+// validHelperName reports whether name fits ^[A-Za-z0-9][A-Za-z0-9._-]*$,
+// so that docker-credential-<name> is a plain program name.
+func validHelperName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
+			return false
+		}
+	}
+	return name != ""
+}
 
 // helper runs docker-credential-<name> programs, as described in
 // https://github.com/docker/docker-credential-helpers: the verb is the
@@ -95,7 +105,7 @@ func (h helper) erase(ctx context.Context, server string) error {
 // standard output, which is never part of an error.
 func (h helper) run(ctx context.Context, verb string, stdin []byte) ([]byte, error) {
 	fail := func(err error) error { return &HelperError{Helper: h.program(), Verb: verb, Err: err} }
-	if !helperName.MatchString(h.name) {
+	if !validHelperName(h.name) {
 		return nil, fmt.Errorf("%w %q", ErrBadHelper, h.name)
 	}
 	path, err := h.lookPath(h.program())

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
+	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -33,20 +33,45 @@ func encodeIndex(idx *manifest.Index) ([]byte, error) {
 	return raw, nil
 }
 
-// refNameRE is the grammar of org.opencontainers.image.ref.name:
+// validRefName reports whether name fits the grammar of
+// org.opencontainers.image.ref.name:
 //
 //	ref       ::= component ("/" component)*
 //	component ::= alphanum (separator alphanum)*
 //	alphanum  ::= [A-Za-z0-9]+
 //	separator ::= [-._:@+] | "--"
-var refNameRE = regexp.MustCompile(`^` + component + `(?:/` + component + `)*$`)
-
-const component = `[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*`
+func validRefName(name string) bool {
+	for _, comp := range strings.Split(name, "/") {
+		// A component alternates runs of alphanumerics with single
+		// separators or "--"; it starts and ends with an alphanumeric.
+		alnum := false // the last character was alphanumeric
+		for i := 0; i < len(comp); i++ {
+			c := comp[i]
+			switch {
+			case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9':
+				alnum = true
+			case !alnum:
+				return false
+			case c == '-' && i+1 < len(comp) && comp[i+1] == '-':
+				i++
+				alnum = false
+			case strings.IndexByte("-._:@+", c) >= 0:
+				alnum = false
+			default:
+				return false
+			}
+		}
+		if !alnum {
+			return false
+		}
+	}
+	return true
+}
 
 // checkRefName refuses names outside the annotation's grammar, and names
 // that are digests, which would hide the image with that digest.
 func checkRefName(name string) error {
-	if !refNameRE.MatchString(name) {
+	if !validRefName(name) {
 		return fmt.Errorf("layout: invalid ref name %q", truncate(name, 200))
 	}
 	if _, err := manifest.ParseDigest(name); err == nil {

@@ -2,7 +2,7 @@ package manifest
 
 import (
 	"fmt"
-	"regexp"
+	"strings"
 )
 
 // Descriptor points at content by media type, digest and size, as in the
@@ -18,8 +18,27 @@ type Descriptor struct {
 	ArtifactType string            `json:"artifactType,omitempty"`
 }
 
-// mediaTypeRE is RFC 6838's restricted-name grammar for type and subtype.
-var mediaTypeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$`)
+// validMediaType reports whether s is type/subtype in RFC 6838's
+// restricted-name grammar: each name 1 to 127 characters, starting with a
+// letter or digit, then letters, digits and !#$&^_.+-.
+func validMediaType(s string) bool {
+	typ, sub, ok := strings.Cut(s, "/")
+	return ok && restrictedName(typ) && restrictedName(sub)
+}
+
+func restrictedName(s string) bool {
+	if len(s) == 0 || len(s) > 127 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("!#$&^_.+-", rune(c))) {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the digest, the size and the media type's form, and that
 // embedded data, if any, matches the digest.
@@ -30,7 +49,7 @@ func (d Descriptor) Validate() error {
 	if d.Size < 0 {
 		return fmt.Errorf("manifest: descriptor %s has negative size %d", d.Digest, d.Size)
 	}
-	if !mediaTypeRE.MatchString(d.MediaType) {
+	if !validMediaType(d.MediaType) {
 		return fmt.Errorf("manifest: descriptor %s has invalid media type %q", d.Digest, truncate(d.MediaType, 100))
 	}
 	if d.Data != nil {

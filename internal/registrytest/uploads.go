@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -210,7 +209,21 @@ func (g *Registry) shortChunk(up *upload) string {
 	return ""
 }
 
-var contentRangeRE = regexp.MustCompile(`^([0-9]+)-([0-9]+)$`)
+// parseContentRange splits the spec's "<start>-<end>" into its decimal
+// numbers; ok is false for anything else.
+func parseContentRange(s string) (start, end string, ok bool) {
+	start, end, ok = strings.Cut(s, "-")
+	return start, end, ok && allDigits(start) && allDigits(end)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // appendChunk adds the request body to the session. A Content-Range must
 // be the spec's "<start>-<end>", start at the session's size (else 416)
@@ -267,13 +280,13 @@ func (g *Registry) checkRange(w http.ResponseWriter, r *http.Request, size int64
 	if cr == "" {
 		return -1, true
 	}
-	m := contentRangeRE.FindStringSubmatch(cr)
-	if m == nil {
+	first, last, ok := parseContentRange(cr)
+	if !ok {
 		writeError(w, http.StatusBadRequest, CodeBlobUploadInvalid, "Content-Range must be <start>-<end>")
 		return 0, false
 	}
-	a, err1 := strconv.ParseInt(m[1], 10, 64)
-	b, err2 := strconv.ParseInt(m[2], 10, 64)
+	a, err1 := strconv.ParseInt(first, 10, 64)
+	b, err2 := strconv.ParseInt(last, 10, 64)
 	if err1 != nil || err2 != nil || a != size || b < a {
 		writeError(w, http.StatusRequestedRangeNotSatisfiable, CodeBlobUploadInvalid,
 			fmt.Sprintf("range %s does not continue the upload, which has %d bytes", cr, size))
