@@ -45,6 +45,28 @@ func Redact(s string) string {
 	return redactJSON(s)
 }
 
+// splicer builds a copy of s with some spans replaced, in order.
+type splicer struct {
+	s    string
+	b    strings.Builder
+	last int // s[:last] is in b already
+}
+
+// replace puts with in place of s[from:to].
+func (sp *splicer) replace(from, to int, with string) {
+	sp.b.WriteString(sp.s[sp.last:from])
+	sp.b.WriteString(with)
+	sp.last = to
+}
+
+func (sp *splicer) String() string {
+	if sp.last == 0 {
+		return sp.s
+	}
+	sp.b.WriteString(sp.s[sp.last:])
+	return sp.b.String()
+}
+
 func isWordByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }
@@ -69,8 +91,7 @@ func hasFoldPrefix(s string, i int, word string) bool {
 // redactAuthHeaders: (?i)(\bauthorization"?\s*[:=]\s*)[^\r\n]* becomes
 // its first group and REDACTED.
 func redactAuthHeaders(s string) string {
-	var b strings.Builder
-	last := 0
+	sp := &splicer{s: s}
 	for i := 0; i < len(s); i++ {
 		if !wordStart(s, i) || !hasFoldPrefix(s, i, "authorization") {
 			continue
@@ -88,16 +109,10 @@ func redactAuthHeaders(s string) string {
 		for end < len(s) && s[end] != '\r' && s[end] != '\n' {
 			end++
 		}
-		b.WriteString(s[last:j])
-		b.WriteString(redacted)
-		last = end
+		sp.replace(j, end, redacted)
 		i = end - 1
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return sp.String()
 }
 
 func isCredByte(c byte) bool {
@@ -109,8 +124,7 @@ func isCredByte(c byte) bool {
 // such as the realm in `Basic realm="x"`: a word ending in "=" and
 // followed by more is a name, not a credential.
 func redactSchemeCreds(s string) string {
-	var b strings.Builder
-	last := 0
+	sp := &splicer{s: s}
 	for i := 0; i < len(s); i++ {
 		if !wordStart(s, i) {
 			continue
@@ -144,15 +158,9 @@ func redactSchemeCreds(s string) string {
 		if isParam || cred == redacted {
 			continue
 		}
-		b.WriteString(s[last:credStart])
-		b.WriteString(redacted)
-		last = end
+		sp.replace(credStart, end, redacted)
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return sp.String()
 }
 
 func isLetterByte(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
@@ -160,8 +168,7 @@ func isLetterByte(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <=
 // redactUserinfo: (?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s"']+@ becomes the
 // scheme, REDACTED and "@".
 func redactUserinfo(s string) string {
-	var b strings.Builder
-	last := 0
+	sp := &splicer{s: s}
 	for i := 0; i < len(s); i++ {
 		if !isLetterByte(s[i]) || !wordStart(s, i) {
 			continue
@@ -181,17 +188,10 @@ func redactUserinfo(s string) string {
 		if end == j || end == len(s) || s[end] != '@' {
 			continue
 		}
-		b.WriteString(s[last:j])
-		b.WriteString(redacted)
-		b.WriteByte('@')
-		last = end + 1
+		sp.replace(j, end+1, redacted+"@")
 		i = end
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return sp.String()
 }
 
 func isNameByte(c byte) bool {
@@ -201,8 +201,7 @@ func isNameByte(c byte) bool {
 // redactParams: in ([A-Za-z0-9_.\-]+)(=)("?)([^&\s"',;]*), the value of a
 // sensitive name becomes REDACTED.
 func redactParams(s string) string {
-	var b strings.Builder
-	last := 0
+	sp := &splicer{s: s}
 	for i := 0; i < len(s); {
 		if !isNameByte(s[i]) {
 			i++
@@ -225,24 +224,17 @@ func redactParams(s string) string {
 			end++
 		}
 		if val := s[valStart:end]; IsSensitiveParam(s[i:nameEnd]) && val != "" && val != redacted {
-			b.WriteString(s[last:valStart])
-			b.WriteString(redacted)
-			last = end
+			sp.replace(valStart, end, redacted)
 		}
 		i = end
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return sp.String()
 }
 
 // redactJSON: in ("([A-Za-z0-9_.\-]+)"\s*:\s*")((?:[^"\\]|\\.)*)("), the
 // string value of a sensitive key becomes REDACTED.
 func redactJSON(s string) string {
-	var b strings.Builder
-	last := 0
+	sp := &splicer{s: s}
 	for i := 0; i < len(s); i++ {
 		if s[i] != '"' {
 			continue
@@ -282,17 +274,11 @@ func redactJSON(s string) string {
 			continue
 		}
 		if IsSensitiveParam(s[i+1:keyEnd]) && end > valStart {
-			b.WriteString(s[last:valStart])
-			b.WriteString(redacted)
-			last = end
+			sp.replace(valStart, end, redacted)
 		}
 		i = end
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return sp.String()
 }
 
 // RedactURL returns u as a string without secrets: user information is
