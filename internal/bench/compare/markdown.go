@@ -64,9 +64,10 @@ process to its exit; peak RSS is the child's ru_maxrss (wait4), taken by a small
 from the harness itself would inherit the harness's peak. Every tool runs with
 its defaults but for plain HTTP (crane --insecure, regctl --host reg=…,tls=disabled, skopeo
 --src-tls-verify=false --dest-tls-verify=false --insecure-policy;
-skiff allows plain HTTP to loopback) and a private HOME, emptied before every run (skopeo
-keeps a cache there of where it saw each blob, and would mount blobs from repositories of
-earlier runs instead of uploading them as every other tool does). Outputs are removed
+skiff allows plain HTTP to loopback) and a private HOME, emptied before every run, with
+skopeo's root cache (/var/lib/containers/cache/blob-info-cache-v1.boltdb) removed too:
+skopeo remembers where it saw each blob and would mount blobs from repositories of earlier
+runs instead of uploading them as every other tool does. Outputs are removed
 between runs and the page cache is not dropped, so the registries serve from memory.
 Pushes and copies go to a new repository of the second registry each time, which
 already stores the blobs (a warm-up copy), so every run uploads the same bytes.

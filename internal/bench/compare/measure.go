@@ -23,12 +23,16 @@ type sample struct {
 	rss  int64 // peak resident set size of the child, bytes
 }
 
+// rootBlobInfoCache is where skopeo (containers/image) keeps its
+// blob-location cache when it runs as root.
+const rootBlobInfoCache = "/var/lib/containers/cache/blob-info-cache-v1.boltdb"
+
 // runner starts the tools through the rusage helper, which reports their
 // wall time and peak RSS, with a private HOME, so that no credentials,
 // helpers or configuration of the machine's user take part. HOME is
-// emptied before every run: skopeo keeps a blob-location cache there and
-// would mount, from a repository it saw before, the blobs every other tool
-// uploads, so no run learns from the one before.
+// emptied before every run, and skopeo's root cache removed: skopeo keeps
+// a blob-location cache and would mount, from a repository it saw before,
+// the blobs every other tool uploads, so no run learns from the one before.
 type runner struct {
 	rusage string // the helper binary
 	home   string
@@ -62,6 +66,10 @@ func (r *runner) measure(ctx context.Context, path string, args ...string) (samp
 // output is measure that also returns stderr.
 func (r *runner) output(ctx context.Context, path string, args ...string) (string, sample, error) {
 	if err := emptyDir(r.home); err != nil {
+		return "", sample{}, err
+	}
+	// Run as root, skopeo keeps that cache system-wide instead of in HOME.
+	if err := os.Remove(rootBlobInfoCache); err != nil && !os.IsNotExist(err) && os.Geteuid() == 0 {
 		return "", sample{}, err
 	}
 	errf, err := os.Create(r.stderr)
