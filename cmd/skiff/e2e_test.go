@@ -122,17 +122,33 @@ func skopeoInspect(t *testing.T, ref, arch string) {
 
 func TestPullFailureLeavesNoFile(t *testing.T) {
 	reg := distribution.Start(t, nil)
-	dir := t.TempDir()
-	existing := filepath.Join(dir, "keep.tar")
-	os.WriteFile(existing, []byte("user's file"), 0o644)
+	existing := usersFile(t, "keep.tar")
 	code, _, stderr := runSkiff(t, t.Context(), "", "pull", reg.Host+"/e2e/none:missing", existing)
 	if code != exitError || !strings.Contains(stderr, "404") {
 		t.Fatalf("exit %d, %q", code, stderr)
 	}
-	if b, _ := os.ReadFile(existing); string(b) != "user's file" {
+	assertUsersFileAlone(t, existing)
+}
+
+// usersFile makes a file of the user's, alone in a new directory, for a
+// command to fail to overwrite.
+func usersFile(t *testing.T, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte("user's file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// assertUsersFileAlone checks that a failed command left the file
+// usersFile made as it was, and nothing beside it.
+func assertUsersFileAlone(t *testing.T, path string) {
+	t.Helper()
+	if b, _ := os.ReadFile(path); string(b) != "user's file" {
 		t.Fatal("the user's file was changed")
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
 		t.Fatalf("files left behind: %v", entries)
 	}
 }

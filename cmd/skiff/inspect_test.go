@@ -260,20 +260,13 @@ func TestExportAndFlatten(t *testing.T) {
 func TestExportFailureLeavesNothing(t *testing.T) {
 	srv := registrytest.NewServer(t, nil)
 	seedImage(t, srv, "demo/app:1", 3000, 2000)
-	dir := t.TempDir()
-	keep := filepath.Join(dir, "rootfs.tar")
-	os.WriteFile(keep, []byte("user's file"), 0o644)
+	keep := usersFile(t, "rootfs.tar")
 	srv.Faults.Add(registrytest.Fault{Match: registrytest.Route("GET", "/blobs/"), WrongBytes: true})
 	code, _, stderr := runSkiff(t, t.Context(), "", "export", srv.Host+"/demo/app:1", keep)
 	if code != exitError || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("export of a corrupt layer: exit %d %q", code, stderr)
 	}
-	if b, _ := os.ReadFile(keep); string(b) != "user's file" {
-		t.Fatal("a failed export changed the existing file")
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Fatalf("a failed export left %v", entries)
-	}
+	assertUsersFileAlone(t, keep)
 }
 
 func TestReferrersJSON(t *testing.T) {

@@ -67,10 +67,7 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want one HOST, got %d arguments", fs.NArg())
-	}
-	host, err := loginHost(fs.Arg(0))
+	host, err := loginHost(fs.Args())
 	if err != nil {
 		return err
 	}
@@ -95,10 +92,7 @@ func runLogout(ctx context.Context, e *env, args []string) error {
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want one HOST, got %d arguments", fs.NArg())
-	}
-	host, err := loginHost(fs.Arg(0))
+	host, err := loginHost(fs.Args())
 	if err != nil {
 		return err
 	}
@@ -109,9 +103,14 @@ func runLogout(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// loginHost reads HOST, also given as docker's server URLs
-// ("https://index.docker.io/v1/"), as the host credentials are kept for.
-func loginHost(arg string) (string, error) {
+// loginHost reads the one HOST argument, also given as docker's server
+// URLs ("https://index.docker.io/v1/"), as the host credentials are kept
+// for.
+func loginHost(args []string) (string, error) {
+	if len(args) != 1 {
+		return "", usagef("want one HOST, got %d arguments", len(args))
+	}
+	arg := args[0]
 	h := auth.NormalizeHost(arg)
 	if h == "" || !strings.Contains(arg, "://") && strings.Contains(arg, "/") {
 		return "", fmt.Errorf("%q is not a registry host (such as ghcr.io or localhost:5000)", arg)

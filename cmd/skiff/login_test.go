@@ -111,12 +111,12 @@ func TestLoginHost(t *testing.T) {
 		"ghcr.io": "ghcr.io", "Localhost:5000": "localhost:5000", "https://index.docker.io/v1/": "docker.io",
 		"index.docker.io": "docker.io", "registry-1.docker.io": "docker.io", "https://quay.io": "quay.io",
 	} {
-		if got, err := loginHost(in); err != nil || got != want {
+		if got, err := loginHost([]string{in}); err != nil || got != want {
 			t.Errorf("loginHost(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "alpine", "ghcr.io/o/r", "a b"} {
-		if got, err := loginHost(bad); err == nil {
+		if got, err := loginHost([]string{bad}); err == nil {
 			t.Errorf("loginHost(%q) = %q, want an error", bad, got)
 		}
 	}
