@@ -127,7 +127,7 @@ func loginStore(e *env) *auth.Store {
 // credential reads the user name and the password from the flags, stdin
 // or the terminal.
 func (f *loginFlags) credential(e *env) (auth.Credential, error) {
-	tty, isTTY := loginTerminal(e.stdin)
+	tty, isTTY := asTerminal(e.stdin)
 	user := f.user
 	if user == "" {
 		if !isTTY || f.passwordStdin {
@@ -173,16 +173,6 @@ func loginReadLine(r io.Reader) (string, error) {
 		return "", fmt.Errorf("reading stdin: %w", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
-}
-
-// loginTerminal returns stdin as a file when it is a terminal.
-func loginTerminal(r io.Reader) (*os.File, bool) {
-	f, ok := r.(*os.File)
-	if !ok {
-		return nil, false
-	}
-	st, err := f.Stat()
-	return f, err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // verify tries cred against host before anything is saved.

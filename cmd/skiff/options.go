@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/skiffoci/skiff/auth"
@@ -167,16 +166,6 @@ func (o *options) display(e *env) (*progress.Display, error) {
 		return nil, usagef("--progress must be auto, tty, plain or none")
 	}
 	return progress.New(e.stderr, mode), nil
-}
-
-// isTerminal reports whether w is a character device, such as a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // platforms parses --platform: "" means the host's, "all" means nil.
