@@ -339,32 +339,6 @@ func (c *copier) event(d Descriptor, s State, n int64) {
 	}
 }
 
-// progressReader reports the bytes read through it.
-type progressReader struct {
-	r    io.Reader
-	desc Descriptor
-	fn   func(Event)
-	n    int64
-}
-
-// verifies passes on what the reader it counts verifies, so that a store
-// calling EnsureVerified does not hash the stream a second time.
-func (p *progressReader) verifies() (Digest, int64) {
-	if v, ok := p.r.(interface{ verifies() (Digest, int64) }); ok {
-		return v.verifies()
-	}
-	return "", 0
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	if n > 0 {
-		p.n += int64(n)
-		p.fn(Event{Desc: p.desc, State: StateProgress, Bytes: p.n})
-	}
-	return n, err
-}
-
 // CopyBlobs copies blobs from src to dst as Copy does: skipping those dst
 // has, mounting where dst can, largest first, opts.Jobs at a time. It
 // suits edits that reuse a base image's layers in another repository.

@@ -6,11 +6,11 @@
 package progress
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -35,6 +35,10 @@ type Display struct {
 	mode Mode
 	now  func() time.Time
 
+	// byDigest finds a blob without a lock: progress events arrive on
+	// every Read of every transfer. mu guards the rest.
+	byDigest sync.Map // manifest.Digest → *blob
+
 	mu      sync.Mutex
 	blobs   map[manifest.Digest]*blob
 	order   []manifest.Digest
@@ -47,7 +51,7 @@ type Display struct {
 
 type blob struct {
 	desc  manifest.Descriptor
-	done  int64
+	done  atomic.Int64 // bytes so far, raised without d.mu
 	state manifest.State
 	start time.Time
 	end   time.Time
@@ -86,10 +90,18 @@ func (d *Display) loop() {
 	}
 }
 
-// Event records e; it suits manifest.CopyOptions.Progress.
+// Event records e; it suits manifest.CopyOptions.Progress. Progress
+// events take no lock: they only raise the blob's byte count, which the
+// display reads when it redraws.
 func (d *Display) Event(e manifest.Event) {
 	if d == nil || d.mode == Off {
 		return
+	}
+	if e.State == manifest.StateProgress {
+		if b, ok := d.byDigest.Load(e.Desc.Digest); ok {
+			raise(&b.(*blob).done, e.Bytes)
+			return
+		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -98,14 +110,37 @@ func (d *Display) Event(e manifest.Event) {
 		b = &blob{desc: e.Desc, start: d.now()}
 		d.blobs[e.Desc.Digest] = b
 		d.order = append(d.order, e.Desc.Digest)
+		d.byDigest.Store(e.Desc.Digest, b)
 	}
-	b.state, b.done = e.State, max(b.done, e.Bytes)
-	if e.State != manifest.StateStart && e.State != manifest.StateProgress && b.end.IsZero() {
+	raise(&b.done, e.Bytes)
+	if e.State == manifest.StateProgress {
+		return
+	}
+	b.state = e.State
+	if e.State != manifest.StateStart && b.end.IsZero() {
 		b.end = d.now()
 		if d.mode == Plain {
 			fmt.Fprintln(d.w, plainLine(b))
 		}
 	}
+}
+
+// raise sets n to v unless it already holds more.
+func raise(n *atomic.Int64, v int64) {
+	for {
+		old := n.Load()
+		if v <= old || n.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// Mode returns how d shows progress; a nil Display shows nothing.
+func (d *Display) Mode() Mode {
+	if d == nil {
+		return Off
+	}
+	return d.mode
 }
 
 // Close draws the final state and stops redrawing.
@@ -131,7 +166,7 @@ func (d *Display) draw() {
 	lines := 0
 	for _, dg := range d.order {
 		bl := d.blobs[dg]
-		if bl.state == manifest.StateStart || bl.state == manifest.StateProgress {
+		if bl.end.IsZero() {
 			fmt.Fprintf(&b, "\x1b[2K%s\n", d.ttyLine(bl))
 			lines++
 		}
@@ -147,12 +182,13 @@ func (d *Display) draw() {
 
 func (d *Display) ttyLine(b *blob) string {
 	elapsed := d.now().Sub(b.start)
-	rate := float64(b.done) / max(elapsed.Seconds(), 1e-3)
+	done := b.done.Load()
+	rate := float64(done) / max(elapsed.Seconds(), 1e-3)
 	eta := "--"
-	if rate > 0 && b.desc.Size > b.done {
-		eta = time.Duration(float64(b.desc.Size-b.done) / rate * float64(time.Second)).Round(time.Second).String()
+	if rate > 0 && b.desc.Size > done {
+		eta = time.Duration(float64(b.desc.Size-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
-	return fmt.Sprintf("%s %9s / %-9s %9s/s  eta %s", b.desc.Digest.Short(), Bytes(b.done), Bytes(b.desc.Size), Bytes(int64(rate)), eta)
+	return fmt.Sprintf("%s %9s / %-9s %9s/s  eta %s", b.desc.Digest.Short(), Bytes(done), Bytes(b.desc.Size), Bytes(int64(rate)), eta)
 }
 
 // total sums every blob seen: bytes moved of bytes to move.
@@ -160,7 +196,7 @@ func (d *Display) total() string {
 	var done, size int64
 	finished := 0
 	for _, b := range d.blobs {
-		done, size = done+b.done, size+b.desc.Size
+		done, size = done+b.done.Load(), size+b.desc.Size
 		if !b.end.IsZero() {
 			finished++
 		}
@@ -193,44 +229,11 @@ func Bytes(n int64) string {
 }
 
 // Fetcher wraps f so that every blob fetched through it reports its bytes
-// to d, for writers (such as the tarball writer) that emit no events.
+// to d, for writers (such as the tarball writer) that emit no events. The
+// wrapped readers still verify once: see manifest.ObserveFetcher.
 func (d *Display) Fetcher(f manifest.Fetcher) manifest.Fetcher {
 	if d == nil || d.mode == Off {
 		return f
 	}
-	return &fetcher{Fetcher: f, d: d}
-}
-
-type fetcher struct {
-	manifest.Fetcher
-	d *Display
-}
-
-func (f *fetcher) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
-	rc, err := f.Fetcher.Fetch(ctx, desc)
-	if err != nil || manifest.IsIndex(desc.MediaType) || manifest.IsManifest(desc.MediaType) {
-		return rc, err
-	}
-	f.d.Event(manifest.Event{Desc: desc, State: manifest.StateStart})
-	return &counter{ReadCloser: rc, d: f.d, desc: desc}, nil
-}
-
-// counter reports bytes as they are read, and the end at EOF.
-type counter struct {
-	io.ReadCloser
-	d    *Display
-	desc manifest.Descriptor
-	n    int64
-}
-
-func (c *counter) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n += int64(n)
-	switch {
-	case err == io.EOF:
-		c.d.Event(manifest.Event{Desc: c.desc, State: manifest.StateDone, Bytes: c.n})
-	case n > 0:
-		c.d.Event(manifest.Event{Desc: c.desc, State: manifest.StateProgress, Bytes: c.n})
-	}
-	return n, err
+	return manifest.ObserveFetcher(f, d.Event)
 }

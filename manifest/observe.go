@@ -1,0 +1,72 @@
+package manifest
+
+import (
+	"context"
+	"io"
+)
+
+// ObserveFetcher returns a Fetcher that reports every blob read through it
+// to fn: StateStart when it is opened, StateProgress as bytes arrive, and
+// StateDone when its reader reaches a verified end. Manifests and indexes
+// are not reported. The readers it returns keep what the wrapped reader
+// verifies visible to EnsureVerified, so watching a transfer never hashes
+// its bytes a second time. fn may be called from several goroutines and
+// must be cheap: it runs on every Read.
+func ObserveFetcher(f Fetcher, fn func(Event)) Fetcher {
+	return &observedFetcher{f: f, fn: fn}
+}
+
+type observedFetcher struct {
+	f  Fetcher
+	fn func(Event)
+}
+
+func (o *observedFetcher) Fetch(ctx context.Context, desc Descriptor) (io.ReadCloser, error) {
+	rc, err := o.f.Fetch(ctx, desc)
+	if err != nil || IsIndex(desc.MediaType) || IsManifest(desc.MediaType) {
+		return rc, err
+	}
+	o.fn(Event{Desc: desc, State: StateStart})
+	return &progressReader{r: rc, c: rc, desc: desc, fn: o.fn, done: true}, nil
+}
+
+// progressReader reports the bytes read through it, and with done its
+// verified end.
+type progressReader struct {
+	r    io.Reader
+	c    io.Closer // nil when the caller closes the source itself
+	desc Descriptor
+	fn   func(Event)
+	n    int64
+	done bool // report StateDone at io.EOF
+}
+
+// verifies passes on what the reader it counts verifies, so that a store
+// calling EnsureVerified does not hash the stream a second time.
+func (p *progressReader) verifies() (Digest, int64) {
+	if v, ok := p.r.(interface{ verifies() (Digest, int64) }); ok {
+		return v.verifies()
+	}
+	return "", 0
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.n += int64(n)
+		p.fn(Event{Desc: p.desc, State: StateProgress, Bytes: p.n})
+	}
+	if err == io.EOF && p.done {
+		p.done = false
+		p.fn(Event{Desc: p.desc, State: StateDone, Bytes: p.n})
+	}
+	return n, err
+}
+
+// Close closes the reader it counts, when it owns it.
+func (p *progressReader) Close() error {
+	if p.c == nil {
+		return nil
+	}
+	return p.c.Close()
+}
