@@ -139,11 +139,11 @@ func hostOnly(host string) string {
 	return host
 }
 
-// isLoopback reports whether host names this machine: localhost,
-// 127.0.0.0/8 or ::1.
+// isLoopback reports whether host names this machine: localhost (and
+// names under it), 127.0.0.0/8 or ::1.
 func isLoopback(host string) bool {
 	h := hostOnly(host)
-	if h == "localhost" {
+	if isLocalhostName(h) {
 		return true
 	}
 	ip := net.ParseIP(h)
@@ -182,11 +182,14 @@ func probeScheme(ctx context.Context, host string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true}}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := dial(ctx, "tcp", addr)
 	if err == nil {
-		conn.Close()
-		return "https", nil
+		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: hostOnly(host)})
+		err = tc.HandshakeContext(ctx)
+		tc.Close()
+		if err == nil {
+			return "https", nil
+		}
 	}
 	var rh tls.RecordHeaderError
 	if errors.As(err, &rh) {

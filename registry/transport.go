@@ -51,6 +51,7 @@ func (t *hostTransport) transport(host string) (*http.Transport, error) {
 	tr.TLSClientConfig = cfg
 	tr.DisableCompression = true // blobs must arrive as stored
 	tr.Protocols = http1Only()
+	tr.DialContext = dial
 	t.byHC[host] = tr
 	return tr, nil
 }
