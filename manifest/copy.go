@@ -289,6 +289,9 @@ func (c *copier) blob(ctx context.Context, d Descriptor) error {
 			return nil
 		}
 	}
+	if rp, ok := c.dst.(ResumingPusher); ok {
+		return c.resumable(ctx, rp, d)
+	}
 	return c.transfer(ctx, d, func(r io.Reader) error { return c.dst.Push(ctx, d, r) })
 }
 
@@ -300,15 +303,42 @@ func (c *copier) transfer(ctx context.Context, d Descriptor, push func(io.Reader
 	}
 	defer rc.Close()
 	c.event(d, StateStart, 0)
-	var r io.Reader = rc
-	if c.opts.Progress != nil {
-		r = &progressReader{r: rc, desc: d, fn: c.opts.Progress}
-	}
-	if err := push(r); err != nil {
+	if err := push(c.watch(rc, d, 0)); err != nil {
 		return fmt.Errorf("manifest: copying %s: %w", d.Digest, err)
 	}
 	c.event(d, StateDone, d.Size)
 	return nil
+}
+
+// resumable hands d to a store that continues interrupted pushes, with
+// the rest of d fetched from where the store's bytes end.
+func (c *copier) resumable(ctx context.Context, rp ResumingPusher, d Descriptor) error {
+	started := false
+	open := func(offset int64) (io.ReadCloser, error) {
+		rc, err := FetchFrom(ctx, c.src, d, offset)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: fetching %s: %w", d.Digest, err)
+		}
+		if !started {
+			started = true
+			c.event(d, StateStart, offset)
+		}
+		return c.watch(rc, d, offset), nil
+	}
+	if err := rp.PushResumable(ctx, d, open); err != nil {
+		return fmt.Errorf("manifest: copying %s: %w", d.Digest, err)
+	}
+	c.event(d, StateDone, d.Size)
+	return nil
+}
+
+// watch reports the bytes read through rc to the progress function, if
+// there is one, counting from offset.
+func (c *copier) watch(rc io.ReadCloser, d Descriptor, offset int64) io.ReadCloser {
+	if c.opts.Progress == nil {
+		return rc
+	}
+	return &progressReader{r: rc, c: rc, desc: d, fn: c.opts.Progress, n: offset}
 }
 
 // manifest stores doc, under tag when one is given.

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"crypto/sha512"
 	"errors"
 	"fmt"
@@ -118,6 +119,21 @@ func (g *Digester) Write(p []byte) (int, error) { return g.h.Write(p) }
 // Digest returns the digest of everything written so far.
 func (g *Digester) Digest() Digest {
 	return Digest(fmt.Sprintf("%s:%x", g.alg, g.h.Sum(nil)))
+}
+
+// MarshalBinary returns the hash state: what a resumed transfer saves so
+// that it can check, on the next run, the bytes it already has.
+func (g *Digester) MarshalBinary() ([]byte, error) {
+	return g.h.(encoding.BinaryMarshaler).MarshalBinary()
+}
+
+// UnmarshalBinary restores a state from MarshalBinary of a Digester of the
+// same algorithm.
+func (g *Digester) UnmarshalBinary(state []byte) error {
+	if err := g.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return fmt.Errorf("manifest: %s hash state: %w", g.alg, err)
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

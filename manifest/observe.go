@@ -30,6 +30,20 @@ func (o *observedFetcher) Fetch(ctx context.Context, desc Descriptor) (io.ReadCl
 	return &progressReader{r: rc, c: rc, desc: desc, fn: o.fn, done: true}, nil
 }
 
+// FetchFrom makes the observed Fetcher a RangeFetcher whatever it wraps
+// (see the function FetchFrom); bytes are counted from offset.
+func (o *observedFetcher) FetchFrom(ctx context.Context, desc Descriptor, offset int64) (io.ReadCloser, error) {
+	if offset == 0 {
+		return o.Fetch(ctx, desc)
+	}
+	rc, err := FetchFrom(ctx, o.f, desc, offset)
+	if err != nil {
+		return nil, err
+	}
+	o.fn(Event{Desc: desc, State: StateStart, Bytes: offset})
+	return &progressReader{r: rc, c: rc, desc: desc, fn: o.fn, n: offset, done: true}, nil
+}
+
 // progressReader reports the bytes read through it, and with done its
 // verified end.
 type progressReader struct {
@@ -48,6 +62,11 @@ func (p *progressReader) verifies() (Digest, int64) {
 		return v.verifies()
 	}
 	return "", 0
+}
+
+// hashState passes on the hash state of the reader it counts.
+func (p *progressReader) hashState() (int64, []byte, bool) {
+	return HashState(p.r)
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {

@@ -34,6 +34,46 @@ func NewVerifyingReader(r io.Reader, desc Descriptor) io.Reader {
 	return v
 }
 
+// NewResumedVerifyingReader is NewVerifyingReader for content whose first
+// offset bytes the caller already holds and has written to prefix: r
+// yields the bytes from offset on, and the end is checked against desc as
+// if all of them had come through r. It suits a transfer resumed from a
+// partial file.
+func NewResumedVerifyingReader(r io.Reader, desc Descriptor, prefix *Digester, offset int64) io.Reader {
+	v := &verifier{r: r, want: desc.Digest, size: desc.Size, n: offset, d: prefix}
+	switch {
+	case desc.Digest.Validate() != nil:
+		v.err, v.d = desc.Digest.Validate(), nil
+	case prefix == nil || prefix.alg != desc.Digest.Algorithm():
+		v.err, v.d = fmt.Errorf("manifest: resuming %s: no %s hash of the first %d bytes", desc.Digest, desc.Digest.Algorithm(), offset), nil
+	case offset < 0 || desc.Size >= 0 && offset > desc.Size:
+		v.err, v.d = fmt.Errorf("manifest: resuming %s at byte %d: %w: it has %d", desc.Digest, offset, ErrSizeMismatch, desc.Size), nil
+	}
+	return v
+}
+
+// HashState returns how many bytes the verifying reader r (from
+// NewVerifyingReader, VerifyReadCloser or NewResumedVerifyingReader, seen
+// through the readers of ObserveFetcher) has returned so far, and the hash
+// state of those bytes (Digester.MarshalBinary). A transfer that writes
+// every byte it reads saves the pair as a checkpoint between reads. ok is
+// false when r is no such reader.
+func HashState(r io.Reader) (n int64, state []byte, ok bool) {
+	h, isHS := r.(interface{ hashState() (int64, []byte, bool) })
+	if !isHS {
+		return 0, nil, false
+	}
+	return h.hashState()
+}
+
+func (v *verifier) hashState() (int64, []byte, bool) {
+	if v.d == nil {
+		return 0, nil, false
+	}
+	state, err := v.d.MarshalBinary()
+	return v.n, state, err == nil
+}
+
 // VerifyReadCloser is NewVerifyingReader for an io.ReadCloser; Close closes rc.
 func VerifyReadCloser(rc io.ReadCloser, desc Descriptor) io.ReadCloser {
 	return &verifyingReadCloser{NewVerifyingReader(rc, desc).(*verifier), rc}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/skiffoci/skiff/internal/iobuf"
 	"github.com/skiffoci/skiff/manifest"
@@ -56,6 +57,15 @@ type WriteOptions struct {
 	// there, and a large pull is much faster: the flush can cost as much as
 	// the download.
 	Sync bool
+
+	// Fresh makes WriteFile discard the partial file an interrupted
+	// WriteFile to the same path left, instead of continuing from it.
+	Fresh bool
+
+	// PartialMaxAge is how long WriteFile keeps partial files that
+	// interrupted writes of other paths left in the same directory; older
+	// ones are removed. Zero means 7 days; negative keeps them all.
+	PartialMaxAge time.Duration
 }
 
 func (o *WriteOptions) jobs() int {

@@ -2,13 +2,7 @@ package tarball
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 )
 
@@ -20,7 +14,9 @@ func (p *Plan) WriteAt(ctx context.Context, w io.WriterAt, jobs int) error {
 	if err := p.writeFixed(w); err != nil {
 		return err
 	}
-	return p.fillBlobs(ctx, w, max(jobs, 1))
+	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, _ int, e *Entry) error {
+		return e.writeContent(ctx, io.NewOffsetWriter(w, e.Offset))
+	})
 }
 
 // writeFixed writes all but the fetched content.
@@ -45,11 +41,12 @@ func (p *Plan) writeFixed(w io.WriterAt) error {
 	return err
 }
 
-// fillBlobs fetches the blobs into their slots with a pool of jobs workers.
-func (p *Plan) fillBlobs(ctx context.Context, w io.WriterAt, jobs int) error {
+// fillBlobs calls fill for every fetched entry, numbered in plan order,
+// with a pool of jobs workers; the first failure cancels the rest.
+func (p *Plan) fillBlobs(ctx context.Context, jobs int, fill func(context.Context, int, *Entry) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan *Entry)
+	work := make(chan numbered)
 	var (
 		wg    sync.WaitGroup
 		once  sync.Once
@@ -59,8 +56,8 @@ func (p *Plan) fillBlobs(ctx context.Context, w io.WriterAt, jobs int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for e := range work {
-				if err := e.writeContent(ctx, io.NewOffsetWriter(w, e.Offset)); err != nil {
+			for j := range work {
+				if err := fill(ctx, j.n, j.e); err != nil {
 					once.Do(func() { first = err })
 					cancel()
 				}
@@ -76,14 +73,22 @@ func (p *Plan) fillBlobs(ctx context.Context, w io.WriterAt, jobs int) error {
 	return feedErr
 }
 
+// numbered is a fetched entry and its number among the fetched entries.
+type numbered struct {
+	e *Entry
+	n int
+}
+
 // feed sends the fetched entries to work until ctx is done.
-func (p *Plan) feed(ctx context.Context, work chan<- *Entry) error {
+func (p *Plan) feed(ctx context.Context, work chan<- numbered) error {
+	n := 0
 	for i := range p.Entries {
 		if !p.Entries[i].Fetched() {
 			continue
 		}
 		select {
-		case work <- &p.Entries[i]:
+		case work <- numbered{&p.Entries[i], n}:
+			n++
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -91,59 +96,13 @@ func (p *Plan) feed(ctx context.Context, work chan<- *Entry) error {
 	return nil
 }
 
-// WriteFile writes a tarball of images to the file at path, fetching up to
-// opts.Jobs blobs at a time into their slots (see Plan.WriteAt). The
-// tarball is written to a temporary file in the same directory and renamed
-// over path only when complete and verified (and, with opts.Sync, flushed
-// to stable storage): on error, path is left as it was. To write to a pipe, use Write.
-func WriteFile(ctx context.Context, path string, images []Image, opts *WriteOptions) (err error) {
-	p, err := NewPlan(images, opts)
-	if err != nil {
-		return err
-	}
-	f, err := createTemp(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Truncate(p.Size); err != nil {
-		return fmt.Errorf("tarball: %w", err)
-	}
-	if err = p.WriteAt(ctx, f, opts.jobs()); err != nil {
-		return err
-	}
-	if opts != nil && opts.Sync {
-		err = f.Sync()
-	}
-	if err = errors.Join(err, f.Close()); err != nil {
-		return fmt.Errorf("tarball: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("tarball: %w", err)
-	}
-	return nil
-}
-
-// createTemp creates a new file next to path, with the usual permissions
-// (0666 less the umask), unlike os.CreateTemp's 0600.
-func createTemp(path string) (*os.File, error) {
-	dir, base := filepath.Split(path)
-	for range 100 {
-		var rnd [6]byte
-		rand.Read(rnd[:])
-		name := filepath.Join(dir, "."+base+"."+hex.EncodeToString(rnd[:])+".tmp")
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if !errors.Is(err, os.ErrExist) {
-			if err != nil {
-				return nil, fmt.Errorf("tarball: %w", err)
-			}
-			return f, nil
+// fetchedCount is the number of entries fetched when written.
+func (p *Plan) fetchedCount() int {
+	n := 0
+	for i := range p.Entries {
+		if p.Entries[i].Fetched() {
+			n++
 		}
 	}
-	return nil, fmt.Errorf("tarball: cannot create a temporary file next to %s", path)
+	return n
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -293,9 +294,31 @@ func TestWriteVerifiesBlobs(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "old" {
 		t.Error("WriteFile replaced the file after a failure")
 	}
-	if des, _ := os.ReadDir(dir); len(des) != 1 {
-		t.Errorf("WriteFile left %d files behind", len(des)-1)
+	// What is left is the one partial set, to resume from; a run that
+	// succeeds removes it.
+	if got := dirNames(t, dir); !slices.Equal(got, []string{".keep.tar.skiff-partial", ".keep.tar.skiff-state", "keep.tar"}) {
+		t.Errorf("after a failed WriteFile the directory holds %v", got)
 	}
+	store.blobs[bad] = imgs[0].layers[0]
+	if err := tarball.WriteFile(context.Background(), path, images, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := dirNames(t, dir); !slices.Equal(got, []string{"keep.tar"}) {
+		t.Errorf("after a WriteFile that succeeded the directory holds %v", got)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, de := range des {
+		names = append(names, de.Name())
+	}
+	return names
 }
 
 func TestWriteRejects(t *testing.T) {

@@ -1,0 +1,140 @@
+package resume
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// Interval is how many bytes of a blob are written between two
+// checkpoints: what a killed transfer may have to fetch again, per blob
+// in flight. A checkpoint is one small write.
+const Interval = 1 << 20
+
+// File is what blobs are written into: a tarball with a slot per blob, or
+// a blob file of its own.
+type File interface {
+	io.ReaderAt
+	io.WriterAt
+}
+
+// Slot is where one blob goes: Desc.Size bytes of File from Offset, with
+// its checkpoint kept as number Index of State.
+type Slot struct {
+	File   File
+	Offset int64
+	Desc   manifest.Descriptor
+	State  *State
+	Index  int
+}
+
+// Open returns a blob's content from offset on; from 0 it may verify, as
+// Fetch does.
+type Open func(offset int64) (io.ReadCloser, error)
+
+// Fill writes the slot's blob, verified, continuing from its checkpoint
+// when the bytes on disk still hash to it, and fetching the rest with
+// open. It returns how many bytes came through open. On a failure that
+// can be resumed it saves a checkpoint at the last byte written; when the
+// content itself is wrong it forgets the slot's checkpoint.
+func (s *Slot) Fill(ctx context.Context, open Open) (int64, error) {
+	offset, prefix, err := s.Resumable()
+	if err != nil || offset == s.Desc.Size && prefix != nil {
+		return 0, err
+	}
+	rc, err := open(offset)
+	if err != nil {
+		return 0, err // the checkpoint on disk stands
+	}
+	defer rc.Close()
+	var r io.Reader
+	if offset == 0 {
+		r = manifest.EnsureVerified(rc, s.Desc)
+	} else {
+		r = manifest.NewResumedVerifyingReader(rc, s.Desc, prefix, offset)
+	}
+	n, err := s.copy(ctx, r, offset)
+	if err == nil {
+		return n, nil
+	}
+	if errors.Is(err, manifest.ErrDigestMismatch) || errors.Is(err, manifest.ErrSizeMismatch) {
+		return n, errors.Join(err, s.State.Clear(s.Index))
+	}
+	return n, err
+}
+
+// Resumable returns how many leading bytes of the slot still match its
+// checkpoint, and a digester holding them (nil at 0). A complete slot
+// whose bytes hash to the descriptor's digest returns its size.
+func (s *Slot) Resumable() (int64, *manifest.Digester, error) {
+	c, ok := s.State.Load(s.Index)
+	if !ok || c.N <= 0 || c.N > s.Desc.Size {
+		return 0, nil, nil
+	}
+	d := manifest.NewDigester(s.Desc.Digest.Algorithm())
+	if d == nil {
+		return 0, nil, nil
+	}
+	if _, err := io.Copy(d, io.NewSectionReader(s.File, s.Offset, c.N)); err != nil {
+		return 0, nil, fmt.Errorf("resume: rereading %s: %w", s.Desc.Digest, err)
+	}
+	state, err := d.MarshalBinary()
+	if err != nil || !bytes.Equal(state, c.State) {
+		return 0, nil, nil // damaged since: fetch it all again
+	}
+	if c.N == s.Desc.Size && d.Digest() != s.Desc.Digest {
+		return 0, nil, nil
+	}
+	return c.N, d, nil
+}
+
+// copy writes r into the slot from offset on, saving a checkpoint every
+// Interval bytes and one at the end, whatever ended it.
+func (s *Slot) copy(ctx context.Context, r io.Reader, offset int64) (int64, error) {
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	pos, saved := offset, offset
+	for {
+		if err := ctx.Err(); err != nil {
+			return pos - offset, s.checkpoint(r, err)
+		}
+		n, rerr := r.Read(*buf)
+		if n > 0 {
+			if _, err := s.File.WriteAt((*buf)[:n], s.Offset+pos); err != nil {
+				return pos - offset, fmt.Errorf("resume: writing %s: %w", s.Desc.Digest, err) // unsaved: the last checkpoint stands
+			}
+			pos += int64(n)
+		}
+		switch {
+		case rerr == io.EOF:
+			return pos - offset, s.checkpoint(r, nil)
+		case rerr != nil:
+			return pos - offset, s.checkpoint(r, rerr)
+		case pos-saved >= Interval:
+			if err := s.checkpoint(r, nil); err != nil {
+				return pos - offset, err
+			}
+			saved = pos
+		}
+	}
+}
+
+// checkpoint saves where r is (every byte it returned is written), and
+// returns cause, or the failure to save.
+func (s *Slot) checkpoint(r io.Reader, cause error) error {
+	if errors.Is(cause, manifest.ErrDigestMismatch) || errors.Is(cause, manifest.ErrSizeMismatch) {
+		return cause
+	}
+	n, state, ok := manifest.HashState(r)
+	if !ok {
+		return errors.Join(cause, fmt.Errorf("resume: %s: the reader keeps no hash state", s.Desc.Digest))
+	}
+	return errors.Join(cause, s.State.Save(s.Index, Checkpoint{N: n, State: state}))
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}

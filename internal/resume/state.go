@@ -1,0 +1,180 @@
+package resume
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+)
+
+// Checkpoint records how far one blob got: its first N bytes are written,
+// and State is the hash state of exactly those bytes
+// (manifest.Digester.MarshalBinary).
+type Checkpoint struct {
+	N     int64
+	State []byte
+}
+
+// ErrLocked is returned by OpenState when another process holds the state
+// file: it is writing the same output right now.
+var ErrLocked = errors.New("in use by another process")
+
+// The on-disk layout: a header, then one record per blob. A record has two
+// slots written in turn, each with a sequence number and a checksum, so
+// that a write torn by a power cut loses at most the newest checkpoint.
+const (
+	headerSize = 64
+	slotSize   = 256
+	recordSize = 2 * slotSize
+	maxState   = slotSize - 8 - 8 - 2 - 4 // seq, n, length, crc
+	magic      = "skiff-resume\x00\x00\x00\x01"
+)
+
+// State is an open, locked state file of Count checkpoints.
+type State struct {
+	f     *os.File
+	key   [32]byte
+	count int
+	seq   []uint64 // the newest sequence number of each record
+	fresh bool
+}
+
+// OpenState opens the state file at path for count blobs and locks it. It
+// keeps the checkpoints already there when the file was made with the same
+// key and count and fresh is false; otherwise it starts an empty file.
+// Fresh reports which.
+func OpenState(path string, key [32]byte, count int, fresh bool) (*State, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if err := lock(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("resume: %s: %w", path, err)
+	}
+	s := &State{f: f, key: key, count: count, seq: make([]uint64, count)}
+	if fresh || !s.headerMatches() {
+		err = s.reset()
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("resume: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Fresh reports whether the state started empty: no earlier run's
+// checkpoints are in it.
+func (s *State) Fresh() bool { return s.fresh }
+
+// Count is the number of checkpoints the state holds.
+func (s *State) Count() int { return s.count }
+
+func (s *State) header() []byte {
+	h := make([]byte, headerSize)
+	copy(h, magic)
+	copy(h[16:], s.key[:])
+	binary.LittleEndian.PutUint32(h[48:], uint32(s.count))
+	binary.LittleEndian.PutUint32(h[headerSize-4:], crc32.ChecksumIEEE(h[:headerSize-4]))
+	return h
+}
+
+func (s *State) headerMatches() bool {
+	got := make([]byte, headerSize)
+	if _, err := s.f.ReadAt(got, 0); err != nil {
+		return false
+	}
+	st, err := s.f.Stat()
+	return err == nil && bytes.Equal(got, s.header()) && st.Size() == s.size()
+}
+
+func (s *State) size() int64 { return headerSize + int64(s.count)*recordSize }
+
+// reset empties the file and writes a new header and empty records.
+func (s *State) reset() error {
+	if err := s.f.Truncate(0); err != nil {
+		return err
+	}
+	if err := s.f.Truncate(s.size()); err != nil {
+		return err
+	}
+	clear(s.seq)
+	s.fresh = true
+	_, err := s.f.WriteAt(s.header(), 0)
+	return err
+}
+
+// Load returns checkpoint i, or false when there is none or it is damaged.
+func (s *State) Load(i int) (Checkpoint, bool) {
+	var best Checkpoint
+	var bestSeq uint64
+	raw := make([]byte, recordSize)
+	if _, err := s.f.ReadAt(raw, s.recordOffset(i)); err != nil && err != io.EOF {
+		return Checkpoint{}, false
+	}
+	for slot := range 2 {
+		seq, c, ok := decodeSlot(raw[slot*slotSize : (slot+1)*slotSize])
+		if ok && seq > bestSeq {
+			best, bestSeq = c, seq
+		}
+	}
+	s.seq[i] = bestSeq
+	return best, bestSeq > 0
+}
+
+// Save writes checkpoint i over the older of its two slots. Checkpoints of
+// different blobs may be saved at the same time; one blob's must not.
+func (s *State) Save(i int, c Checkpoint) error {
+	if len(c.State) > maxState {
+		return fmt.Errorf("resume: a hash state of %d bytes does not fit", len(c.State))
+	}
+	seq := s.seq[i] + 1
+	slot := make([]byte, slotSize)
+	binary.LittleEndian.PutUint64(slot[0:], seq)
+	binary.LittleEndian.PutUint64(slot[8:], uint64(c.N))
+	binary.LittleEndian.PutUint16(slot[16:], uint16(len(c.State)))
+	copy(slot[18:], c.State)
+	binary.LittleEndian.PutUint32(slot[slotSize-4:], crc32.ChecksumIEEE(slot[:slotSize-4]))
+	if _, err := s.f.WriteAt(slot, s.recordOffset(i)+int64(seq%2)*slotSize); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	s.seq[i] = seq
+	return nil
+}
+
+// Clear forgets checkpoint i.
+func (s *State) Clear(i int) error {
+	s.seq[i] = 0
+	_, err := s.f.WriteAt(make([]byte, recordSize), s.recordOffset(i))
+	return err
+}
+
+func (s *State) recordOffset(i int) int64 { return headerSize + int64(i)*recordSize }
+
+func decodeSlot(b []byte) (uint64, Checkpoint, bool) {
+	if binary.LittleEndian.Uint32(b[slotSize-4:]) != crc32.ChecksumIEEE(b[:slotSize-4]) {
+		return 0, Checkpoint{}, false
+	}
+	seq := binary.LittleEndian.Uint64(b[0:])
+	n := int64(binary.LittleEndian.Uint64(b[8:]))
+	l := int(binary.LittleEndian.Uint16(b[16:]))
+	if seq == 0 || n < 0 || l > maxState {
+		return 0, Checkpoint{}, false
+	}
+	return seq, Checkpoint{N: n, State: bytes.Clone(b[18 : 18+l])}, true
+}
+
+// Close unlocks and closes the state file, keeping it for the next run.
+func (s *State) Close() error {
+	unlock(s.f)
+	return s.f.Close()
+}
+
+// Remove deletes the state file: the transfer it served is complete.
+func (s *State) Remove() error {
+	err := os.Remove(s.f.Name())
+	return errors.Join(err, s.Close())
+}
