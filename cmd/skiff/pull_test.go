@@ -76,8 +76,10 @@ func TestPullInterruptedMidBlobLeavesNothing(t *testing.T) {
 			assertLayoutConsistent(t, filepath.Join(dir, "lay"))
 			continue
 		}
-		if len(entries) != 0 {
-			t.Fatalf("%v: left behind %v", args, entries)
+		for _, e := range entries { // nothing under a final name: at most the partial set to resume
+			if !strings.HasSuffix(e.Name(), ".skiff-partial") && !strings.HasSuffix(e.Name(), ".skiff-state") {
+				t.Fatalf("%v: left behind %v", args, entries)
+			}
 		}
 	}
 }
