@@ -2,8 +2,8 @@ package manifest
 
 import (
 	"crypto/sha256"
-	"encoding"
 	"crypto/sha512"
+	"encoding"
 	"errors"
 	"fmt"
 	"hash"

@@ -44,6 +44,44 @@ func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.Re
 	return manifest.VerifyReadCloser(br, desc), nil
 }
 
+// FetchFrom returns the bytes of desc's blob from offset on, so that an
+// interrupted transfer continues where it stopped (manifest.RangeFetcher):
+// it asks with Range and accepts a 206 only when its Content-Range starts
+// at offset, or a 200, whose first offset bytes it skips. A connection cut
+// on the way is resumed as in Fetch. The bytes are not verified here: the
+// caller checks them together with the ones before offset
+// (manifest.NewResumedVerifyingReader). From offset 0 it is Fetch.
+func (r *Repository) FetchFrom(ctx context.Context, desc manifest.Descriptor, offset int64) (io.ReadCloser, error) {
+	if offset == 0 {
+		return r.Fetch(ctx, desc)
+	}
+	if r.sources != nil {
+		return r.sources.fetchFrom(ctx, desc, offset)
+	}
+	if err := desc.Digest.Validate(); err != nil {
+		return nil, err
+	}
+	if offset == desc.Size && !isManifestDesc(desc) {
+		return http.NoBody, nil
+	}
+	if isManifestDesc(desc) || desc.Size < 0 || offset < 0 || offset > desc.Size {
+		return manifest.FetchFrom(ctx, manifestOnly{r}, desc, offset) // small: fetched whole, then skipped
+	}
+	br := &blobReader{ctx: ctx, repo: r, desc: desc, body: http.NoBody, n: offset}
+	if err := br.resume(); err != nil {
+		return nil, fmt.Errorf("registry: blob %s from byte %d: %w", desc.Digest, offset, err)
+	}
+	br.resumes = 0
+	return br, nil
+}
+
+// manifestOnly hides FetchFrom, so manifest.FetchFrom falls back to Fetch.
+type manifestOnly struct{ r *Repository }
+
+func (m manifestOnly) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
+	return m.r.Fetch(ctx, desc)
+}
+
 func (r *Repository) fetchManifestDesc(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
 	resp, err := r.getManifest(ctx, string(desc.Digest))
 	if err != nil {

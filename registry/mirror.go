@@ -92,6 +92,14 @@ func (s *sources) fetch(ctx context.Context, desc manifest.Descriptor) (rc io.Re
 	return rc, err
 }
 
+func (s *sources) fetchFrom(ctx context.Context, desc manifest.Descriptor, offset int64) (rc io.ReadCloser, err error) {
+	err = s.try(ctx, true, func(r *Repository) error {
+		rc, err = r.FetchFrom(ctx, desc, offset)
+		return err
+	})
+	return rc, err
+}
+
 func (s *sources) fetchManifest(ctx context.Context, ref string) (doc *manifest.Document, err error) {
 	err = s.try(ctx, strings.Contains(ref, ":"), func(r *Repository) error {
 		doc, err = r.FetchManifest(ctx, ref)

@@ -25,6 +25,7 @@ type Repository struct {
 var (
 	_ manifest.ReadOnlyStore = (*Repository)(nil)
 	_ manifest.Store         = (*Repository)(nil)
+	_ manifest.RangeFetcher  = (*Repository)(nil)
 )
 
 // Host returns the host the repository's API is reached at.

@@ -62,6 +62,14 @@ type blobSource struct {
 	entry *tarEntry
 }
 
+// open returns a reader of the blob's bytes.
+func (b blobSource) open(ra io.ReaderAt) io.ReadSeeker {
+	if b.entry != nil {
+		return b.entry.section(ra)
+	}
+	return bytes.NewReader(b.data)
+}
+
 // Open indexes the tarball in r, of size bytes, and reads its
 // manifest.json and index.json. See the package documentation for the
 // formats it reads and the limits it applies. A gzip-compressed tarball is
@@ -173,11 +181,24 @@ func (r *Reader) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCl
 	if err != nil {
 		return nil, err
 	}
-	var rd io.Reader = bytes.NewReader(src.data)
-	if src.entry != nil {
-		rd = src.entry.section(r.ra)
+	return manifest.VerifyReadCloser(io.NopCloser(src.open(r.ra)), desc), nil
+}
+
+// FetchFrom returns the bytes of desc's content from offset on, not
+// verified (manifest.RangeFetcher).
+func (r *Reader) FetchFrom(ctx context.Context, desc manifest.Descriptor, offset int64) (io.ReadCloser, error) {
+	if offset == 0 {
+		return r.Fetch(ctx, desc)
 	}
-	return io.NopCloser(manifest.NewVerifyingReader(rd, desc)), nil
+	src, err := r.lookup(desc)
+	if err != nil {
+		return nil, err
+	}
+	rd := src.open(r.ra)
+	if _, err := rd.Seek(offset, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("tarball: %s: %w", desc.Digest, err)
+	}
+	return io.NopCloser(rd), nil
 }
 
 // Exists reports whether the tarball holds the content desc names.

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/skiffoci/skiff/internal/progress"
+	"github.com/skiffoci/skiff/internal/resume"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
@@ -35,7 +38,7 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "copy")
 	o.register(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
-	fs.BoolVar(&o.fsync, "fsync", false, "flush a tarball or each layout blob written to stable storage before naming it (slower; survives a power loss)")
+	o.registerWrite(fs)
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -93,7 +96,7 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	}
 	var root manifest.Descriptor
 	switch dst.kind {
-	case kindDockerArchive, kindOCIArchive:
+	case kindDockerArchive, kindOCIArchive, kindDirectory:
 		err = writeArchive(ctx, e, o, opened, dst, platforms, display)
 	default:
 		if len(opened) != 1 {
@@ -102,7 +105,7 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 		root, err = copyTo(ctx, c, opened[0], dst, platforms, o, display)
 	}
 	if err != nil {
-		return err
+		return resumeHint(ctx, err, dst)
 	}
 	if !o.quiet {
 		for _, s := range opened {
@@ -119,17 +122,17 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
 	opts := &manifest.CopyOptions{Platforms: platforms, Jobs: o.jobs, Progress: display.Event}
 	var store manifest.Store
+	var lay *layout.Layout
 	if dst.kind == kindRegistry {
 		repo := c.Repository(dst.ref)
 		repo.WillPush()
 		store, opts.Tag = repo, dst.ref.Tag
 	} else {
-		l, err := layout.Create(dst.path)
-		if err != nil {
+		var err error
+		if lay, err = openLayout(dst, o); err != nil {
 			return manifest.Descriptor{}, err
 		}
-		l.SyncBlobs = o.fsync
-		store, opts.Tag = l, dst.name
+		store, opts.Tag = lay, dst.name
 		if opts.Tag == "" {
 			opts.Tag = defaultTag(src.loc)
 		}
@@ -138,10 +141,53 @@ func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, 
 	if err != nil {
 		return root, err
 	}
+	if lay != nil {
+		lay.RemovePartials(0) // whatever interrupted copies into it left
+	}
 	if dst.kind == kindRegistry && dst.ref.Digest != "" && string(root.Digest) != dst.ref.Digest {
 		return root, fmt.Errorf("copied %s, but the destination names digest %s", root.Digest, dst.ref.Digest)
 	}
 	return root, nil
+}
+
+// openLayout opens or creates the layout dst names, and removes the
+// partial blobs in it that are too old to resume, or all of them with
+// --no-resume.
+func openLayout(dst location, o *options) (*layout.Layout, error) {
+	l, err := layout.Create(dst.path)
+	if err != nil {
+		return nil, err
+	}
+	l.SyncBlobs = o.fsync
+	age := o.partialMaxAge
+	if o.noResume {
+		age = 0
+	}
+	if _, err := l.RemovePartials(age); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// resumeHint turns the error of a transfer to dst into one that says how
+// to continue: a stopped run (SIGINT, SIGTERM) is reported as such, and
+// one that kept what arrived says so.
+func resumeHint(ctx context.Context, err error, dst location) error {
+	kept := dst.kind == kindRegistry || dst.kind == kindOCI
+	if dst.kind != kindRegistry && dst.path != "-" {
+		_, state := resume.Names(dst.path)
+		_, serr := os.Stat(state)
+		kept = kept || serr == nil
+	}
+	switch {
+	case ctx.Err() != nil && kept:
+		return errors.New("interrupted; run the same command again to continue from what arrived")
+	case ctx.Err() != nil:
+		return errors.New("interrupted")
+	case kept && dst.kind != kindRegistry:
+		return fmt.Errorf("%w (what arrived is kept: run the same command again to continue)", err)
+	}
+	return err
 }
 
 // defaultTag names an image copied into a layout without a tag: the
@@ -170,9 +216,12 @@ func writeArchive(ctx context.Context, e *env, o *options, srcs []*source, dst l
 		}
 		images = append(images, tarball.Image{Tags: archiveTags(s.loc, dst, len(srcs)), Manifest: doc, Fetcher: display.Fetcher(s.fetcher)})
 	}
-	opts := &tarball.WriteOptions{Jobs: o.jobs, Sync: o.fsync}
-	if dst.path == "-" {
+	opts := &tarball.WriteOptions{Jobs: o.jobs, Sync: o.fsync, Fresh: o.noResume, PartialMaxAge: o.partialMaxAge}
+	switch {
+	case dst.path == "-":
 		return tarball.Write(ctx, e.stdout, images, opts)
+	case dst.kind == kindDirectory:
+		return tarball.WriteDir(ctx, dst.path, images, opts)
 	}
 	return tarball.WriteFile(ctx, dst.path, images, opts)
 }

@@ -21,6 +21,7 @@ const (
 	kindOCI           = "oci"
 	kindDockerArchive = "docker-archive"
 	kindOCIArchive    = "oci-archive"
+	kindDirectory     = "dir" // what a docker tarball holds, as files: pull --no-tar
 )
 
 // location is where an image is: a registry reference, or a path with an

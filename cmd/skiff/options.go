@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/skiffoci/skiff/auth"
 	"github.com/skiffoci/skiff/internal/progress"
 	"github.com/skiffoci/skiff/internal/regconf"
+	"github.com/skiffoci/skiff/internal/resume"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -30,6 +32,8 @@ type options struct {
 	progress      string
 	quiet         bool
 	platform      string
+	noResume      bool
+	partialMaxAge time.Duration
 }
 
 // newFlagSet returns a FlagSet for command name whose usage prints the
@@ -65,6 +69,14 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 	fs.BoolVar(&o.verbose, "v", false, "trace HTTP requests on stderr (credentials are never shown)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
 	fs.StringVar(&o.progress, "progress", "auto", "show transfers on stderr: `auto` (on a terminal), tty, plain (a line per blob, for logs) or none")
+}
+
+// registerWrite adds the flags of commands that write files: --fsync and
+// those that govern resuming an interrupted run.
+func (o *options) registerWrite(fs *flag.FlagSet) {
+	fs.BoolVar(&o.fsync, "fsync", false, "flush the tarball or each layout blob to stable storage before naming it (slower; survives a power loss)")
+	fs.BoolVar(&o.noResume, "no-resume", false, "start over instead of continuing from what an interrupted run of the same command left")
+	fs.DurationVar(&o.partialMaxAge, "partial-max-age", resume.DefaultMaxAge, "remove partial files that interrupted runs left in the output's directory once they are older than `AGE`")
 }
 
 // parse parses args with fs, allowing flags after positional arguments

@@ -41,7 +41,7 @@ func runPull(ctx context.Context, e *env, args []string) error {
 	o.register(fs)
 	fs.StringVar(&f.tarname, "tarname", "", "name the tarball `NAME` (dockersave's flag; the same as FILE)")
 	fs.StringVar(&f.workDir, "working-dir", "", "write the output in `DIR` (dockersave's flag)")
-	fs.BoolVar(&o.fsync, "fsync", false, "flush the tarball or each layout blob to stable storage before naming it (slower; survives a power loss)")
+	o.registerWrite(fs)
 	fs.BoolVar(&f.noTar, "no-tar", false, "write the tarball's contents as a directory instead of a tar (dockersave's flag)")
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to save from an index (default: this machine's; \"all\" for --format oci)")
 	fs.StringVar(&f.out, "o", "", "write to `FILE` (\"-\" for stdout); every argument is then an image")
@@ -57,7 +57,7 @@ func runPull(ctx context.Context, e *env, args []string) error {
 		if f.format != "docker" || f.out == "-" {
 			return usagef("--no-tar writes a directory: it does not go with --format %s or stdout", f.format)
 		}
-		return pullToDirectory(ctx, e, &o, srcs, strings.TrimSuffix(f.out, ".tar"))
+		return transfer(ctx, e, &o, srcs, location{kind: kindDirectory, path: strings.TrimSuffix(f.out, ".tar")})
 	}
 	dst, err := f.destination(len(srcs))
 	if err != nil {

@@ -1,0 +1,169 @@
+package layout
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/skiffoci/skiff/internal/resume"
+	"github.com/skiffoci/skiff/manifest"
+)
+
+var (
+	_ manifest.RangeFetcher   = (*Layout)(nil)
+	_ manifest.RangeFetcher   = (*Reader)(nil)
+	_ manifest.ResumingPusher = (*Layout)(nil)
+)
+
+// FetchFrom returns the bytes of the blob desc names from offset on, not
+// verified (manifest.RangeFetcher).
+func (r *Reader) FetchFrom(ctx context.Context, desc manifest.Descriptor, offset int64) (io.ReadCloser, error) {
+	rc, err := r.Fetch(ctx, desc)
+	if err != nil || offset == 0 {
+		return rc, err
+	}
+	if s, ok := rc.(io.Seeker); ok {
+		if _, err := s.Seek(offset, io.SeekStart); err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("layout: blob %s: %w", desc.Digest, err)
+		}
+		return &unverified{rc}, nil
+	}
+	rc.Close()
+	return manifest.FetchFrom(ctx, fetchOnly{r}, desc, offset)
+}
+
+// unverified hides what the reader it wraps verifies: read from an
+// offset, it no longer yields the whole content.
+type unverified struct{ rc io.ReadCloser }
+
+func (u *unverified) Read(p []byte) (int, error) { return u.rc.Read(p) }
+func (u *unverified) Close() error               { return u.rc.Close() }
+
+// fetchOnly hides FetchFrom, so manifest.FetchFrom falls back to Fetch.
+type fetchOnly struct{ r *Reader }
+
+func (f fetchOnly) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
+	return f.r.Fetch(ctx, desc)
+}
+
+// FetchFrom is [Reader.FetchFrom].
+func (l *Layout) FetchFrom(ctx context.Context, desc manifest.Descriptor, offset int64) (io.ReadCloser, error) {
+	return l.r.FetchFrom(ctx, desc, offset)
+}
+
+// PushResumable stores the blob desc names as Push does, continuing an
+// earlier PushResumable of the same blob that was interrupted (an error,
+// a cancelled ctx, a killed process): its bytes wait in
+// blobs/ALG/.HEX.skiff-partial, with checkpoints in .HEX.skiff-state,
+// and are hashed again and kept as far as they still match. open is
+// called with the offset to continue from. When another process is
+// writing the same blob, it pushes from the first byte under a name of
+// its own. See RemovePartials for what removes partial blobs.
+func (l *Layout) PushResumable(ctx context.Context, desc manifest.Descriptor, open func(offset int64) (io.ReadCloser, error)) error {
+	if err := desc.Digest.Validate(); err != nil {
+		return fmt.Errorf("layout: push: %w", err)
+	}
+	if desc.Size < 0 {
+		return fmt.Errorf("layout: push %s: the descriptor has no size", desc.Digest)
+	}
+	if ok, err := l.r.Exists(ctx, desc); err != nil || ok {
+		return err
+	}
+	dir := filepath.Join(l.dir, BlobsDir, desc.Digest.Algorithm())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
+	}
+	final := filepath.Join(dir, desc.Digest.Hex())
+	data, state := resume.Names(final)
+	st, err := resume.OpenState(state, sha256.Sum256([]byte(fmt.Sprint(desc.Digest, desc.Size))), 1, false)
+	if errors.Is(err, resume.ErrLocked) {
+		return l.pushOpened(ctx, desc, open)
+	}
+	if err != nil {
+		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
+	}
+	if err := l.fillPartial(ctx, st, data, final, desc, open); err != nil {
+		st.Close()
+		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
+	}
+	st.Remove()
+	return nil
+}
+
+// pushOpened is Push from open(0).
+func (l *Layout) pushOpened(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) error {
+	rc, err := open(0)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return l.Push(ctx, desc, rc)
+}
+
+// fillPartial writes the blob into the partial file data and, once it is
+// whole and verified, renames it to final.
+func (l *Layout) fillPartial(ctx context.Context, st *resume.State, data, final string, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) (err error) {
+	f, err := os.OpenFile(data, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if st.Fresh() {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+	}
+	slot := &resume.Slot{File: f, Desc: desc, State: st}
+	if _, err := slot.Fill(ctx, open); err != nil {
+		return err
+	}
+	if err := f.Truncate(desc.Size); err != nil {
+		return err
+	}
+	if l.SyncBlobs {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(data, final); err != nil {
+		return err
+	}
+	if l.SyncBlobs {
+		syncDir(filepath.Dir(final))
+	}
+	return nil
+}
+
+// RemovePartials removes the partial blobs that interrupted pushes left in
+// the layout and that were last written more than maxAge ago (every one
+// with maxAge 0), except those another process is writing now. It returns
+// the names of the files removed. skiff calls it with 7 days before a copy
+// into a layout and with 0 after one succeeds.
+func (l *Layout) RemovePartials(maxAge time.Duration) ([]string, error) {
+	algs, err := os.ReadDir(filepath.Join(l.dir, BlobsDir))
+	if err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	var removed []string
+	for _, a := range algs {
+		if !a.IsDir() {
+			continue
+		}
+		names, err := resume.Sweep(filepath.Join(l.dir, BlobsDir, a.Name()), maxAge)
+		removed = append(removed, names...)
+		if err != nil {
+			return removed, fmt.Errorf("layout: %w", err)
+		}
+	}
+	return removed, nil
+}
