@@ -11,8 +11,9 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 )
 
-// maxListPages bounds how many pages of tags or repositories are followed.
-const maxListPages = 10000
+// maxListPages bounds how many pages of tags or repositories are followed
+// (RELIABILITY #45): at the default page size of 100 that is 100,000 names.
+const maxListPages = 1000
 
 // maxListBody bounds one page of a tag or catalog listing.
 const maxListBody = 8 << 20
@@ -64,7 +65,12 @@ func (c *Client) Catalog(ctx context.Context, host string) ([]string, error) {
 // list GETs u and every page its Link headers lead to, handing each body
 // to page.
 func (c *Client) list(ctx context.Context, u *url.URL, page func([]byte) error) error {
-	for range maxListPages {
+	seen := map[string]int{}
+	for n := range maxListPages {
+		if first, ok := seen[u.String()]; ok {
+			return fmt.Errorf("registry: listing %s loops: page %d links back to page %d", u.Redacted(), n+1, first+1)
+		}
+		seen[u.String()] = n
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
 			return err
