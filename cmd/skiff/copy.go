@@ -25,6 +25,9 @@ oci-archive:FILE[:TAG]. Between registries, layers stream from one to the other 
 never touch the disk; within one registry they are mounted, not copied.
 A multi-platform index is copied whole unless --platform is given; a docker
 tarball holds one platform (the host's unless --platform says otherwise).
+An interrupted copy continues when run again: blobs the destination has are
+skipped, and a layout or archive destination resumes a blob cut short from
+its last checkpoint (see "skiff pull --help").
 
 examples:
   skiff copy ghcr.io/o/app:1.0 registry.example.com/app:1.0

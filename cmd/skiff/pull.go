@@ -19,6 +19,14 @@ The tarball is what "docker load", "podman load" and skopeo's docker-archive: re
 it is also an OCI image layout in a tar (the shape Docker 25 writes).
 Nothing is left under FILE unless the whole image arrived and was verified.
 
+An interrupted pull (Ctrl-C, a lost link, a power cut) keeps what arrived in
+.FILE.skiff-partial beside FILE, with checkpoints in .FILE.skiff-state; running
+the same command again continues from there after hashing the kept bytes again
+(damaged ones are fetched again). The partial file is as large as the tarball,
+sparse where nothing arrived yet. A layout keeps partial blobs in its blobs/
+directory the same way. A pull that succeeds removes them; --no-resume starts
+over; partial files older than --partial-max-age are removed by later runs.
+
 examples:
   skiff pull debian
   skiff pull --platform linux/arm64 ghcr.io/o/app:1.0 app.tar
