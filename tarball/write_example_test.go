@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -67,4 +69,37 @@ func ExampleOpen() {
 	// Output:
 	// [example.com/hello:v1 example.com/hello:latest] application/vnd.oci.image.manifest.v1+json
 	// 1 layer
+}
+
+// An interrupted WriteFile keeps what arrived; the same call continues
+// from it, fetching only the rest.
+func ExampleWriteFile_resume() {
+	store, images, _ := bigImage(&testing.T{}, 9) // three layers, 10 MiB
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "app.tar")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	store.limit, store.cancel = 4<<20, cancel // the link drops after 4 MiB
+	err := tarball.WriteFile(ctx, path, images, nil)
+	fmt.Println("first try:", err != nil)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		fmt.Println(" ", e.Name())
+	}
+
+	store.limit = 0
+	store.served.Store(0)
+	err = tarball.WriteFile(context.Background(), path, images, nil) // the same call again
+	fmt.Println("second try:", err, "; fetched less than 7 MiB:", store.served.Load() < 7<<20)
+	entries, _ = os.ReadDir(dir)
+	for _, e := range entries {
+		fmt.Println(" ", e.Name())
+	}
+	// Output:
+	// first try: true
+	//   .app.tar.skiff-partial
+	//   .app.tar.skiff-state
+	// second try: <nil> ; fetched less than 7 MiB: true
+	//   app.tar
 }
