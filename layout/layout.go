@@ -105,6 +105,13 @@ func checkEmpty(dir string) error {
 	return nil
 }
 
+// Holds reports whether src is a Layout of the same directory, which
+// then holds every blob src has.
+func (l *Layout) Holds(src manifest.Fetcher) bool {
+	s, ok := src.(*Layout)
+	return ok && filepath.Clean(s.dir) == filepath.Clean(l.dir)
+}
+
 // Dir returns the layout's directory.
 func (l *Layout) Dir() string { return l.dir }
 

@@ -44,6 +44,13 @@ func (o *observedFetcher) FetchFrom(ctx context.Context, desc Descriptor, offset
 	return &progressReader{r: rc, c: rc, desc: desc, fn: o.fn, n: offset, done: true}, nil
 }
 
+// ObserveReader returns a reader of rc's bytes that reports StateProgress
+// events for desc to fn as they are read; what rc verifies stays visible
+// to EnsureVerified, so a store hashes the bytes once.
+func ObserveReader(rc io.ReadCloser, desc Descriptor, fn func(Event)) io.ReadCloser {
+	return &progressReader{r: rc, c: rc, desc: desc, fn: fn}
+}
+
 // progressReader reports the bytes read through it, and with done its
 // verified end.
 type progressReader struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/manifest/image"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/tarball"
@@ -73,55 +74,28 @@ func Example_pullToTarball() {
 // example): only the base's manifest and config are read.
 func Example_addFilesAndPush() {
 	ctx := context.Background()
-	client := &registry.Client{}
-	base, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	repo := client.Repository(base)
-	repo.WillPush()
-
-	doc, err := repo.FetchManifest(ctx, base.Tag)
+	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
+	repo := (&registry.Client{}).Repository(ref)
+	img, err := image.Open(ctx, repo, ref.Tag, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg, raw, err := manifest.FetchConfig(ctx, repo, doc.Manifest.Config)
-	if err != nil {
-		log.Fatal(err)
-	}
-	img := manifest.Image{Manifest: *doc.Manifest, Config: *cfg, ConfigRaw: raw}
-
 	layer, err := tarball.LayerFromFiles(map[string]tarball.File{
 		"etc/app/config.yaml": {Data: []byte("debug: true\n")},
 		"usr/local/bin/hello": {Data: []byte("#!/bin/sh\necho hello\n"), Mode: 0o755},
-	}, &tarball.LayerOptions{MediaType: img.LayerMediaType()})
+	}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer layer.Remove()
-	img, err = manifest.AppendLayers(img, manifest.NewLayer{Desc: layer.Desc, DiffID: layer.DiffID,
-		History: manifest.History{CreatedBy: "add config and hello"}})
-	if err != nil {
+	if img, err = img.AppendLayer(layer, manifest.History{CreatedBy: "add config and hello"}); err != nil {
 		log.Fatal(err)
 	}
-	img = manifest.EditConfig(img, manifest.ConfigChanges{Env: []string{"APP_DEBUG=1"}})
-
-	f, err := layer.Open()
-	if err != nil {
+	img = img.EditConfig(manifest.ConfigChanges{Env: []string{"APP_DEBUG=1"}})
+	if _, err := img.Write(ctx, repo, "1.0-debug", nil); err != nil {
 		log.Fatal(err)
 	}
-	defer f.Close()
-	if err := repo.Push(ctx, layer.Desc, f); err != nil {
-		log.Fatal(err)
-	}
-	config, newDoc, err := img.Encode()
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := repo.Push(ctx, newDoc.Manifest.Config, bytes.NewReader(config)); err != nil {
-		log.Fatal(err)
-	}
-	if _, err := repo.PushManifest(ctx, newDoc.Raw, newDoc.MediaType, "1.0-debug"); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(len(newDoc.Manifest.Layers), "layers;", img.Config.Config.Env)
+	fmt.Println(len(img.Layers()), "layers;", img.Config().Config.Env)
 	// Output: 3 layers; [PATH=/bin APP_DEBUG=1]
 }
 

@@ -84,6 +84,15 @@ func isManifestDesc(desc manifest.Descriptor) bool {
 	return manifest.IsIndex(desc.MediaType) || manifest.IsManifest(desc.MediaType)
 }
 
+// Holds reports whether src is this same repository (on the same host,
+// under the same name), which then holds every blob src has: an edited
+// image written back to its own repository skips checking its base's
+// layers.
+func (r *Repository) Holds(src manifest.Fetcher) bool {
+	s, ok := src.(*Repository)
+	return ok && s.host == r.host && s.name == r.name
+}
+
 // WillPush declares that r is about to receive a push, so that the first
 // request already asks for a token that can push and pull: one token then
 // serves the whole push instead of a pull token followed by a push token.

@@ -29,6 +29,10 @@ func (l *Layer) Open() (io.ReadCloser, error) {
 	return manifest.VerifyReadCloser(f, l.Desc), nil
 }
 
+// Describe returns the layer's descriptor and diffID, as image.Image's
+// AppendLayer wants them.
+func (l *Layer) Describe() (manifest.Descriptor, manifest.Digest) { return l.Desc, l.DiffID }
+
 // Remove deletes the layer's file. Removing it twice is not an error.
 func (l *Layer) Remove() error {
 	err := os.Remove(l.path)

@@ -151,3 +151,25 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// ImageSource is an image that can say what it is and serve its blobs,
+// such as an *image.Image (package manifest/image).
+type ImageSource interface {
+	manifest.Fetcher
+	Manifest() (*manifest.Document, error)
+	RawConfig() ([]byte, error)
+}
+
+// ImageOf returns the Image to write for src, named by tags: its
+// manifest, its config and src itself as the Fetcher of its blobs.
+func ImageOf(src ImageSource, tags ...string) (Image, error) {
+	doc, err := src.Manifest()
+	if err != nil {
+		return Image{}, err
+	}
+	cfg, err := src.RawConfig()
+	if err != nil {
+		return Image{}, err
+	}
+	return Image{Tags: tags, Manifest: doc, Config: cfg, Fetcher: src}, nil
+}

@@ -61,12 +61,11 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 		now := time.Now().UTC()
 		when = &now
 	}
-	im, err := manifest.AppendLayers(b.im, manifest.NewLayer{Desc: layer.Desc, DiffID: layer.DiffID,
-		History: manifest.History{Created: when, CreatedBy: "skiff append", Comment: "appended by skiff"}})
+	img, err := b.img.AppendLayer(layer, manifest.History{Created: when, CreatedBy: "skiff append", Comment: "appended by skiff"})
 	if err != nil {
 		return err
 	}
-	digest, err := pushEdited(ctx, c, b, im, dst, []*tarball.Layer{layer}, &o)
+	digest, err := pushEdited(ctx, c, img, dst, &o)
 	if err != nil {
 		return err
 	}
@@ -77,7 +76,8 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 // startAppend loads the base and builds the new layer at the same time:
 // the layer's bytes do not depend on the base, only its media type does
 // (Docker's or OCI's name for the same gzip), so compressing overlaps the
-// base's two GETs. When stdin carries the password, the layer is read
+// base's two GETs (AppendLayer gives it the base's kind of media type).
+// When stdin carries the password, the layer is read
 // after it.
 func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file string) (*registry.Client, *base, reference.Reference, *tarball.Layer, error) {
 	if o.passwordStdin && file == "-" {
@@ -108,7 +108,6 @@ func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file
 		}
 		return nil, nil, dst, nil, err
 	}
-	res.l.Desc.MediaType = b.im.LayerMediaType()
 	return c, b, dst, res.l, nil
 }
 

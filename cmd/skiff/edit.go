@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/manifest/image"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
-	"github.com/skiffoci/skiff/tarball"
 )
 
 // listFlag is a repeatable string flag.
@@ -24,9 +21,9 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // base is an image about to be edited: where it lives and what it is.
 type base struct {
-	repo *registry.Repository
+	repo *registry.Repository // nil for scratch
 	ref  reference.Reference
-	im   manifest.Image
+	img  *image.Image
 }
 
 // startEdit parses an edit's source and destination (dstName "" means
@@ -65,18 +62,11 @@ func startScratch(e *env, o *options, dstName string) (*registry.Client, *base, 
 	if err != nil || len(platforms) != 1 {
 		return nil, nil, dst, usagef("choose one --platform for an image built from scratch")
 	}
-	p := platforms[0]
 	c, err := o.client(e, []string{dst.Registry})
 	if err != nil {
 		return nil, nil, dst, err
 	}
-	im := manifest.Image{
-		Manifest: manifest.Manifest{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIManifest,
-			Config: manifest.Descriptor{MediaType: manifest.MediaTypeOCIConfig}, Layers: []manifest.Descriptor{}},
-		Config: manifest.Config{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant,
-			RootFS: manifest.RootFS{Type: "layers", DiffIDs: []manifest.Digest{}}},
-	}
-	return c, &base{im: im}, dst, nil
+	return c, &base{img: image.Scratch(platforms[0])}, dst, nil
 }
 
 // loadBase reads only the manifest and the config of ref, choosing from
@@ -103,58 +93,26 @@ func loadBase(ctx context.Context, e *env, c *registry.Client, ref reference.Ref
 			return nil, err
 		}
 	}
-	cfg, raw, err := manifest.FetchConfig(ctx, repo, doc.Manifest.Config)
+	img, err := image.OpenDocument(ctx, repo, doc)
 	if err != nil {
 		return nil, err
 	}
-	return &base{repo: repo, ref: ref, im: manifest.Image{Manifest: *doc.Manifest, Config: *cfg, ConfigRaw: raw}}, nil
+	return &base{repo: repo, ref: ref, img: img}, nil
 }
 
-// pushEdited pushes an edited image to dst: the base's layers (mounted or
-// streamed when dst is another repository), the new layers, the config
-// and the manifest. It returns the manifest's digest.
-func pushEdited(ctx context.Context, c *registry.Client, b *base, im manifest.Image, dst reference.Reference, layers []*tarball.Layer, o *options) (manifest.Digest, error) {
+// pushEdited writes an edited image to dst (image.Image.Write: the base's
+// layers mounted or streamed when dst is another repository, the new
+// layers and the config side by side, the manifest last) and returns its
+// digest.
+func pushEdited(ctx context.Context, c *registry.Client, img *image.Image, dst reference.Reference, o *options) (manifest.Digest, error) {
 	repo := c.Repository(dst)
 	repo.WillPush()
-	if b.repo != nil && (repo.Host() != b.repo.Host() || repo.Name() != b.repo.Name()) {
-		if err := manifest.CopyBlobs(ctx, repo, b.repo, b.im.Manifest.Layers, &manifest.CopyOptions{Jobs: o.jobs}); err != nil {
-			return "", err
-		}
-	}
-	cfg, doc, err := im.Encode()
-	if err != nil {
-		return "", err
-	}
-	// The new layers and the config go up side by side: none depends on
-	// another, and the manifest waits for all of them.
-	errs := make([]error, len(layers)+1)
-	var wg sync.WaitGroup
-	wg.Add(len(layers) + 1)
-	for i, l := range layers {
-		go func() { defer wg.Done(); errs[i] = pushLayer(ctx, repo, l) }()
-	}
-	go func() { defer wg.Done(); errs[len(layers)] = repo.Push(ctx, doc.Manifest.Config, bytes.NewReader(cfg)) }()
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return "", err
-	}
 	target := dst.Tag
 	if dst.Digest != "" {
 		target = dst.Digest
 	}
-	if _, err := repo.PushManifest(ctx, doc.Raw, doc.MediaType, target); err != nil {
-		return "", err
-	}
-	return doc.Digest, nil
-}
-
-func pushLayer(ctx context.Context, repo *registry.Repository, l *tarball.Layer) error {
-	rc, err := l.Open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return repo.Push(ctx, l.Desc, rc)
+	d, err := img.Write(ctx, repo, target, &image.WriteOptions{Jobs: o.jobs})
+	return d.Digest, err
 }
 
 // sourceDate reads SOURCE_DATE_EPOCH, for reproducible timestamps.

@@ -164,11 +164,15 @@ func runFlatten(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer layer.Remove()
-	im, err := flattenedImage(b.im, layer, when)
+	if when == nil {
+		now := time.Now().UTC()
+		when = &now
+	}
+	img, err := b.img.WithoutLayers().AppendLayer(layer, manifest.History{Created: when, CreatedBy: "skiff flatten", Comment: "flattened by skiff"})
 	if err != nil {
 		return err
 	}
-	digest, err := pushEdited(ctx, c, &base{im: im}, im, dst, []*tarball.Layer{layer}, &o)
+	digest, err := pushEdited(ctx, c, img, dst, &o)
 	if err != nil {
 		return err
 	}
@@ -181,26 +185,12 @@ func runFlatten(ctx context.Context, e *env, args []string) error {
 func flattenLayer(ctx context.Context, b *base) (*tarball.Layer, error) {
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(tarball.Flatten(ctx, pw, inspectLayers(ctx, b.repo, b.im.Manifest.Layers), nil))
+		pw.CloseWithError(tarball.Flatten(ctx, pw, inspectLayers(ctx, b.repo, b.img.Layers()), nil))
 	}()
-	layer, err := tarball.LayerFromTar(ctx, pr, &tarball.LayerOptions{MediaType: b.im.LayerMediaType()})
+	layer, err := tarball.LayerFromTar(ctx, pr, nil)
 	pr.CloseWithError(io.ErrClosedPipe) // stops Flatten if LayerFromTar gave up
 	if err != nil {
 		return nil, fmt.Errorf("flattening %s: %w", b.ref.Familiar(), err)
 	}
 	return layer, nil
-}
-
-// flattenedImage is im with its layers, diffIDs and history replaced by
-// the single layer l.
-func flattenedImage(im manifest.Image, l *tarball.Layer, when *time.Time) (manifest.Image, error) {
-	if when == nil {
-		now := time.Now().UTC()
-		when = &now
-	}
-	im.Manifest.Layers = []manifest.Descriptor{}
-	im.Config.RootFS.DiffIDs = []manifest.Digest{}
-	im.Config.History = nil
-	return manifest.AppendLayers(im, manifest.NewLayer{Desc: l.Desc, DiffID: l.DiffID,
-		History: manifest.History{Created: when, CreatedBy: "skiff flatten", Comment: "flattened by skiff"}})
 }

@@ -75,7 +75,7 @@ func runMutate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	digest, err := pushEdited(ctx, c, b, manifest.EditConfig(b.im, changes), dst, nil, &o)
+	digest, err := pushEdited(ctx, c, b.img.EditConfig(changes), dst, &o)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,90 @@
+package image
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// with returns a copy of im holding edit, with its added layers shared
+// (they are never changed in place) and its encoding to be redone.
+func (im *Image) with(edit manifest.Image) *Image {
+	return &Image{edit: edit, base: im.base, added: im.added}
+}
+
+// RemoveLayer returns the image without layer i (0 is the bottom layer;
+// -1 the top one), its diffID and its history entry.
+func (im *Image) RemoveLayer(i int) (*Image, error) {
+	if i < 0 {
+		i += len(im.edit.Manifest.Layers)
+	}
+	edit, err := manifest.RemoveLayer(im.edit, i)
+	if err != nil {
+		return nil, fmt.Errorf("image: %w", err)
+	}
+	return im.with(edit), nil
+}
+
+// AppendLayer returns the image with l on top, described in the config by
+// history h. A gzip or uncompressed layer takes the media type of the
+// image's kind (Docker or OCI): the bytes are the same. A layer a Docker
+// image cannot carry, such as zstd, is an error wrapping
+// manifest.ErrUnsupportedMedia.
+func (im *Image) AppendLayer(l Layer, h manifest.History) (*Image, error) {
+	desc, diffID := l.Describe()
+	desc, err := fitMediaType(desc, im.edit.Manifest.MediaType == manifest.MediaTypeDockerManifest)
+	if err != nil {
+		return nil, err
+	}
+	edit, err := manifest.AppendLayers(im.edit, manifest.NewLayer{Desc: desc, DiffID: diffID, History: h})
+	if err != nil {
+		return nil, fmt.Errorf("image: %w", err)
+	}
+	out := im.with(edit)
+	out.added = maps.Clone(im.added)
+	if out.added == nil {
+		out.added = map[manifest.Digest]Layer{}
+	}
+	out.added[desc.Digest] = l
+	return out, nil
+}
+
+// layerTypes pairs the OCI and Docker media types of the same bytes.
+var layerTypes = [][2]string{
+	{manifest.MediaTypeOCILayerGzip, manifest.MediaTypeDockerLayer},
+	{manifest.MediaTypeOCIForeignLayer, manifest.MediaTypeDockerForeignLayer},
+}
+
+// fitMediaType gives desc the media type of its kind of bytes in a Docker
+// image (docker) or an OCI one.
+func fitMediaType(desc manifest.Descriptor, docker bool) (manifest.Descriptor, error) {
+	for _, pair := range layerTypes {
+		if desc.MediaType == pair[0] || desc.MediaType == pair[1] {
+			desc.MediaType = pair[0]
+			if docker {
+				desc.MediaType = pair[1]
+			}
+			return desc, nil
+		}
+	}
+	if docker {
+		return desc, fmt.Errorf("image: a Docker image cannot carry a layer of type %s: %w", desc.MediaType, manifest.ErrUnsupportedMedia)
+	}
+	return desc, nil
+}
+
+// WithoutLayers returns the image with no layers, no diffIDs and no
+// history, the rest of its config kept: the start of a flattened image.
+func (im *Image) WithoutLayers() *Image {
+	edit := im.edit
+	edit.Manifest.Layers = []manifest.Descriptor{}
+	edit.Config.RootFS.DiffIDs = []manifest.Digest{}
+	edit.Config.History = nil
+	return &Image{edit: manifest.EditConfig(edit, manifest.ConfigChanges{}), base: im.base}
+}
+
+// EditConfig returns the image with ch applied to its config.
+func (im *Image) EditConfig(ch manifest.ConfigChanges) *Image {
+	return im.with(manifest.EditConfig(im.edit, ch))
+}

@@ -1,0 +1,61 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+var (
+	_ manifest.Fetcher      = (*Image)(nil)
+	_ manifest.RangeFetcher = (*Image)(nil)
+)
+
+// Fetch returns the content desc names, verified as it streams: the
+// manifest and config from memory, a new layer from its file, anything
+// else from the store the image was opened from.
+func (im *Image) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
+	if b, ok := im.inMemory(desc); ok {
+		return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(b)), desc), nil
+	}
+	if l, ok := im.added[desc.Digest]; ok {
+		return l.Open()
+	}
+	if im.base == nil {
+		return nil, fmt.Errorf("image: %s: %w", desc.Digest, manifest.ErrNotFound)
+	}
+	return im.base.Fetch(ctx, desc)
+}
+
+// FetchFrom returns the bytes of desc's content from offset on, for a
+// resumed transfer (manifest.RangeFetcher).
+func (im *Image) FetchFrom(ctx context.Context, desc manifest.Descriptor, offset int64) (io.ReadCloser, error) {
+	if _, ok := im.inMemory(desc); ok || im.added[desc.Digest] != nil || im.base == nil {
+		return manifest.FetchFrom(ctx, fetchOnly{im}, desc, offset)
+	}
+	return manifest.FetchFrom(ctx, im.base, desc, offset)
+}
+
+// fetchOnly hides FetchFrom, so manifest.FetchFrom falls back to Fetch.
+type fetchOnly struct{ im *Image }
+
+func (f fetchOnly) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
+	return f.im.Fetch(ctx, desc)
+}
+
+// inMemory returns the config or manifest desc names, if it is one of them.
+func (im *Image) inMemory(desc manifest.Descriptor) ([]byte, bool) {
+	e := im.encode()
+	switch {
+	case e.err != nil:
+		return nil, false
+	case desc.Digest == e.doc.Digest:
+		return e.doc.Raw, true
+	case desc.Digest == e.doc.Manifest.Config.Digest:
+		return e.config, true
+	}
+	return nil, false
+}

@@ -1,0 +1,175 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// Image is one platform's image: its manifest and config, parsed, and
+// where to read each of its blobs. The zero value is not usable: call
+// Open or Scratch. An Image is immutable and safe for concurrent use.
+type Image struct {
+	edit  manifest.Image
+	base  manifest.Fetcher          // where the original blobs are; nil for Scratch
+	added map[manifest.Digest]Layer // new layers, by digest
+	orig  *manifest.Document        // the manifest as opened, while unedited
+	mu    sync.Mutex                // guards the encoding below
+	enc   *encoded
+}
+
+// encoded is an Image's config and manifest as bytes.
+type encoded struct {
+	config []byte
+	doc    *manifest.Document
+	err    error
+}
+
+// Layer is the content of a new layer: a *tarball.Layer (from
+// tarball.LayerFromDir, LayerFromFiles or LayerFromTar) is one.
+type Layer interface {
+	// Describe returns the layer's descriptor and diffID (the digest of
+	// its uncompressed tar).
+	Describe() (manifest.Descriptor, manifest.Digest)
+	// Open returns the layer's bytes, verified as they are read.
+	Open() (io.ReadCloser, error)
+}
+
+// Options tune Open. The zero value, or nil, takes the host's platform
+// from an index.
+type Options struct {
+	// Platform chooses from an index; nil means the host's.
+	Platform *manifest.Platform
+}
+
+func (o *Options) platform() manifest.Platform {
+	if o == nil || o.Platform == nil {
+		return manifest.HostPlatform()
+	}
+	return *o.Platform
+}
+
+// manifestFetcher is implemented by stores that fetch a manifest by tag in
+// one request (registry.Repository), saving the round trip of Resolve.
+type manifestFetcher interface {
+	FetchManifest(ctx context.Context, ref string) (*manifest.Document, error)
+}
+
+// Open reads the image ref names in src (a tag, or a digest
+// "sha256:…"): its manifest, choosing from an index the platform opts asks
+// for, and its config. No layer is read.
+func Open(ctx context.Context, src manifest.ReadOnlyStore, ref string, opts *Options) (*Image, error) {
+	doc, err := fetchRef(ctx, src, ref)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Index != nil {
+		d, err := manifest.SelectPlatform(doc.Index, opts.platform())
+		if err != nil {
+			return nil, fmt.Errorf("image: %s: %w", ref, err)
+		}
+		return OpenDescriptor(ctx, src, d)
+	}
+	return OpenDocument(ctx, src, doc)
+}
+
+// fetchRef fetches the document ref names, in one request where src can.
+func fetchRef(ctx context.Context, src manifest.ReadOnlyStore, ref string) (*manifest.Document, error) {
+	if mf, ok := src.(manifestFetcher); ok {
+		return mf.FetchManifest(ctx, ref)
+	}
+	desc, err := src.Resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return manifest.FetchDocument(ctx, src, desc)
+}
+
+// OpenDescriptor reads the image whose manifest desc describes from src,
+// with its config.
+func OpenDescriptor(ctx context.Context, src manifest.Fetcher, desc manifest.Descriptor) (*Image, error) {
+	doc, err := manifest.FetchDocument(ctx, src, desc)
+	if err != nil {
+		return nil, err
+	}
+	return OpenDocument(ctx, src, doc)
+}
+
+// OpenDocument reads the config of the image whose manifest, fetched from
+// src, is doc.
+func OpenDocument(ctx context.Context, src manifest.Fetcher, doc *manifest.Document) (*Image, error) {
+	if doc.Index != nil {
+		return nil, fmt.Errorf("image: %s is an index: open it with OpenIndex", doc.Digest)
+	}
+	cfg, raw, err := manifest.FetchConfig(ctx, src, doc.Manifest.Config)
+	if err != nil {
+		return nil, err
+	}
+	im := &Image{base: src, orig: doc, edit: manifest.Image{Manifest: *doc.Manifest, Config: *cfg, ConfigRaw: raw}}
+	im.enc = &encoded{config: raw, doc: doc}
+	return im, nil
+}
+
+// Scratch returns an empty image for platform p: an OCI manifest with no
+// layers, to append the first one to.
+func Scratch(p manifest.Platform) *Image {
+	return &Image{edit: manifest.Image{
+		Manifest: manifest.Manifest{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIManifest,
+			Config: manifest.Descriptor{MediaType: manifest.MediaTypeOCIConfig}, Layers: []manifest.Descriptor{}},
+		Config: manifest.Config{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion,
+			RootFS: manifest.RootFS{Type: "layers", DiffIDs: []manifest.Digest{}}},
+	}}
+}
+
+// encode returns the image's config and manifest as bytes, encoding them
+// once: an image not edited since Open keeps the exact bytes it had.
+func (im *Image) encode() *encoded {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if im.enc == nil {
+		e := &encoded{}
+		e.config, e.doc, e.err = im.edit.Encode()
+		im.enc = e
+	}
+	return im.enc
+}
+
+// Manifest returns the image's manifest.
+func (im *Image) Manifest() (*manifest.Document, error) {
+	e := im.encode()
+	return e.doc, e.err
+}
+
+// RawConfig returns the image's config as bytes.
+func (im *Image) RawConfig() ([]byte, error) {
+	e := im.encode()
+	return e.config, e.err
+}
+
+// Descriptor returns the descriptor of the image's manifest.
+func (im *Image) Descriptor() (manifest.Descriptor, error) {
+	doc, err := im.Manifest()
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	return doc.Descriptor(), nil
+}
+
+// Config returns a copy of the image's parsed config.
+func (im *Image) Config() manifest.Config {
+	return manifest.EditConfig(im.edit, manifest.ConfigChanges{}).Config
+}
+
+// Layers returns the descriptors of the image's layers, bottom first.
+func (im *Image) Layers() []manifest.Descriptor {
+	return append([]manifest.Descriptor(nil), im.edit.Manifest.Layers...)
+}
+
+// Platform returns the platform the config names.
+func (im *Image) Platform() manifest.Platform {
+	c := im.edit.Config
+	return manifest.Platform{OS: c.OS, Architecture: c.Architecture, Variant: c.Variant, OSVersion: c.OSVersion}
+}

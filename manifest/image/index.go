@@ -1,0 +1,118 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// Index is a multi-platform image: an index whose platforms' images can be
+// opened, replaced and written back, the others untouched. The zero value
+// is not usable: call OpenIndex. An Index is immutable.
+type Index struct {
+	base     manifest.Fetcher
+	orig     *manifest.Document
+	index    manifest.Index
+	replaced map[int]*Image // by position in index.Manifests
+}
+
+// OpenIndex reads the index ref (a tag or a digest) names in src. Only
+// the index is read.
+func OpenIndex(ctx context.Context, src manifest.ReadOnlyStore, ref string) (*Index, error) {
+	doc, err := fetchRef(ctx, src, ref)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Index == nil {
+		return nil, fmt.Errorf("image: %s is a single image's manifest: open it with Open", ref)
+	}
+	ix := *doc.Index
+	ix.Manifests = slices.Clone(ix.Manifests)
+	return &Index{base: src, orig: doc, index: ix}, nil
+}
+
+// Manifests returns the index's entries, one per platform (and any
+// attestations or other artifacts it lists).
+func (ix *Index) Manifests() []manifest.Descriptor { return slices.Clone(ix.index.Manifests) }
+
+// Image opens the image of platform p, or returns the one that replaced it.
+func (ix *Index) Image(ctx context.Context, p manifest.Platform) (*Image, error) {
+	i, err := ix.find(p)
+	if err != nil {
+		return nil, err
+	}
+	if im := ix.replaced[i]; im != nil {
+		return im, nil
+	}
+	return OpenDescriptor(ctx, ix.base, ix.index.Manifests[i])
+}
+
+// find returns the position of platform p's entry.
+func (ix *Index) find(p manifest.Platform) (int, error) {
+	d, err := manifest.SelectPlatform(&ix.index, p)
+	if err != nil {
+		return 0, fmt.Errorf("image: index %s: %w", ix.orig.Digest, err)
+	}
+	return slices.IndexFunc(ix.index.Manifests, func(e manifest.Descriptor) bool { return e.Digest == d.Digest }), nil
+}
+
+// Replace returns the index with im as platform p's image. The entry keeps
+// its platform and annotations.
+func (ix *Index) Replace(p manifest.Platform, im *Image) (*Index, error) {
+	i, err := ix.find(p)
+	if err != nil {
+		return nil, err
+	}
+	d, err := im.Descriptor()
+	if err != nil {
+		return nil, err
+	}
+	out := &Index{base: ix.base, orig: ix.orig, index: ix.index, replaced: maps.Clone(ix.replaced)}
+	out.index.Manifests = slices.Clone(ix.index.Manifests)
+	entry := &out.index.Manifests[i]
+	entry.MediaType, entry.Digest, entry.Size = d.MediaType, d.Digest, d.Size
+	if out.replaced == nil {
+		out.replaced = map[int]*Image{}
+	}
+	out.replaced[i] = im
+	return out, nil
+}
+
+// Document returns the index as bytes: as opened while nothing was
+// replaced.
+func (ix *Index) Document() (*manifest.Document, error) {
+	if len(ix.replaced) == 0 {
+		return ix.orig, nil
+	}
+	return manifest.Marshal(ix.orig.MediaType, &ix.index)
+}
+
+// Write stores the index in dst, named tag unless tag is "": every
+// replaced image as Image.Write does, every other entry as manifest.Copy
+// does (nothing to do when dst is the store the index came from;
+// mounted within one registry; streamed across), the index last.
+func (ix *Index) Write(ctx context.Context, dst manifest.Store, tag string, opts *WriteOptions) (manifest.Descriptor, error) {
+	if opts == nil {
+		opts = &WriteOptions{}
+	}
+	doc, err := ix.Document()
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	h, isHolder := dst.(holder)
+	sameStore := isHolder && h.Holds(ix.base)
+	for i, entry := range ix.index.Manifests {
+		if im := ix.replaced[i]; im != nil {
+			_, err = im.Write(ctx, dst, "", opts)
+		} else if !sameStore {
+			_, err = manifest.Copy(ctx, dst, ix.base, entry, &manifest.CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress})
+		}
+		if err != nil {
+			return manifest.Descriptor{}, err
+		}
+	}
+	return doc.Descriptor(), writeDocument(ctx, dst, doc, tag)
+}

@@ -1,0 +1,127 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// WriteOptions tune Write. The zero value, or nil, moves 4 blobs at a
+// time and reports nothing.
+type WriteOptions struct {
+	// Jobs bounds the base's blobs copied at a time; 0 means 4.
+	Jobs int
+	// Progress, if set, receives the events of every blob, possibly
+	// from several goroutines at once.
+	Progress func(manifest.Event)
+}
+
+// holder is implemented by stores that can tell that a Fetcher is
+// themselves (the same repository, the same layout), so that every blob
+// it holds they hold: registry.Repository and layout.Layout.
+type holder interface {
+	Holds(src manifest.Fetcher) bool
+}
+
+// Write stores the image in dst (a registry.Repository or a
+// layout.Layout), named tag unless tag is "", and returns its manifest's
+// descriptor. The base's layers are not checked when dst is the store
+// the image was opened from; otherwise they are copied as
+// manifest.CopyBlobs does: skipped when dst has them, mounted within one
+// registry, streamed across, never to disk. The new layers and the config
+// are pushed side by side, and the manifest last.
+func (im *Image) Write(ctx context.Context, dst manifest.Store, tag string, opts *WriteOptions) (manifest.Descriptor, error) {
+	if opts == nil {
+		opts = &WriteOptions{}
+	}
+	doc, err := im.Manifest()
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	if err := im.writeBlobs(ctx, dst, doc, opts); err != nil {
+		return manifest.Descriptor{}, err
+	}
+	return doc.Descriptor(), writeDocument(ctx, dst, doc, tag)
+}
+
+// writeBlobs stores every blob doc names in dst.
+func (im *Image) writeBlobs(ctx context.Context, dst manifest.Store, doc *manifest.Document, opts *WriteOptions) error {
+	var fromBase []manifest.Descriptor
+	fresh := []manifest.Descriptor{doc.Manifest.Config}
+	for _, l := range doc.Manifest.Layers {
+		if im.added[l.Digest] != nil {
+			fresh = append(fresh, l)
+		} else {
+			fromBase = append(fromBase, l)
+		}
+	}
+	if h, ok := dst.(holder); len(fromBase) > 0 && (!ok || im.base == nil || !h.Holds(im.base)) {
+		if im.base == nil {
+			return fmt.Errorf("image: %d layers have no source", len(fromBase))
+		}
+		copyOpts := &manifest.CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress}
+		if err := manifest.CopyBlobs(ctx, dst, im.base, fromBase, copyOpts); err != nil {
+			return err
+		}
+	}
+	return im.pushAll(ctx, dst, fresh, opts)
+}
+
+// pushAll pushes ds, read from the image, all at once: new layers and
+// the config depend on nothing and nobody else has them.
+func (im *Image) pushAll(ctx context.Context, dst manifest.Store, ds []manifest.Descriptor, opts *WriteOptions) error {
+	errs := make([]error, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = im.push(ctx, dst, d, opts.Progress)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (im *Image) push(ctx context.Context, dst manifest.Store, d manifest.Descriptor, progress func(manifest.Event)) error {
+	event := func(s manifest.State, n int64) {
+		if progress != nil {
+			progress(manifest.Event{Desc: d, State: s, Bytes: n})
+		}
+	}
+	rc, err := im.Fetch(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	event(manifest.StateStart, 0)
+	var r io.Reader = rc
+	if progress != nil {
+		r = manifest.ObserveReader(rc, d, progress)
+	}
+	if err := dst.Push(ctx, d, r); err != nil {
+		return fmt.Errorf("image: pushing %s: %w", d.Digest, err)
+	}
+	event(manifest.StateDone, d.Size)
+	return nil
+}
+
+// writeDocument stores doc in dst, under tag unless it is "".
+func writeDocument(ctx context.Context, dst manifest.Store, doc *manifest.Document, tag string) error {
+	d := doc.Descriptor()
+	if rp, ok := dst.(manifest.ReferencePusher); ok && tag != "" {
+		return rp.PushReference(ctx, d, bytes.NewReader(doc.Raw), tag)
+	}
+	if err := dst.Push(ctx, d, bytes.NewReader(doc.Raw)); err != nil {
+		return err
+	}
+	if tag == "" {
+		return nil
+	}
+	return dst.Tag(ctx, d, tag)
+}
