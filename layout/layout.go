@@ -134,7 +134,9 @@ func (l *Layout) Resolve(ctx context.Context, ref string) (manifest.Descriptor, 
 	return l.r.Resolve(ctx, ref)
 }
 
-// Push stores the blob desc names, read from r. The bytes go to a temporary
+// Push stores the blob desc names, read from r. A manifest or index with a
+// subject is also listed in index.json, untagged, for Referrers to find.
+// The bytes go to a temporary
 // file beside the blob's final name and are checked against desc's size and
 // digest as they stream; only verified content is renamed into place,
 // synced first if SyncBlobs is set. On any error, including ctx ending,
@@ -158,6 +160,9 @@ func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader
 		_, err := iobuf.Copy(w, ctxReader{ctx, manifest.EnsureVerified(r, desc)})
 		return err
 	})
+	if err == nil {
+		err = l.listReferrer(ctx, desc)
+	}
 	if err != nil {
 		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
 	}

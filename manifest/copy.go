@@ -48,6 +48,9 @@ type CopyOptions struct {
 	// Progress, if set, receives events from all transfers, possibly
 	// concurrently.
 	Progress func(Event)
+	// Referrers copies what refers to the images too: signatures,
+	// attestations and SBOMs, found as Walk finds them.
+	Referrers bool
 }
 
 // Event reports the progress of one blob or manifest.
@@ -79,125 +82,40 @@ func Copy(ctx context.Context, dst Store, src Fetcher, root Descriptor, opts *Co
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	g := &graph{src: src, seen: map[Digest]bool{}}
-	rootDoc, err := g.selectRoot(ctx, root, opts.Platforms)
+	g, err := Walk(ctx, src, root, &WalkOptions{Platforms: opts.Platforms, Referrers: opts.Referrers})
 	if err != nil {
 		return Descriptor{}, err
 	}
-	if err := g.walk(ctx, rootDoc, 0, map[Digest]bool{}); err != nil {
-		return Descriptor{}, err
+	return g.Root.Descriptor(), CopyGraph(ctx, dst, src, g, opts)
+}
+
+// CopyGraph copies what Walk found under a root from src to dst, as Copy
+// does: the blobs, then the documents (children before parents, the
+// root tagged opts.Tag, referrers after their subjects), then the
+// documents cosign names by tag, under those tags.
+func CopyGraph(ctx context.Context, dst Store, src Fetcher, g *Graph, opts *CopyOptions) error {
+	if opts == nil {
+		opts = &CopyOptions{}
 	}
 	c := &copier{dst: dst, src: src, opts: opts}
-	if err := c.blobs(ctx, g.blobs); err != nil {
-		return Descriptor{}, err
-	}
-	for _, doc := range g.docs[:len(g.docs)-1] {
-		if err := c.manifest(ctx, doc, ""); err != nil {
-			return Descriptor{}, err
-		}
-	}
-	if err := c.manifest(ctx, rootDoc, opts.Tag); err != nil {
-		return Descriptor{}, err
-	}
-	return rootDoc.Descriptor(), nil
-}
-
-// graph is what Copy moves: blobs deduplicated by digest, and documents
-// in post-order (children before parents, the root last).
-type graph struct {
-	src   Fetcher
-	seen  map[Digest]bool
-	blobs []Descriptor
-	docs  []*Document
-}
-
-// selectRoot fetches root and applies the platform selection.
-func (g *graph) selectRoot(ctx context.Context, root Descriptor, platforms []Platform) (*Document, error) {
-	doc, err := g.fetch(ctx, root)
-	if err != nil || doc.Index == nil || len(platforms) == 0 {
-		return doc, err
-	}
-	var picked []Descriptor
-	for _, want := range platforms {
-		d, err := SelectPlatform(doc.Index, want)
-		if err != nil {
-			return nil, fmt.Errorf("manifest: index %s: %w", root.Digest, err)
-		}
-		picked = append(picked, d)
-	}
-	if len(picked) == 1 {
-		return g.fetch(ctx, picked[0])
-	}
-	idx := *doc.Index
-	idx.Manifests = picked
-	return Marshal(doc.MediaType, &idx)
-}
-
-func (g *graph) fetch(ctx context.Context, desc Descriptor) (*Document, error) {
-	doc, err := FetchDocument(ctx, g.src, desc)
-	if err != nil {
-		return nil, fmt.Errorf("manifest: fetching %s: %w", desc.Digest, err)
-	}
-	return doc, nil
-}
-
-// walk adds doc's children to the graph, then doc. path holds the
-// documents on the way down, to refuse cycles.
-func (g *graph) walk(ctx context.Context, doc *Document, depth int, path map[Digest]bool) error {
-	if depth > MaxDepth {
-		return fmt.Errorf("manifest: index nesting deeper than %d at %s", MaxDepth, doc.Digest)
-	}
-	if path[doc.Digest] {
-		return fmt.Errorf("manifest: index %s contains itself", doc.Digest)
-	}
-	if g.seen[doc.Digest] {
-		return nil
-	}
-	path[doc.Digest] = true
-	defer delete(path, doc.Digest)
-	if doc.Index != nil {
-		for _, child := range doc.Index.Manifests {
-			if err := g.walkChild(ctx, child, depth, path); err != nil {
-				return err
-			}
-		}
-	} else {
-		g.addBlob(doc.Manifest.Config)
-		for _, l := range doc.Manifest.Layers {
-			g.addBlob(l)
-		}
-	}
-	g.seen[doc.Digest] = true
-	g.docs = append(g.docs, doc)
-	if len(g.docs) > MaxManifests {
-		return fmt.Errorf("manifest: more than %d manifests under one root", MaxManifests)
-	}
-	return nil
-}
-
-func (g *graph) walkChild(ctx context.Context, child Descriptor, depth int, path map[Digest]bool) error {
-	if path[child.Digest] {
-		return fmt.Errorf("manifest: index %s contains itself", child.Digest)
-	}
-	if !IsIndex(child.MediaType) && !IsManifest(child.MediaType) {
-		g.addBlob(child) // an artifact or unknown type: copy as a blob
-		return nil
-	}
-	if g.seen[child.Digest] {
-		return nil
-	}
-	doc, err := g.fetch(ctx, child)
-	if err != nil {
+	if err := c.blobs(ctx, g.Blobs); err != nil {
 		return err
 	}
-	return g.walk(ctx, doc, depth+1, path)
-}
-
-func (g *graph) addBlob(d Descriptor) {
-	if !g.seen[d.Digest] {
-		g.seen[d.Digest] = true
-		g.blobs = append(g.blobs, d)
+	for _, doc := range g.Docs {
+		tag := ""
+		if doc == g.Root {
+			tag = opts.Tag
+		}
+		if err := c.manifest(ctx, doc, tag); err != nil {
+			return err
+		}
 	}
+	for _, t := range g.Tagged {
+		if err := c.manifest(ctx, t.Doc, t.Tag); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SelectPlatform returns the entry of idx for want, preferring an exact

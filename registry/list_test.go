@@ -117,3 +117,27 @@ func TestReliability28_NoDowngradeRedirect(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestPushKeepsReferrersTagSchema: pushing a manifest with a subject to a
+// registry without the referrers API lists it in the fallback tag's
+// index, so the referrers of the subject can be found; a registry with the
+// API gets no such tag.
+func TestPushKeepsReferrersTagSchema(t *testing.T) {
+	for _, noAPI := range []bool{false, true} {
+		c, _ := testClient(&registry.Client{})
+		srv, repo := serve(t, &registrytest.Options{NoReferrers: noAPI}, c, "a/b")
+		im := seed(t, srv, nil, "a/b", "v1", 10)
+		subject := im.Manifest.Descriptor()
+		sig := pushReferrer(t, repo, subject, "application/vnd.example.sig")
+		sbom := pushReferrer(t, repo, subject, "application/vnd.example.sbom")
+		pushReferrer(t, repo, subject, "application/vnd.example.sig") // again: listed once
+		got, err := repo.Referrers(t.Context(), subject, "")
+		if err != nil || len(got) != 2 || got[0].Digest != sig.Digest || got[1].Digest != sbom.Digest || got[0].ArtifactType != "application/vnd.example.sig" {
+			t.Fatalf("noAPI=%v: referrers %+v, %v", noAPI, got, err)
+		}
+		_, err = repo.Resolve(t.Context(), "sha256-"+subject.Digest.Hex())
+		if tagged := err == nil; tagged != noAPI {
+			t.Fatalf("noAPI=%v: the fallback tag exists: %v", noAPI, tagged)
+		}
+	}
+}

@@ -162,6 +162,9 @@ func (r *Repository) PushManifest(ctx context.Context, raw []byte, mediaType, re
 	if got := resp.Header.Get("Docker-Content-Digest"); got != "" && got != string(desc.Digest) {
 		return desc, fmt.Errorf("registry: %s: registry stored manifest %s as %s", r.name, desc.Digest, got)
 	}
+	if resp.Header.Get("OCI-Subject") == "" {
+		return desc, r.listReferrer(ctx, raw, desc)
+	}
 	return desc, nil
 }
 

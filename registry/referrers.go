@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -80,4 +82,37 @@ func filterArtifacts(ds []manifest.Descriptor, artifactType string, done bool) [
 		}
 	}
 	return out
+}
+
+// listReferrer keeps the referrers tag schema of the spec for a registry
+// without the referrers API: when raw, just pushed as desc, has a subject,
+// the index tagged "sha256-<subject hex>" must list it.
+func (r *Repository) listReferrer(ctx context.Context, raw []byte, desc manifest.Descriptor) error {
+	doc, err := manifest.Parse(raw, desc.MediaType)
+	if err != nil {
+		return nil // the registry took it; it is not ours to judge here
+	}
+	subject, entry := doc.Subject()
+	if subject == nil {
+		return nil
+	}
+	idx, err := r.referrersByTag(ctx, subject.Digest)
+	if err != nil {
+		return fmt.Errorf("registry: listing %s as a referrer of %s: %w", desc.Digest, subject.Digest, err)
+	}
+	for _, d := range idx.Manifests {
+		if d.Digest == desc.Digest {
+			return nil
+		}
+	}
+	list := manifest.Index{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIIndex, Manifests: append(idx.Manifests, entry)}
+	out, err := json.Marshal(&list)
+	if err != nil {
+		return err
+	}
+	tag := subject.Digest.Algorithm() + "-" + subject.Digest.Hex()
+	if _, err := r.PushManifest(ctx, out, manifest.MediaTypeOCIIndex, tag); err != nil {
+		return fmt.Errorf("registry: listing %s as a referrer of %s: %w", desc.Digest, subject.Digest, err)
+	}
+	return nil
 }

@@ -32,7 +32,8 @@ its last checkpoint (see "skiff pull --help").
 examples:
   skiff copy ghcr.io/o/app:1.0 registry.example.com/app:1.0
   skiff copy --platform linux/arm64 alpine:3.20 oci:alpine-arm:3.20
-  skiff copy docker-archive:app.tar localhost:5000/app:dev`,
+  skiff copy docker-archive:app.tar localhost:5000/app:dev
+  skiff copy --referrers ghcr.io/o/app:1.0 oci:mirror:1.0    # with its signatures and SBOMs`,
 	run: runCopy,
 }
 
@@ -43,6 +44,7 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
 	o.registerWrite(fs)
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
+	fs.BoolVar(&o.referrers, "referrers", false, "copy signatures, attestations and SBOMs too: what the referrers API lists and cosign's sha256-DIGEST.sig/.att/.sbom tags, recursively")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -62,6 +64,9 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	dst, err := parseLocation(fs.Arg(1))
 	if err != nil {
 		return err
+	}
+	if o.referrers && (dst.kind == kindDockerArchive || dst.kind == kindOCIArchive) {
+		return usagef("--referrers copies to a registry or an OCI layout; a tarball holds images only")
 	}
 	if o.platform == "" && dst.kind != kindDockerArchive && dst.kind != kindOCIArchive {
 		o.platform = "all"
@@ -123,7 +128,7 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 
 // copyTo copies one image to a registry or an OCI layout.
 func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
-	opts := &manifest.CopyOptions{Platforms: platforms, Jobs: o.jobs, Progress: display.Event}
+	opts := &manifest.CopyOptions{Platforms: platforms, Jobs: o.jobs, Progress: display.Event, Referrers: o.referrers}
 	var store manifest.Store
 	var lay *layout.Layout
 	if dst.kind == kindRegistry {

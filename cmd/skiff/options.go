@@ -33,6 +33,7 @@ type options struct {
 	quiet         bool
 	platform      string
 	noResume      bool
+	referrers     bool
 	partialMaxAge time.Duration
 }
 

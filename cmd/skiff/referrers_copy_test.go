@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry"
+)
+
+// signedImage pushes an image to srv with what cosign and the referrers
+// API attach to it: a signature under cosign's .sig tag, an SBOM that
+// refers to the image, and a signature that refers to the SBOM.
+func signedImage(t *testing.T, srv *registrytest.Server, name string) (image manifest.Descriptor, attached []manifest.Digest) {
+	t.Helper()
+	im := seedImage(t, srv, name+":1", 2000)
+	ref, _ := reference.Parse(srv.Host + "/" + name)
+	repo := (&registry.Client{}).Repository(ref)
+	subject := im.Manifest.Descriptor()
+	sig := artifact(t, repo, "application/vnd.dev.cosign.simplesigning.v1+json", nil)
+	if err := testimage.PushDocument(t.Context(), repo, sig, manifest.CosignTag(subject.Digest, ".sig")); err != nil {
+		t.Fatal(err)
+	}
+	sbom := artifact(t, repo, "application/spdx+json", &subject)
+	sbomDesc := sbom.Descriptor()
+	sbomSig := artifact(t, repo, "application/vnd.example.sig", &sbomDesc)
+	for _, d := range []*manifest.Document{sbom, sbomSig} {
+		if err := testimage.PushDocument(t.Context(), repo, d, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return subject, []manifest.Digest{sig.Digest, sbom.Digest, sbomSig.Digest}
+}
+
+// artifact builds an artifact manifest of one small layer, pushing the
+// layer and its empty config.
+func artifact(t *testing.T, repo *registry.Repository, artifactType string, subject *manifest.Descriptor) *manifest.Document {
+	t.Helper()
+	payload := []byte(artifactType + " payload")
+	layer := manifest.DescriptorFor(artifactType, payload)
+	empty := manifest.DescriptorFor(manifest.MediaTypeOCIEmpty, []byte("{}"))
+	for _, b := range []struct {
+		d    manifest.Descriptor
+		data []byte
+	}{{layer, payload}, {empty, []byte("{}")}} {
+		if err := repo.Push(t.Context(), b.d, bytes.NewReader(b.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := manifest.Manifest{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIManifest, ArtifactType: artifactType,
+		Config: empty, Layers: []manifest.Descriptor{layer}, Subject: subject}
+	doc, err := manifest.Marshal(manifest.MediaTypeOCIManifest, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// attachedTo finds what the walker finds attached to image in store.
+func attachedTo(t *testing.T, store manifest.Fetcher, image manifest.Descriptor) []manifest.Digest {
+	t.Helper()
+	g, err := manifest.Walk(t.Context(), store, image, &manifest.WalkOptions{Referrers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []manifest.Digest
+	for _, d := range g.Docs[1:] {
+		found = append(found, d.Digest)
+	}
+	for _, td := range g.Tagged {
+		found = append(found, td.Doc.Digest)
+	}
+	slices.Sort(found)
+	return found
+}
+
+// TestCopyReferrers: copy --referrers carries a signature under cosign's
+// tag, an SBOM found through the referrers API and the SBOM's own
+// signature, from a registry with the API to one without it (tag schema),
+// into a layout and from there to a third registry.
+func TestCopyReferrers(t *testing.T) {
+	src := registrytest.NewServer(t, nil)
+	noAPI := registrytest.NewServer(t, &registrytest.Options{NoReferrers: true})
+	last := registrytest.NewServer(t, nil)
+	image, attached := signedImage(t, src, "demo/app")
+	slices.Sort(attached)
+	lay := filepath.Join(t.TempDir(), "lay")
+	hops := [][2]string{
+		{src.Host + "/demo/app:1", noAPI.Host + "/mirror/app:1"},
+		{noAPI.Host + "/mirror/app:1", "oci:" + lay + ":1"},
+		{"oci:" + lay + ":1", last.Host + "/back/app:1"},
+	}
+	for _, hop := range hops {
+		mustRun(t, "copy", "--quiet", "--referrers", hop[0], hop[1])
+		store := storeAt(t, hop[1])
+		if got := attachedTo(t, store, image); !slices.Equal(got, attached) {
+			t.Fatalf("after copy --referrers to %s: attached %v, want %v", hop[1], got, attached)
+		}
+	}
+	// Without --referrers nothing is attached at the destination.
+	plain := registrytest.NewServer(t, nil)
+	mustRun(t, "copy", "--quiet", src.Host+"/demo/app:1", plain.Host+"/plain/app:1")
+	if got := attachedTo(t, storeAt(t, plain.Host+"/plain/app:1"), image); len(got) != 0 {
+		t.Fatalf("a plain copy carried %v", got)
+	}
+	code, _, stderr := runSkiff(t, context.Background(), "", "copy", "--referrers", src.Host+"/demo/app:1", "docker-archive:"+filepath.Join(t.TempDir(), "x.tar"))
+	if code != exitUsage || !strings.Contains(stderr, "--referrers") {
+		t.Fatalf("--referrers to a tarball: exit %d %s", code, stderr)
+	}
+}
+
+// storeAt opens the registry repository or layout a copy destination names.
+func storeAt(t *testing.T, loc string) manifest.Fetcher {
+	t.Helper()
+	l, err := parseLocation(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := openSource(t.Context(), &registry.Client{}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.close() })
+	return s.fetcher
+}

@@ -1,0 +1,279 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+)
+
+// ReferrersLister is implemented by stores that can list the manifests
+// whose subject is desc: a registry through the referrers API (or its tag
+// schema fallback).
+type ReferrersLister interface {
+	Referrers(ctx context.Context, desc Descriptor, artifactType string) ([]Descriptor, error)
+}
+
+// CosignSuffixes are the tags cosign gives what it attaches to an image
+// whose digest is sha256:HEX: "sha256-HEX.sig" and so on.
+var CosignSuffixes = []string{".sig", ".att", ".sbom"}
+
+// CosignTag returns the tag cosign puts what it attaches to d under, with
+// suffix ".sig", ".att" or ".sbom".
+func CosignTag(d Digest, suffix string) string {
+	return d.Algorithm() + "-" + d.Hex() + suffix
+}
+
+// WalkOptions tune Walk. The zero value walks the whole graph under the
+// root and nothing that refers to it.
+type WalkOptions struct {
+	// Platforms selects from a root index as CopyOptions.Platforms does.
+	Platforms []Platform
+	// Referrers adds, for every manifest and index in the graph, the
+	// manifests that refer to it (when the source is a ReferrersLister)
+	// and the ones cosign tags after its digest (when the source is a
+	// Resolver), with their blobs and, recursively, what refers to them.
+	Referrers bool
+}
+
+// Graph is an image graph: the documents under a root, every blob they
+// name, and what refers to them. It is what Copy moves, sync compares and
+// verify checks; one walker serves them all.
+type Graph struct {
+	// Root is the root document, after any platform selection.
+	Root *Document
+	// Docs holds every manifest and index once, children before parents,
+	// referrers after their subjects.
+	Docs []*Document
+	// Blobs holds every config, layer and other blob once.
+	Blobs []Descriptor
+	// Tagged holds the documents found under cosign's tags, with the tag.
+	Tagged []TaggedDoc
+}
+
+// TaggedDoc is a document found under a tag while walking.
+type TaggedDoc struct {
+	Tag string
+	Doc *Document
+}
+
+// Walk fetches root from src, selects from it as opts says, and walks the
+// graph under it: every manifest and index is fetched, verified and
+// parsed; blobs are listed, not fetched. Nesting deeper than MaxDepth, a
+// cycle, or more than MaxManifests documents is an error.
+func Walk(ctx context.Context, src Fetcher, root Descriptor, opts *WalkOptions) (*Graph, error) {
+	if opts == nil {
+		opts = &WalkOptions{}
+	}
+	w := &walker{src: src, seen: map[Digest]bool{}, opts: opts, g: &Graph{}}
+	rootDoc, err := w.selectRoot(ctx, root, opts.Platforms)
+	if err != nil {
+		return nil, err
+	}
+	w.g.Root = rootDoc
+	if err := w.walk(ctx, rootDoc, 0, map[Digest]bool{}); err != nil {
+		return nil, err
+	}
+	if opts.Referrers {
+		if err := w.referrers(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return w.g, nil
+}
+
+// walker builds a Graph: blobs deduplicated by digest, documents in
+// post-order.
+type walker struct {
+	src  Fetcher
+	seen map[Digest]bool
+	opts *WalkOptions
+	g    *Graph
+}
+
+// selectRoot fetches root and applies the platform selection.
+func (w *walker) selectRoot(ctx context.Context, root Descriptor, platforms []Platform) (*Document, error) {
+	doc, err := w.fetch(ctx, root)
+	if err != nil || doc.Index == nil || len(platforms) == 0 {
+		return doc, err
+	}
+	var picked []Descriptor
+	for _, want := range platforms {
+		d, err := SelectPlatform(doc.Index, want)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: index %s: %w", root.Digest, err)
+		}
+		picked = append(picked, d)
+	}
+	if len(picked) == 1 {
+		return w.fetch(ctx, picked[0])
+	}
+	idx := *doc.Index
+	idx.Manifests = picked
+	return Marshal(doc.MediaType, &idx)
+}
+
+func (w *walker) fetch(ctx context.Context, desc Descriptor) (*Document, error) {
+	doc, err := FetchDocument(ctx, w.src, desc)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: fetching %s: %w", desc.Digest, err)
+	}
+	return doc, nil
+}
+
+// walk adds doc's children to the graph, then doc. path holds the
+// documents on the way down, to refuse cycles.
+func (w *walker) walk(ctx context.Context, doc *Document, depth int, path map[Digest]bool) error {
+	if depth > MaxDepth {
+		return fmt.Errorf("manifest: index nesting deeper than %d at %s", MaxDepth, doc.Digest)
+	}
+	if path[doc.Digest] {
+		return fmt.Errorf("manifest: index %s contains itself", doc.Digest)
+	}
+	if w.seen[doc.Digest] {
+		return nil
+	}
+	path[doc.Digest] = true
+	defer delete(path, doc.Digest)
+	if doc.Index != nil {
+		for _, child := range doc.Index.Manifests {
+			if err := w.walkChild(ctx, child, depth, path); err != nil {
+				return err
+			}
+		}
+	} else {
+		w.addBlob(doc.Manifest.Config)
+		for _, l := range doc.Manifest.Layers {
+			w.addBlob(l)
+		}
+	}
+	w.seen[doc.Digest] = true
+	w.g.Docs = append(w.g.Docs, doc)
+	if len(w.g.Docs)+len(w.g.Tagged) > MaxManifests {
+		return fmt.Errorf("manifest: more than %d manifests under one root", MaxManifests)
+	}
+	return nil
+}
+
+func (w *walker) walkChild(ctx context.Context, child Descriptor, depth int, path map[Digest]bool) error {
+	if path[child.Digest] {
+		return fmt.Errorf("manifest: index %s contains itself", child.Digest)
+	}
+	if !IsIndex(child.MediaType) && !IsManifest(child.MediaType) {
+		w.addBlob(child) // an artifact or unknown type: copy as a blob
+		return nil
+	}
+	if w.seen[child.Digest] {
+		return nil
+	}
+	doc, err := w.fetch(ctx, child)
+	if err != nil {
+		return err
+	}
+	return w.walk(ctx, doc, depth+1, path)
+}
+
+func (w *walker) addBlob(d Descriptor) {
+	if !w.seen[d.Digest] {
+		w.seen[d.Digest] = true
+		w.g.Blobs = append(w.g.Blobs, d)
+	}
+}
+
+// referrers adds what refers to each document of the graph, and what
+// refers to those, until nothing new turns up.
+func (w *walker) referrers(ctx context.Context) error {
+	asked := map[Digest]bool{}
+	for i := 0; i < len(w.g.Docs)+len(w.g.Tagged); i++ {
+		var doc *Document
+		if i < len(w.g.Docs) {
+			doc = w.g.Docs[i]
+		} else {
+			doc = w.g.Tagged[i-len(w.g.Docs)].Doc
+		}
+		if asked[doc.Digest] {
+			continue
+		}
+		asked[doc.Digest] = true
+		if err := w.referrersOf(ctx, doc.Descriptor()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// referrersOf adds the manifests whose subject is d, and the documents
+// under d's cosign tags.
+func (w *walker) referrersOf(ctx context.Context, d Descriptor) error {
+	if rl, ok := w.src.(ReferrersLister); ok {
+		refs, err := rl.Referrers(ctx, d, "")
+		if err != nil {
+			return fmt.Errorf("manifest: referrers of %s: %w", d.Digest, err)
+		}
+		for _, r := range refs {
+			if err := w.walkChild(ctx, r, 0, map[Digest]bool{}); err != nil {
+				return err
+			}
+		}
+	}
+	res, ok := w.src.(Resolver)
+	if !ok {
+		return nil
+	}
+	for _, suffix := range CosignSuffixes {
+		tag := CosignTag(d.Digest, suffix)
+		td, err := res.Resolve(ctx, tag)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("manifest: looking for %s: %w", tag, err)
+		}
+		if err := w.addTagged(ctx, tag, td); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addTagged adds the document td found under tag, and its blobs.
+func (w *walker) addTagged(ctx context.Context, tag string, td Descriptor) error {
+	doc, err := w.fetch(ctx, td)
+	if err != nil {
+		return err
+	}
+	if doc.Index != nil {
+		if err := w.walk(ctx, doc, 0, map[Digest]bool{}); err != nil {
+			return err
+		}
+	} else {
+		w.addBlob(doc.Manifest.Config)
+		for _, l := range doc.Manifest.Layers {
+			w.addBlob(l)
+		}
+	}
+	w.g.Tagged = append(w.g.Tagged, TaggedDoc{Tag: tag, Doc: doc})
+	if len(w.g.Docs)+len(w.g.Tagged) > MaxManifests {
+		return fmt.Errorf("manifest: more than %d manifests under one root", MaxManifests)
+	}
+	return nil
+}
+
+// Subject returns the subject d refers to, if it has one, and the
+// descriptor that lists d among that subject's referrers: d's digest,
+// size and media type, its artifact type (the config's media type when
+// it names none) and its annotations.
+func (d *Document) Subject() (*Descriptor, Descriptor) {
+	entry := d.Descriptor()
+	var subject *Descriptor
+	switch {
+	case d.Manifest != nil:
+		subject, entry.ArtifactType, entry.Annotations = d.Manifest.Subject, d.Manifest.ArtifactType, maps.Clone(d.Manifest.Annotations)
+		if entry.ArtifactType == "" {
+			entry.ArtifactType = d.Manifest.Config.MediaType
+		}
+	case d.Index != nil:
+		subject, entry.ArtifactType, entry.Annotations = d.Index.Subject, d.Index.ArtifactType, maps.Clone(d.Index.Annotations)
+	}
+	return subject, entry
+}
