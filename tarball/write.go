@@ -37,6 +37,10 @@ type Image struct {
 	// Fetcher provides the config and layers. Each blob is verified
 	// against its descriptor as it is written.
 	Fetcher manifest.Fetcher
+
+	// Source, if set, is the image itself, such as an *image.Image: it
+	// supplies Manifest, Config and Fetcher where they are left nil.
+	Source ImageSource
 }
 
 // WriteOptions tunes Write, WriteFile, NewPlan and CalculateSize. The zero
@@ -61,6 +65,10 @@ type WriteOptions struct {
 	// Fresh makes WriteFile discard the partial file an interrupted
 	// WriteFile to the same path left, instead of continuing from it.
 	Fresh bool
+
+	// Progress, if set, receives the events of every blob written, as it
+	// is fetched, possibly from several goroutines at once.
+	Progress func(manifest.Event)
 
 	// PartialMaxAge is how long WriteFile keeps partial files that
 	// interrupted writes of other paths left in the same directory; older
@@ -153,23 +161,31 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 }
 
 // ImageSource is an image that can say what it is and serve its blobs,
-// such as an *image.Image (package manifest/image).
+// such as an *image.Image (package manifest/image): an Image's Source.
 type ImageSource interface {
 	manifest.Fetcher
 	Manifest() (*manifest.Document, error)
 	RawConfig() ([]byte, error)
 }
 
-// ImageOf returns the Image to write for src, named by tags: its
-// manifest, its config and src itself as the Fetcher of its blobs.
-func ImageOf(src ImageSource, tags ...string) (Image, error) {
-	doc, err := src.Manifest()
-	if err != nil {
-		return Image{}, err
+// resolve fills in the fields im leaves to its Source.
+func (im Image) resolve() (Image, error) {
+	if im.Source == nil {
+		return im, nil
 	}
-	cfg, err := src.RawConfig()
-	if err != nil {
-		return Image{}, err
+	var err error
+	if im.Manifest == nil {
+		if im.Manifest, err = im.Source.Manifest(); err != nil {
+			return im, err
+		}
 	}
-	return Image{Tags: tags, Manifest: doc, Config: cfg, Fetcher: src}, nil
+	if im.Config == nil {
+		if im.Config, err = im.Source.RawConfig(); err != nil {
+			return im, err
+		}
+	}
+	if im.Fetcher == nil {
+		im.Fetcher = im.Source
+	}
+	return im, nil
 }

@@ -55,6 +55,11 @@ func NewPlan(images []Image, opts *WriteOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts != nil && opts.Progress != nil {
+		for _, pi := range imgs {
+			pi.img.Fetcher = manifest.ObserveFetcher(pi.img.Fetcher, opts.Progress)
+		}
+	}
 	b := &planBuilder{legacy: opts != nil && opts.Legacy, seen: make(map[string]bool)}
 	p := &Plan{}
 	if p.Entries, err = b.metadata(imgs); err != nil {
@@ -76,7 +81,11 @@ func prepare(images []Image) ([]*planImage, error) {
 	var out []*planImage
 	byDigest := make(map[manifest.Digest]*planImage)
 	for i, im := range images {
-		tags, err := parseTags(im.Tags)
+		im, err := im.resolve()
+		var tags []tagName
+		if err == nil {
+			tags, err = parseTags(im.Tags)
+		}
 		if err == nil {
 			err = im.check()
 		}

@@ -222,9 +222,12 @@ func writeArchive(ctx context.Context, e *env, o *options, srcs []*source, dst l
 		if err != nil {
 			return err
 		}
-		images = append(images, tarball.Image{Tags: archiveTags(s.loc, dst, len(srcs)), Manifest: doc, Fetcher: display.Fetcher(s.fetcher)})
+		images = append(images, tarball.Image{Tags: archiveTags(s.loc, dst, len(srcs)), Manifest: doc, Fetcher: s.fetcher})
 	}
 	opts := &tarball.WriteOptions{Jobs: o.jobs, Sync: o.fsync, Fresh: o.noResume, PartialMaxAge: o.partialMaxAge}
+	if display.Mode() != progress.Off {
+		opts.Progress = display.Event
+	}
 	switch {
 	case dst.path == "-":
 		return tarball.Write(ctx, e.stdout, images, opts)

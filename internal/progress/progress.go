@@ -1,8 +1,8 @@
 // Package progress shows transfers on stderr: on a terminal, one line per
 // blob in flight with bytes, rate and time left, plus a total, redrawn in
 // place; in plain mode (CI logs), one line per finished blob. It consumes
-// manifest.Copy's events, or wraps a manifest.Fetcher for writers that do
-// not emit events. It never writes to stdout.
+// the events of manifest.Copy and tarball's WriteOptions.Progress. It
+// never writes to stdout.
 package progress
 
 import (
@@ -226,14 +226,4 @@ func Bytes(n int64) string {
 		return fmt.Sprintf("%d B", n)
 	}
 	return fmt.Sprintf("%.1f %s", f, units[i])
-}
-
-// Fetcher wraps f so that every blob fetched through it reports its bytes
-// to d, for writers (such as the tarball writer) that emit no events. The
-// wrapped readers still verify once: see manifest.ObserveFetcher.
-func (d *Display) Fetcher(f manifest.Fetcher) manifest.Fetcher {
-	if d == nil || d.mode == Off {
-		return f
-	}
-	return manifest.ObserveFetcher(f, d.Event)
 }

@@ -85,7 +85,7 @@ func TestFetcherReports(t *testing.T) {
 	d := newDisplay(&out, Plain, time.Now)
 	data := bytes.Repeat([]byte("x"), 5000)
 	dsc := manifest.DescriptorFor(manifest.MediaTypeOCILayerGzip, data)
-	rc, err := d.Fetcher(memFetcher{dsc.Digest: data}).Fetch(t.Context(), dsc)
+	rc, err := manifest.ObserveFetcher(memFetcher{dsc.Digest: data}, d.Event).Fetch(t.Context(), dsc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,10 +61,7 @@ func TestWriteEverywhere(t *testing.T) {
 	if _, err := img.Write(ctx, lay, "1", nil); err != nil {
 		t.Fatal(err)
 	}
-	tb, err := tarball.ImageOf(img, "everywhere/app:1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb := tarball.Image{Tags: []string{"everywhere/app:1"}, Source: img}
 	tarPath := filepath.Join(dir, "app.tar")
 	if err := tarball.WriteFile(ctx, tarPath, []tarball.Image{tb}, nil); err != nil {
 		t.Fatal(err)
