@@ -130,8 +130,8 @@ func Example() {
 	}
 	img = img.EditConfig(manifest.ConfigChanges{Env: []string{"DEBUG=1"}})
 
-	tb := tarball.Image{Tags: []string{"example/app:debug"}, Source: img}
-	if err := tarball.WriteFile(ctx, filepath.Join(exampleOut, "app.tar"), []tarball.Image{tb}, nil); err != nil {
+	tb := []tarball.Image{{Tags: []string{"example/app:debug"}, Source: img}}
+	if err := tarball.WriteFile(ctx, filepath.Join(exampleOut, "app.tar"), tb, nil); err != nil {
 		log.Fatal(err)
 	}
 	dst, _ := reference.Parse(exampleHost + "/team/app:debug")
