@@ -130,8 +130,7 @@ func Example() {
 	}
 	img = img.EditConfig(manifest.ConfigChanges{Env: []string{"DEBUG=1"}})
 
-	tb := []tarball.Image{{Tags: []string{"example/app:debug"}, Source: img}}
-	if err := tarball.WriteFile(ctx, filepath.Join(exampleOut, "app.tar"), tb, nil); err != nil {
+	if err := tarball.WriteFile(ctx, filepath.Join(exampleOut, "app.tar"), []tarball.Image{{Tags: []string{"example/app:debug"}, Source: img}}, nil); err != nil {
 		log.Fatal(err)
 	}
 	dst, _ := reference.Parse(exampleHost + "/team/app:debug")
