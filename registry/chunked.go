@@ -92,12 +92,19 @@ func (r *Repository) sendChunk(ctx context.Context, loc *url.URL, data []byte, s
 
 // patch sends one PATCH with chunk at offset off.
 func (r *Repository) patch(ctx context.Context, loc *url.URL, chunk []byte, off int64) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc.String(), bytes.NewReader(chunk))
+	return r.patchStream(ctx, loc, bytes.NewReader(chunk), off, int64(len(chunk)))
+}
+
+// patchStream sends one PATCH with the n bytes of body, which belong at
+// offset off.
+func (r *Repository) patchStream(ctx context.Context, loc *url.URL, body io.Reader, off, n int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc.String(), body)
 	if err != nil {
 		return nil, err
 	}
+	req.ContentLength = n
 	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("Content-Range", fmt.Sprintf("%d-%d", off, off+int64(len(chunk))-1))
+	req.Header.Set("Content-Range", fmt.Sprintf("%d-%d", off, off+n-1))
 	resp, err := r.client.do(req)
 	if err != nil {
 		return nil, err

@@ -55,6 +55,13 @@ type Client struct {
 	// PUT, unless the registry asks for chunks with OCI-Chunk-Min-Length.
 	ChunkSize int64
 
+	// ResumeDir, if set, is a directory where blob uploads keep what the
+	// next push of the same blob to the same repository needs to continue
+	// an interrupted one: the upload session's URL and checkpoints of the
+	// bytes sent (PushResumable). The files are private (0600) and
+	// removed when the upload completes.
+	ResumeDir string
+
 	// Retry is the retry policy; its zero value is the default policy.
 	Retry RetryPolicy
 

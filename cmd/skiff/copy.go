@@ -80,6 +80,9 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	if err != nil {
 		return err
 	}
+	if dst.kind == kindRegistry {
+		o.uploadStates(e, c)
+	}
 	platforms, err := o.platforms()
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -76,8 +78,34 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 // those that govern resuming an interrupted run.
 func (o *options) registerWrite(fs *flag.FlagSet) {
 	fs.BoolVar(&o.fsync, "fsync", false, "flush the tarball or each layout blob to stable storage before naming it (slower; survives a power loss)")
+	o.registerResume(fs)
+}
+
+// registerResume adds the flags that govern resuming an interrupted run.
+func (o *options) registerResume(fs *flag.FlagSet) {
 	fs.BoolVar(&o.noResume, "no-resume", false, "start over instead of continuing from what an interrupted run of the same command left")
 	fs.DurationVar(&o.partialMaxAge, "partial-max-age", resume.DefaultMaxAge, "remove partial files that interrupted runs left in the output's directory once they are older than `AGE`")
+}
+
+// uploadStates sets c up to keep the state of interrupted blob uploads in
+// $XDG_CACHE_HOME/skiff/uploads (or ~/.cache/skiff/uploads), after
+// removing the states older than --partial-max-age; with --no-resume, or
+// no such directory, uploads keep nothing.
+func (o *options) uploadStates(e *env, c *registry.Client) {
+	cache := e.getenv("XDG_CACHE_HOME")
+	if cache == "" && e.getenv("HOME") != "" {
+		cache = filepath.Join(e.getenv("HOME"), ".cache")
+	}
+	if o.noResume || cache == "" {
+		return
+	}
+	c.ResumeDir = filepath.Join(cache, "skiff", "uploads")
+	entries, _ := os.ReadDir(c.ResumeDir)
+	for _, de := range entries {
+		if info, err := de.Info(); err == nil && time.Since(info.ModTime()) > o.partialMaxAge && o.partialMaxAge > 0 {
+			os.Remove(filepath.Join(c.ResumeDir, de.Name()))
+		}
+	}
 }
 
 // parse parses args with fs, allowing flags after positional arguments

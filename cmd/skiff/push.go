@@ -16,6 +16,11 @@ var pushCommand = &command{
 	help: `FILE is any image tarball: docker save's, Docker 25's, crane's, skiff's, or an
 OCI archive, gzip-compressed or not. DIR is an OCI image layout; name one of its
 images as DIR:TAG when it holds several. Blobs the registry has are not sent again.
+An interrupted push continues when run again: blobs already stored are skipped, and
+a blob cut short continues from where the registry says its upload stands, on
+registries that keep the upload session (the spec allows it; distribution, behind
+Docker's registry and Harbor, discards a session whose request was cut, and the blob
+is sent again). Upload states wait in $XDG_CACHE_HOME/skiff/uploads.
 
 examples:
   skiff push app.tar registry.example.com/app:1.0
@@ -27,6 +32,7 @@ func runPush(ctx context.Context, e *env, args []string) error {
 	var o options
 	fs := newFlagSet(e, "push")
 	o.register(fs)
+	o.registerResume(fs)
 	fs.StringVar(&o.platform, "platform", "all", "`OS/ARCH[/VARIANT]` to push from an index (default: all)")
 	if err := parse(e, fs, args); err != nil {
 		return err

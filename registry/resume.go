@@ -1,0 +1,243 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+var _ manifest.ResumingPusher = (*Repository)(nil)
+
+// Upload checkpoints: one every checkpointEvery bytes read from the
+// source, the last maxCheckpoints of them kept with the one at byte 0.
+const (
+	checkpointEvery = 1 << 20
+	maxCheckpoints  = 64
+)
+
+// errCannotResume means the saved upload session is of no use: the
+// registry forgot it, or no checkpoint lies at or before its offset.
+var errCannotResume = errors.New("the upload cannot be continued")
+
+// uploadState is what an interrupted upload keeps in Client.ResumeDir.
+type uploadState struct {
+	Location    string       `json:"location"`
+	Checkpoints []checkpoint `json:"checkpoints"`
+}
+
+// checkpoint is the hash state of the first N bytes of the blob.
+type checkpoint struct {
+	N     int64  `json:"n"`
+	State []byte `json:"state"`
+}
+
+// PushResumable stores the blob desc names as Push does, reading it from
+// open(0), and, with Client.ResumeDir set, keeps its upload session and
+// checkpoints there until it completes. When an earlier push of the same
+// blob to this repository was interrupted, it asks the registry where
+// that session stands (a GET on it, as the spec allows) and continues
+// from there: the source is read again from the nearest checkpoint before
+// that offset (hashed, not sent) and only the rest is sent. A registry
+// that forgot the session, or discards a session whose last request was
+// cut (distribution does), gets a new upload. Manifests, small blobs and
+// chunked uploads are pushed as Push does.
+func (r *Repository) PushResumable(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) error {
+	if r.client.ResumeDir == "" || isManifestDesc(desc) || desc.Size <= smallBlob || r.client.ChunkSize > 0 {
+		rc, err := open(0)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		return r.Push(ctx, desc, rc)
+	}
+	if err := desc.Validate(); err != nil {
+		return err
+	}
+	path := r.uploadStatePath(desc)
+	if st, ok := loadUploadState(path); ok {
+		err := r.continueUpload(ctx, desc, open, st, path)
+		if !errors.Is(err, errCannotResume) {
+			return r.finishState(path, err)
+		}
+	}
+	return r.finishState(path, r.freshUpload(ctx, desc, open, path))
+}
+
+// finishState removes the state file unless err leaves something to
+// continue from, and returns err.
+func (r *Repository) finishState(path string, err error) error {
+	if err == nil || errors.Is(err, manifest.ErrDigestMismatch) || errors.Is(err, manifest.ErrSizeMismatch) {
+		os.Remove(path)
+	}
+	return err
+}
+
+// uploadStatePath names the state of desc's upload to this repository.
+func (r *Repository) uploadStatePath(desc manifest.Descriptor) string {
+	sum := sha256.Sum256([]byte(r.host + "/" + r.name + "@" + string(desc.Digest)))
+	return filepath.Join(r.client.ResumeDir, hex.EncodeToString(sum[:16])+".upload")
+}
+
+func loadUploadState(path string) (*uploadState, bool) {
+	raw, err := os.ReadFile(path)
+	if err != nil || len(raw) > 64<<10 {
+		return nil, false
+	}
+	var st uploadState
+	if json.Unmarshal(raw, &st) != nil || st.Location == "" {
+		return nil, false
+	}
+	return &st, true
+}
+
+// save writes the state, replacing the file at path in one rename.
+func (st *uploadState) save(path string) error {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// add records a checkpoint, keeping the first and the latest ones.
+func (st *uploadState) add(c checkpoint) {
+	st.Checkpoints = append(st.Checkpoints, c)
+	if len(st.Checkpoints) > maxCheckpoints {
+		st.Checkpoints = append(st.Checkpoints[:1], st.Checkpoints[2:]...)
+	}
+}
+
+// freshUpload opens a session, saves it, and sends the whole blob in
+// one PUT, checkpointing as the source is read.
+func (r *Repository) freshUpload(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error), path string) error {
+	loc, minLen, err := r.startUpload(ctx, "")
+	if err != nil {
+		return err
+	}
+	rc, err := open(0)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	body := manifest.EnsureVerified(rc, desc)
+	if minLen > 0 {
+		return r.putChunked(ctx, loc, desc, body, minLen)
+	}
+	st := &uploadState{Location: loc.String()}
+	if _, state, ok := manifest.HashState(body); ok {
+		st.add(checkpoint{0, state})
+	}
+	if err := st.save(path); err != nil {
+		return fmt.Errorf("registry: saving the upload's state: %w", err)
+	}
+	return r.putUpload(ctx, loc, desc, &checkpointer{r: body, st: st, path: path}, desc.Size)
+}
+
+// continueUpload asks where the saved session stands and sends the rest.
+func (r *Repository) continueUpload(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error), st *uploadState, path string) error {
+	loc, err := url.Parse(st.Location)
+	if err != nil {
+		return errCannotResume
+	}
+	next, at, err := r.uploadStatus(ctx, loc)
+	if err != nil || at < 0 || at > desc.Size {
+		return errCannotResume
+	}
+	from, ok := st.before(at)
+	if !ok {
+		return errCannotResume
+	}
+	body, err := resumedBody(open, desc, from)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if _, err := io.CopyN(io.Discard, body, at-from.N); err != nil { // hashed, not sent
+		return err
+	}
+	if at < desc.Size {
+		ck := &checkpointer{r: body, st: st, path: path}
+		resp, err := r.patchStream(ctx, next, ck, at, desc.Size-at)
+		if err != nil {
+			return err
+		}
+		if next, _, err = r.afterPatch(ctx, next, resp, at, desc.Size-at); err != nil {
+			return err
+		}
+	}
+	return r.putUpload(ctx, next, desc, nil, 0)
+}
+
+// before returns the last checkpoint at or before byte at.
+func (st *uploadState) before(at int64) (checkpoint, bool) {
+	var best checkpoint
+	found := false
+	for _, c := range st.Checkpoints {
+		if c.N <= at && (!found || c.N > best.N) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+// resumedBody reads desc's content from checkpoint c on, verifying it
+// together with the bytes before c.
+func resumedBody(open func(int64) (io.ReadCloser, error), desc manifest.Descriptor, c checkpoint) (io.ReadCloser, error) {
+	rc, err := open(c.N)
+	if err != nil {
+		return nil, err
+	}
+	if c.N == 0 {
+		return readCloser{manifest.EnsureVerified(rc, desc), rc}, nil
+	}
+	prefix := manifest.NewDigester(desc.Digest.Algorithm())
+	if err := prefix.UnmarshalBinary(c.State); err != nil {
+		rc.Close()
+		return nil, errCannotResume
+	}
+	return readCloser{manifest.NewResumedVerifyingReader(rc, desc, prefix, c.N), rc}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// checkpointer saves a checkpoint every checkpointEvery bytes read
+// through it; saving is best effort and never fails the upload.
+type checkpointer struct {
+	r     io.Reader
+	st    *uploadState
+	path  string
+	saved int64
+}
+
+func (c *checkpointer) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	src := c.r
+	if rc, ok := src.(readCloser); ok {
+		src = rc.Reader
+	}
+	if at, state, ok := manifest.HashState(src); ok && at-c.saved >= checkpointEvery {
+		c.st.add(checkpoint{at, state})
+		c.st.save(c.path)
+		c.saved = at
+	}
+	return n, err
+}
