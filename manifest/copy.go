@@ -20,7 +20,8 @@ const (
 // Mounter is implemented by stores that can take a blob from another
 // store on the same server without moving its bytes (a registry's
 // cross-repository mount). MountFrom reports false, with no error, when
-// src is not such a store or the server declined.
+// src is not such a store (then without a request) or the server
+// declined. Copy tries it before checking whether dst has the blob.
 type Mounter interface {
 	MountFrom(ctx context.Context, desc Descriptor, src Fetcher) (bool, error)
 }
@@ -193,12 +194,9 @@ func (c *copier) blob(ctx context.Context, d Descriptor) error {
 		c.event(d, StateSkipped, 0)
 		return nil
 	}
-	if ok, err := c.dst.Exists(ctx, d); err != nil {
-		return err
-	} else if ok {
-		c.event(d, StateExists, d.Size)
-		return nil
-	}
+	// A mount comes first: within one registry it is one request whether
+	// the destination has the blob or not, so a check before it would
+	// only add a round trip. Across registries MountFrom sends nothing.
 	if m, ok := c.dst.(Mounter); ok {
 		if mounted, err := m.MountFrom(ctx, d, c.src); err != nil {
 			return err
@@ -206,6 +204,12 @@ func (c *copier) blob(ctx context.Context, d Descriptor) error {
 			c.event(d, StateMounted, d.Size)
 			return nil
 		}
+	}
+	if ok, err := c.dst.Exists(ctx, d); err != nil {
+		return err
+	} else if ok {
+		c.event(d, StateExists, d.Size)
+		return nil
 	}
 	if rp, ok := c.dst.(ResumingPusher); ok {
 		return c.resumable(ctx, rp, d)

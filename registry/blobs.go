@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,10 +17,14 @@ import (
 const maxResumes = 8
 
 // Fetch returns the content desc names: a manifest or index from
-// /manifests/, anything else from /blobs/. The reader verifies size and
+// /manifests/ (or from memory, when FetchManifest just read it), anything
+// else from /blobs/. The reader verifies size and
 // digest as it streams, and resumes a blob download cut short with a Range
 // request (RELIABILITY #4, #32, #33).
 func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
+	if raw, ok := r.recent.get(desc.Digest); ok && isManifestDesc(desc) {
+		return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(raw)), desc), nil
+	}
 	if r.sources != nil {
 		return r.sources.fetch(ctx, desc)
 	}

@@ -85,6 +85,14 @@ func baseType(ct string) string {
 // hash must equal the digest asked for, and otherwise the
 // Docker-Content-Digest header when there is one (RELIABILITY #1–#3).
 func (r *Repository) FetchManifest(ctx context.Context, ref string) (*manifest.Document, error) {
+	doc, err := r.fetchManifest(ctx, ref)
+	if err == nil {
+		r.recent.add(doc)
+	}
+	return doc, err
+}
+
+func (r *Repository) fetchManifest(ctx context.Context, ref string) (*manifest.Document, error) {
 	if r.sources != nil {
 		return r.sources.fetchManifest(ctx, ref)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -19,6 +20,40 @@ type Repository struct {
 	name   string
 	// sources, if set, are where pulls go (see Client.Mirrors).
 	sources *sources
+	// recent holds the last manifests FetchManifest read, by digest, so
+	// that fetching one again by digest costs no request.
+	recent recentDocs
+}
+
+// recentDocs keeps the raw bytes of the last few manifests fetched.
+type recentDocs struct {
+	mu   sync.Mutex
+	docs []*manifest.Document
+}
+
+// maxRecentDocs bounds recentDocs (manifests are at most 4 MiB each, and
+// usually a few KiB).
+const maxRecentDocs = 4
+
+func (c *recentDocs) add(doc *manifest.Document) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.docs = append(c.docs, doc)
+	if len(c.docs) > maxRecentDocs {
+		c.docs = c.docs[1:]
+	}
+}
+
+// get returns the manifest of digest d, if it is one of the recent ones.
+func (c *recentDocs) get(d manifest.Digest) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, doc := range c.docs {
+		if doc.Digest == d {
+			return doc.Raw, true
+		}
+	}
+	return nil, false
 }
 
 // Compile-time checks that Repository is a content store.

@@ -99,8 +99,16 @@ func openSource(ctx context.Context, c *registry.Client, loc location) (*source,
 	var ref string
 	switch loc.kind {
 	case kindRegistry:
+		// One GET, not HEAD then GET: the repository keeps the manifest,
+		// so reading it again by digest costs no second round trip.
 		repo := c.Repository(loc.ref)
-		src.fetcher, resolver, ref = repo, repo, loc.ref.Identifier()
+		src.fetcher = repo
+		doc, err := repo.FetchManifest(ctx, loc.ref.Identifier())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", loc, err)
+		}
+		src.root = doc.Descriptor()
+		return src, nil
 	case kindOCI:
 		l, err := openLayoutForRead(loc.path)
 		if err != nil {

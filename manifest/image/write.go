@@ -53,12 +53,16 @@ func (im *Image) Write(ctx context.Context, dst manifest.Store, tag string, opts
 func (im *Image) writeBlobs(ctx context.Context, dst manifest.Store, doc *manifest.Document, opts *WriteOptions) error {
 	var fromBase []manifest.Descriptor
 	fresh := []manifest.Descriptor{doc.Manifest.Config}
+	seen := map[manifest.Digest]bool{}
 	for _, l := range doc.Manifest.Layers {
-		if im.added[l.Digest] != nil {
+		switch {
+		case seen[l.Digest]: // a layer twice in one image is stored once
+		case im.added[l.Digest] != nil:
 			fresh = append(fresh, l)
-		} else {
+		default:
 			fromBase = append(fromBase, l)
 		}
+		seen[l.Digest] = true
 	}
 	if h, ok := dst.(holder); len(fromBase) > 0 && (!ok || im.base == nil || !h.Holds(im.base)) {
 		if im.base == nil {
