@@ -22,9 +22,10 @@ func (h *harness) seed(ctx context.Context, a, b string) error {
 	start := time.Now()
 	fmt.Fprintf(os.Stderr, "seeding %s (scale %s)\n", a, h.opts.scale)
 	c := &registry.Client{}
-	f := &fixture{a: a, b: b, sc: h.sc, tarball: filepath.Join(h.work, "big.tar")}
+	f := &fixture{a: a, b: b, aw: h.proxies[0].host, bw: h.proxies[1].host, sc: h.sc,
+		tarball: filepath.Join(h.work, "big.tar"), scaleRuns: h.opts.scaleRuns}
 	var err error
-	if f.big, err = seedImage(ctx, c, a+"/bench/big:1", h.sc.big, "linux/amd64", 1); err != nil {
+	if f.big, err = seedImage(ctx, c, a+"/bench/big:1", sources(h.sc.big, 1), "linux/amd64"); err != nil {
 		return err
 	}
 	if f.tiny, err = seedTiny(ctx, c, a+"/bench/tiny:1", h.sc.tinyLayers, h.sc.tinySize); err != nil {
@@ -32,6 +33,12 @@ func (h *harness) seed(ctx context.Context, a, b string) error {
 	}
 	if f.index, err = seedIndex(ctx, c, a+"/bench/multi:1", h.sc); err != nil {
 		return err
+	}
+	if h.wants(groupScale) {
+		fmt.Fprintf(os.Stderr, "seeding the scale images\n")
+		if err := seedScale(ctx, c, f); err != nil {
+			return err
+		}
 	}
 	h.fix = f
 	skiff := h.toolPath("skiff")
@@ -48,19 +55,31 @@ func (h *harness) seed(ctx context.Context, a, b string) error {
 	return nil
 }
 
+// takeRequests returns the requests the links carried since the last call.
+func (h *harness) takeRequests() []reqRecord {
+	var reqs []reqRecord
+	for _, p := range h.proxies {
+		reqs = append(reqs, p.rec.take()...)
+	}
+	return reqs
+}
+
 // bench times every operation for every tool, runs times, rotating the
-// tools' order from one run to the next, and the raw-transfer limit once
+// tools' order from one run to the next, and the raw-transfer limits once
 // per run.
 func (h *harness) bench(ctx context.Context) (*results, error) {
 	ops := h.selectedOps()
-	res := &results{ops: ops, cells: map[string]*cell{}, requests: map[string]int{}}
+	res := &results{ops: ops, mode: h.mode, cells: map[string]*cell{}, requests: map[string]int{}}
 	for _, t := range h.tools {
 		res.tools = append(res.tools, t.name)
 	}
 	out := filepath.Join(h.work, "out")
 	var seq uint64
 	for r := range h.opts.runs {
-		for _, o := range ops {
+		for _, o := range rotateProgress(ops, r) {
+			if o.maxRuns > 0 && r >= o.maxRuns {
+				continue
+			}
 			for i := range h.tools {
 				t := h.tools[(i+r)%len(h.tools)]
 				seq++
@@ -69,20 +88,50 @@ func (h *harness) bench(ctx context.Context) (*results, error) {
 				}
 			}
 		}
-		raw, err := rawFetch(ctx, h.fix.a, h.fix.big.repo, h.fix.big.blobs)
-		if err != nil {
-			return nil, fmt.Errorf("raw transfer: %w", err)
+		if h.wants(groupMain) {
+			if err := h.limits(ctx, res, r); err != nil {
+				return nil, err
+			}
 		}
-		res.raw = append(res.raw, raw)
-		fmt.Fprintf(os.Stderr, "run %d/%d  raw transfer  %s\n", r+1, h.opts.runs, fmtWall(raw))
-		rawc, err := rawCopy(ctx, h.fix.a, h.fix.big.repo, h.fix.b, fmt.Sprintf("rawcopy/%d", r), h.fix.big.blobs)
-		if err != nil {
-			return nil, fmt.Errorf("raw copy: %w", err)
-		}
-		res.rawCopy = append(res.rawCopy, rawc)
-		fmt.Fprintf(os.Stderr, "run %d/%d  raw copy      %s\n", r+1, h.opts.runs, fmtWall(rawc))
+	}
+	if !h.want["append"] {
+		return res, nil
 	}
 	return res, h.countRequests(ctx, res, out)
+}
+
+// rotateProgress rotates the order of skiff's progress operations from one
+// run to the next, as the tools' order rotates, so that none of them always
+// follows the same work.
+func rotateProgress(ops []op, r int) []op {
+	var at []int
+	for i, o := range ops {
+		if strings.HasPrefix(o.key, "progress-") {
+			at = append(at, i)
+		}
+	}
+	out := slices.Clone(ops)
+	for i, j := range at {
+		out[j] = ops[at[(i+r)%len(at)]]
+	}
+	return out
+}
+
+// limits measures the raw transfer and copy limits once.
+func (h *harness) limits(ctx context.Context, res *results, r int) error {
+	raw, err := rawFetch(ctx, h.fix.a, h.fix.big.repo, h.fix.big.blobs)
+	if err != nil {
+		return fmt.Errorf("raw transfer: %w", err)
+	}
+	res.raw = append(res.raw, raw)
+	fmt.Fprintf(os.Stderr, "run %d/%d  raw transfer  %s\n", r+1, h.opts.runs, fmtWall(raw))
+	rawc, err := rawCopy(ctx, h.fix.a, h.fix.big.repo, h.fix.b, fmt.Sprintf("rawcopy/%d", r), h.fix.big.blobs)
+	if err != nil {
+		return fmt.Errorf("raw copy: %w", err)
+	}
+	res.rawCopy = append(res.rawCopy, rawc)
+	fmt.Fprintf(os.Stderr, "run %d/%d  raw copy      %s\n", r+1, h.opts.runs, fmtWall(rawc))
+	return nil
 }
 
 // once times one tool on one operation and records the sample, or the
@@ -100,7 +149,13 @@ func (h *harness) once(ctx context.Context, res *results, o op, t tool, r int, o
 			return err
 		}
 	}
-	s, err := h.run.measure(ctx, t.path, args(out, fmt.Sprintf("%s-%d", t.name, r))...)
+	inv := invocation{path: t.path, args: args(out, fmt.Sprintf("%s-%d", t.name, r)), stderr: o.stderr}
+	if o.loop[t.name] {
+		inv.path, inv.args = "/bin/sh", []string{"-c", inv.args[0], t.path}
+	}
+	h.takeRequests()
+	_, s, err := h.run.run(ctx, inv)
+	reqs := h.takeRequests()
 	if err == nil && o.minOut > 0 {
 		err = checkOutput(out, o.minOut)
 	}
@@ -109,14 +164,22 @@ func (h *harness) once(ctx context.Context, res *results, o op, t tool, r int, o
 	}
 	c := res.cell(o.key, t.name)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "run %d/%d  %-10s %-6s FAILED: %v\n", r+1, h.opts.runs, o.key, t.name, err)
+		fmt.Fprintf(os.Stderr, "run %d/%d  %-14s %-6s FAILED: %v\n", r+1, h.opts.runs, o.key, t.name, err)
 		if c.err == nil {
 			c.err = err
 		}
 		return nil
 	}
+	if o.group == groupWAN {
+		s.rtts, c.chain = criticalPath(reqs)
+		s.reqs = len(reqs)
+	}
 	c.samples = append(c.samples, s)
-	fmt.Fprintf(os.Stderr, "run %d/%d  %-10s %-6s %s  %s\n", r+1, h.opts.runs, o.key, t.name, fmtWall(s.wall), fmtBytes(s.rss))
+	fmt.Fprintf(os.Stderr, "run %d/%d  %-14s %-6s %s  CPU %s  %s", r+1, h.opts.runs, o.key, t.name, fmtWall(s.wall), fmtWall(s.cpu()), fmtBytes(s.rss))
+	if o.group == groupWAN {
+		fmt.Fprintf(os.Stderr, "  %d RT, %d requests", s.rtts, s.reqs)
+	}
+	fmt.Fprintln(os.Stderr)
 	return nil
 }
 
@@ -136,8 +199,8 @@ func checkOutput(out string, min int64) error {
 // countRequests appends a fresh layer once more with skiff -v and crane -v
 // and counts the requests their traces show ("--> METHOD URL" lines).
 func (h *harness) countRequests(ctx context.Context, res *results, out string) error {
-	i := slices.IndexFunc(h.fix.ops(), func(o op) bool { return o.key == "append" })
-	o := h.fix.ops()[i]
+	ops := h.fix.ops()
+	o := ops[slices.IndexFunc(ops, func(o op) bool { return o.key == "append" })]
 	for _, t := range h.tools {
 		args := o.cmd[t.name]
 		if args == nil {

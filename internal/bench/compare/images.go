@@ -21,14 +21,22 @@ import (
 const (
 	kib = 1 << 10
 	mib = 1 << 20
+	gib = 1 << 30
 )
 
 // layerSpec is one generated layer: its uncompressed size and whether its
-// contents are repetitive (compressing to almost nothing) or random.
+// contents are repetitive (compressing to almost nothing) or random; a
+// stored layer is random data in a gzip stream of stored blocks, made fast
+// enough to seed gigabytes.
 type layerSpec struct {
 	size         int
 	compressible bool
+	stored       bool
 }
+
+func random(n int) layerSpec     { return layerSpec{size: n} }
+func repetitive(n int) layerSpec { return layerSpec{size: n, compressible: true} }
+func stored(n int) layerSpec     { return layerSpec{size: n, stored: true} }
 
 // scale sizes the test images.
 type scale struct {
@@ -38,25 +46,40 @@ type scale struct {
 	indexLayers []layerSpec // of each platform's image
 	platforms   []string
 	appendSize  int
+	// The scale images (-ops scale): a huge image, one of many layers, and
+	// many images sharing a base layer, pulled together.
+	huge       []layerSpec
+	wideLayers int
+	wideSize   int
+	many       int
+	manyBase   layerSpec
+	manyOwn    layerSpec
 }
 
 var scales = map[string]scale{
 	// full: 390 MiB of random layers (≈ 409 MB compressed) and 80 MiB
 	// that compress to about a megabyte.
 	"full": {
-		big:        []layerSpec{{160 * mib, false}, {48 * mib, true}, {130 * mib, false}, {32 * mib, true}, {100 * mib, false}},
+		big:        []layerSpec{random(160 * mib), repetitive(48 * mib), random(130 * mib), repetitive(32 * mib), random(100 * mib)},
 		tinyLayers: 30, tinySize: 2 * kib,
-		indexLayers: []layerSpec{{8 * mib, false}, {4 * mib, true}},
+		indexLayers: []layerSpec{random(8 * mib), repetitive(4 * mib)},
 		platforms:   []string{"linux/amd64", "linux/arm64", "linux/arm/v7"},
 		appendSize:  1 * mib,
+		// 4 GiB in four layers (4.3 GB).
+		huge:       []layerSpec{stored(gib), stored(gib), stored(gib), stored(gib)},
+		wideLayers: 300, wideSize: 16 * kib,
+		many: 20, manyBase: random(8 * mib), manyOwn: random(2 * mib),
 	},
 	// small: the same shapes, tiny, to check the harness.
 	"small": {
-		big:        []layerSpec{{2 * mib, false}, {1 * mib, true}, {1536 * kib, false}, {512 * kib, true}, {1 * mib, false}},
+		big:        []layerSpec{random(2 * mib), repetitive(1 * mib), random(1536 * kib), repetitive(512 * kib), random(1 * mib)},
 		tinyLayers: 30, tinySize: 1 * kib,
-		indexLayers: []layerSpec{{64 * kib, false}, {32 * kib, true}},
+		indexLayers: []layerSpec{random(64 * kib), repetitive(32 * kib)},
 		platforms:   []string{"linux/amd64", "linux/arm64", "linux/arm/v7"},
 		appendSize:  1 * mib,
+		huge:        []layerSpec{stored(8 * mib), stored(8 * mib)},
+		wideLayers:  300, wideSize: 1 * kib,
+		many: 20, manyBase: random(256 * kib), manyOwn: random(64 * kib),
 	},
 }
 
@@ -68,12 +91,18 @@ type seeded struct {
 	desc  manifest.Descriptor   // its manifest
 	blobs []manifest.Descriptor // config and layers
 	size  int64                 // compressed bytes of its layers
+	raw   int64                 // their bytes uncompressed (some tools store layers so)
 	note  string
 }
 
-// seedImage pushes an image of the given layers to ref, one layer at a time
-// so that memory holds no more than one of them.
-func seedImage(ctx context.Context, c *registry.Client, ref string, layers []layerSpec, platform string, seed uint64) (*seeded, error) {
+// least is the fewest bytes a tool can store the image's layers in: the
+// compressed size, or the uncompressed one for layers of stored blocks.
+func (s *seeded) least() int64 { return min(s.size, s.raw) }
+
+// seedImage pushes an image of the given layers to ref, each layer
+// streamed twice (once to learn its digest, once into the upload), so that
+// memory holds none of them.
+func seedImage(ctx context.Context, c *registry.Client, ref string, layers []layerSource, platform string) (*seeded, error) {
 	r, err := reference.Parse(ref)
 	if err != nil {
 		return nil, err
@@ -86,18 +115,18 @@ func seedImage(ctx context.Context, c *registry.Client, ref string, layers []lay
 	out := &seeded{ref: ref, name: r.Name(), repo: r.Repository}
 	var descs []manifest.Descriptor
 	var diffIDs []manifest.Digest
-	for i, l := range layers {
-		one, err := testimage.New(testimage.Options{LayerSizes: []int{l.size}, Compressible: l.compressible, Seed: seed*100 + uint64(i), Docker: true})
+	for _, l := range layers {
+		d, diffID, raw, err := l.measure(manifest.MediaTypeDockerLayer)
 		if err != nil {
 			return nil, err
 		}
-		d := one.Manifest.Manifest.Layers[0]
-		if err := repo.Push(ctx, d, bytes.NewReader(one.Layers[0])); err != nil {
+		if err := l.push(ctx, repo, d); err != nil {
 			return nil, fmt.Errorf("seeding %s: %w", ref, err)
 		}
 		descs = append(descs, d)
-		diffIDs = append(diffIDs, one.DiffIDs[0])
+		diffIDs = append(diffIDs, diffID)
 		out.size += d.Size
+		out.raw += raw
 	}
 	doc, cfg, err := compose(diffIDs, descs, p)
 	if err != nil {
@@ -112,8 +141,16 @@ func seedImage(ctx context.Context, c *registry.Client, ref string, layers []lay
 	out.desc = doc.Descriptor()
 	out.desc.Platform = &p
 	out.blobs = append([]manifest.Descriptor{doc.Manifest.Config}, descs...)
-	out.note = describe(layers, out.size)
+	out.note = describe(specsOf(layers), out.size)
 	return out, nil
+}
+
+func specsOf(layers []layerSource) []layerSpec {
+	out := make([]layerSpec, len(layers))
+	for i, l := range layers {
+		out[i] = l.spec
+	}
+	return out
 }
 
 // compose makes the config and Docker manifest of layers already pushed.
@@ -138,8 +175,11 @@ func describe(layers []layerSpec, compressed int64) string {
 			j++
 		}
 		kind := "random"
-		if layers[i].compressible {
+		switch {
+		case layers[i].compressible:
 			kind = "repetitive"
+		case layers[i].stored:
+			kind = "random, stored uncompressed in gzip"
 		}
 		part := bytesIEC(int64(layers[i].size)) + " " + kind
 		if j-i > 1 {
@@ -162,12 +202,13 @@ func seedIndex(ctx context.Context, c *registry.Client, ref string, sc scale) (*
 	out := &seeded{ref: ref, name: r.Name(), repo: r.Repository}
 	for i, plat := range sc.platforms {
 		tag := "p" + fmt.Sprint(i)
-		im, err := seedImage(ctx, c, r.Name()+":"+tag, sc.indexLayers, plat, uint64(10+i))
+		im, err := seedImage(ctx, c, r.Name()+":"+tag, sources(sc.indexLayers, uint64(10+i)), plat)
 		if err != nil {
 			return nil, err
 		}
 		idx.Manifests = append(idx.Manifests, im.desc)
 		out.size += im.size
+		out.raw += im.raw
 	}
 	doc, err := manifest.Marshal(manifest.MediaTypeOCIIndex, &idx)
 	if err != nil {
@@ -186,7 +227,7 @@ func seedTiny(ctx context.Context, c *registry.Client, ref string, n, size int) 
 	for i := range layers {
 		layers[i] = layerSpec{size: size}
 	}
-	return seedImage(ctx, c, ref, layers, "linux/amd64", 3)
+	return seedImage(ctx, c, ref, sources(layers, 3), "linux/amd64")
 }
 
 // writeLayerTar writes a plain tar holding one file of size random bytes,

@@ -1,11 +1,19 @@
 //go:build linux
 
 // Command compare times skiff against crane, regctl and skopeo on the same
-// images, served by two instances of Debian's docker-registry on loopback, and writes
-// the medians, the ratios and issue #9's targets to internal/bench/RESULTS.md.
+// images, served by two instances of Debian's docker-registry on loopback,
+// also through a simulated wide-area link, and writes the medians, the
+// ratios and the targets of issues 9 and 16 to internal/bench/RESULTS.md.
 //
 //	go run ./internal/bench/compare                        # 5 runs, full-size images
 //	go run ./internal/bench/compare -scale small -runs 1 -out -   # a quick check
+//	go run ./internal/bench/compare -ops wan -rtt 50ms -bandwidth 20
+//
+// The operations come in groups, each a table of the report: main (pulls,
+// push, copies and append on loopback), stderr (the big pull with stderr on
+// a terminal, /dev/null and a pipe, and skiff's progress kinds), wan
+// (through the links) and scale (a 4.3 GB image, 300 layers, 20 images at
+// once; in the first -scale-runs runs only).
 //
 // crane and regctl are installed at pinned versions into a temporary GOBIN
 // unless -crane and -regctl (or $CRANE and $REGCTL) name binaries; skopeo
@@ -30,10 +38,12 @@ import (
 
 // options are the command's flags.
 type options struct {
-	runs                      int
+	runs, scaleRuns           int
 	scale                     string
 	skiff, crane, reg, skopeo string
-	out, note, only           string
+	out, note, only, stderr   string
+	rtt                       time.Duration
+	bandwidth                 float64 // Mbit/s
 	args                      []string
 }
 
@@ -47,7 +57,11 @@ func main() {
 	flag.StringVar(&o.reg, "regctl", "", "regctl binary (default $REGCTL, else go install regctl@"+peers[1].version+")")
 	flag.StringVar(&o.out, "out", "internal/bench/RESULTS.md", `write the report here, relative to the repository ("-": stdout only)`)
 	flag.StringVar(&o.note, "note", "", "a remark for the report, such as how busy the machine was")
-	flag.StringVar(&o.only, "ops", "", "comma-separated operations to run (default all): "+strings.Join(opKeys, ","))
+	flag.StringVar(&o.only, "ops", defaultOps, "comma-separated operations or groups to run (all: every group): "+opsHelp())
+	flag.IntVar(&o.scaleRuns, "scale-runs", 3, "time the scale operations in at most this many of the runs")
+	flag.StringVar(&o.stderr, "stderr", string(stderrTTY), "where the tools' stderr goes outside the stderr table: tty (a pseudo-terminal), null (/dev/null) or pipe")
+	flag.DurationVar(&o.rtt, "rtt", 25*time.Millisecond, "round-trip time of the simulated wide-area links")
+	flag.Float64Var(&o.bandwidth, "bandwidth", 100, "bandwidth of each simulated wide-area link, Mbit/s each way (0: no cap)")
 	flag.Parse()
 	o.args = os.Args[1:]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,12 +73,63 @@ func main() {
 	}
 }
 
-var opKeys = []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-index", "append"}
+// opGroups are the operations, by table, in the order of the report.
+var opGroups = []struct {
+	name string
+	keys []string
+}{
+	{groupMain, []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-index", "append"}},
+	{groupStderr, []string{"stderr-tty", "stderr-null", "stderr-pipe", "progress-none", "progress-plain", "progress-tty"}},
+	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index"}},
+	{groupScale, []string{"scale-huge", "scale-layers", "scale-images"}},
+}
+
+const defaultOps = "main,stderr,wan,scale"
+
+func opsHelp() string {
+	var parts []string
+	for _, g := range opGroups {
+		parts = append(parts, g.name+" ("+strings.Join(g.keys, ",")+")")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// parseOps is the set of operation keys -ops names.
+func parseOps(s string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, w := range strings.Split(s, ",") {
+		w = strings.TrimSpace(w)
+		found := false
+		for _, g := range opGroups {
+			for _, k := range g.keys {
+				if w == "all" || w == g.name || w == k {
+					want[k], found = true, true
+				}
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("-ops: no operation or group %q (have: all; %s)", w, opsHelp())
+		}
+	}
+	return want, nil
+}
 
 func run(ctx context.Context, o options) error {
 	sc, ok := scales[o.scale]
-	if !ok || o.runs < 1 || flag.NArg() > 0 {
-		return fmt.Errorf("usage: compare [-runs N] [-scale full|small] [-crane PATH] [-regctl PATH] [-skopeo PATH] [-out FILE]")
+	if !ok || o.runs < 1 || o.scaleRuns < 1 || flag.NArg() > 0 {
+		return fmt.Errorf("usage: compare [-runs N] [-scale full|small] [-ops LIST] [-stderr tty|null|pipe] [-rtt D] [-bandwidth MBITS] [-crane PATH] [-regctl PATH] [-skopeo PATH] [-out FILE]")
+	}
+	mode, err := parseStderrMode(o.stderr)
+	if err != nil {
+		return err
+	}
+	want, err := parseOps(o.only)
+	if err != nil {
+		return err
+	}
+	// The main table's pull is the stderr table's row for the default mode.
+	if want["pull-tar"] {
+		delete(want, "stderr-"+string(mode))
 	}
 	root, err := moduleRoot()
 	if err != nil {
@@ -79,7 +144,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	h := &harness{opts: o, sc: sc, root: root, work: work, started: time.Now().UTC(), loadStart: loadAvg()}
+	h := &harness{opts: o, sc: sc, mode: mode, want: want, root: root, work: work, started: time.Now().UTC(), loadStart: loadAvg()}
 	if err := h.setupTools(ctx, regBin); err != nil {
 		return err
 	}
@@ -93,6 +158,17 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer b.stop()
+	pa, err := startProxy(a.host, newLink(o.rtt, o.bandwidth*1e6))
+	if err != nil {
+		return err
+	}
+	defer pa.close()
+	pb, err := startProxy(b.host, newLink(o.rtt, o.bandwidth*1e6))
+	if err != nil {
+		return err
+	}
+	defer pb.close()
+	h.proxies = []*proxy{pa, pb}
 	if err := h.seed(ctx, a.host, b.host); err != nil {
 		return err
 	}
@@ -107,6 +183,9 @@ func run(ctx context.Context, o options) error {
 type harness struct {
 	opts      options
 	sc        scale
+	mode      stderrMode      // where stderr goes by default
+	want      map[string]bool // the operations to run
+	proxies   []*proxy        // registries a and b through their links
 	root      string
 	work      string
 	tools     []tool // skiff first
@@ -159,7 +238,7 @@ func (h *harness) setupTools(ctx context.Context, regBin string) error {
 		h.goVersion = strings.TrimSpace(string(out))
 	}
 	var err error
-	if h.run, err = newRunner(h.work, rusage); err != nil {
+	if h.run, err = newRunner(h.work, rusage, h.mode); err != nil {
 		return err
 	}
 	floor, err := h.run.measure(ctx, "/bin/true")
@@ -178,10 +257,15 @@ func (h *harness) toolPath(name string) string {
 
 // selectedOps are the operations -ops asks for.
 func (h *harness) selectedOps() []op {
-	all := h.fix.ops()
-	if h.opts.only == "" {
-		return all
+	return slices.DeleteFunc(h.fix.ops(), func(o op) bool { return !h.want[o.key] })
+}
+
+// wants reports whether any operation of group is to run.
+func (h *harness) wants(group string) bool {
+	for _, g := range opGroups {
+		if g.name == group && slices.ContainsFunc(g.keys, func(k string) bool { return h.want[k] }) {
+			return true
+		}
 	}
-	want := strings.Split(h.opts.only, ",")
-	return slices.DeleteFunc(all, func(o op) bool { return !slices.Contains(want, o.key) })
+	return false
 }

@@ -13,7 +13,7 @@ import (
 
 // report prints the tables and writes the whole report to -out.
 func (h *harness) report(res *results) error {
-	tables := "## Medians\n\n" + res.table() + "\n## Targets\n\n" + targetTable(res.targets())
+	tables := h.tables(res)
 	fmt.Println()
 	fmt.Print(tables)
 	if h.opts.out == "-" {
@@ -23,12 +23,50 @@ func (h *harness) report(res *results) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(h.root, path)
 	}
-	doc := h.header(res) + "\n" + tables + h.failures(res) + "\n" + h.commands(res)
+	doc := h.header(res) + "\n" + tables + h.failures(res) + h.chains(res) + "\n" + h.commands(res)
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "\nwrote %s\n", path)
 	return nil
+}
+
+// tables are the report's tables, each for the operations that ran.
+func (h *harness) tables(res *results) string {
+	var b strings.Builder
+	if len(res.groupOps(groupMain)) > 0 {
+		fmt.Fprintf(&b, "## Medians\n\nstderr on %s.\n\n%s", h.mode.describe(), res.table())
+	}
+	if len(res.groupOps(groupStderr)) > 0 {
+		fmt.Fprintf(&b, "\n## Pull big → docker tarball, by where stderr goes\n\n%s\n%s", res.stderrTable(), res.progressTable())
+	}
+	if len(res.groupOps(groupWAN)) > 0 {
+		fmt.Fprintf(&b, "\n## Wide-area link\n\n%s, stderr on %s. Each cell: median wall time · sequential round trips (RT) · HTTP requests.\n\n%s",
+			h.linkText(), h.mode.describe(), res.wanTable())
+	}
+	if ops := res.groupOps(groupScale); len(ops) > 0 {
+		fmt.Fprintf(&b, "\n## Scale\n\nMedians of %d runs, stderr on %s.\n\n%s\n"+
+			"† no way to pull several images into one file: one invocation per image, in sequence, from sh, into a file each; "+
+			"wall is the whole loop, peak RSS the largest invocation's. Not compared in the ratios.\n",
+			min(h.opts.runs, h.opts.scaleRuns), h.mode.describe(), res.groupTable(groupScale))
+	}
+	fmt.Fprintf(&b, "\n## Targets\n\n%s", targetTable(res.targets()))
+	return b.String()
+}
+
+// linkText describes the simulated link.
+func (h *harness) linkText() string {
+	return fmt.Sprintf("Through a simulated link of %s round trip and %s", h.opts.rtt, h.linkBandwidth())
+}
+
+// chains lists the requests that made each tool's round trips.
+func (h *harness) chains(res *results) string {
+	c := res.chains()
+	if c == "" {
+		return ""
+	}
+	return "\n## Sequential requests through the link\n\nThe longest chain of requests, each sent after the one before had ended, " +
+		"in each tool's last run (\"new\": the request opened its connection, 2 round trips):\n\n" + c
 }
 
 func (h *harness) header(res *results) string {
@@ -52,34 +90,20 @@ func (h *harness) header(res *results) string {
 	fmt.Fprintf(&b, "- big (`bench/big:1`, Docker media types): %s\n", h.fix.big.note)
 	fmt.Fprintf(&b, "- tiny (`bench/tiny:1`): %s\n", h.fix.tiny.note)
 	fmt.Fprintf(&b, "- index (`bench/multi:1`, OCI): %s\n", h.fix.index.note)
+	if f := h.fix; f.huge != nil {
+		fmt.Fprintf(&b, "- huge (`bench/huge:1`): %s\n", f.huge.note)
+		fmt.Fprintf(&b, "- wide (`bench/wide:1`): %s\n", f.wide.note)
+		fmt.Fprintf(&b, "- many (`bench/many0:1` … `bench/many%d:1`): each %s; the first layer is the same in all\n", len(f.many)-1, f.many[0].note)
+	}
 	fmt.Fprintf(&b, "\n## Method\n\n%s", method(h.opts.runs, h.rssFloor))
+	fmt.Fprintf(&b, "\n%s", h.methodStderr())
+	if len(res.groupOps(groupWAN)) > 0 {
+		fmt.Fprintf(&b, "\n%s", h.methodLink())
+	}
+	if len(res.groupOps(groupScale)) > 0 {
+		fmt.Fprintf(&b, "\n%s", h.methodScale())
+	}
 	return b.String()
-}
-
-func method(runs int, floor int64) string {
-	return fmt.Sprintf(`Every operation runs once per tool in each of the %d runs, the tools' order rotating
-from one run to the next; the tables show medians. Wall time runs from starting the
-process to its exit; peak RSS is the child's ru_maxrss (wait4), taken by a small helper
-(internal/bench/rusage: it reads %s for /bin/true) because a child started
-from the harness itself would inherit the harness's peak. Every tool runs with
-its defaults but for plain HTTP (crane --insecure, regctl --host reg=…,tls=disabled, skopeo
---src-tls-verify=false --dest-tls-verify=false --insecure-policy;
-skiff allows plain HTTP to loopback) and a private HOME, emptied before every run, with
-skopeo's root cache (/var/lib/containers/cache/blob-info-cache-v1.boltdb) removed too:
-skopeo remembers where it saw each blob and would mount blobs from repositories of earlier
-runs instead of uploading them as every other tool does. Outputs are removed
-between runs and the page cache is not dropped, so the registries serve from memory.
-Pushes and copies go to a new repository of the second registry each time, which
-already stores the blobs (a warm-up copy), so every run uploads the same bytes.
-The push input is the big image as a docker tarball written by skiff. The append
-layer is a plain tar of 1 MiB of fresh random data each time, tagged in the big
-image's own repository. Ratios compare skiff with the fastest (or leanest) of the
-peers, named in brackets: below 1 skiff is ahead. "raw HTTP GET" fetches every blob
-of the big image at once in the harness itself, hashing nothing: the transfer limit.
-"raw copy" streams each of those GETs into a POST and PUT to a new repository of the
-second registry, at once, hashing nothing: the limit the two registries set on a copy.
-Requests are counted from the -v traces ("--> " lines) of one more append.
-`, runs, fmtBytes(floor))
 }
 
 // failures lists the first error of every tool that failed an operation.
@@ -104,17 +128,30 @@ func (h *harness) commands(res *results) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Commands\n\n```sh\n")
 	for _, o := range res.ops {
-		fmt.Fprintf(&b, "# %s\n", o.name)
+		fmt.Fprintf(&b, "# %s (%s)\n", o.name, o.key)
 		for _, t := range res.tools {
 			if args := o.cmd[t]; args != nil {
-				line := t + " " + strings.Join(args("OUT", t+"-N"), " ")
-				line = strings.NewReplacer(h.fix.a, "A", h.fix.b, "B", h.fix.tarball, "big.tar").Replace(line)
-				fmt.Fprintln(&b, line)
+				fmt.Fprintln(&b, h.commandLine(o, t, args("OUT", t+"-N")))
 			}
 		}
 	}
 	fmt.Fprintf(&b, "```\n\n## Reproduce\n\n```sh\ncd skiff && %s\n```\n", h.command())
 	return b.String()
+}
+
+// commandLine is one tool's command for an operation, with the registries
+// as A and B, through their links as WA and WB, and the output as OUT.
+func (h *harness) commandLine(o op, t string, args []string) string {
+	line := t + " " + strings.Join(args, " ")
+	if o.loop[t] {
+		line = "# one invocation per image, in sequence; the first:\n" + firstOfLoop(args[0], t)
+	}
+	f := h.fix
+	var pairs []string
+	for _, s := range []string{"/", ","} {
+		pairs = append(pairs, f.a+s, "A"+s, f.b+s, "B"+s, f.aw+s, "WA"+s, f.bw+s, "WB"+s)
+	}
+	return strings.NewReplacer(append(pairs, f.tarball, "big.tar")...).Replace(line)
 }
 
 // command is how this report was made, quoted for a POSIX shell.

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,29 +22,47 @@ import (
 // sample is one timed run of one tool.
 type sample struct {
 	wall time.Duration
-	rss  int64 // peak resident set size of the child, bytes
+	rss  int64         // peak resident set size of the child, bytes
+	user time.Duration // user CPU time of the child
+	sys  time.Duration // system CPU time of the child
+	// Through the link simulator only: the sequential round trips of the
+	// run's requests (see criticalPath) and their number.
+	rtts, reqs int
 }
+
+// cpu is the child's user and system CPU time together.
+func (s sample) cpu() time.Duration { return s.user + s.sys }
 
 // rootBlobInfoCache is where skopeo (containers/image) keeps its
 // blob-location cache when it runs as root.
 const rootBlobInfoCache = "/var/lib/containers/cache/blob-info-cache-v1.boltdb"
 
 // runner starts the tools through the rusage helper, which reports their
-// wall time and peak RSS, with a private HOME, so that no credentials,
-// helpers or configuration of the machine's user take part. HOME is
-// emptied before every run, and skopeo's root cache removed: skopeo keeps
-// a blob-location cache and would mount, from a repository it saw before,
-// the blobs every other tool uploads, so no run learns from the one before.
+// wall time, peak RSS and CPU time, with a private HOME, so that no
+// credentials, helpers or configuration of the machine's user take part.
+// HOME is emptied before every run, and skopeo's root cache removed: skopeo
+// keeps a blob-location cache and would mount, from a repository it saw
+// before, the blobs every other tool uploads, so no run learns from the one
+// before. A child's stderr goes where the invocation says: a terminal, a
+// pipe or /dev/null.
 type runner struct {
 	rusage string // the helper binary
 	home   string
 	env    []string
-	dir    string // working directory of the children
-	stderr string // file that receives a child's stderr
-	result string // file that receives the helper's measurement
+	dir    string     // working directory of the children
+	result string     // file that receives the helper's measurement
+	mode   stderrMode // where stderr goes unless an invocation says
 }
 
-func newRunner(work, rusage string) (*runner, error) {
+// invocation is one run of a tool.
+type invocation struct {
+	path   string
+	args   []string
+	stderr stderrMode // "" is the runner's mode
+	keep   int        // bytes of stderr's end kept; 0 is 64 KiB
+}
+
+func newRunner(work, rusage string, mode stderrMode) (*runner, error) {
 	home := work + "/home"
 	tmp := work + "/tmp"
 	for _, d := range []string{home, tmp} {
@@ -52,19 +72,25 @@ func newRunner(work, rusage string) (*runner, error) {
 	}
 	env := []string{"HOME=" + home, "DOCKER_CONFIG=" + home + "/.docker", "XDG_CONFIG_HOME=" + home + "/.config",
 		"XDG_RUNTIME_DIR=" + home + "/run", "TMPDIR=" + tmp, "PATH=" + os.Getenv("PATH")}
-	return &runner{rusage: rusage, home: home, env: env, dir: work, stderr: work + "/stderr.log", result: work + "/rusage.out"}, nil
+	return &runner{rusage: rusage, home: home, env: env, dir: work, result: work + "/rusage.out", mode: mode}, nil
 }
 
-// measure runs path with args and returns its wall time and peak RSS.
-// stdout is discarded; stderr is kept in a file and its tail is returned
-// with the error when the command fails.
+// measure runs path with args, stderr where the runner's mode says, and
+// returns its measurement; the tail of stderr comes with the error when the
+// command fails.
 func (r *runner) measure(ctx context.Context, path string, args ...string) (sample, error) {
-	_, s, err := r.output(ctx, path, args...)
+	_, s, err := r.run(ctx, invocation{path: path, args: args})
 	return s, err
 }
 
-// output is measure that also returns stderr.
+// output is measure with stderr in a pipe, returned whole (up to 16 MiB).
 func (r *runner) output(ctx context.Context, path string, args ...string) (string, sample, error) {
+	return r.run(ctx, invocation{path: path, args: args, stderr: stderrPipe, keep: 16 * mib})
+}
+
+// run runs one invocation and returns its stderr (the kept tail) and its
+// measurement.
+func (r *runner) run(ctx context.Context, inv invocation) (string, sample, error) {
 	if err := emptyDir(r.home); err != nil {
 		return "", sample{}, err
 	}
@@ -72,26 +98,37 @@ func (r *runner) output(ctx context.Context, path string, args ...string) (strin
 	if err := os.Remove(rootBlobInfoCache); err != nil && !os.IsNotExist(err) && os.Geteuid() == 0 {
 		return "", sample{}, err
 	}
-	errf, err := os.Create(r.stderr)
+	mode, keep := cmp.Or(inv.stderr, r.mode), cmp.Or(inv.keep, 64*kib)
+	sink, err := openStderr(mode, keep)
 	if err != nil {
 		return "", sample{}, err
 	}
-	defer errf.Close()
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
+		sink.finish()
 		return "", sample{}, err
 	}
 	defer null.Close()
 	os.Remove(r.result)
-	cmd := exec.CommandContext(ctx, r.rusage, append([]string{r.result, path}, args...)...)
-	cmd.Env, cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr = r.env, r.dir, null, null, errf
-	err = cmd.Run()
-	stderr, _ := os.ReadFile(r.stderr)
+	cmd := exec.CommandContext(ctx, r.rusage, append([]string{r.result, inv.path}, inv.args...)...)
+	cmd.Env, cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr = r.env, r.dir, null, null, sink.child
+	if mode == stderrTTY {
+		cmd.Env = append(slices.Clip(r.env), "TERM=xterm")
+	}
+	err = cmd.Start()
+	sink.started()
+	if err == nil {
+		err = cmd.Wait()
+	}
+	stderr := sink.finish()
 	if err != nil {
-		return string(stderr), sample{}, fmt.Errorf("%s %s: %v\n%s", path, strings.Join(args, " "), err, tail(string(stderr), 2000))
+		if mode == stderrNull {
+			stderr = "(stderr went to /dev/null)"
+		}
+		return stderr, sample{}, fmt.Errorf("%s %s: %v\n%s", inv.path, strings.Join(inv.args, " "), err, tail(stderr, 2000))
 	}
 	s, err := readSample(r.result)
-	return string(stderr), s, err
+	return stderr, s, err
 }
 
 func readSample(path string) (sample, error) {
@@ -99,11 +136,11 @@ func readSample(path string) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	var ns, kib int64
-	if _, err := fmt.Sscanf(string(b), "%d %d", &ns, &kib); err != nil {
+	var ns, kib, user, sys int64
+	if _, err := fmt.Sscanf(string(b), "%d %d %d %d", &ns, &kib, &user, &sys); err != nil {
 		return sample{}, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return sample{wall: time.Duration(ns), rss: kib * 1024}, nil
+	return sample{wall: time.Duration(ns), rss: kib * 1024, user: time.Duration(user), sys: time.Duration(sys)}, nil
 }
 
 func tail(s string, n int) string {

@@ -31,7 +31,7 @@ func TestMedian(t *testing.T) {
 }
 
 func TestDescribeGroupsEqualLayers(t *testing.T) {
-	layers := []layerSpec{{kib, false}, {kib, false}, {kib, false}, {2 * mib, true}}
+	layers := []layerSpec{random(kib), random(kib), random(kib), repetitive(2 * mib)}
 	got := describe(layers, 1_500_000)
 	want := "4 layers (3 × 1 KiB random, 2 MiB repetitive), 1.5 MB compressed"
 	if got != want {
@@ -46,12 +46,13 @@ func fakeResults() *results {
 	all := map[string]argv{"skiff": none, "crane": none, "regctl": none}
 	res := &results{
 		ops: []op{
-			{key: "pull-tar", name: "pull", cmd: all},
-			{key: "push", name: "push", cmd: all},
-			{key: "copy", name: "copy", cmd: all},
-			{key: "append", name: "append", cmd: map[string]argv{"skiff": none, "crane": none}},
+			{key: "pull-tar", name: "pull", cmd: all, group: groupMain},
+			{key: "push", name: "push", cmd: all, group: groupMain},
+			{key: "copy", name: "copy", cmd: all, group: groupMain},
+			{key: "append", name: "append", cmd: map[string]argv{"skiff": none, "crane": none}, group: groupMain},
 		},
 		tools:    []string{"skiff", "crane", "regctl"},
+		mode:     stderrTTY,
 		cells:    map[string]*cell{},
 		raw:      []time.Duration{100 * time.Millisecond},
 		requests: map[string]int{"skiff": 5, "crane": 21},
@@ -93,12 +94,14 @@ func TestTargets(t *testing.T) {
 		known  bool
 		pass   bool
 	}{
-		{"pull: wall", true, true},
-		{"pull-tiny: wall", false, false},
-		{"copy: wall", true, true},
-		{"push: wall", true, false},
-		{"pull: peak RSS", true, true},
-		{"append", true, true},
+		{"issue 9: pull: wall", true, true},
+		{"issue 9: pull-tiny: wall", false, false},
+		{"issue 9: copy: wall", true, true},
+		{"issue 9: push: wall", true, false},
+		{"issue 9: pull: peak RSS", true, true},
+		{"issue 9: append", true, true},
+		{"issue 16: pull (stderr on a terminal): wall ≤ 0.75×", true, false},
+		{"issue 16: wide-area wan-tiny", false, false},
 	}
 	for _, c := range checks {
 		found := false

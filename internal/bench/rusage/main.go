@@ -1,12 +1,13 @@
 //go:build linux
 
-// Command rusage runs a command and writes its wall time and peak RSS to a
-// file, for the comparison benchmarks:
+// Command rusage runs a command and writes its wall time, peak RSS and CPU
+// time to a file, for the comparison benchmarks:
 //
 //	rusage RESULT COMMAND [ARG...]
 //
-// RESULT receives "WALL_NANOSECONDS MAXRSS_KIB\n"; rusage exits with the
-// command's status. It exists because a child's ru_maxrss can be no less
+// RESULT receives "WALL_NANOSECONDS MAXRSS_KIB USER_NANOSECONDS
+// SYSTEM_NANOSECONDS\n" (ru_maxrss, ru_utime and ru_stime of the command
+// and the children it waited for); rusage exits with the command's status. It exists because a child's ru_maxrss can be no less
 // than the high-water RSS of the process that started it: Go starts
 // children with vfork, and exec records the shared address space's peak.
 // Started from the benchmark harness, which holds whole images in memory,
@@ -38,11 +39,12 @@ func main() {
 		os.Exit(127)
 	}
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var maxrss int64
+	var maxrss, user, sys int64
 	if ru != nil {
-		maxrss = ru.Maxrss
+		maxrss, user, sys = ru.Maxrss, ru.Utime.Nano(), ru.Stime.Nano()
 	}
-	if err := os.WriteFile(os.Args[1], fmt.Appendf(nil, "%d %d\n", wall.Nanoseconds(), maxrss), 0o644); err != nil {
+	line := fmt.Appendf(nil, "%d %d %d %d\n", wall.Nanoseconds(), maxrss, user, sys)
+	if err := os.WriteFile(os.Args[1], line, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "rusage:", err)
 		os.Exit(1)
 	}

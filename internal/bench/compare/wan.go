@@ -1,0 +1,80 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// wanOps are the operations through the simulated wide-area links: a pull
+// of many small layers, a pull of one platform of an index, an append
+// (which moves no base layer) and a copy between the two registries. The
+// big image never crosses a link but for the append: at 100 Mbit/s it
+// would take half a minute a run.
+func (f *fixture) wanOps() []op {
+	if f.aw == "" || f.bw == "" {
+		return nil
+	}
+	n := len(f.sc.platforms)
+	platform := f.sc.platforms[min(1, n-1)]
+	perPlatform := f.index.least() / int64(n)
+	big := *f.big
+	big.ref, big.name = f.viaLink(big.ref), f.viaLink(big.name)
+	ops := []op{
+		f.pullTar("wan-tiny", fmt.Sprintf("pull %d tiny layers → docker tarball", f.sc.tinyLayers), f.viaLink(f.tiny.ref), f.tiny.least(), ""),
+		f.pullTar("wan-platform", fmt.Sprintf("pull %s of the %d-platform index → docker tarball", platform, n),
+			f.viaLink(f.index.ref), perPlatform*9/10, platform),
+		f.appendLayer("wan-append", fmt.Sprintf("append %s to big, same repository", bytesIEC(int64(f.sc.appendSize))), &big),
+		f.copy("wan-copy-index", fmt.Sprintf("copy %d-platform index, registry → registry", n), f.viaLink(f.index.ref), f.bw+"/wancopy"),
+	}
+	for i := range ops {
+		ops[i].group = groupWAN
+	}
+	return ops
+}
+
+// wanTable renders the operations through the links: for every tool the
+// median wall time, sequential round trips and requests.
+func (r *results) wanTable() string {
+	var b strings.Builder
+	head := append([]string{"operation"}, r.tools...)
+	head = append(head, "skiff ÷ fastest peer")
+	row(&b, head)
+	row(&b, alignRow(len(head)))
+	for _, o := range r.groupOps(groupWAN) {
+		line := []string{o.name}
+		for _, t := range r.tools {
+			line = append(line, r.show(o, t, func(s stat) string {
+				return fmt.Sprintf("%s · %d RT · %d req", fmtWall(s.wall), s.rtts, s.reqs)
+			}))
+		}
+		row(&b, append(line, r.showRatio(o.key, wallOf)))
+	}
+	return b.String()
+}
+
+// chains lists, for every operation through the links and every tool, the
+// chain of requests that made its sequential round trips, in its last run.
+func (r *results) chains() string {
+	var b strings.Builder
+	for _, o := range r.groupOps(groupWAN) {
+		for _, t := range r.tools {
+			c := r.cells[o.key+"/"+t]
+			if c == nil || len(c.chain) == 0 {
+				continue
+			}
+			n, _ := criticalPath(c.chain)
+			fmt.Fprintf(&b, "- %s, %s (%d round trips): %s\n", o.name, t, n, describeChain(c.chain))
+		}
+	}
+	return b.String()
+}
+
+func alignRow(n int) []string {
+	align := []string{"---"}
+	for range n - 1 {
+		align = append(align, "---:")
+	}
+	return align
+}
