@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -102,12 +103,16 @@ func CopyGraph(ctx context.Context, dst Store, src Fetcher, g *Graph, opts *Copy
 	if err := c.blobs(ctx, g.Blobs); err != nil {
 		return err
 	}
-	for _, doc := range g.Docs {
-		tag := ""
-		if doc == g.Root {
-			tag = opts.Tag
+	image, referrers := g.split()
+	for _, level := range levels(image) {
+		if err := c.manifests(ctx, level, g.Root, opts.Tag); err != nil {
+			return err
 		}
-		if err := c.manifest(ctx, doc, tag); err != nil {
+	}
+	// Referrers one at a time: on a registry without the referrers API,
+	// each push updates its subject's tag-schema index.
+	for _, doc := range referrers {
+		if err := c.manifest(ctx, doc, ""); err != nil {
 			return err
 		}
 	}
@@ -117,6 +122,61 @@ func CopyGraph(ctx context.Context, dst Store, src Fetcher, g *Graph, opts *Copy
 		}
 	}
 	return nil
+}
+
+// split parts g's documents into the image's (up to the root) and those
+// that refer to it (after the root).
+func (g *Graph) split() (image, referrers []*Document) {
+	for i, d := range g.Docs {
+		if d == g.Root {
+			return g.Docs[:i+1], g.Docs[i+1:]
+		}
+	}
+	return g.Docs, nil
+}
+
+// levels groups docs (children before parents) so that every document
+// comes after the documents it names: manifests first, then the indexes
+// of manifests, and so on. The documents of one level can be pushed at
+// once.
+func levels(docs []*Document) [][]*Document {
+	level := map[Digest]int{}
+	var out [][]*Document
+	for _, d := range docs {
+		n := 0
+		if d.Index != nil {
+			for _, child := range d.Index.Manifests {
+				if l, ok := level[child.Digest]; ok {
+					n = max(n, l+1)
+				}
+			}
+		}
+		level[d.Digest] = n
+		for len(out) <= n {
+			out = append(out, nil)
+		}
+		out[n] = append(out[n], d)
+	}
+	return out
+}
+
+// manifests pushes docs at once; root, if among them, under tag.
+func (c *copier) manifests(ctx context.Context, docs []*Document, root *Document, tag string) error {
+	errs := make([]error, len(docs))
+	var wg sync.WaitGroup
+	for i, doc := range docs {
+		t := ""
+		if doc == root {
+			t = tag
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.manifest(ctx, doc, t)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // SelectPlatform returns the entry of idx for want, preferring an exact
@@ -217,19 +277,80 @@ func (c *copier) blob(ctx context.Context, d Descriptor) error {
 	return c.transfer(ctx, d, func(r io.Reader) error { return c.dst.Push(ctx, d, r) })
 }
 
-// transfer fetches d from src and hands the verified stream to push.
+// transfer fetches d from src and hands the verified stream to push. The
+// fetch starts while push opens its side (an upload session takes a
+// round trip of its own), and the first read waits for it.
 func (c *copier) transfer(ctx context.Context, d Descriptor, push func(io.Reader) error) error {
-	rc, err := c.src.Fetch(ctx, d)
-	if err != nil {
-		return fmt.Errorf("manifest: fetching %s: %w", d.Digest, err)
-	}
-	defer rc.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f := &pendingFetch{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		rc, err := c.src.Fetch(ctx, d)
+		if err != nil {
+			f.err = fmt.Errorf("manifest: fetching %s: %w", d.Digest, err)
+			return
+		}
+		f.rc = c.watch(rc, d, 0)
+	}()
+	defer f.close()
 	c.event(d, StateStart, 0)
-	if err := push(c.watch(rc, d, 0)); err != nil {
+	if err := push(f); err != nil {
+		if f.wait() != nil {
+			return f.err
+		}
 		return fmt.Errorf("manifest: copying %s: %w", d.Digest, err)
 	}
 	c.event(d, StateDone, d.Size)
 	return nil
+}
+
+// pendingFetch is a reader of a fetch still under way: its first Read
+// waits for the fetch. It passes on what the fetched reader verifies, so
+// a store hashes the bytes once.
+type pendingFetch struct {
+	done chan struct{}
+	rc   io.ReadCloser
+	err  error
+}
+
+func (f *pendingFetch) wait() error {
+	<-f.done
+	return f.err
+}
+
+func (f *pendingFetch) Read(p []byte) (int, error) {
+	if err := f.wait(); err != nil {
+		return 0, err
+	}
+	return f.rc.Read(p)
+}
+
+func (f *pendingFetch) verifies() (Digest, int64) {
+	if f.wait() != nil {
+		return "", 0
+	}
+	if v, ok := f.rc.(interface{ verifies() (Digest, int64) }); ok {
+		return v.verifies()
+	}
+	return "", 0
+}
+
+func (f *pendingFetch) hashState() (int64, []byte, bool) {
+	if f.wait() != nil {
+		return 0, nil, false
+	}
+	return HashState(f.rc)
+}
+
+// close closes the fetched reader once the fetch is done (the deferred
+// cancel ends a fetch nobody read).
+func (f *pendingFetch) close() {
+	go func() {
+		if f.wait() == nil {
+			f.rc.Close()
+		}
+	}()
 }
 
 // resumable hands d to a store that continues interrupted pushes, with
@@ -271,12 +392,10 @@ func (c *copier) manifest(ctx context.Context, doc *Document, tag string) error 
 			return rp.PushReference(ctx, d, bytes.NewReader(doc.Raw), tag)
 		}
 	}
-	if ok, err := c.dst.Exists(ctx, d); err != nil {
-		return err
-	} else if !ok {
-		if err := c.dst.Push(ctx, d, bytes.NewReader(doc.Raw)); err != nil {
-			return fmt.Errorf("manifest: pushing %s: %w", d.Digest, err)
-		}
+	// No check first: a manifest is small, and storing it again costs one
+	// request, as the check would (stores skip what they hold).
+	if err := c.dst.Push(ctx, d, bytes.NewReader(doc.Raw)); err != nil {
+		return fmt.Errorf("manifest: pushing %s: %w", d.Digest, err)
 	}
 	c.event(d, StateDone, d.Size)
 	if tag == "" {

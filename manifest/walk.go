@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 )
 
 // ReferrersLister is implemented by stores that can list the manifests
@@ -136,8 +137,12 @@ func (w *walker) walk(ctx context.Context, doc *Document, depth int, path map[Di
 	path[doc.Digest] = true
 	defer delete(path, doc.Digest)
 	if doc.Index != nil {
-		for _, child := range doc.Index.Manifests {
-			if err := w.walkChild(ctx, child, depth, path); err != nil {
+		children, err := w.prefetch(ctx, doc.Index.Manifests, path)
+		if err != nil {
+			return err
+		}
+		for i, child := range doc.Index.Manifests {
+			if err := w.walkChild(ctx, child, depth, path, children[i]); err != nil {
 				return err
 			}
 		}
@@ -155,7 +160,8 @@ func (w *walker) walk(ctx context.Context, doc *Document, depth int, path map[Di
 	return nil
 }
 
-func (w *walker) walkChild(ctx context.Context, child Descriptor, depth int, path map[Digest]bool) error {
+// walkChild walks child, fetched already as doc unless doc is nil.
+func (w *walker) walkChild(ctx context.Context, child Descriptor, depth int, path map[Digest]bool, doc *Document) error {
 	if path[child.Digest] {
 		return fmt.Errorf("manifest: index %s contains itself", child.Digest)
 	}
@@ -166,11 +172,41 @@ func (w *walker) walkChild(ctx context.Context, child Descriptor, depth int, pat
 	if w.seen[child.Digest] {
 		return nil
 	}
-	doc, err := w.fetch(ctx, child)
-	if err != nil {
-		return err
+	if doc == nil {
+		var err error
+		if doc, err = w.fetch(ctx, child); err != nil {
+			return err
+		}
 	}
 	return w.walk(ctx, doc, depth+1, path)
+}
+
+// maxFetches bounds the documents fetched at once.
+const maxFetches = 8
+
+// prefetch fetches the manifests and indexes among children that the
+// walk has not met, maxFetches at a time: an index's platforms cost one
+// round trip, not one each. The result is in children's order, nil where
+// nothing was fetched.
+func (w *walker) prefetch(ctx context.Context, children []Descriptor, path map[Digest]bool) ([]*Document, error) {
+	docs := make([]*Document, len(children))
+	errs := make([]error, len(children))
+	sem := make(chan struct{}, maxFetches)
+	var wg sync.WaitGroup
+	for i, c := range children {
+		if (!IsIndex(c.MediaType) && !IsManifest(c.MediaType)) || w.seen[c.Digest] || path[c.Digest] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			docs[i], errs[i] = w.fetch(ctx, c)
+		}()
+	}
+	wg.Wait()
+	return docs, errors.Join(errs...)
 }
 
 func (w *walker) addBlob(d Descriptor) {
@@ -211,7 +247,7 @@ func (w *walker) referrersOf(ctx context.Context, d Descriptor) error {
 			return fmt.Errorf("manifest: referrers of %s: %w", d.Digest, err)
 		}
 		for _, r := range refs {
-			if err := w.walkChild(ctx, r, 0, map[Digest]bool{}); err != nil {
+			if err := w.walkChild(ctx, r, 0, map[Digest]bool{}, nil); err != nil {
 				return err
 			}
 		}

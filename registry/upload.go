@@ -40,15 +40,17 @@ func (r *Repository) Push(ctx context.Context, desc manifest.Descriptor, body io
 }
 
 func (r *Repository) pushBlob(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
-	body = manifest.EnsureVerified(body, desc)
 	chunked := r.client.ChunkSize > 0 && desc.Size > r.client.ChunkSize
 	if desc.Size <= smallBlob && !chunked {
-		return r.pushSmall(ctx, desc, body)
+		return r.pushSmall(ctx, desc, manifest.EnsureVerified(body, desc))
 	}
+	// The session opens before body is touched: a source still fetching
+	// (manifest.Copy's) arrives meanwhile.
 	loc, minLen, err := r.startUpload(ctx, "")
 	if err != nil {
 		return err
 	}
+	body = manifest.EnsureVerified(body, desc)
 	if chunked {
 		return r.putChunked(ctx, loc, desc, body, minLen)
 	}
