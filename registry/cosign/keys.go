@@ -1,0 +1,178 @@
+package cosign
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// PEM block types of keys.
+const (
+	pemPublicKey         = "PUBLIC KEY"
+	pemRSAPublicKey      = "RSA PUBLIC KEY"
+	pemPrivateKey        = "PRIVATE KEY"
+	pemECPrivateKey      = "EC PRIVATE KEY"
+	pemRSAPrivateKey     = "RSA PRIVATE KEY"
+	pemEncryptedPKCS8    = "ENCRYPTED PRIVATE KEY"
+	pemEncryptedCosign   = "ENCRYPTED COSIGN PRIVATE KEY"
+	pemEncryptedSigstore = "ENCRYPTED SIGSTORE PRIVATE KEY"
+	pemCertificate       = "CERTIFICATE"
+)
+
+// MinRSABits is the smallest RSA key accepted; sigstore's algorithm
+// registry starts at 2048 bits.
+const MinRSABits = 2048
+
+// maxKeyFile bounds a PEM key read by the parsers.
+const maxKeyFile = 64 << 10
+
+var (
+	// ErrEncryptedKey is wrapped when a private key is encrypted. cosign's
+	// own keys ("ENCRYPTED SIGSTORE PRIVATE KEY", written by cosign
+	// generate-key-pair) are sealed with scrypt and NaCl secretbox, which
+	// Go's standard library does not have.
+	ErrEncryptedKey = errors.New("encrypted private keys are not supported")
+	// ErrUnsupportedKey is wrapped for keys of a type or size not supported.
+	ErrUnsupportedKey = errors.New("unsupported key")
+)
+
+// encryptedAdvice says how to get a key this package can use.
+const encryptedAdvice = "use an unencrypted PKCS #8 key instead: make one with \"skiff generate-key\" " +
+	"(or openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256), and run \"cosign import-key-pair --key KEY\" " +
+	"to give cosign an encrypted copy of the same key; or sign with cosign"
+
+// ParsePublicKey parses a PEM public key: a PKIX "PUBLIC KEY" block (what
+// cosign writes to cosign.pub) or a PKCS #1 "RSA PUBLIC KEY" block holding
+// an ECDSA P-256, P-384 or P-521, Ed25519 or RSA (at least MinRSABits) key.
+func ParsePublicKey(pemBytes []byte) (crypto.PublicKey, error) {
+	block, err := onePEMBlock(pemBytes)
+	if err != nil {
+		return nil, err
+	}
+	var pub crypto.PublicKey
+	switch block.Type {
+	case pemPublicKey:
+		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case pemRSAPublicKey:
+		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	case pemCertificate:
+		return nil, fmt.Errorf("cosign: %w: a certificate, not a public key; keyless (certificate) verification needs sigstore's trust root, which skiff does not have", ErrUnsupportedKey)
+	case pemPrivateKey, pemECPrivateKey, pemRSAPrivateKey, pemEncryptedPKCS8, pemEncryptedCosign, pemEncryptedSigstore:
+		return nil, fmt.Errorf("cosign: %w: this is a private key (%s); verify with the public key (cosign.pub)", ErrUnsupportedKey, block.Type)
+	default:
+		return nil, fmt.Errorf("cosign: %w: PEM block %q is not a public key", ErrUnsupportedKey, truncate(block.Type, 64))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cosign: public key: %w", err)
+	}
+	return pub, checkPublicKey(pub)
+}
+
+// ParsePrivateKey parses an unencrypted PEM private key: PKCS #8 ("PRIVATE
+// KEY", what GenerateKey's keys are written as), SEC 1 ("EC PRIVATE KEY")
+// or PKCS #1 ("RSA PRIVATE KEY"). Encrypted keys, cosign's among them, are
+// refused with an error wrapping ErrEncryptedKey that says what to do.
+func ParsePrivateKey(pemBytes []byte) (crypto.Signer, error) {
+	block, err := onePEMBlock(pemBytes)
+	if err != nil {
+		return nil, err
+	}
+	var key any
+	switch block.Type {
+	case pemPrivateKey:
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case pemECPrivateKey:
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case pemRSAPrivateKey:
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case pemEncryptedCosign, pemEncryptedSigstore:
+		return nil, fmt.Errorf("cosign: %w: this is a cosign key (%s), sealed with scrypt and NaCl secretbox, which are not in Go's standard library; %s", ErrEncryptedKey, block.Type, encryptedAdvice)
+	case pemEncryptedPKCS8:
+		return nil, fmt.Errorf("cosign: %w: this is an encrypted PKCS #8 key; decrypt it with \"openssl pkcs8 -in KEY -out PLAIN.key\" and keep PLAIN.key private, or %s", ErrEncryptedKey, encryptedAdvice)
+	case pemPublicKey, pemRSAPublicKey:
+		return nil, fmt.Errorf("cosign: %w: this is a public key; signing needs the private key", ErrUnsupportedKey)
+	default:
+		return nil, fmt.Errorf("cosign: %w: PEM block %q is not a private key", ErrUnsupportedKey, truncate(block.Type, 64))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cosign: private key: %w", err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("cosign: %w: private key of type %T", ErrUnsupportedKey, key)
+	}
+	return signer, checkPublicKey(signer.Public())
+}
+
+// onePEMBlock decodes the first PEM block of b, which may be preceded by
+// text but not followed by anything but white space.
+func onePEMBlock(b []byte) (*pem.Block, error) {
+	if len(b) > maxKeyFile {
+		return nil, &manifest.LimitError{What: "cosign key file", Limit: maxKeyFile}
+	}
+	block, rest := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("cosign: %w: no PEM block found", ErrUnsupportedKey)
+	}
+	if len(bytes.TrimSpace(rest)) != 0 {
+		return nil, fmt.Errorf("cosign: %w: more than one PEM block, or data after it", ErrUnsupportedKey)
+	}
+	return block, nil
+}
+
+// checkPublicKey refuses key types, curves and sizes sigstore does not
+// sign with.
+func checkPublicKey(pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+			return nil
+		}
+		return fmt.Errorf("cosign: %w: ECDSA curve %s", ErrUnsupportedKey, k.Curve.Params().Name)
+	case ed25519.PublicKey:
+		return nil
+	case *rsa.PublicKey:
+		if k.N.BitLen() < MinRSABits {
+			return fmt.Errorf("cosign: %w: RSA key of %d bits, fewer than %d", ErrUnsupportedKey, k.N.BitLen(), MinRSABits)
+		}
+		return nil
+	}
+	return fmt.Errorf("cosign: %w: key of type %T", ErrUnsupportedKey, pub)
+}
+
+// GenerateKey returns a new ECDSA P-256 key, the kind cosign
+// generate-key-pair makes.
+func GenerateKey() (crypto.Signer, error) {
+	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+}
+
+// MarshalPrivateKey encodes key as an unencrypted PKCS #8 PEM block:
+// anyone who reads it can sign as its owner.
+func MarshalPrivateKey(key crypto.Signer) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("cosign: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: pemPrivateKey, Bytes: der}), nil
+}
+
+// MarshalPublicKey encodes pub as a PKIX PEM block, as cosign writes
+// cosign.pub.
+func MarshalPublicKey(pub crypto.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("cosign: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: pemPublicKey, Bytes: der}), nil
+}
