@@ -110,7 +110,7 @@ func bundleJSON(material jsonObject, content string, value jsonObject) []byte {
 // the image's digest, by the key, by a certificate's key, and for another
 // image.
 func TestVerifyMessageSignature(t *testing.T) {
-	key := must(cosign.GenerateKey())
+	key := must(newKey())
 	sign := func(k crypto.Signer, d manifest.Digest) []byte {
 		h := must(hex.DecodeString(d.Hex()))
 		msg := jsonObject{"messageDigest": jsonObject{"algorithm": "SHA2_256", "digest": h},
@@ -140,7 +140,7 @@ func TestVerifyMessageSignature(t *testing.T) {
 // TestVerifyEnvelopeOfAnotherImage signs a statement about another image
 // with the right key.
 func TestVerifyEnvelopeOfAnotherImage(t *testing.T) {
-	key := must(cosign.GenerateKey())
+	key := must(newKey())
 	store := newMemStore()
 	img := putImage(t, store)
 	other := manifest.FromString("another image")

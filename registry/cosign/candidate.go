@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -26,8 +27,14 @@ type candidate struct {
 }
 
 func (c *candidate) String() string {
-	where := map[string]string{SchemeTag: ".sig tag manifest", SchemeReferrer: "referrer", SchemeBundle: "bundle referrer"}[c.scheme]
-	return fmt.Sprintf("%s %s, layer %d", where, c.manifest, c.layer)
+	where := "referrer"
+	switch c.scheme {
+	case SchemeTag:
+		where = ".sig tag manifest"
+	case SchemeBundle:
+		where = "bundle referrer"
+	}
+	return where + " " + string(c.manifest) + ", layer " + strconv.Itoa(c.layer)
 }
 
 func (c *candidate) isSignature() bool {

@@ -29,10 +29,11 @@ func Example() {
 	}
 	img := exampleImage(ctx, store)
 
-	// A key pair, written as "skiff generate-key" writes it.
-	key, _ := cosign.GenerateKey()
-	privatePEM, _ := cosign.MarshalPrivateKey(key)
-	publicPEM, _ := cosign.MarshalPublicKey(key.Public())
+	// A key pair, as "skiff generate-key" writes it to cosign.key and cosign.pub.
+	privatePEM, publicPEM, err := cosign.GenerateKeyPair()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	signer, err := cosign.ParsePrivateKey(privatePEM)
 	if err != nil {
@@ -56,8 +57,9 @@ func Example() {
 		fmt.Println("verified:", v.Scheme, v.Algorithm, v.Identity, v.Digest == img.Digest)
 	}
 
-	other, _ := cosign.GenerateKey()
-	_, err = cosign.Verify(ctx, store, img, other.Public(), nil)
+	_, otherPEM, _ := cosign.GenerateKeyPair()
+	other, _ := cosign.ParsePublicKey(otherPEM)
+	_, err = cosign.Verify(ctx, store, img, other, nil)
 	fmt.Println("with another key:", errors.Is(err, cosign.ErrBadSignature))
 	// Output:
 	// signed under sha256-1ccb399e44f3e0ec86bb1a95031c6b9f81ac77860556a81a90acb79bab8005d9.sig

@@ -3,12 +3,14 @@ package cosign
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -151,10 +153,29 @@ func checkPublicKey(pub crypto.PublicKey) error {
 	return fmt.Errorf("cosign: %w: key of type %T", ErrUnsupportedKey, pub)
 }
 
-// GenerateKey returns a new ECDSA P-256 key, the kind cosign
-// generate-key-pair makes.
-func GenerateKey() (crypto.Signer, error) {
-	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// DER around a P-256 key: what x509.MarshalPKCS8PrivateKey and
+// MarshalPKIXPublicKey write, byte for byte, before, between and after the
+// 32-byte scalar and the 65-byte uncompressed point.
+var (
+	p256PKCS8Prefix = []byte("\x30\x81\x87\x02\x01\x00\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07\x04\x6d\x30\x6b\x02\x01\x01\x04\x20")
+	p256PKCS8Middle = []byte("\xa1\x44\x03\x42\x00")
+	p256PKIXPrefix  = []byte("\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07\x03\x42\x00")
+)
+
+// GenerateKeyPair returns a new ECDSA P-256 key pair, the kind cosign
+// generate-key-pair makes, as PEM: the private key as unencrypted PKCS #8
+// (anyone who reads it can sign as its owner), the public key as PKIX.
+func GenerateKeyPair() (privatePEM, publicPEM []byte, err error) {
+	// crypto/ecdh makes the same scalar and point as crypto/ecdsa would,
+	// and is already in every binary that speaks TLS.
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cosign: %w", err)
+	}
+	d, pub := k.Bytes(), k.PublicKey().Bytes()
+	pkcs8 := append(append(append(append([]byte(nil), p256PKCS8Prefix...), d...), p256PKCS8Middle...), pub...)
+	pkix := append(append([]byte(nil), p256PKIXPrefix...), pub...)
+	return pemEncode(pemPrivateKey, pkcs8), pemEncode(pemPublicKey, pkix), nil
 }
 
 // MarshalPrivateKey encodes key as an unencrypted PKCS #8 PEM block:
@@ -164,7 +185,7 @@ func MarshalPrivateKey(key crypto.Signer) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cosign: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: pemPrivateKey, Bytes: der}), nil
+	return pemEncode(pemPrivateKey, der), nil
 }
 
 // MarshalPublicKey encodes pub as a PKIX PEM block, as cosign writes
@@ -174,5 +195,17 @@ func MarshalPublicKey(pub crypto.PublicKey) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cosign: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: pemPublicKey, Bytes: der}), nil
+	return pemEncode(pemPublicKey, der), nil
+}
+
+// pemEncode writes der as encoding/pem does, without headers: base64 in
+// lines of 64 characters.
+func pemEncode(typ string, der []byte) []byte {
+	b64 := base64.StdEncoding.EncodeToString(der)
+	out := []byte("-----BEGIN " + typ + "-----\n")
+	for len(b64) > 64 {
+		out = append(append(out, b64[:64]...), '\n')
+		b64 = b64[64:]
+	}
+	return append(out, b64+"\n-----END "+typ+"-----\n"...)
 }

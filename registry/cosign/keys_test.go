@@ -35,7 +35,7 @@ func TestParsePublicKey(t *testing.T) {
 	}
 	p224 := must(ecdsa.GenerateKey(elliptic.P224(), rand.Reader))
 	small := must(rsa.GenerateKey(rand.Reader, 1024))
-	p256 := must(cosign.GenerateKey())
+	p256 := must(newKey())
 	bad := []struct {
 		name, want string
 		in         []byte
@@ -107,7 +107,7 @@ func TestEncryptedKeysRefused(t *testing.T) {
 	if _, err := cosign.ParsePublicKey(enc); err == nil || !strings.Contains(err.Error(), "cosign.pub") {
 		t.Errorf("a private key given as the public one: %v", err)
 	}
-	pub := must(cosign.MarshalPublicKey(must(cosign.GenerateKey()).Public()))
+	pub := must(cosign.MarshalPublicKey(must(newKey()).Public()))
 	if _, err := cosign.ParsePrivateKey(pub); !errors.Is(err, cosign.ErrUnsupportedKey) {
 		t.Errorf("a public key given as the private one: %v", err)
 	}
@@ -130,7 +130,7 @@ func TestVerifyBytesAlgorithms(t *testing.T) {
 	if alg, err := cosign.VerifyBytes(&r.PublicKey, msg, must(rsa.SignPSS(rand.Reader, r, 5, sha256(msg), nil))); err != nil || alg != "rsa-sign-pss-2048-sha256" {
 		t.Errorf("RSA-PSS: %s, %v", alg, err)
 	}
-	p256 := must(cosign.GenerateKey())
+	p256 := must(newKey())
 	sig := must(cosign.SignBytes(p256, msg))
 	for _, tt := range []struct {
 		name     string
@@ -138,6 +138,39 @@ func TestVerifyBytesAlgorithms(t *testing.T) {
 	}{{"other message", []byte("payloaD"), sig}, {"truncated", msg, sig[:len(sig)-1]}, {"empty", msg, nil}} {
 		if _, err := cosign.VerifyBytes(p256.Public(), tt.msg, tt.sig); !errors.Is(err, cosign.ErrBadSignature) {
 			t.Errorf("%s: %v, want ErrBadSignature", tt.name, err)
+		}
+	}
+}
+
+// TestGenerateKeyPair checks the hand-made DER and PEM against what
+// crypto/x509 and encoding/pem write for the same key.
+func TestGenerateKeyPair(t *testing.T) {
+	for range 20 {
+		privatePEM, publicPEM, err := cosign.GenerateKeyPair()
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := cosign.ParsePrivateKey(privatePEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ec, ok := key.(*ecdsa.PrivateKey)
+		if !ok || ec.Curve != elliptic.P256() {
+			t.Fatalf("generated %T, want an ECDSA P-256 key", key)
+		}
+		if want := pemBlock("PRIVATE KEY", must(x509.MarshalPKCS8PrivateKey(key))); string(privatePEM) != string(want) {
+			t.Fatalf("private key\n%s\nwant crypto/x509's\n%s", privatePEM, want)
+		}
+		if want := pemBlock("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(key.Public()))); string(publicPEM) != string(want) {
+			t.Fatalf("public key\n%s\nwant crypto/x509's\n%s", publicPEM, want)
+		}
+		if _, err := cosign.VerifyBytes(must(cosign.ParsePublicKey(publicPEM)), []byte("m"), must(cosign.SignBytes(key, []byte("m")))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, k := range testKeys(t) { // PEM of other lengths
+		if got, want := must(cosign.MarshalPublicKey(k.key.Public())), pemBlock("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(k.key.Public()))); string(got) != string(want) {
+			t.Errorf("%s: %s, want %s", name, got, want)
 		}
 	}
 }

@@ -85,7 +85,7 @@ func putImage(t testing.TB, dst cosign.Target) manifest.Descriptor {
 func TestSignAppends(t *testing.T) {
 	store := newMemStore()
 	img := putImage(t, store)
-	k1, k2 := must(cosign.GenerateKey()), must(cosign.GenerateKey())
+	k1, k2 := must(newKey()), must(newKey())
 	opts := &cosign.SignOptions{Reference: "example.com/app"}
 	first := must(cosign.Sign(t.Context(), store, img, k1, opts))
 	second := must(cosign.Sign(t.Context(), store, img, k2, opts))
@@ -109,7 +109,7 @@ func TestSignAppends(t *testing.T) {
 // same layers.
 func TestSignAppendsToCosign(t *testing.T) {
 	c, store := loadCase(t, "tag-p256")
-	key := must(cosign.GenerateKey())
+	key := must(newKey())
 	signed := must(cosign.Sign(t.Context(), store, c.Image, key, &cosign.SignOptions{Reference: "example.com/app"}))
 	if signed.Kept != 1 {
 		t.Fatalf("kept %d signatures, want cosign's 1", signed.Kept)
@@ -135,7 +135,7 @@ func TestSignRefusesForeignTag(t *testing.T) {
 	img := putImage(t, store)
 	tag := must(cosign.SignatureTag(img.Digest))
 	store.tags[tag] = store.put(manifest.MediaTypeOCIIndex, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`))
-	_, err := cosign.Sign(t.Context(), store, img, must(cosign.GenerateKey()), &cosign.SignOptions{Reference: "example.com/app"})
+	_, err := cosign.Sign(t.Context(), store, img, must(newKey()), &cosign.SignOptions{Reference: "example.com/app"})
 	if err == nil || !strings.Contains(err.Error(), "not replacing it") {
 		t.Fatalf("signing over an index: %v", err)
 	}
@@ -143,10 +143,10 @@ func TestSignRefusesForeignTag(t *testing.T) {
 	m := manifest.Manifest{SchemaVersion: 2, Config: img, Layers: []manifest.Descriptor{img}}
 	doc := must(manifest.Marshal(manifest.MediaTypeOCIManifest, &m))
 	store.tags[tag] = store.put(doc.MediaType, doc.Raw)
-	if _, err := cosign.Sign(t.Context(), store, img, must(cosign.GenerateKey()), &cosign.SignOptions{Reference: "example.com/app"}); err == nil {
+	if _, err := cosign.Sign(t.Context(), store, img, must(newKey()), &cosign.SignOptions{Reference: "example.com/app"}); err == nil {
 		t.Fatal("signing over a manifest of other layers succeeded")
 	}
-	if _, err := cosign.Sign(t.Context(), store, img, must(cosign.GenerateKey()), nil); err == nil {
+	if _, err := cosign.Sign(t.Context(), store, img, must(newKey()), nil); err == nil {
 		t.Fatal("signing without a reference succeeded")
 	}
 }

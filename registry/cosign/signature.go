@@ -142,8 +142,7 @@ func hashOf(h crypto.Hash, msg []byte) []byte {
 
 // ecdsaName is sigstore's name for ECDSA on curve over h.
 func ecdsaName(curve elliptic.Curve, h crypto.Hash) string {
-	bits := map[crypto.Hash]string{crypto.SHA256: "256", crypto.SHA384: "384", crypto.SHA512: "512"}[h]
-	return "ecdsa-sha2-" + bits + "-nistp" + strconv.Itoa(curve.Params().BitSize)
+	return "ecdsa-sha2-" + strconv.Itoa(h.Size()*8) + "-nistp" + strconv.Itoa(curve.Params().BitSize)
 }
 
 func rsaName(padding string, k *rsa.PublicKey) string {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	sha256pkg "crypto/sha256"
 	sha512pkg "crypto/sha512"
 	"encoding/base64"
@@ -189,3 +192,6 @@ func sha384(b []byte) []byte { h := sha512pkg.Sum384(b); return h[:] }
 func sha512(b []byte) []byte { h := sha512pkg.Sum512(b); return h[:] }
 
 func ed25519ph() crypto.SignerOpts { return &ed25519.Options{Hash: crypto.SHA512} }
+
+// newKey returns a new ECDSA P-256 key.
+func newKey() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }

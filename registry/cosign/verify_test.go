@@ -224,7 +224,7 @@ func TestVerifyIdentity(t *testing.T) {
 func TestVerifyPicksTheTellingFailure(t *testing.T) {
 	store := newMemStore()
 	img := store.put(manifest.MediaTypeOCIManifest, []byte(`{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`))
-	key, other := must(cosign.GenerateKey()), must(cosign.GenerateKey())
+	key, other := must(newKey()), must(newKey())
 	addLegacy(t, store, img.Digest, other, "host/repo", img.Digest, nil)
 	addLegacy(t, store, img.Digest, key, "host/repo", manifest.FromString("another image"), nil)
 	_, err := cosign.Verify(t.Context(), store, img, key.Public(), nil)
@@ -244,7 +244,7 @@ func TestVerifyPicksTheTellingFailure(t *testing.T) {
 func TestVerifyKeylessAndLogEntries(t *testing.T) {
 	store := newMemStore()
 	img := store.put(manifest.MediaTypeOCIManifest, []byte(`{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`))
-	key, ephemeral := must(cosign.GenerateKey()), must(cosign.GenerateKey())
+	key, ephemeral := must(newKey()), must(newKey())
 	addLegacy(t, store, img.Digest, ephemeral, "host/repo", img.Digest, map[string]string{
 		cosign.AnnotationCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
 		cosign.AnnotationBundle:      `{"SignedEntryTimestamp":"AA==","Payload":{"body":"AA==","integratedTime":1,"logIndex":1,"logID":"00"}}`,
