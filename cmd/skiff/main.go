@@ -118,7 +118,7 @@ func (e *env) usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "\nImages are named as registry references (alpine, ghcr.io/o/r:tag, host:5000/r@sha256:…)\nor, where a command says so, as oci:DIR[:TAG], docker-archive:FILE[:REF], oci-archive:FILE[:TAG].\n\nRun \"skiff COMMAND --help\" for a command's flags and examples.\n")
 }

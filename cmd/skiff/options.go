@@ -37,6 +37,7 @@ type options struct {
 	noResume      bool
 	referrers     bool
 	partialMaxAge time.Duration
+	verifyKey     string // --verify-key of pull, copy and proxy (verify.go)
 }
 
 // newFlagSet returns a FlagSet for command name whose usage prints the
