@@ -3,7 +3,6 @@ package cosign
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -115,31 +114,31 @@ func ParseBundle(raw []byte) (*Bundle, error) {
 		return nil, bundleError(err)
 	}
 	if !strings.HasPrefix(w.MediaType, bundleMediaTypePrefix) {
-		return nil, fmt.Errorf("cosign: %w: media type %q", ErrInvalidBundle, truncate(w.MediaType, 100))
+		return nil, because(ErrInvalidBundle, "media type "+strconv.Quote(truncate(w.MediaType, 100)))
 	}
 	b := &Bundle{MediaType: w.MediaType}
 	if err := b.material(&w); err != nil {
 		return nil, err
 	}
 	if (w.DSSEEnvelope == nil) == (w.MessageSignature == nil) {
-		return nil, fmt.Errorf("cosign: %w: want exactly one of dsseEnvelope and messageSignature", ErrInvalidBundle)
+		return nil, because(ErrInvalidBundle, "want exactly one of dsseEnvelope and messageSignature")
 	}
 	if e := w.DSSEEnvelope; e != nil {
 		b.Envelope = &Envelope{PayloadType: e.PayloadType, Payload: e.Payload}
 		for _, s := range e.Signatures {
 			if len(s.Sig) == 0 {
-				return nil, fmt.Errorf("cosign: %w: empty DSSE signature", ErrInvalidBundle)
+				return nil, because(ErrInvalidBundle, "empty DSSE signature")
 			}
 			b.Envelope.Signatures = append(b.Envelope.Signatures, s.Sig)
 		}
 		if len(b.Envelope.Signatures) == 0 || e.PayloadType == "" {
-			return nil, fmt.Errorf("cosign: %w: DSSE envelope without signatures or payload type", ErrInvalidBundle)
+			return nil, because(ErrInvalidBundle, "DSSE envelope without signatures or payload type")
 		}
 		return b, nil
 	}
 	m := w.MessageSignature
 	if m.MessageDigest == nil || len(m.MessageDigest.Digest) == 0 || len(m.Signature) == 0 {
-		return nil, fmt.Errorf("cosign: %w: message signature without digest or signature", ErrInvalidBundle)
+		return nil, because(ErrInvalidBundle, "message signature without digest or signature")
 	}
 	b.MessageSignature = &MessageSignature{Algorithm: m.MessageDigest.Algorithm, Digest: m.MessageDigest.Digest, Signature: m.Signature}
 	return b, nil
@@ -149,7 +148,7 @@ func ParseBundle(raw []byte) (*Bundle, error) {
 func (b *Bundle) material(w *wireBundle) error {
 	vm := w.VerificationMaterial
 	if vm == nil {
-		return fmt.Errorf("cosign: %w: no verificationMaterial", ErrInvalidBundle)
+		return because(ErrInvalidBundle, "no verificationMaterial")
 	}
 	if vm.PublicKey != nil {
 		b.PublicKeyHint = vm.PublicKey.Hint
@@ -167,7 +166,7 @@ func (b *Bundle) material(w *wireBundle) error {
 		b.Timestamps = len(vm.TimestampVerificationData.RFC3161Timestamps)
 	}
 	if vm.PublicKey == nil && len(b.Certificates) == 0 {
-		return fmt.Errorf("cosign: %w: neither a public key nor a certificate", ErrInvalidBundle)
+		return because(ErrInvalidBundle, "neither a public key nor a certificate")
 	}
 	return nil
 }
@@ -177,7 +176,7 @@ func bundleError(err error) error {
 	if errors.As(err, &le) {
 		return err
 	}
-	return fmt.Errorf("%w (%w)", err, ErrInvalidBundle)
+	return because(ErrInvalidBundle, strings.TrimPrefix(err.Error(), "cosign: "))
 }
 
 // PAE is DSSE's pre-authentication encoding of a payload and its type:
@@ -229,10 +228,10 @@ func ParseStatement(raw []byte) (*Statement, error) {
 		return nil, bundleError(err)
 	}
 	if w.Type != statementTypes[0] && w.Type != statementTypes[1] {
-		return nil, fmt.Errorf("cosign: %w: statement _type %q", ErrInvalidBundle, truncate(w.Type, 100))
+		return nil, because(ErrInvalidBundle, "statement _type "+strconv.Quote(truncate(w.Type, 100)))
 	}
 	if len(w.Subject) == 0 {
-		return nil, fmt.Errorf("cosign: %w: statement has no subject", ErrInvalidBundle)
+		return nil, because(ErrInvalidBundle, "statement has no subject")
 	}
 	s := &Statement{Type: w.Type, PredicateType: w.PredicateType}
 	for _, sub := range w.Subject {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -50,12 +49,25 @@ type reasonError struct {
 	detail string
 }
 
-func (e *reasonError) Error() string { return e.reason.Error() + ": " + e.detail }
+func (e *reasonError) Error() string { return "cosign: " + e.reason.Error() + ": " + e.detail }
 func (e *reasonError) Unwrap() error { return e.reason }
 
-func because(reason error, format string, args ...any) error {
-	return &reasonError{reason: reason, detail: fmt.Sprintf(format, args...)}
+// because returns an error of reason with detail.
+func because(reason error, detail string) error {
+	return &reasonError{reason: reason, detail: detail}
 }
+
+// wrapError is an error of this package around another.
+type wrapError struct {
+	msg string
+	err error
+}
+
+func (e *wrapError) Error() string { return "cosign: " + e.msg + ": " + e.err.Error() }
+func (e *wrapError) Unwrap() error { return e.err }
+
+// wrap returns err, said to have happened while doing msg.
+func wrap(msg string, err error) error { return &wrapError{msg: msg, err: err} }
 
 // reasonOf returns the reason err carries: a sentinel of this package,
 // or err itself.
@@ -80,11 +92,11 @@ func (v *verifier) check(ctx context.Context, c *candidate) (*Verified, error) {
 func (v *verifier) checkSimple(ctx context.Context, c *candidate) (*Verified, error) {
 	b64 := c.desc.Annotations[AnnotationSignature]
 	if b64 == "" {
-		return nil, because(ErrInvalidPayload, "the layer has no %s annotation", AnnotationSignature)
+		return nil, because(ErrInvalidPayload, "the layer has no "+AnnotationSignature+" annotation")
 	}
 	sig, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return nil, because(ErrInvalidPayload, "the signature annotation is not base64: %v", err)
+		return nil, because(ErrInvalidPayload, "the signature annotation is not base64: "+err.Error())
 	}
 	payload, err := manifest.FetchAll(ctx, v.src, c.desc, MaxPayloadSize)
 	if err != nil {
@@ -99,7 +111,7 @@ func (v *verifier) checkSimple(ctx context.Context, c *candidate) (*Verified, er
 		return nil, err
 	}
 	if p.Digest != v.desc.Digest {
-		return nil, because(ErrWrongDigest, "%s, not %s", p.Digest, v.desc.Digest)
+		return nil, because(ErrWrongDigest, string(p.Digest)+", not "+string(v.desc.Digest))
 	}
 	if err := v.matchIdentity(p.Reference); err != nil {
 		return nil, err
@@ -157,7 +169,7 @@ func (v *verifier) checkBundle(ctx context.Context, c *candidate) (*Verified, er
 		return nil, err
 	}
 	if v.identity != nil {
-		return nil, because(ErrIdentityMismatch, "a sigstore bundle names no docker-reference to compare with %s", v.identity)
+		return nil, because(ErrIdentityMismatch, "a sigstore bundle names no docker-reference to compare with "+v.identity.String())
 	}
 	return &Verified{Scheme: c.scheme, Manifest: c.manifest, Layer: c.layer, Digest: v.desc.Digest,
 		Algorithm: alg, Unchecked: b.unchecked()}, nil
@@ -195,7 +207,7 @@ func (v *verifier) checkEnvelope(b *Bundle) (string, error) {
 			named = append(named, a+":"+truncate(h, 128))
 		}
 	}
-	return "", because(ErrWrongDigest, "the statement names %s, not %s", strings.Join(named, ", "), v.desc.Digest)
+	return "", because(ErrWrongDigest, "the statement names "+strings.Join(named, ", ")+", not "+string(v.desc.Digest))
 }
 
 // checkMessage checks a message signature, which signs the image's
@@ -204,7 +216,7 @@ func (v *verifier) checkMessage(b *Bundle) (string, error) {
 	m := b.MessageSignature
 	h, name := bundleHash(m.Algorithm)
 	if h == 0 || len(m.Digest) != h.Size() {
-		return "", because(ErrInvalidBundle, "message digest algorithm %q with %d bytes", truncate(m.Algorithm, 32), len(m.Digest))
+		return "", because(ErrInvalidBundle, "message digest algorithm "+strconv.Quote(truncate(m.Algorithm, 32))+" with "+strconv.Itoa(len(m.Digest))+" bytes")
 	}
 	alg, err := verifyDigest(v.pub, h, m.Digest, m.Signature)
 	if err != nil {
@@ -212,7 +224,7 @@ func (v *verifier) checkMessage(b *Bundle) (string, error) {
 	}
 	got := name + ":" + hex.EncodeToString(m.Digest)
 	if got != string(v.desc.Digest) {
-		return "", because(ErrWrongDigest, "the message signature names %s, not %s", got, v.desc.Digest)
+		return "", because(ErrWrongDigest, "the message signature names "+got+", not "+string(v.desc.Digest))
 	}
 	return alg, nil
 }
@@ -270,14 +282,14 @@ func (v *verifier) matchIdentity(claimed string) error {
 	want := v.identity
 	c, err := parseIdentity(claimed)
 	if err != nil {
-		return because(ErrIdentityMismatch, "the payload's docker-reference %q is not a reference", truncate(claimed, 256))
+		return because(ErrIdentityMismatch, "the payload's docker-reference "+strconv.Quote(truncate(claimed, 256))+" is not a reference")
 	}
 	r, w := c.ref, want.ref
 	switch {
 	case r.Name() != w.Name(),
 		c.tagged && want.tagged && r.Tag != "" && w.Tag != "" && r.Tag != w.Tag,
 		c.tagged && want.tagged && r.Digest != "" && w.Digest != "" && r.Digest != w.Digest:
-		return because(ErrIdentityMismatch, "the payload names %s, not %s", truncate(claimed, 256), want.String())
+		return because(ErrIdentityMismatch, "the payload names "+truncate(claimed, 256)+", not "+want.String())
 	}
 	return nil
 }

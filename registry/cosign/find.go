@@ -3,7 +3,6 @@ package cosign
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -24,11 +23,11 @@ func SignatureTag(d manifest.Digest) (string, error) { return AttachedTag(d, Sig
 // 128 characters: a sha512 digest does not.
 func AttachedTag(d manifest.Digest, suffix string) (string, error) {
 	if err := d.Validate(); err != nil {
-		return "", fmt.Errorf("cosign: %w", err)
+		return "", err
 	}
 	tag := d.Algorithm() + "-" + d.Hex() + suffix
 	if len(tag) > 128 {
-		return "", fmt.Errorf("cosign: %s: the tag %s%s would be longer than 128 characters", d, d.Algorithm()+"-…", suffix)
+		return "", errors.New("cosign: " + string(d) + ": the tag " + d.Algorithm() + "-…" + suffix + " would be longer than 128 characters")
 	}
 	return tag, nil
 }
@@ -86,7 +85,7 @@ func resolveAttached(ctx context.Context, r manifest.Resolver, d manifest.Digest
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cosign: looking up %s: %w", tag, err)
+		return nil, wrap("looking up "+tag, err)
 	}
 	return &desc, nil
 }
@@ -99,7 +98,7 @@ func listReferrers(ctx context.Context, r manifest.Resolver, desc manifest.Descr
 	}
 	refs, err := l.Referrers(ctx, desc, "")
 	if err != nil {
-		return nil, fmt.Errorf("cosign: listing the referrers of %s: %w", desc.Digest, err)
+		return nil, wrap("listing the referrers of "+string(desc.Digest), err)
 	}
 	return refs, nil
 }

@@ -13,7 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -46,6 +46,8 @@ var (
 	ErrEncryptedKey = errors.New("encrypted private keys are not supported")
 	// ErrUnsupportedKey is wrapped for keys of a type or size not supported.
 	ErrUnsupportedKey = errors.New("unsupported key")
+
+	errKeyType = because(ErrUnsupportedKey, "not an ECDSA, Ed25519 or RSA key")
 )
 
 // encryptedAdvice says how to get a key this package can use.
@@ -68,14 +70,14 @@ func ParsePublicKey(pemBytes []byte) (crypto.PublicKey, error) {
 	case pemRSAPublicKey:
 		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
 	case pemCertificate:
-		return nil, fmt.Errorf("cosign: %w: a certificate, not a public key; keyless (certificate) verification needs sigstore's trust root, which skiff does not have", ErrUnsupportedKey)
+		return nil, because(ErrUnsupportedKey, "a certificate, not a public key; keyless (certificate) verification needs sigstore's trust root, which skiff does not have")
 	case pemPrivateKey, pemECPrivateKey, pemRSAPrivateKey, pemEncryptedPKCS8, pemEncryptedCosign, pemEncryptedSigstore:
-		return nil, fmt.Errorf("cosign: %w: this is a private key (%s); verify with the public key (cosign.pub)", ErrUnsupportedKey, block.Type)
+		return nil, because(ErrUnsupportedKey, "this is a private key ("+block.Type+"); verify with the public key (cosign.pub)")
 	default:
-		return nil, fmt.Errorf("cosign: %w: PEM block %q is not a public key", ErrUnsupportedKey, truncate(block.Type, 64))
+		return nil, because(ErrUnsupportedKey, "PEM block "+strconv.Quote(truncate(block.Type, 64))+" is not a public key")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cosign: public key: %w", err)
+		return nil, wrap("public key", err)
 	}
 	return pub, checkPublicKey(pub)
 }
@@ -98,20 +100,20 @@ func ParsePrivateKey(pemBytes []byte) (crypto.Signer, error) {
 	case pemRSAPrivateKey:
 		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 	case pemEncryptedCosign, pemEncryptedSigstore:
-		return nil, fmt.Errorf("cosign: %w: this is a cosign key (%s), sealed with scrypt and NaCl secretbox, which are not in Go's standard library; %s", ErrEncryptedKey, block.Type, encryptedAdvice)
+		return nil, because(ErrEncryptedKey, "this is a cosign key ("+block.Type+"), sealed with scrypt and NaCl secretbox, which are not in Go's standard library; "+encryptedAdvice)
 	case pemEncryptedPKCS8:
-		return nil, fmt.Errorf("cosign: %w: this is an encrypted PKCS #8 key; decrypt it with \"openssl pkcs8 -in KEY -out PLAIN.key\" and keep PLAIN.key private, or %s", ErrEncryptedKey, encryptedAdvice)
+		return nil, because(ErrEncryptedKey, "this is an encrypted PKCS #8 key; decrypt it with \"openssl pkcs8 -in KEY -out PLAIN.key\" and keep PLAIN.key private, or "+encryptedAdvice)
 	case pemPublicKey, pemRSAPublicKey:
-		return nil, fmt.Errorf("cosign: %w: this is a public key; signing needs the private key", ErrUnsupportedKey)
+		return nil, because(ErrUnsupportedKey, "this is a public key; signing needs the private key")
 	default:
-		return nil, fmt.Errorf("cosign: %w: PEM block %q is not a private key", ErrUnsupportedKey, truncate(block.Type, 64))
+		return nil, because(ErrUnsupportedKey, "PEM block "+strconv.Quote(truncate(block.Type, 64))+" is not a private key")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cosign: private key: %w", err)
+		return nil, wrap("private key", err)
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("cosign: %w: private key of type %T", ErrUnsupportedKey, key)
+		return nil, because(ErrUnsupportedKey, "a private key of another type")
 	}
 	return signer, checkPublicKey(signer.Public())
 }
@@ -124,10 +126,10 @@ func onePEMBlock(b []byte) (*pem.Block, error) {
 	}
 	block, rest := pem.Decode(b)
 	if block == nil {
-		return nil, fmt.Errorf("cosign: %w: no PEM block found", ErrUnsupportedKey)
+		return nil, because(ErrUnsupportedKey, "no PEM block found")
 	}
 	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, fmt.Errorf("cosign: %w: more than one PEM block, or data after it", ErrUnsupportedKey)
+		return nil, because(ErrUnsupportedKey, "more than one PEM block, or data after it")
 	}
 	return block, nil
 }
@@ -141,16 +143,16 @@ func checkPublicKey(pub crypto.PublicKey) error {
 		case elliptic.P256(), elliptic.P384(), elliptic.P521():
 			return nil
 		}
-		return fmt.Errorf("cosign: %w: ECDSA curve %s", ErrUnsupportedKey, k.Curve.Params().Name)
+		return because(ErrUnsupportedKey, "ECDSA curve "+k.Curve.Params().Name)
 	case ed25519.PublicKey:
 		return nil
 	case *rsa.PublicKey:
 		if k.N.BitLen() < MinRSABits {
-			return fmt.Errorf("cosign: %w: RSA key of %d bits, fewer than %d", ErrUnsupportedKey, k.N.BitLen(), MinRSABits)
+			return because(ErrUnsupportedKey, "RSA key of "+strconv.Itoa(k.N.BitLen())+" bits, fewer than "+strconv.Itoa(MinRSABits))
 		}
 		return nil
 	}
-	return fmt.Errorf("cosign: %w: key of type %T", ErrUnsupportedKey, pub)
+	return errKeyType
 }
 
 // DER around a P-256 key: what x509.MarshalPKCS8PrivateKey and
@@ -170,7 +172,7 @@ func GenerateKeyPair() (privatePEM, publicPEM []byte, err error) {
 	// and is already in every binary that speaks TLS.
 	k, err := ecdh.P256().GenerateKey(rand.Reader)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cosign: %w", err)
+		return nil, nil, wrap("generating a key", err)
 	}
 	d, pub := k.Bytes(), k.PublicKey().Bytes()
 	pkcs8 := append(append(append(append([]byte(nil), p256PKCS8Prefix...), d...), p256PKCS8Middle...), pub...)
@@ -183,7 +185,7 @@ func GenerateKeyPair() (privatePEM, publicPEM []byte, err error) {
 func MarshalPrivateKey(key crypto.Signer) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("cosign: %w", err)
+		return nil, wrap("private key", err)
 	}
 	return pemEncode(pemPrivateKey, der), nil
 }
@@ -193,7 +195,7 @@ func MarshalPrivateKey(key crypto.Signer) ([]byte, error) {
 func MarshalPublicKey(pub crypto.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return nil, fmt.Errorf("cosign: %w", err)
+		return nil, wrap("public key", err)
 	}
 	return pemEncode(pemPublicKey, der), nil
 }

@@ -3,7 +3,8 @@ package cosign
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -85,14 +86,14 @@ func ParsePayload(raw []byte) (*Payload, error) {
 	}
 	c := &w.Critical
 	if c.Type != PayloadType {
-		return nil, fmt.Errorf("cosign: %w: critical.type is %q, want %q", ErrInvalidPayload, truncate(c.Type, 64), PayloadType)
+		return nil, because(ErrInvalidPayload, "critical.type is "+strconv.Quote(truncate(c.Type, 64))+", want \""+PayloadType+"\"")
 	}
 	d, err := manifest.ParseDigest(c.Image.DockerManifestDigest)
 	if err != nil {
-		return nil, fmt.Errorf("cosign: %w: docker-manifest-digest: %v", ErrInvalidPayload, err)
+		return nil, because(ErrInvalidPayload, "docker-manifest-digest: "+err.Error())
 	}
 	if c.Identity.DockerReference == "" {
-		return nil, fmt.Errorf("cosign: %w: docker-reference is empty", ErrInvalidPayload)
+		return nil, because(ErrInvalidPayload, "docker-reference is empty")
 	}
 	return &Payload{Reference: c.Identity.DockerReference, Digest: d, Optional: w.Optional}, nil
 }
@@ -102,14 +103,14 @@ func payloadError(err error) error {
 	if errors.As(err, &le) {
 		return err
 	}
-	return fmt.Errorf("%w (%w)", err, ErrInvalidPayload)
+	return because(ErrInvalidPayload, strings.TrimPrefix(err.Error(), "cosign: "))
 }
 
 // Marshal returns p in the exact bytes cosign writes for the same values,
 // "optional": null included when p.Optional is nil.
 func (p *Payload) Marshal() ([]byte, error) {
 	if err := p.Digest.Validate(); err != nil {
-		return nil, fmt.Errorf("cosign: payload: %w", err)
+		return nil, wrap("payload", err)
 	}
 	if p.Reference == "" {
 		return nil, errors.New("cosign: payload: empty docker-reference")
@@ -121,7 +122,7 @@ func (p *Payload) Marshal() ([]byte, error) {
 	w.Optional = p.Optional
 	raw, err := json.Marshal(&w)
 	if err != nil {
-		return nil, fmt.Errorf("cosign: payload: %w", err)
+		return nil, wrap("payload", err)
 	}
 	return raw, nil
 }

@@ -7,7 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -88,18 +88,18 @@ func existingSignatures(ctx context.Context, dst Target, tag string) ([]manifest
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cosign: looking up %s: %w", tag, err)
+		return nil, wrap("looking up "+tag, err)
 	}
 	doc, err := manifest.FetchDocument(ctx, dst, desc)
 	if err != nil {
-		return nil, fmt.Errorf("cosign: reading %s: %w", tag, err)
+		return nil, wrap("reading "+tag, err)
 	}
 	if doc.Manifest == nil {
-		return nil, fmt.Errorf("cosign: %s is an index, not a cosign signature manifest; not replacing it", tag)
+		return nil, errors.New("cosign: " + tag + " is an index, not a cosign signature manifest; not replacing it")
 	}
 	for i, l := range doc.Manifest.Layers {
 		if l.MediaType != PayloadMediaType {
-			return nil, fmt.Errorf("cosign: %s layer %d is %q, not a cosign signature; not replacing it", tag, i, truncate(l.MediaType, 100))
+			return nil, errors.New("cosign: " + tag + " layer " + strconv.Itoa(i) + " is " + strconv.Quote(truncate(l.MediaType, 100)) + ", not a cosign signature; not replacing it")
 		}
 	}
 	return doc.Manifest.Layers, nil
@@ -138,7 +138,7 @@ func pushSignatures(ctx context.Context, dst Target, tag string, layers []manife
 		Config: manifest.DescriptorFor(manifest.MediaTypeOCIConfig, config), Layers: layers}
 	raw, err := json.Marshal(&m)
 	if err != nil {
-		return manifest.Descriptor{}, fmt.Errorf("cosign: %w", err)
+		return manifest.Descriptor{}, wrap("signature manifest", err)
 	}
 	desc := manifest.DescriptorFor(manifest.MediaTypeOCIManifest, raw)
 	for _, p := range []struct {
@@ -148,11 +148,11 @@ func pushSignatures(ctx context.Context, dst Target, tag string, layers []manife
 		d := p.desc
 		d.Annotations = nil
 		if err := dst.Push(ctx, d, bytes.NewReader(p.b)); err != nil {
-			return desc, fmt.Errorf("cosign: pushing %s: %w", d.Digest, err)
+			return desc, wrap("pushing "+string(d.Digest), err)
 		}
 	}
 	if err := dst.Tag(ctx, desc, tag); err != nil {
-		return desc, fmt.Errorf("cosign: tagging %s: %w", tag, err)
+		return desc, wrap("tagging "+tag, err)
 	}
 	return desc, nil
 }
@@ -182,7 +182,7 @@ func signatureConfig(layers []manifest.Descriptor) ([]byte, error) {
 	}
 	b, err := json.Marshal(&c)
 	if err != nil {
-		return nil, fmt.Errorf("cosign: %w", err)
+		return nil, wrap("signature config", err)
 	}
 	return b, nil
 }

@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
-	"fmt"
 	"strconv"
 )
 
@@ -31,13 +30,13 @@ func SignBytes(key crypto.Signer, msg []byte) ([]byte, error) {
 	case ed25519.PublicKey:
 		sig, err = key.Sign(rand.Reader, msg, crypto.Hash(0))
 	default:
-		return nil, fmt.Errorf("cosign: %w: key of type %T", ErrUnsupportedKey, key.Public())
+		return nil, errKeyType
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cosign: signing: %w", err)
+		return nil, wrap("signing", err)
 	}
 	if _, err := VerifyBytes(key.Public(), msg, sig); err != nil {
-		return nil, fmt.Errorf("cosign: the key made a signature that does not verify: %w", err)
+		return nil, wrap("the key made a signature that does not verify", err)
 	}
 	return sig, nil
 }
@@ -73,7 +72,7 @@ func VerifyBytes(pub crypto.PublicKey, msg, sig []byte) (string, error) {
 			return "ed25519-ph", nil
 		}
 	default:
-		return "", fmt.Errorf("cosign: %w: key of type %T", ErrUnsupportedKey, pub)
+		return "", errKeyType
 	}
 	return "", ErrBadSignature
 }
@@ -104,7 +103,7 @@ func verifyDigest(pub crypto.PublicKey, h crypto.Hash, digest, sig []byte) (stri
 			return "ed25519-ph", nil
 		}
 	default:
-		return "", fmt.Errorf("cosign: %w: key of type %T", ErrUnsupportedKey, pub)
+		return "", errKeyType
 	}
 	return "", ErrBadSignature
 }

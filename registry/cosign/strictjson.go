@@ -3,8 +3,9 @@ package cosign
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -23,16 +24,16 @@ func decodeStrict(raw []byte, limit int, what string, v any) error {
 		return &manifest.LimitError{What: "cosign " + what, Limit: int64(limit)}
 	}
 	if err := checkKeys(raw); err != nil {
-		return fmt.Errorf("cosign: %s: %w", what, err)
+		return wrap(what, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("cosign: %s: invalid JSON: %w", what, err)
+		return wrap(what+": invalid JSON", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("cosign: %s: data after the JSON value", what)
+		return errors.New("cosign: " + what + ": data after the JSON value")
 	}
 	return nil
 }
@@ -53,7 +54,7 @@ func checkKeys(raw []byte) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("invalid JSON: %w", err)
+			return errors.New("invalid JSON: " + err.Error())
 		}
 		var top *frame
 		if len(stack) > 0 {
@@ -69,12 +70,12 @@ func checkKeys(raw []byte) error {
 		case top != nil && top.expectKey:
 			k := strings.ToLower(tok.(string)) // the decoder allows only strings here
 			if top.keys[k] {
-				return fmt.Errorf("key %q appears twice in one object", truncate(tok.(string), 64))
+				return errors.New("key " + strconv.Quote(truncate(tok.(string), 64)) + " appears twice in one object")
 			}
 			top.keys[k], top.expectKey = true, false
 		case isDelim:
 			if len(stack) == maxJSONDepth {
-				return fmt.Errorf("JSON nested deeper than %d levels", maxJSONDepth)
+				return errors.New("JSON nested deeper than " + strconv.Itoa(maxJSONDepth) + " levels")
 			}
 			f := &frame{}
 			if d == '{' {

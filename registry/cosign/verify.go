@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto"
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -88,7 +88,7 @@ func (e *VerifyError) Error() string {
 		s += " (" + e.Where + ")"
 	}
 	if e.Checked > 1 {
-		s += fmt.Sprintf("; %d signatures examined, none verified", e.Checked)
+		s += "; " + strconv.Itoa(e.Checked) + " signatures examined, none verified"
 	}
 	return s
 }
@@ -137,7 +137,7 @@ func newVerifier(src Source, desc manifest.Descriptor, pub crypto.PublicKey, opt
 		return nil, err
 	}
 	if err := desc.Digest.Validate(); err != nil {
-		return nil, fmt.Errorf("cosign: %w", err)
+		return nil, err
 	}
 	v := &verifier{src: src, desc: desc, pub: pub, max: DefaultMaxSignatures}
 	if opts == nil {
@@ -149,7 +149,7 @@ func newVerifier(src Source, desc manifest.Descriptor, pub crypto.PublicKey, opt
 	if opts.Identity != "" {
 		id, err := parseIdentity(opts.Identity)
 		if err != nil {
-			return nil, fmt.Errorf("cosign: identity: %w", err)
+			return nil, wrap("identity", err)
 		}
 		v.identity = &id
 	}
@@ -191,10 +191,10 @@ func (v *verifier) fromReferrers(ctx context.Context) error {
 func (v *verifier) fromManifest(ctx context.Context, sig manifest.Descriptor, scheme string) error {
 	doc, err := manifest.FetchDocument(ctx, v.src, sig)
 	if err != nil {
-		return fmt.Errorf("cosign: signature manifest %s: %w", sig.Digest, err)
+		return wrap("signature manifest "+string(sig.Digest), err)
 	}
 	if doc.Manifest == nil {
-		v.fail(because(ErrInvalidPayload, "the signature %s is an index, not a manifest", sig.Digest), scheme+" signature")
+		v.fail(because(ErrInvalidPayload, "the signature "+string(sig.Digest)+" is an index, not a manifest"), scheme+" signature")
 		return nil
 	}
 	if scheme != SchemeTag && (doc.Manifest.Subject == nil || doc.Manifest.Subject.Digest != v.desc.Digest) {
@@ -207,7 +207,7 @@ func (v *verifier) fromManifest(ctx context.Context, sig manifest.Descriptor, sc
 		}
 		if v.checked == v.max {
 			return &VerifyError{Digest: v.desc.Digest, Checked: v.checked,
-				Err: because(ErrTooManySignatures, "more than %d", v.max)}
+				Err: because(ErrTooManySignatures, "more than "+strconv.Itoa(v.max))}
 		}
 		v.checked++
 		res, err := v.check(ctx, &c)
@@ -237,7 +237,7 @@ func (v *verifier) failure() error {
 	if v.worst == nil {
 		tag, _ := AttachedTag(v.desc.Digest, SignatureSuffix)
 		return &VerifyError{Digest: v.desc.Digest,
-			Err: because(ErrNoSignature, "no tag %s and no signature among the referrers", tag)}
+			Err: because(ErrNoSignature, "no tag "+tag+" and no signature among the referrers")}
 	}
 	v.worst.Checked = v.checked
 	return v.worst
