@@ -60,6 +60,10 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
+// usagef is not inlined: it is called from some sixty places, and a call
+// is smaller than its body, and the binary must stay under 8 MiB.
+//
+//go:noinline
 func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
