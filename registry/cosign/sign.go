@@ -130,10 +130,7 @@ func signedBy(ctx context.Context, src manifest.Fetcher, layers []manifest.Descr
 // pushSignatures pushes the new payload, the config and the manifest of
 // layers, and tags the manifest.
 func pushSignatures(ctx context.Context, dst Target, tag string, layers []manifest.Descriptor, payload []byte) (manifest.Descriptor, error) {
-	config, err := signatureConfig(layers)
-	if err != nil {
-		return manifest.Descriptor{}, err
-	}
+	config := signatureConfig(layers)
 	m := manifest.Manifest{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIManifest,
 		Config: manifest.DescriptorFor(manifest.MediaTypeOCIConfig, config), Layers: layers}
 	raw, err := json.Marshal(&m)
@@ -159,30 +156,22 @@ func pushSignatures(ctx context.Context, dst Target, tag string, layers []manife
 
 // signatureConfig is the config cosign writes for a signature manifest,
 // byte for byte: an empty image whose layers' diffIDs are the payloads'
-// digests.
-func signatureConfig(layers []manifest.Descriptor) ([]byte, error) {
-	type history struct {
-		Created string `json:"created"`
+// digests (valid digests: nothing in them needs escaping).
+func signatureConfig(layers []manifest.Descriptor) []byte {
+	const created = `{"created":"0001-01-01T00:00:00Z"}`
+	b := []byte(`{"architecture":"","created":"0001-01-01T00:00:00Z","history":[`)
+	for i := range layers {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, created...)
 	}
-	c := struct {
-		Architecture string    `json:"architecture"`
-		Created      string    `json:"created"`
-		History      []history `json:"history"`
-		OS           string    `json:"os"`
-		RootFS       struct {
-			Type    string            `json:"type"`
-			DiffIDs []manifest.Digest `json:"diff_ids"`
-		} `json:"rootfs"`
-		Config struct{} `json:"config"`
-	}{Created: "0001-01-01T00:00:00Z"}
-	c.RootFS.Type = "layers"
-	for _, l := range layers {
-		c.History = append(c.History, history{Created: c.Created})
-		c.RootFS.DiffIDs = append(c.RootFS.DiffIDs, l.Digest)
+	b = append(b, `],"os":"","rootfs":{"type":"layers","diff_ids":[`...)
+	for i, l := range layers {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(append(append(b, '"'), l.Digest...), '"')
 	}
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return nil, wrap("signature config", err)
-	}
-	return b, nil
+	return append(b, `]},"config":{}}`...)
 }
