@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
@@ -209,4 +210,34 @@ func TestVerifyKeyIndexRule(t *testing.T) {
 	}
 	mustRun(t, "copy", "--verify-key", pub, ref, srv.Host+"/demo/all:1")
 	mustRun(t, "pull", "--verify-key", pub, "--platform", "linux/arm64", ref, filepath.Join(dir, "arm64.tar"))
+}
+
+// TestVerifyLayout signs an image in an OCI layout, where the .sig tag is
+// an index.json entry, and verifies it there.
+func TestVerifyLayout(t *testing.T) {
+	srv := registrytest.NewServer(t, nil)
+	seedImage(t, srv, "demo/app:1", 100)
+	dir := filepath.Join(t.TempDir(), "layout")
+	mustRun(t, "copy", srv.Host+"/demo/app:1", "oci:"+dir+":1")
+	key, pub := keyPair(t)
+	failWith(t, "no signature found", "verify", "--key", pub, "oci:"+dir+":1")
+	l, err := layout.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := l.Resolve(t.Context(), "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := readPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cosign.Sign(t.Context(), l, img, signer, &cosign.SignOptions{Reference: "example.com/app"}); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "verify", "--key", pub, "oci:"+dir+":1"); !strings.Contains(out, "identity example.com/app") {
+		t.Errorf("verify printed %q", out)
+	}
+	mustRun(t, "copy", "--verify-key", pub, "oci:"+dir+":1", srv.Host+"/demo/fromlayout:1")
 }
