@@ -49,9 +49,12 @@
 // under registry because signatures are registry content (tags and the
 // referrers API of the OCI distribution spec,
 // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#listing-referrers)
-// and because registry's place in the import order is the one that allows
-// manifest and reference; manifest's sub-packages may import nothing of
-// ours. [Find] lists what is attached to an image (the .sig, .att and .sbom
-// tags and the referrers), for verification here and for copying signatures
-// along with images.
+// and because registry's place in the import order allows reference, which
+// compares the signed identity with the one asked for; a sub-package of
+// manifest could import manifest alone, and none of the public API belongs
+// under internal, since a library user needs Sign and Verify.
+//
+// [Find] lists what is attached to one image (the .sig, .att and .sbom
+// tags and the referrers); manifest.Walk follows them through a whole graph
+// for "skiff copy --referrers".
 package cosign

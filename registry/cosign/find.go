@@ -25,18 +25,11 @@ func AttachedTag(d manifest.Digest, suffix string) (string, error) {
 	if err := d.Validate(); err != nil {
 		return "", err
 	}
-	tag := d.Algorithm() + "-" + d.Hex() + suffix
+	tag := manifest.CosignTag(d, suffix)
 	if len(tag) > 128 {
 		return "", errors.New("cosign: " + string(d) + ": the tag " + d.Algorithm() + "-…" + suffix + " would be longer than 128 characters")
 	}
 	return tag, nil
-}
-
-// ReferrersLister is the optional capability of a store that lists the
-// manifests whose subject is desc; registry.Repository has it (through the
-// referrers API, or the referrers tag schema where the registry lacks it).
-type ReferrersLister interface {
-	Referrers(ctx context.Context, desc manifest.Descriptor, artifactType string) ([]manifest.Descriptor, error)
 }
 
 // Attached is what refers to an image: cosign's tags (nil where absent)
@@ -51,8 +44,9 @@ type Attached struct {
 }
 
 // Find looks up what is attached to the manifest desc names in r: cosign's
-// .sig, .att and .sbom tags and, when r is a ReferrersLister, the
-// referrers. An absent tag is no error; any other failure is.
+// .sig, .att and .sbom tags and, when r is a manifest.ReferrersLister, the
+// referrers. An absent tag is no error; any other failure is. It looks at
+// one digest; manifest.Walk with Referrers follows a whole graph.
 func Find(ctx context.Context, r manifest.Resolver, desc manifest.Descriptor) (*Attached, error) {
 	a := &Attached{}
 	for _, t := range []struct {
@@ -92,7 +86,7 @@ func resolveAttached(ctx context.Context, r manifest.Resolver, d manifest.Digest
 
 // listReferrers lists desc's referrers when r can; nil when it cannot.
 func listReferrers(ctx context.Context, r manifest.Resolver, desc manifest.Descriptor) ([]manifest.Descriptor, error) {
-	l, ok := r.(ReferrersLister)
+	l, ok := r.(manifest.ReferrersLister)
 	if !ok {
 		return nil, nil
 	}
