@@ -74,7 +74,8 @@ func (c *cosignTool) sign(key, ref string, flags []string) {
 }
 
 func (c *cosignTool) verify(pub, ref string) (string, error) {
-	return c.run("verify", "--key", pub, "--insecure-ignore-tlog", "--allow-http-registry", "--allow-insecure-registry", ref)
+	return c.run("verify", "--key", pub, "--insecure-ignore-tlog", "--trusted-root", filepath.Join(c.dir, "trusted-root.json"),
+		"--allow-http-registry", "--allow-insecure-registry", ref)
 }
 
 // TestCosignSignsSkiffVerifies has cosign sign in each of its ways, and
@@ -194,4 +195,30 @@ func TestCosignSignaturesRefused(t *testing.T) {
 
 	seedImage(t, srv, "cosign/unsigned:1", 300)
 	failWith(t, "no signature found", "verify", "--key", pub, srv.Host+"/cosign/unsigned:1")
+}
+
+// TestCopyReferrersKeepsCosignSignatures has cosign sign an image in all
+// three ways, copies it with --referrers to another registry, and has
+// both cosign and skiff verify the copy.
+func TestCopyReferrersKeepsCosignSignatures(t *testing.T) {
+	src, dst := registrytest.NewServer(t, nil), registrytest.NewServer(t, nil)
+	c := newCosign(t, src.Host)
+	c.mustRun("generate-key-pair", "--output-key-prefix", filepath.Join(c.dir, "cosign"))
+	key, pub := filepath.Join(c.dir, "cosign.key"), filepath.Join(c.dir, "cosign.pub")
+	im := seedImage(t, src, "cosign/app:1", 100)
+	byDigest := src.Host + "/cosign/app@" + string(im.Manifest.Digest)
+	for _, flags := range [][]string{cosignTagFlags, cosignReferrerFlags, cosignBundleFlags} {
+		c.sign(key, byDigest, flags)
+	}
+	mustRun(t, "copy", "--referrers", src.Host+"/cosign/app:1", dst.Host+"/mirror/app:1")
+	out := mustRun(t, "verify", "--key", pub, dst.Host+"/mirror/app:1")
+	for _, scheme := range []string{": tag signature", ": referrer signature", ": bundle signature"} {
+		if !strings.Contains(out, scheme) {
+			t.Errorf("skiff verify of the copy printed %q, missing a%s", out, scheme)
+		}
+	}
+	if out, err := c.verify(pub, dst.Host+"/mirror/app:1"); err != nil {
+		t.Errorf("cosign verify of the copy: %v\n%s", err, out)
+	}
+	mustRun(t, "copy", "--verify-key", pub, dst.Host+"/mirror/app:1", dst.Host+"/mirror/again:1")
 }
