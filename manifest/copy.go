@@ -2,13 +2,13 @@ package manifest
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"sync"
 )
 
@@ -217,7 +217,7 @@ type copier struct {
 // cancels the rest.
 func (c *copier) blobs(ctx context.Context, ds []Descriptor) error {
 	ds = slices.Clone(ds)
-	slices.SortStableFunc(ds, func(a, b Descriptor) int { return cmp.Compare(b.Size, a.Size) })
+	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Size > ds[j].Size })
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	jobs := make(chan Descriptor)

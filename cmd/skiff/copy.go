@@ -45,6 +45,7 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	o.registerWrite(fs)
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
 	fs.BoolVar(&o.referrers, "referrers", false, "copy signatures, attestations and SBOMs too: what the referrers API lists and cosign's sha256-DIGEST.sig/.att/.sbom tags, recursively")
+	o.registerVerifyKey(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -104,6 +105,9 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 			return err
 		}
 		opened = append(opened, s)
+	}
+	if err := verifySources(ctx, e, o, opened, platforms); err != nil {
+		return err
 	}
 	var root manifest.Descriptor
 	switch dst.kind {

@@ -60,6 +60,10 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
+// usagef is not inlined: it is called from some sixty places, and a call
+// is smaller than its body, and the binary must stay under 8 MiB.
+//
+//go:noinline
 func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
@@ -118,7 +122,7 @@ func (e *env) usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintf(w, "\nImages are named as registry references (alpine, ghcr.io/o/r:tag, host:5000/r@sha256:…)\nor, where a command says so, as oci:DIR[:TAG], docker-archive:FILE[:REF], oci-archive:FILE[:TAG].\n\nRun \"skiff COMMAND --help\" for a command's flags and examples.\n")
 }

@@ -37,10 +37,14 @@ type options struct {
 	noResume      bool
 	referrers     bool
 	partialMaxAge time.Duration
+	verifyKey     string // --verify-key of pull, copy and proxy (verify.go)
 }
 
 // newFlagSet returns a FlagSet for command name whose usage prints the
-// command's usage line, flags and help.
+// command's usage line, flags and help. Like register, it is called by
+// every command and kept out of line to keep the binary small.
+//
+//go:noinline
 func newFlagSet(e *env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -60,6 +64,8 @@ func printHelp(w io.Writer, fs *flag.FlagSet) {
 }
 
 // register adds the shared flags to fs.
+//
+//go:noinline
 func (o *options) register(fs *flag.FlagSet) { o.registerAs(fs, "user") }
 
 // registerAs adds the shared flags, with the registry user name flag

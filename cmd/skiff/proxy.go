@@ -51,6 +51,7 @@ func runProxy(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to pick from an index (default: the host's)")
 	sockfd := fs.Int("sockfd", -1, "serve on the inherited socket `N` (listening, or one connected end)")
 	listen := fs.String("listen", "", "serve on `ADDR`: unix:PATH, or a loopback HOST:PORT (port 0 picks one)")
+	o.registerVerifyKey(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -124,6 +125,9 @@ func proxyServe(ctx context.Context, e *env, o *options, loc location, platform 
 		return err
 	}
 	defer src.close()
+	if err := verifySources(ctx, e, o, []*source{src}, []manifest.Platform{platform}); err != nil {
+		return err
+	}
 	quit := make(chan struct{})
 	logger := log.New(e.stderr, "skiff proxy: ", 0)
 	h, err := proxy.New(ctx, src.fetcher, src.root, &proxy.Options{Platform: platform, OnQuit: func() { close(quit) }, ErrorLog: logger})

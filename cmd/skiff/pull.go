@@ -54,6 +54,7 @@ func runPull(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to save from an index (default: this machine's; \"all\" for --format oci)")
 	fs.StringVar(&f.out, "o", "", "write to `FILE` (\"-\" for stdout); every argument is then an image")
 	fs.StringVar(&f.format, "format", "docker", "`docker` tarball, oci layout directory, or oci-archive tarball")
+	o.registerVerifyKey(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}

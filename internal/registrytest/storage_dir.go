@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -174,7 +175,7 @@ func (s *dirStorage) List(repo string, kind Kind) ([]Link, error) {
 		}
 		out = append(out, l)
 	}
-	slices.SortFunc(out, func(a, b Link) int { return strings.Compare(a.Name, b.Name) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 

@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
+	"sort"
 	"sync"
 
 	"github.com/skiffoci/skiff/layout"
@@ -230,7 +230,7 @@ func (s *layoutStorage) List(repo string, kind Kind) ([]Link, error) {
 			links = append(links, Link{Kind: KindManifest, Name: string(d.Digest), Digest: d.Digest, MediaType: d.MediaType})
 		}
 	}
-	slices.SortFunc(links, func(a, b Link) int { return strings.Compare(a.Name, b.Name) })
+	sort.Slice(links, func(i, j int) bool { return links[i].Name < links[j].Name })
 	return links, nil
 }
 

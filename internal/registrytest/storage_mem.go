@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"io"
 	"slices"
-	"strings"
+	"sort"
 	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -114,7 +114,7 @@ func (m *memStorage) List(repo string, kind Kind) ([]Link, error) {
 	for _, l := range kinds[kind] {
 		out = append(out, l)
 	}
-	slices.SortFunc(out, func(a, b Link) int { return strings.Compare(a.Name, b.Name) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 

@@ -1,0 +1,4 @@
+package cosign
+
+// SignatureConfig exports signatureConfig to the tests.
+var SignatureConfig = signatureConfig
