@@ -23,6 +23,8 @@ type Repository struct {
 	// recent holds the last manifests FetchManifest read, by digest, so
 	// that fetching one again by digest costs no request.
 	recent recentDocs
+	// prepared holds upload sessions opened ahead (PrepareUploads).
+	prepared prepared
 }
 
 // recentDocs keeps the raw bytes of the last few manifests fetched.

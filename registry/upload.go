@@ -109,11 +109,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // pushSmall sends a small blob in one monolithic POST; a registry that
-// does not take that answers 202 and gets the same bytes in a PUT.
+// does not take that answers 202 and gets the same bytes in a PUT. With a
+// session opened ahead (PrepareUploads), the PUT alone does.
 func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
 	data, err := io.ReadAll(body)
 	if err != nil {
 		return err
+	}
+	if s, ok := r.prepared.take(ctx); ok && s.err == nil {
+		return r.putUpload(ctx, s.loc, desc, bytes.NewReader(data), desc.Size)
 	}
 	req, err := r.newRequest(ctx, http.MethodPost, "blobs/uploads/?digest="+url.QueryEscape(string(desc.Digest)), bytes.NewReader(data))
 	if err != nil {
@@ -139,6 +143,16 @@ func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, bo
 // returns the session's location, or nil when a mount made a session
 // unnecessary, and the registry's OCI-Chunk-Min-Length.
 func (r *Repository) startUpload(ctx context.Context, query string) (*url.URL, int64, error) {
+	if query == "" {
+		if s, ok := r.prepared.take(ctx); ok && s.err == nil {
+			return s.loc, s.minLen, nil
+		}
+	}
+	return r.openUpload(ctx, query)
+}
+
+// openUpload sends the POST that opens an upload session.
+func (r *Repository) openUpload(ctx context.Context, query string) (*url.URL, int64, error) {
 	req, err := r.newRequest(ctx, http.MethodPost, "blobs/uploads/"+query, nil)
 	if err != nil {
 		return nil, 0, err

@@ -9,7 +9,6 @@ import (
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
-	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -48,7 +47,7 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, b, dst, layer, err := startAppend(ctx, e, &o, srcName, dstName, file)
+	b, dst, layer, err := startAppend(ctx, e, &o, srcName, dstName, file)
 	if err != nil {
 		return err
 	}
@@ -65,7 +64,7 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	digest, err := pushEdited(ctx, c, img, dst, &o)
+	digest, err := pushEdited(ctx, b, img, dst, &o)
 	if err != nil {
 		return err
 	}
@@ -79,11 +78,11 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 // base's two GETs (AppendLayer gives it the base's kind of media type).
 // When stdin carries the password, the layer is read
 // after it.
-func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file string) (*registry.Client, *base, reference.Reference, *tarball.Layer, error) {
+func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file string) (*base, reference.Reference, *tarball.Layer, error) {
 	if o.passwordStdin && file == "-" {
-		return nil, nil, reference.Reference{}, nil, usagef("stdin cannot carry both the password and the layer: give the layer with -f FILE")
+		return nil, reference.Reference{}, nil, usagef("stdin cannot carry both the password and the layer: give the layer with -f FILE")
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	buildCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type built struct {
 		l   *tarball.Layer
@@ -91,10 +90,10 @@ func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file
 	}
 	done := make(chan built, 1)
 	go func() {
-		l, err := buildLayer(ctx, e, file, manifest.MediaTypeOCILayerGzip)
+		l, err := buildLayer(buildCtx, e, file, manifest.MediaTypeOCILayerGzip)
 		done <- built{l, err}
 	}()
-	c, b, dst, err := startEdit(ctx, e, o, srcName, dstName)
+	b, dst, err := startEdit(ctx, e, o, srcName, dstName, 2)
 	if err != nil {
 		cancel()
 	}
@@ -106,9 +105,9 @@ func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file
 		if res.l != nil {
 			res.l.Remove()
 		}
-		return nil, nil, dst, nil, err
+		return nil, dst, nil, err
 	}
-	return c, b, dst, res.l, nil
+	return b, dst, res.l, nil
 }
 
 // appendArgs reads "DST", "SRC DST" or "--base SRC DST".

@@ -19,33 +19,54 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// base is an image about to be edited: where it lives and what it is.
+// base is an image about to be edited: where it lives and what it is,
+// and the repository the result goes to.
 type base struct {
 	repo *registry.Repository // nil for scratch
 	ref  reference.Reference
 	img  *image.Image
+	dst  *registry.Repository
 }
 
 // startEdit parses an edit's source and destination (dstName "" means
-// the source's tag), builds the client and loads the base.
-func startEdit(ctx context.Context, e *env, o *options, srcName, dstName string) (*registry.Client, *base, reference.Reference, error) {
+// the source's tag), builds the client and loads the base. The
+// destination opens uploads upload sessions meanwhile, one per blob the
+// edit will push, so that pushing them waits for no session.
+func startEdit(ctx context.Context, e *env, o *options, srcName, dstName string, uploads int) (*base, reference.Reference, error) {
 	if srcName == "scratch" {
-		return startScratch(e, o, dstName)
+		c, b, dst, err := startScratch(e, o, dstName)
+		if err == nil {
+			b.dst = prepareDst(ctx, c, dst, uploads)
+		}
+		return b, dst, err
 	}
 	src, err := reference.Parse(srcName)
 	if err != nil {
-		return nil, nil, src, err
+		return nil, src, err
 	}
 	dst, err := editTarget(src, dstName)
 	if err != nil {
-		return nil, nil, dst, err
+		return nil, dst, err
 	}
 	c, err := o.client(e, []string{src.Registry, dst.Registry})
 	if err != nil {
-		return nil, nil, dst, err
+		return nil, dst, err
 	}
+	dstRepo := prepareDst(ctx, c, dst, uploads)
 	b, err := loadBase(ctx, e, c, src, o)
-	return c, b, dst, err
+	if err == nil {
+		b.dst = dstRepo
+	}
+	return b, dst, err
+}
+
+// prepareDst returns the repository an edit pushes to, ready to push and
+// opening uploads sessions in the background.
+func prepareDst(ctx context.Context, c *registry.Client, dst reference.Reference, uploads int) *registry.Repository {
+	repo := c.Repository(dst)
+	repo.WillPush()
+	repo.PrepareUploads(ctx, uploads)
+	return repo
 }
 
 // startScratch starts an edit from an empty image of the platform asked
@@ -104,9 +125,8 @@ func loadBase(ctx context.Context, e *env, c *registry.Client, ref reference.Ref
 // layers mounted or streamed when dst is another repository, the new
 // layers and the config side by side, the manifest last) and returns its
 // digest.
-func pushEdited(ctx context.Context, c *registry.Client, img *image.Image, dst reference.Reference, o *options) (manifest.Digest, error) {
-	repo := c.Repository(dst)
-	repo.WillPush()
+func pushEdited(ctx context.Context, b *base, img *image.Image, dst reference.Reference, o *options) (manifest.Digest, error) {
+	repo := b.dst
 	target := dst.Tag
 	if dst.Digest != "" {
 		target = dst.Digest

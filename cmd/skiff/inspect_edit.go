@@ -152,7 +152,7 @@ func runFlatten(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, b, dst, err := startEdit(ctx, e, &o, fs.Arg(0), to)
+	b, dst, err := startEdit(ctx, e, &o, fs.Arg(0), to, 2)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func runFlatten(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	digest, err := pushEdited(ctx, c, img, dst, &o)
+	digest, err := pushEdited(ctx, b, img, dst, &o)
 	if err != nil {
 		return err
 	}

@@ -71,11 +71,11 @@ func runMutate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, b, dst, err := startEdit(ctx, e, &o, fs.Arg(0), f.tag)
+	b, dst, err := startEdit(ctx, e, &o, fs.Arg(0), f.tag, 1)
 	if err != nil {
 		return err
 	}
-	digest, err := pushEdited(ctx, c, b.img.EditConfig(changes), dst, &o)
+	digest, err := pushEdited(ctx, b, b.img.EditConfig(changes), dst, &o)
 	if err != nil {
 		return err
 	}
