@@ -143,20 +143,11 @@ func (l *Layout) Resolve(ctx context.Context, ref string) (manifest.Descriptor, 
 // nothing appears under the final name. A blob already present (a regular
 // file of the right size) is not written again, and r is not read.
 func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader) error {
-	if err := desc.Digest.Validate(); err != nil {
-		return fmt.Errorf("layout: push: %w", err)
-	}
-	if desc.Size < 0 {
-		return fmt.Errorf("layout: push %s: the descriptor has no size", desc.Digest)
-	}
-	if ok, err := l.r.Exists(ctx, desc); err != nil || ok {
+	dir, have, err := l.blobDir(ctx, desc)
+	if err != nil || have {
 		return err
 	}
-	dir := filepath.Join(l.dir, BlobsDir, desc.Digest.Algorithm())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
-	}
-	err := writeAtomic(dir, desc.Digest.Hex(), l.SyncBlobs, func(w io.Writer) error {
+	err = writeAtomic(dir, desc.Digest.Hex(), l.SyncBlobs, func(w io.Writer) error {
 		_, err := iobuf.Copy(w, ctxReader{ctx, manifest.EnsureVerified(r, desc)})
 		return err
 	})
@@ -167,6 +158,25 @@ func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader
 		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
 	}
 	return nil
+}
+
+// blobDir checks desc before a push and returns the directory its blob
+// goes to, or have when the layout already holds it.
+func (l *Layout) blobDir(ctx context.Context, desc manifest.Descriptor) (dir string, have bool, err error) {
+	if err := desc.Digest.Validate(); err != nil {
+		return "", false, fmt.Errorf("layout: push: %w", err)
+	}
+	if desc.Size < 0 {
+		return "", false, fmt.Errorf("layout: push %s: the descriptor has no size", desc.Digest)
+	}
+	if ok, err := l.r.Exists(ctx, desc); err != nil || ok {
+		return "", ok, err
+	}
+	dir = filepath.Join(l.dir, BlobsDir, desc.Digest.Algorithm())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", false, fmt.Errorf("layout: push %s: %w", desc.Digest, err)
+	}
+	return dir, false, nil
 }
 
 // Tag names the manifest or index desc describes, which the layout must

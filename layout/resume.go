@@ -66,18 +66,9 @@ func (l *Layout) FetchFrom(ctx context.Context, desc manifest.Descriptor, offset
 // writing the same blob, it pushes from the first byte under a name of
 // its own. See RemovePartials for what removes partial blobs.
 func (l *Layout) PushResumable(ctx context.Context, desc manifest.Descriptor, open func(offset int64) (io.ReadCloser, error)) error {
-	if err := desc.Digest.Validate(); err != nil {
-		return fmt.Errorf("layout: push: %w", err)
-	}
-	if desc.Size < 0 {
-		return fmt.Errorf("layout: push %s: the descriptor has no size", desc.Digest)
-	}
-	if ok, err := l.r.Exists(ctx, desc); err != nil || ok {
+	dir, have, err := l.blobDir(ctx, desc)
+	if err != nil || have {
 		return err
-	}
-	dir := filepath.Join(l.dir, BlobsDir, desc.Digest.Algorithm())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
 	}
 	final := filepath.Join(dir, desc.Digest.Hex())
 	data, state := resume.Names(final)

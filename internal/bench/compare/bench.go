@@ -94,6 +94,11 @@ func (h *harness) bench(ctx context.Context) (*results, error) {
 			}
 		}
 	}
+	if h.want["resume"] {
+		if err := h.resumes(ctx, res); err != nil {
+			return nil, err
+		}
+	}
 	if !h.want["append"] {
 		return res, nil
 	}

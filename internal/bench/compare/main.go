@@ -82,9 +82,10 @@ var opGroups = []struct {
 	{groupStderr, []string{"stderr-tty", "stderr-null", "stderr-pipe", "progress-none", "progress-plain", "progress-tty"}},
 	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index"}},
 	{groupScale, []string{"scale-huge", "scale-layers", "scale-images"}},
+	{groupResume, []string{"resume"}},
 }
 
-const defaultOps = "main,stderr,wan,scale"
+const defaultOps = "main,stderr,wan,scale,resume"
 
 func opsHelp() string {
 	var parts []string

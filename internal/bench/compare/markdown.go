@@ -50,6 +50,12 @@ func (h *harness) tables(res *results) string {
 			"wall is the whole loop, peak RSS the largest invocation's. Not compared in the ratios.\n",
 			min(h.opts.runs, h.opts.scaleRuns), h.mode.describe(), res.groupTable(groupScale))
 	}
+	if len(res.resume) > 0 {
+		fmt.Fprintf(&b, "\n## Killed at half and run again\n\nThe big image (%s) pulled to a docker tarball through a proxy that counts what registry A serves; "+
+			"the tool is killed with SIGKILL once half of it went out, and the same command runs again. "+
+			"\"Fetched again\" is what both runs took beyond the image's size.\n\n%s",
+			fmtBytes(res.resumeSize), res.resumeTable())
+	}
 	fmt.Fprintf(&b, "\n## Targets\n\n%s", targetTable(res.targets()))
 	return b.String()
 }

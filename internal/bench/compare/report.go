@@ -25,6 +25,10 @@ type results struct {
 	raw      []time.Duration // the raw-transfer limit, one per run
 	rawCopy  []time.Duration // the raw-copy limit, one per run
 	requests map[string]int  // HTTP requests of one append, per tool
+	// resume holds each tool's pull killed at half and run again, and
+	// resumeSize the image's size.
+	resume     map[string]resumeSample
+	resumeSize int64
 }
 
 func (r *results) cell(opKey, tool string) *cell {
