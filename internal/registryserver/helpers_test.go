@@ -60,13 +60,19 @@ func (s *testServer) do(method, path string, body []byte, header ...string) repl
 
 // try is do for goroutines: it returns the error instead of failing.
 func (s *testServer) try(method, path string, body []byte, header ...string) (reply, error) {
-	u := path
-	if len(path) == 0 || path[0] == '/' {
-		u = s.url + path
-	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
+	}
+	return s.tryReader(method, path, rd, header...)
+}
+
+// tryReader sends the body rd yields: without a Content-Length unless it
+// is a *bytes.Reader.
+func (s *testServer) tryReader(method, path string, rd io.Reader, header ...string) (reply, error) {
+	u := path
+	if len(path) == 0 || path[0] == '/' {
+		u = s.url + path
 	}
 	req, err := http.NewRequest(method, u, rd)
 	if err != nil {
