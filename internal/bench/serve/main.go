@@ -41,6 +41,7 @@ type options struct {
 	size, chunk int64
 	pulls       int
 	skiff, out  string
+	note        string
 }
 
 func main() {
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&chunk, "chunk", "64MiB", "the size of each PATCH in the chunked case")
 	flag.IntVar(&o.pulls, "pulls", 10, "pulls served at once")
 	flag.StringVar(&o.skiff, "skiff", "", "the skiff binary to measure (default: build this repository's)")
+	flag.StringVar(&o.note, "note", "", "a note to print with the results")
 	flag.StringVar(&o.out, "out", "internal/bench/RESULTS.md", `the file whose serve section to write ("-": stdout only)`)
 	flag.Parse()
 	var err error

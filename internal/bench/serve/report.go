@@ -58,10 +58,12 @@ func resultTable(results []result) string {
 func section(o *options, table string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n## registry serve: peak memory while receiving and serving a %d MiB blob\n\n", beginMarker, o.size>>20)
-	fmt.Fprintf(&b, "Written by `go run ./internal/bench/serve %s` on %s.\n\n", strings.Join(os.Args[1:], " "),
-		time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "Written by `%s` on %s.\n\n", command(), time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- machine: %d CPUs, %s; %s\n", runtime.NumCPU(), cpuModel(), runtime.Version())
 	fmt.Fprintf(&b, "- skiff: %s (`CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'` unless -skiff)\n\n", commit())
+	if o.note != "" {
+		fmt.Fprintf(&b, "**Note:** %s\n\n", o.note)
+	}
 	b.WriteString("Each case starts a fresh `skiff registry serve --root DIR --addr 127.0.0.1:0`, sends or fetches the\n" +
 		"blob over loopback from this harness (which makes the bytes as it sends them and holds none),\n" +
 		"and reads the server's peak resident set, VmHWM in /proc/PID/status, before stopping it. The\n" +
@@ -85,6 +87,24 @@ func writeSection(path, sec string) error {
 		doc = strings.TrimRight(doc, "\n") + "\n\n" + sec
 	}
 	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// command is how the harness was run, without -note.
+func command() string {
+	words := []string{"go run ./internal/bench/serve"}
+	args := os.Args[1:]
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "-note" || a == "--note" {
+			i++
+			continue
+		}
+		if strings.HasPrefix(a, "-note=") || strings.HasPrefix(a, "--note=") {
+			continue
+		}
+		words = append(words, a)
+	}
+	return strings.Join(words, " ")
 }
 
 func cpuModel() string {
