@@ -139,6 +139,11 @@ func allDigits(s string) bool {
 // commit verifies a session's bytes against d and stores them as the blob
 // d of the session's repository.
 func (s *Server) commit(up *session, d manifest.Digest) error {
+	// A refused chunk whose truncation failed may have left bytes past
+	// the session's size: they must not become part of the blob.
+	if err := os.Truncate(up.path, up.size); err != nil {
+		return err
+	}
 	got, err := up.digest(d.Algorithm())
 	if err != nil {
 		return err

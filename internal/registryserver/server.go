@@ -75,12 +75,19 @@ type Server struct {
 	admitted http.Handler
 
 	mu    sync.Mutex
-	repos map[string]*sync.Mutex // held while a repository's manifests change
+	repos map[string]*repoLock // of repositories whose manifests are changing
+}
+
+// repoLock serializes the changes to one repository's manifests; users
+// counts who holds or waits for it, so that it goes when none does.
+type repoLock struct {
+	sync.Mutex
+	users int
 }
 
 // New returns a Server configured by opts.
 func New(opts *Options) *Server {
-	s := &Server{opts: *opts, store: opts.Storage, repos: map[string]*sync.Mutex{}}
+	s := &Server{opts: *opts, store: opts.Storage, repos: map[string]*repoLock{}}
 	s.sessions = &sessionTable{dir: opts.UploadDir, max: orDefault(opts.MaxUploadSessions, DefaultMaxUploadSessions),
 		idle: orDefault(opts.UploadIdleTimeout, DefaultUploadIdleTimeout), now: s.now, m: map[string]*session{}}
 	s.admitted = http.HandlerFunc(s.serveAdmitted)
@@ -184,14 +191,22 @@ func (s *Server) now() time.Time {
 // is deleted, and returns the unlock function.
 func (s *Server) lockRepo(name string) func() {
 	s.mu.Lock()
-	m := s.repos[name]
-	if m == nil {
-		m = &sync.Mutex{}
-		s.repos[name] = m
+	l := s.repos[name]
+	if l == nil {
+		l = &repoLock{}
+		s.repos[name] = l
 	}
+	l.users++
 	s.mu.Unlock()
-	m.Lock()
-	return m.Unlock
+	l.Lock()
+	return func() {
+		l.Unlock()
+		s.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(s.repos, name)
+		}
+		s.mu.Unlock()
+	}
 }
 
 // location turns a path into an absolute Location value, as distribution

@@ -162,10 +162,14 @@ func (t *sessionTable) list() []*session {
 	return out
 }
 
-// closeAll ends every session, waiting for requests working on them.
+// closeAll ends every session no request is working on. The files of
+// busy ones stay, for RemoveTemporary to find at the next start: waiting
+// for a slow client would hold up a shutdown.
 func (t *sessionTable) closeAll() error {
 	for _, up := range t.list() {
-		up.mu.Lock()
+		if !up.mu.TryLock() {
+			continue
+		}
 		if !up.gone {
 			t.remove(up)
 		}

@@ -300,8 +300,8 @@ func (s *layoutStorage) Repositories() ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == blobStore || d.Name() == layout.BlobsDir && isLayout(filepath.Dir(p))) {
-			return fs.SkipDir
+		if d.IsDir() && p != s.root && (strings.HasPrefix(d.Name(), ".") || d.Name() == layout.BlobsDir && isLayout(filepath.Dir(p))) {
+			return fs.SkipDir // the store, uploads: repository names start with a letter or digit
 		}
 		if !d.IsDir() && d.Name() == layout.LayoutFile && p != filepath.Join(s.root, layout.LayoutFile) {
 			rel, _ := filepath.Rel(s.root, filepath.Dir(p))
