@@ -56,7 +56,8 @@ library has no bcrypt.
 Memory stays small (about 32 MiB at most) whatever the size of what is pushed or
 pulled: uploads stream to files in ROOT/.uploads while they are hashed, and a blob is
 moved into place only once its digest verifies; downloads stream from disk. An upload
-session without a request for --upload-idle-timeout is removed with its file; beyond
+session without a request for --upload-idle-timeout is removed with its file (a
+request whose body sends nothing for that long is cut); beyond
 --max-upload-sessions a new upload is refused with 429 TOOMANYREQUESTS and a
 Retry-After; a blob larger than --max-blob-size with 413 SIZE_INVALID. A blob or
 manifest that a manifest of its repository references cannot be deleted (405 DENIED).
@@ -143,7 +144,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv := registryserver.New(opts)
 	defer srv.Close()
 	go expireUploads(ctx, srv, f.idle)
-	return serve(ctx, e, srv, f.addr, f.cert, f.key, f.root)
+	return serve(ctx, e, srv, f.addr, f.cert, f.key, f.root, f.idle)
 }
 
 // options turns the flags into the server's options; 0 means no limit.
@@ -223,14 +224,17 @@ func parseSize(s string) (int64, error) {
 }
 
 // serve listens on addr and serves h until ctx ends.
-func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root string) error {
+// A request body that sends nothing for idle is cut, so that a stalled
+// client cannot hold an upload session, which is not idle while a request
+// works on it, for ever.
+func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root string, idle time.Duration) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	// HTTP/1.1 only, as the client, through h1server: http.Server would
 	// link Go's HTTP/2 server, a third of a MiB of an 8 MiB budget.
-	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, BodyReadTimeout: idle}
 	scheme := "http"
 	if cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, key)
