@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/skiffoci/skiff/internal/registryserver"
@@ -18,7 +20,8 @@ type Options struct {
 	Storage Storage
 	// Dir, when set, holds the content (unless Storage is set) and the
 	// upload sessions' files, in Dir/uploads. Without it, those files go
-	// to a temporary directory that Close removes.
+	// to a directory of the test process under os.TempDir(), which a
+	// later test process removes once it is a day old.
 	Dir string
 
 	Auth Auth
@@ -84,7 +87,6 @@ type Registry struct {
 	basic   *registryserver.BasicAuth // users and what they may do, in every mode
 	tokens  *tokenTable
 	states  *stateTable
-	tempDir string // made for uploads, removed by Close
 	handler http.HandlerFunc
 }
 
@@ -104,8 +106,7 @@ func New(opts *Options) *Registry {
 	}
 	uploads := filepath.Join(g.opts.Dir, "uploads")
 	if g.opts.Dir == "" {
-		g.tempDir = filepath.Join(os.TempDir(), "registrytest-uploads-"+randomHex(8)) // made at the first upload
-		uploads = g.tempDir
+		uploads = processUploads()
 	}
 	a := &g.opts.Auth
 	g.basic = &registryserver.BasicAuth{Realm: "registrytest", Users: a.Users, CheckPassword: a.CheckPassword,
@@ -128,17 +129,27 @@ func (g *Registry) Storage() Storage { return g.store }
 // Server returns the production handler the registry wraps.
 func (g *Registry) Server() *registryserver.Server { return g.srv }
 
-// Close ends the upload sessions and removes the temporary directory of
-// their files, if New made one. NewServer calls it when the test ends.
-func (g *Registry) Close() error {
-	err := g.srv.Close()
-	if g.tempDir != "" {
-		if rerr := os.RemoveAll(g.tempDir); err == nil {
-			err = rerr
+// Close ends the upload sessions and removes their files. NewServer
+// calls it when the test ends.
+func (g *Registry) Close() error { return g.srv.Close() }
+
+// processUploads returns the upload directory of registries without Dir:
+// one per test process, made at the first upload. The first call removes
+// those of earlier processes that are a day old, so that tests which
+// never Close their registry leave nothing behind for long.
+func processUploads() string {
+	sweepOnce.Do(func() {
+		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "registrytest-uploads-*"))
+		for _, dir := range old {
+			if info, err := os.Stat(dir); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
+				os.RemoveAll(dir)
+			}
 		}
-	}
-	return err
+	})
+	return filepath.Join(os.TempDir(), "registrytest-uploads-"+strconv.Itoa(os.Getpid()))
 }
+
+var sweepOnce sync.Once
 
 // ServeHTTP serves the distribution API and, unless it is on a separate
 // server, the token endpoint.
