@@ -26,7 +26,9 @@ func benchRepo(b *testing.B, c *registry.Client, url, name string) *registry.Rep
 // other. Each iteration copies into a fresh registry, so no blob is
 // skipped; starting and stopping it is not timed.
 func BenchmarkCopy(b *testing.B) {
-	src := httptest.NewServer(registrytest.New(nil))
+	reg := registrytest.New(nil)
+	defer reg.Close()
+	src := httptest.NewServer(reg)
 	defer src.Close()
 	c := &registry.Client{}
 	im, err := testimage.New(testimage.Options{LayerSizes: []int{3 << 20, 2 << 20, 2 << 20, 1 << 20}, Seed: 5})
@@ -46,7 +48,8 @@ func BenchmarkCopy(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		dst := httptest.NewServer(registrytest.New(nil))
+		dreg := registrytest.New(nil)
+		dst := httptest.NewServer(dreg)
 		to := benchRepo(b, c, dst.URL, "bench/dst")
 		b.StartTimer()
 		if _, err := manifest.Copy(b.Context(), to, from, im.Descriptor(), &manifest.CopyOptions{Tag: "v1"}); err != nil {
@@ -54,6 +57,7 @@ func BenchmarkCopy(b *testing.B) {
 		}
 		b.StopTimer()
 		dst.Close()
+		dreg.Close()
 		b.StartTimer()
 	}
 }

@@ -26,7 +26,8 @@ import (
 var exampleHost string
 
 func TestMain(m *testing.M) {
-	srv := httptest.NewServer(registrytest.New(nil))
+	reg := registrytest.New(nil)
+	srv := httptest.NewServer(reg)
 	exampleHost = strings.TrimPrefix(srv.URL, "http://")
 	im, err := testimage.New(testimage.Options{LayerSizes: []int{4096, 512}, Seed: 42, Env: []string{"PATH=/bin"}})
 	if err != nil {
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	srv.Close()
+	reg.Close()
 	os.Exit(code)
 }
 

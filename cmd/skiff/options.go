@@ -52,9 +52,21 @@ func newFlagSet(e *env, name string) *flag.FlagSet {
 	return fs
 }
 
+// subcommands holds the commands of a command that has several, named as
+// their FlagSets are ("registry serve"); "skiff help" does not list them.
+var subcommands = map[string]*command{}
+
+// commandFor returns the command or subcommand a FlagSet is named after.
+func commandFor(name string) *command {
+	if cmd, ok := commands[name]; ok {
+		return cmd
+	}
+	return subcommands[name]
+}
+
 // printHelp writes the full help of command name: usage, flags, examples.
 func printHelp(w io.Writer, fs *flag.FlagSet) {
-	cmd := commands[fs.Name()]
+	cmd := commandFor(fs.Name())
 	fmt.Fprintf(w, "usage: skiff %s %s\n\n%s\n\nflags:\n", fs.Name(), cmd.usage, cmd.summary)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
@@ -126,7 +138,7 @@ func parse(e *env, fs *flag.FlagSet, args []string) error {
 				printHelp(e.stdout, fs)
 				return flag.ErrHelp
 			}
-			fmt.Fprintf(e.stderr, "usage: skiff %s %s\nrun \"skiff %s --help\" for more\n", fs.Name(), commands[fs.Name()].usage, fs.Name())
+			fmt.Fprintf(e.stderr, "usage: skiff %s %s\nrun \"skiff %s --help\" for more\n", fs.Name(), commandFor(fs.Name()).usage, fs.Name())
 			return errFlagParse
 		}
 		rest := fs.Args()

@@ -8,76 +8,233 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/skiffoci/skiff/internal/h1server"
-	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/registryserver"
 )
 
-func init() { commands["registry"] = registryCommand }
+func init() {
+	commands["registry"] = registryCommand
+	subcommands["registry serve"] = serveCommand
+	subcommands["registry gc"] = gcCommand
+}
 
 var registryCommand = &command{
-	summary: "run a registry that keeps its images as OCI layouts on disk",
-	usage:   "serve [flags]",
-	help: `"skiff registry serve" speaks the OCI distribution API (push, pull, tags, catalog,
-referrers, delete) with no configuration. Each repository is an OCI image layout under
---root, so the same directory is readable by "skiff copy oci:ROOT/REPO:TAG …",
-"skopeo inspect oci:ROOT/REPO:TAG" and "umoci stat --image ROOT/REPO:TAG".
-It listens on loopback unless --addr says otherwise. --htpasswd takes a file of
-"user:{SHA}base64-sha1" lines (htpasswd -s) or "user:password" lines; bcrypt entries
-are refused, since the standard library has no bcrypt. Interrupt to stop: requests in
-flight finish first.
+	summary: "run a registry that keeps its images as OCI layouts on disk; collect its garbage",
+	usage:   "serve|gc [flags]",
+	help: `"skiff registry serve" runs the registry; "skiff registry gc" removes the blobs no
+image in it references any more. Run "skiff registry serve --help" or
+"skiff registry gc --help" for their flags.
 
 examples:
   skiff registry serve --root ./images
-  skiff registry serve --addr 0.0.0.0:5443 --tls-cert cert.pem --tls-key key.pem --htpasswd users`,
+  skiff registry gc --root ./images --dry-run`,
 	run: runRegistry,
 }
 
+var serveCommand = &command{
+	summary: "run a registry that keeps its images as OCI layouts on disk",
+	usage:   "[flags]",
+	help: `"skiff registry serve" speaks the OCI distribution API (push, pull, tags, catalog,
+referrers, delete) with no configuration, for a lab, a CI cache or a small device that
+serves images to others. Each repository is an OCI image layout under --root, so the
+same directory is readable by "skiff copy oci:ROOT/REPO:TAG …", "skopeo inspect
+oci:ROOT/REPO:TAG" and "umoci stat --image ROOT/REPO:TAG". It listens on loopback unless
+--addr says otherwise. --htpasswd takes a file of "user:{SHA}base64-sha1" lines
+(htpasswd -s) or "user:password" lines; bcrypt entries are refused, since the standard
+library has no bcrypt.
+
+Memory stays small (about 32 MiB at most) whatever the size of what is pushed or
+pulled: uploads stream to files in ROOT/.uploads while they are hashed, and a blob is
+moved into place only once its digest verifies; downloads stream from disk. An upload
+session without a request for --upload-idle-timeout is removed with its file (a
+request whose body sends nothing for that long is cut); beyond
+--max-upload-sessions a new upload is refused with 429 TOOMANYREQUESTS and a
+Retry-After; a blob larger than --max-blob-size with 413 SIZE_INVALID. A blob or
+manifest that a manifest of its repository references cannot be deleted (405 DENIED).
+
+The server holds ROOT/.lock while it runs: a second server, or "skiff registry gc", on
+the same root is refused. Files an interrupted run left are removed at start. Deleted
+images free no disk until "skiff registry gc --root ROOT" runs, with the server
+stopped. Interrupt to stop: requests in flight finish first.
+
+examples:
+  skiff registry serve --root ./images
+  skiff registry serve --addr 0.0.0.0:5443 --tls-cert cert.pem --tls-key key.pem --htpasswd users
+  skiff registry serve --max-blob-size 2GiB --max-upload-sessions 20 --upload-idle-timeout 10m`,
+}
+
 func runRegistry(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "registry")
-	addr := fs.String("addr", "127.0.0.1:5000", "listen on `HOST:PORT` (port 0 picks a free one)")
-	root := fs.String("root", "skiff-registry", "keep the images in `DIR`")
-	cert := fs.String("tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
-	key := fs.String("tls-key", "", "the certificate's private key `FILE` (PEM)")
-	users := fs.String("htpasswd", "", "require basic auth with the users of `FILE`")
-	if len(args) == 0 || args[0] != "serve" {
-		if err := parse(e, fs, args); err != nil {
-			return err // --help lands here
+	if len(args) > 0 {
+		switch args[0] {
+		case "serve":
+			return runServe(ctx, e, args[1:])
+		case "gc":
+			return runGC(ctx, e, args[1:])
 		}
-		return usagef("the only subcommand is serve")
 	}
-	if err := parse(e, fs, args[1:]); err != nil {
+	if err := parse(e, newFlagSet(e, "registry"), args); err != nil {
+		return err // --help lands here
+	}
+	return usagef("the subcommands are serve and gc")
+}
+
+// serveFlags are the flags of "registry serve".
+type serveFlags struct {
+	addr, root, cert, key, users, maxBlob string
+	idle                                  time.Duration
+	maxSessions                           int
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:5000", "listen on `HOST:PORT` (port 0 picks a free one)")
+	fs.StringVar(&f.root, "root", "skiff-registry", "keep the images in `DIR`")
+	fs.StringVar(&f.cert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
+	fs.StringVar(&f.key, "tls-key", "", "the certificate's private key `FILE` (PEM)")
+	fs.StringVar(&f.users, "htpasswd", "", "require basic auth with the users of `FILE`")
+	fs.DurationVar(&f.idle, "upload-idle-timeout", registryserver.DefaultUploadIdleTimeout,
+		"remove an upload session and its file after `DURATION` without a request (0: never)")
+	fs.IntVar(&f.maxSessions, "max-upload-sessions", registryserver.DefaultMaxUploadSessions,
+		"refuse a new upload with 429 while `N` sessions are open (0: no limit)")
+	fs.StringVar(&f.maxBlob, "max-blob-size", "16GiB",
+		"refuse a blob larger than `SIZE` with 413: bytes, or a number with KiB, MiB, GiB or TiB (0: no limit)")
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "registry serve")
+	var f serveFlags
+	f.register(fs)
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 || (*cert == "") != (*key == "") {
+	if fs.NArg() != 0 || (f.cert == "") != (f.key == "") {
 		return usagef("serve takes flags only, and --tls-cert and --tls-key together")
 	}
-	opts := &registrytest.Options{Storage: registrytest.NewLayoutStorage(*root)}
-	if *users != "" {
-		check, known, err := loadHtpasswd(*users)
-		if err != nil {
-			return err
-		}
-		opts.Auth = registrytest.Auth{Mode: registrytest.AuthBasic, Users: known, CheckPassword: check}
+	opts, err := f.options()
+	if err != nil {
+		return err
 	}
-	return serve(ctx, e, registrytest.New(opts), *addr, *cert, *key, *root)
+	if opts.Auth, err = f.auth(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.root, 0o755); err != nil {
+		return err
+	}
+	lock, err := registryserver.LockRoot(f.root, true)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	left, err := registryserver.RemoveTemporary(f.root)
+	if err != nil {
+		return err
+	}
+	if len(left) > 0 {
+		fmt.Fprintf(e.stderr, "skiff: removed %d temporary files an interrupted run left in %s\n", len(left), f.root)
+	}
+	srv := registryserver.New(opts)
+	defer srv.Close()
+	go expireUploads(ctx, srv, f.idle)
+	return serve(ctx, e, srv, f.addr, f.cert, f.key, f.root, f.idle)
+}
+
+// options turns the flags into the server's options; 0 means no limit.
+func (f *serveFlags) options() (*registryserver.Options, error) {
+	size, err := parseSize(f.maxBlob)
+	if err != nil {
+		return nil, usagef("--max-blob-size: %v", err)
+	}
+	if f.idle < 0 || f.maxSessions < 0 {
+		return nil, usagef("--upload-idle-timeout and --max-upload-sessions must not be negative")
+	}
+	return &registryserver.Options{
+		Storage:           registryserver.NewLayoutStorage(f.root),
+		UploadDir:         filepath.Join(f.root, registryserver.UploadsDir),
+		MaxBlobSize:       noLimit(size),
+		MaxUploadSessions: int(noLimit(int64(f.maxSessions))),
+		UploadIdleTimeout: time.Duration(noLimit(int64(f.idle))),
+	}, nil
+}
+
+// noLimit turns the flags' 0 (no limit) into the options' -1.
+func noLimit(v int64) int64 {
+	if v == 0 {
+		return -1
+	}
+	return v
+}
+
+// auth returns basic auth with the users of --htpasswd, or nil.
+func (f *serveFlags) auth() (registryserver.Authorizer, error) {
+	if f.users == "" {
+		return nil, nil
+	}
+	check, err := loadHtpasswd(f.users)
+	if err != nil {
+		return nil, err
+	}
+	return &registryserver.BasicAuth{CheckPassword: check}, nil
+}
+
+// expireUploads removes idle upload sessions every minute (or every idle
+// period, if shorter) until ctx ends.
+func expireUploads(ctx context.Context, srv *registryserver.Server, idle time.Duration) {
+	if idle <= 0 {
+		return
+	}
+	t := time.NewTicker(min(idle, time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			srv.ExpireUploads()
+		}
+	}
+}
+
+// parseSize reads "1048576", "512KiB", "1.5GiB" or "0".
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		n      float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}, {"", 1}}
+	for _, u := range units {
+		num, ok := strings.CutSuffix(s, u.suffix)
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if err != nil || v < 0 || v*u.n >= 1<<63 {
+			break
+		}
+		return int64(v * u.n), nil
+	}
+	return 0, fmt.Errorf("%q is not a size such as 1048576, 512MiB or 2GiB", s)
 }
 
 // serve listens on addr and serves h until ctx ends.
-func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root string) error {
+// A request body that sends nothing for idle is cut, so that a stalled
+// client cannot hold an upload session, which is not idle while a request
+// works on it, for ever.
+func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root string, idle time.Duration) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	// HTTP/1.1 only, as the client, through h1server: http.Server would
 	// link Go's HTTP/2 server, a third of a MiB of an 8 MiB budget.
-	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, BodyReadTimeout: idle}
 	scheme := "http"
 	if cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, key)
@@ -108,10 +265,10 @@ func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root st
 }
 
 // loadHtpasswd reads "user:{SHA}base64" and "user:password" lines.
-func loadHtpasswd(path string) (func(user, pass string) bool, map[string]string, error) {
+func loadHtpasswd(path string) (func(user, pass string) bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer f.Close()
 	entries := map[string]string{}
@@ -123,21 +280,21 @@ func loadHtpasswd(path string) (func(user, pass string) bool, map[string]string,
 		}
 		user, hash, ok := strings.Cut(line, ":")
 		if !ok || user == "" || hash == "" {
-			return nil, nil, fmt.Errorf("%s:%d: want user:password", path, n)
+			return nil, fmt.Errorf("%s:%d: want user:password", path, n)
 		}
 		if strings.HasPrefix(hash, "$") {
-			return nil, nil, fmt.Errorf("%s:%d: %s's entry is bcrypt or crypt, which skiff cannot check (no bcrypt in the standard library); make it with htpasswd -s", path, n, user)
+			return nil, fmt.Errorf("%s:%d: %s's entry is bcrypt or crypt, which skiff cannot check (no bcrypt in the standard library); make it with htpasswd -s", path, n, user)
 		}
 		entries[user] = hash
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	check := func(user, pass string) bool {
 		want, ok := entries[user]
 		return ok && subtle.ConstantTimeCompare([]byte(hashLike(want, pass)), []byte(want)) == 1
 	}
-	return check, entries, nil
+	return check, nil
 }
 
 // hashLike hashes pass the way the stored entry want is hashed.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/skiffoci/skiff/auth"
@@ -25,6 +26,14 @@ import (
 // its host, read from the line it prints when it listens.
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
+	host, _ := startServeStop(t, args...)
+	return host
+}
+
+// startServeStop is startServe that also returns a function stopping the
+// server, which fails the test unless it exits cleanly.
+func startServeStop(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -33,20 +42,28 @@ func startServe(t *testing.T, args ...string) string {
 		done <- e.run(ctx, append([]string{"registry", "serve", "--addr", "127.0.0.1:0"}, args...))
 		pw.Close()
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve did not start: %v", err)
-	}
-	go io.Copy(io.Discard, pr)
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("serve exited %d", code)
+	br := bufio.NewReader(pr)
+	var line string
+	for !strings.Contains(line, "serving ") {
+		var err error
+		if line, err = br.ReadString('\n'); err != nil {
+			t.Fatalf("serve did not start: %v", err)
 		}
-	})
+	}
+	go io.Copy(io.Discard, br)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != exitOK {
+				t.Errorf("serve exited %d", code)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	_, rest, _ := strings.Cut(line, "://")
 	host, _, _ := strings.Cut(rest, ",")
-	return host
+	return host, stop
 }
 
 func TestRegistryServeKeepsLayouts(t *testing.T) {

@@ -41,9 +41,13 @@ type Server struct {
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes a keep-alive connection that sends no request
 	// for this long; zero means ReadHeaderTimeout's value.
-	IdleTimeout    time.Duration
-	MaxHeaderBytes int
-	ErrorLog       *log.Logger
+	IdleTimeout time.Duration
+	// BodyReadTimeout ends a request whose body sends nothing for this
+	// long: the handler's next Read fails and the connection is closed.
+	// Zero means no limit.
+	BodyReadTimeout time.Duration
+	MaxHeaderBytes  int
+	ErrorLog        *log.Logger
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -316,6 +320,10 @@ func (c *conn) handle(req *http.Request, br *bufio.Reader, bw *bufio.Writer) (ke
 			return false
 		}
 	}
+	if d := c.s.BodyReadTimeout; d > 0 && req.Body != nil && req.Body != http.NoBody {
+		req.Body = &deadlineBody{ReadCloser: req.Body, nc: c.nc, d: d}
+		defer c.nc.SetReadDeadline(time.Time{})
+	}
 	w := &response{bw: bw, req: req, header: http.Header{}}
 	if req.Close || !req.ProtoAtLeast(1, 1) && !strings.EqualFold(req.Header.Get("Connection"), "keep-alive") {
 		w.closeAfter = true
@@ -345,15 +353,28 @@ func (c *conn) handle(req *http.Request, br *bufio.Reader, bw *bufio.Writer) (ke
 	// Drain what the handler left of the body, a little, to reuse the
 	// connection; a larger rest is cheaper to drop with the connection.
 	if req.Body != nil {
-		n, _ := io.CopyN(io.Discard, req.Body, 256<<10)
-		if n == 256<<10 {
-			w.closeAfter = true
+		n, err := io.CopyN(io.Discard, req.Body, 256<<10)
+		if n == 256<<10 || err != nil && !errors.Is(err, io.EOF) {
+			w.closeAfter = true // too much left, or the body broke off mid-way
 		}
 		if err := req.Body.Close(); err != nil {
 			w.closeAfter = true
 		}
 	}
 	return !w.closeAfter && !c.s.isClosed()
+}
+
+// deadlineBody gives every Read of a request body BodyReadTimeout to
+// make progress.
+type deadlineBody struct {
+	io.ReadCloser
+	nc net.Conn
+	d  time.Duration
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	b.nc.SetReadDeadline(time.Now().Add(b.d))
+	return b.ReadCloser.Read(p)
 }
 
 // response is the http.ResponseWriter of one request.

@@ -224,3 +224,40 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Fatalf("Shutdown with a busy connection and an ended context: %v", err)
 	}
 }
+
+// A body that stops arriving fails the handler's Read after
+// BodyReadTimeout, with what came before it delivered, and the
+// connection is closed rather than reused mid-body.
+func TestBodyReadTimeout(t *testing.T) {
+	got := make(chan string, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			got <- string(b)
+		} else {
+			got <- "no timeout: " + string(b)
+		}
+		w.WriteHeader(http.StatusBadRequest)
+	})
+	s, base, _ := start(t, h)
+	s.BodyReadTimeout = 50 * time.Millisecond
+	nc, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	io.WriteString(nc, "PATCH /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+	if b := <-got; b != "abc" {
+		t.Fatalf("the handler read %q", b)
+	}
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("answer %v %v; want 400", resp, err)
+	}
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the answer: %v; want the connection closed", err)
+	}
+}

@@ -1,14 +1,12 @@
 package registrytest
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/internal/registryserver"
 )
 
 // AuthMode selects how a Registry authenticates requests.
@@ -89,17 +87,6 @@ type Auth struct {
 	Flavor              Flavor
 }
 
-// passwordOK reports whether pass is user's password.
-func (a *Auth) passwordOK(user, pass string) bool {
-	if pass == "" {
-		return false
-	}
-	if a.CheckPassword != nil {
-		return a.CheckPassword(user, pass)
-	}
-	return a.Users != nil && a.Users[user] == pass
-}
-
 func (a *Auth) service() string {
 	switch {
 	case a.Service != "":
@@ -128,57 +115,8 @@ func (a *Auth) ttl() time.Duration {
 	return 5 * time.Minute
 }
 
-// permissions says what user (known: authenticated) may do with repo.
-func (a *Auth) permissions(user string, known bool, repo string) (pull, push bool) {
-	if !known {
-		if !a.AnonymousPull {
-			return false, false
-		}
-		if a.Access != nil {
-			pull, _ = a.Access("", repo)
-			return pull, false
-		}
-		return true, false
-	}
-	if a.Access == nil {
-		return true, true
-	}
-	return a.Access(user, repo)
-}
-
-// permits reports whether user may perform action on the scope's resource.
-func (a *Auth) permits(user string, known bool, s scope, action string) bool {
-	switch s.Type {
-	case "registry":
-		return known && s.Name == "catalog"
-	case "repository":
-		if !reference.ValidRepository(s.Name) {
-			return false
-		}
-		pull, push := a.permissions(user, known, s.Name)
-		switch action {
-		case "pull":
-			return pull
-		case "push", "delete":
-			return push
-		case "*":
-			return pull && push
-		}
-	}
-	return false
-}
-
 // scope is a resource scope of the token spec, "repository:a/b:pull,push".
-type scope struct {
-	Type, Name string
-	Actions    []string
-}
-
-func (s scope) String() string {
-	return s.Type + ":" + s.Name + ":" + strings.Join(s.Actions, ",")
-}
-
-func (s scope) has(action string) bool { return slices.Contains(s.Actions, action) }
+type scope = registryserver.Scope
 
 // parseScopes reads scope parameters, each one or more space-separated
 // scopes; malformed ones are skipped.
@@ -198,98 +136,25 @@ func parseScopes(params []string) []scope {
 	return out
 }
 
-func repoScope(name string, actions ...string) scope {
-	return scope{Type: "repository", Name: name, Actions: actions}
-}
-
-// required returns the scopes a request needs, and those its challenge
-// asks for: a mount also asks for pull on the source repository, which
-// decides whether the mount happens rather than whether the request is let in.
-func required(rt route, r *http.Request) (need, ask []scope) {
-	switch {
-	case rt.kind == routePing:
-		return nil, nil
-	case rt.kind == routeCatalog:
-		need = []scope{{Type: "registry", Name: "catalog", Actions: []string{"*"}}}
-	case r.Method == http.MethodGet || r.Method == http.MethodHead:
-		need = []scope{repoScope(rt.name, "pull")}
-	case r.Method == http.MethodDelete && rt.kind != routeUpload:
-		need = []scope{repoScope(rt.name, "delete")}
-	default:
-		need = []scope{repoScope(rt.name, "pull", "push")}
-	}
-	ask = need
-	if from := r.URL.Query().Get("from"); rt.kind == routeUploads && from != "" && reference.ValidRepository(from) {
-		ask = append(slices.Clip(need), repoScope(from, "pull"))
-	}
-	return need, ask
-}
-
-// grant answers, for a request let in, whether it may also do action on a
-// repository (a mount's source).
-type grant func(repo, action string) bool
-
-type grantKey struct{}
-
-func grantFrom(ctx context.Context) grant {
-	if g, ok := ctx.Value(grantKey{}).(grant); ok {
-		return g
-	}
-	return func(string, string) bool { return true }
-}
-
-// authorize lets the request in, or answers 401 or 403 and returns false.
-func (g *Registry) authorize(w http.ResponseWriter, r *http.Request, rt route) (*http.Request, bool) {
-	need, ask := required(rt, r)
-	var gr grant
-	var ok bool
+// authorizer returns what decides who may do what in the Auth's mode.
+func (g *Registry) authorizer() registryserver.Authorizer {
 	switch g.opts.Auth.Mode {
 	case AuthBasic:
-		gr, ok = g.authorizeBasic(w, r, rt, need)
+		return g.basic
 	case AuthBearer:
-		gr, ok = g.authorizeBearer(w, r, need, ask)
-	default:
-		return r, true
+		return bearerAuth{g}
 	}
-	if !ok {
-		return r, false
-	}
-	return r.WithContext(context.WithValue(r.Context(), grantKey{}, gr)), true
+	return nil
 }
 
-func (g *Registry) authorizeBasic(w http.ResponseWriter, r *http.Request, rt route, need []scope) (grant, bool) {
-	a := &g.opts.Auth
-	user, pass, known := r.BasicAuth()
-	if known && !a.passwordOK(user, pass) {
-		g.challengeBasic(w, need)
-		return nil, false
-	}
-	if rt.kind == routePing && !known && !a.AnonymousPull {
-		g.challengeBasic(w, need)
-		return nil, false
-	}
-	for _, s := range need {
-		for _, action := range s.Actions {
-			if a.permits(user, known, s, action) {
-				continue
-			}
-			if !known {
-				g.challengeBasic(w, need)
-			} else {
-				writeError(w, http.StatusForbidden, CodeDenied, nil)
-			}
-			return nil, false
-		}
-	}
-	return func(repo, action string) bool { return a.permits(user, known, repoScope(repo), action) }, true
+// bearerAuth accepts tokens of the registry's own token endpoint.
+type bearerAuth struct{ g *Registry }
+
+func (b bearerAuth) Authorize(w http.ResponseWriter, r *http.Request, need, ask []scope) (registryserver.Grant, bool) {
+	return b.g.authorizeBearer(w, r, need, ask)
 }
 
-func (g *Registry) challengeBasic(w http.ResponseWriter, need []scope) {
-	w.Header().Set("WWW-Authenticate", `Basic realm="registrytest"`)
-	writeError(w, http.StatusUnauthorized, CodeUnauthorized, accessDetail(need))
-}
-
-func (g *Registry) authorizeBearer(w http.ResponseWriter, r *http.Request, need, ask []scope) (grant, bool) {
+func (g *Registry) authorizeBearer(w http.ResponseWriter, r *http.Request, need, ask []scope) (registryserver.Grant, bool) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
 		g.challengeBearer(w, r, ask, "")
@@ -327,33 +192,12 @@ func (g *Registry) challengeBearer(w http.ResponseWriter, r *http.Request, ask [
 		c += fmt.Sprintf(",error=%q", reason)
 	}
 	w.Header().Set("WWW-Authenticate", c)
-	writeError(w, http.StatusUnauthorized, CodeUnauthorized, accessDetail(ask))
-}
-
-// accessDetail is distribution's detail for UNAUTHORIZED: one entry per
-// action needed.
-func accessDetail(scopes []scope) any {
-	type access struct{ Type, Class, Name, Action string }
-	var out []access
-	for _, s := range scopes {
-		for _, a := range s.Actions {
-			out = append(out, access{Type: s.Type, Name: s.Name, Action: a})
-		}
-	}
-	return out
+	writeError(w, http.StatusUnauthorized, CodeUnauthorized, registryserver.AccessDetail(ask))
 }
 
 func (g *Registry) realmFor(r *http.Request) string {
 	if g.opts.Auth.Realm != "" {
 		return g.opts.Auth.Realm
 	}
-	return baseURL(r) + g.opts.Auth.tokenPath()
-}
-
-// baseURL is the scheme and host the request was sent to.
-func baseURL(r *http.Request) string {
-	if r.TLS != nil {
-		return "https://" + r.Host
-	}
-	return "http://" + r.Host
+	return registryserver.BaseURL(r) + g.opts.Auth.tokenPath()
 }

@@ -4,6 +4,15 @@
 // and, where the spec is silent, does what the CNCF distribution registry
 // 2.8 does. It is strict on purpose: a lenient fake hides client bugs.
 //
+// The registry is the production handler of "skiff registry serve"
+// (package internal/registryserver), wrapped from outside with what only
+// tests need: a memory storage by default, a token endpoint for bearer
+// authentication, the quirks of other registries (Options.NoSinglePOST,
+// NoReferrers, IgnoreAccept, RelativeLocations, StaleUploadCheck), faults,
+// a request log and a replaceable clock. Tests and the served registry
+// run the same request handling; none of this package ships in skiff's
+// binary.
+//
 // Start one per test with NewServer, or mount New's handler yourself:
 //
 //	srv := registrytest.NewServer(t, &registrytest.Options{
@@ -14,6 +23,8 @@
 //	n := srv.Log.Count(func(r registrytest.Request) bool { return r.Method == "GET" })
 //
 // # Endpoints
+//
+// The endpoints, as registryserver serves them:
 //
 //	end-1     GET  /v2/                                  200, Docker-Distribution-API-Version
 //	end-2     GET/HEAD /v2/<name>/blobs/<digest>         200, 206 with Range, 416

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/skiffoci/skiff/internal/registryserver"
 )
 
 // Fault is a misbehaviour programmed into a Registry. Faults apply to
@@ -161,6 +163,21 @@ func (g *Registry) applyFault(w http.ResponseWriter, r *http.Request) (http.Resp
 		w = &faultWriter{ResponseWriter: w, cutAfter: f.CutAfter, flip: f.WrongBytes}
 	}
 	return w, r.WithContext(context.WithValue(r.Context(), faultKey{}, f)), false
+}
+
+// redirect answers a blob GET or HEAD with the fault's RedirectTo, when
+// the repository holds the blob.
+func (g *Registry) redirect(w http.ResponseWriter, r *http.Request) bool {
+	f := faultFrom(r.Context())
+	rt, _ := registryserver.RouteOf(r)
+	if f == nil || f.RedirectTo == "" || rt.Kind != registryserver.RouteBlob || r.Method == http.MethodDelete {
+		return false
+	}
+	if _, err := g.store.Lookup(rt.Name, KindBlob, string(rt.Digest)); err != nil {
+		return false // the registry answers 404
+	}
+	http.Redirect(w, r, strings.TrimSuffix(f.RedirectTo, "/")+"/blobs/"+string(rt.Digest), http.StatusFound)
+	return true
 }
 
 func writeStatusFault(w http.ResponseWriter, f *Fault) {

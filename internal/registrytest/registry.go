@@ -2,7 +2,13 @@ package registrytest
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
 	"time"
+
+	"github.com/skiffoci/skiff/internal/registryserver"
 )
 
 // Options configure a Registry. The zero value is a registry without
@@ -12,7 +18,11 @@ type Options struct {
 	// Storage holds the content; when nil, a directory storage in Dir,
 	// or memory when Dir is empty too.
 	Storage Storage
-	Dir     string
+	// Dir, when set, holds the content (unless Storage is set) and the
+	// upload sessions' files, in Dir/uploads. Without it, those files go
+	// to a directory of the test process under os.TempDir(), which a
+	// later test process removes once it is a day old.
+	Dir string
 
 	Auth Auth
 
@@ -48,13 +58,23 @@ type Options struct {
 	// than the last PATCH) with 404 BLOB_UPLOAD_INVALID, as distribution
 	// 2.8 does; by default any URL of a live session works.
 	StaleUploadCheck bool
-	// Now is the clock tokens expire by; time.Now when nil.
+
+	// MaxBlobSize, MaxUploadSessions and UploadIdleTimeout are the
+	// server's limits, as in registryserver.Options: zero is the
+	// default, negative no limit.
+	MaxBlobSize       int64
+	MaxUploadSessions int
+	UploadIdleTimeout time.Duration
+
+	// Now is the clock tokens and upload sessions expire by; time.Now
+	// when nil.
 	Now func() time.Time
 }
 
 // Registry is an in-process registry implementing the OCI distribution
-// spec, strictly. It is an http.Handler; use it with httptest.NewServer or
-// through NewServer.
+// spec, strictly: registryserver's handler with the test switches, faults,
+// a token endpoint and a request log around it. It is an http.Handler;
+// use it with httptest.NewServer or through NewServer.
 type Registry struct {
 	// Faults are the misbehaviours to apply to requests.
 	Faults *Faults
@@ -63,14 +83,16 @@ type Registry struct {
 
 	opts    Options
 	store   Storage
-	uploads *uploadTable
+	srv     *registryserver.Server
+	basic   *registryserver.BasicAuth // users and what they may do, in every mode
 	tokens  *tokenTable
+	states  *stateTable
 	handler http.HandlerFunc
 }
 
 // New returns a Registry configured by opts, which may be nil.
 func New(opts *Options) *Registry {
-	g := &Registry{Faults: &Faults{}, Log: &Log{}}
+	g := &Registry{Faults: &Faults{}, Log: &Log{}, states: &stateTable{m: map[string]string{}}}
 	if opts != nil {
 		g.opts = *opts
 	}
@@ -82,14 +104,52 @@ func New(opts *Options) *Registry {
 	default:
 		g.store = NewMemoryStorage()
 	}
-	g.uploads = newUploadTable(g.opts.Dir)
-	g.tokens = newTokenTable(g.opts.Auth.RefreshTokens)
+	uploads := filepath.Join(g.opts.Dir, "uploads")
+	if g.opts.Dir == "" {
+		uploads = processUploads()
+	}
+	a := &g.opts.Auth
+	g.basic = &registryserver.BasicAuth{Realm: "registrytest", Users: a.Users, CheckPassword: a.CheckPassword,
+		Access: a.Access, AnonymousPull: a.AnonymousPull}
+	g.tokens = newTokenTable(a.RefreshTokens)
+	g.srv = registryserver.New(&registryserver.Options{
+		Storage: g.store, UploadDir: uploads, Auth: g.authorizer(),
+		ReadOnly: g.opts.ReadOnly, DisableDelete: g.opts.DisableDelete,
+		ChunkMinLength: g.opts.ChunkMinLength, MaxChunkLength: g.opts.MaxChunkLength,
+		MaxBlobSize: g.opts.MaxBlobSize, MaxUploadSessions: g.opts.MaxUploadSessions,
+		UploadIdleTimeout: g.opts.UploadIdleTimeout, Now: g.opts.Now, Wrap: g.wrap,
+	})
 	g.handler = g.Log.logged("registry", g.serve)
 	return g
 }
 
 // Storage returns where the registry keeps its content.
 func (g *Registry) Storage() Storage { return g.store }
+
+// Server returns the production handler the registry wraps.
+func (g *Registry) Server() *registryserver.Server { return g.srv }
+
+// Close ends the upload sessions and removes their files. NewServer
+// calls it when the test ends.
+func (g *Registry) Close() error { return g.srv.Close() }
+
+// processUploads returns the upload directory of registries without Dir:
+// one per test process, made at the first upload. The first call removes
+// those of earlier processes that are a day old, so that tests which
+// never Close their registry leave nothing behind for long.
+func processUploads() string {
+	sweepOnce.Do(func() {
+		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "registrytest-uploads-*"))
+		for _, dir := range old {
+			if info, err := os.Stat(dir); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
+				os.RemoveAll(dir)
+			}
+		}
+	})
+	return filepath.Join(os.TempDir(), "registrytest-uploads-"+strconv.Itoa(os.Getpid()))
+}
+
+var sweepOnce sync.Once
 
 // ServeHTTP serves the distribution API and, unless it is on a separate
 // server, the token endpoint.
@@ -98,65 +158,30 @@ func (g *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Registry) serve(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	if g.opts.Auth.Mode == AuthBearer && !g.opts.Auth.separate() && r.URL.Path == g.opts.Auth.tokenPath() {
 		if rec, ok := w.(*recorder); ok {
 			rec.server = "token"
 		}
+		w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 		g.serveToken(w, r)
 		return
 	}
-	rt, ok := parseRoute(r.URL.Path)
-	if !ok {
-		writeError(w, http.StatusNotFound, CodeUnsupported, "no such endpoint")
-		return
-	}
-	if !rt.allowed(w, r.Method) || !rt.validate(w) {
-		return
-	}
-	r, ok = g.authorize(w, r, rt)
-	if !ok {
-		return
-	}
-	w, r, done := g.applyFault(w, r)
-	if done || !g.writable(w, r, rt) {
-		return
-	}
-	g.dispatch(w, r, rt)
+	g.srv.ServeHTTP(w, r)
 }
 
-// writable refuses writes in read-only mode and deletes when disabled.
-func (g *Registry) writable(w http.ResponseWriter, r *http.Request, rt route) bool {
-	write := r.Method != http.MethodGet && r.Method != http.MethodHead
-	del := r.Method == http.MethodDelete && rt.kind != routeUpload
-	if (write && g.opts.ReadOnly) || (del && g.opts.DisableDelete) {
-		writeError(w, http.StatusMethodNotAllowed, CodeUnsupported, nil)
-		return false
-	}
-	return true
-}
-
-func (g *Registry) dispatch(w http.ResponseWriter, r *http.Request, rt route) {
-	switch rt.kind {
-	case routePing:
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Content-Length", "2")
-		w.Write([]byte("{}"))
-	case routeCatalog:
-		g.serveCatalog(w, r)
-	case routeBlob:
-		g.serveBlob(w, r, rt)
-	case routeUploads:
-		g.startUpload(w, r, rt)
-	case routeUpload:
-		g.serveUpload(w, r, rt)
-	case routeManifest:
-		g.serveManifest(w, r, rt)
-	case routeTags:
-		g.serveTags(w, r, rt)
-	case routeReferrers:
-		g.serveReferrers(w, r, rt)
-	}
+// wrap is the middleware the production handler runs requests it let in
+// through: faults first, then the switches that imitate other registries.
+func (g *Registry) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w, r, done := g.applyFault(w, r)
+		if done || g.redirect(w, r) {
+			return
+		}
+		w, r, done = g.quirks(w, r)
+		if !done {
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 func (g *Registry) now() time.Time {
@@ -164,13 +189,4 @@ func (g *Registry) now() time.Time {
 		return g.opts.Now()
 	}
 	return time.Now()
-}
-
-// location turns a path into a Location value: absolute by default, as
-// distribution sends them.
-func (g *Registry) location(r *http.Request, path string) string {
-	if g.opts.RelativeLocations {
-		return path
-	}
-	return baseURL(r) + path
 }

@@ -27,6 +27,7 @@ type Server struct {
 func NewServer(t testing.TB, opts *Options) *Server {
 	t.Helper()
 	g := New(opts)
+	t.Cleanup(func() { g.Close() }) // last: after the servers below are closed
 	s := &Server{Registry: g}
 	blobs := httptest.NewServer(g.BlobHandler())
 	t.Cleanup(blobs.Close)

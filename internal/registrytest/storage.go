@@ -2,81 +2,33 @@ package registrytest
 
 import (
 	"fmt"
-	"io"
 
+	"github.com/skiffoci/skiff/internal/registryserver"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/reference"
 )
 
-// Kind says what a [Link] names within a repository.
-type Kind string
-
-// The kinds of link a repository holds, as distribution's link files do:
-// content is stored once by digest, and each repository only sees what was
-// pushed or mounted into it.
-const (
-	// KindBlob links a blob (a layer or a config): Name is its digest.
-	KindBlob Kind = "blob"
-	// KindManifest links a manifest or index: Name is its digest and
-	// MediaType its type.
-	KindManifest Kind = "manifest"
-	// KindTag names a manifest: Name is the tag, Digest the manifest's.
-	KindTag Kind = "tag"
-)
+// Storage is where a Registry keeps content: registryserver's interface.
+type Storage = registryserver.Storage
 
 // Link is a repository's name for content held in a [Storage].
-type Link struct {
-	Kind      Kind
-	Name      string
-	Digest    manifest.Digest
-	MediaType string `json:",omitempty"`
-}
+type Link = registryserver.Link
 
-// Storage is where a Registry keeps content. Blobs, manifests included,
-// are stored once by digest; repositories hold links to them. Methods
-// report absent content and links with errors wrapping
-// [manifest.ErrNotFound]. Implementations must be safe for concurrent use.
-type Storage interface {
-	// StatBlob returns the size of the blob d.
-	StatBlob(d manifest.Digest) (int64, error)
-	// OpenBlob opens the blob d for reading, seeking and ranged reads.
-	OpenBlob(d manifest.Digest) (io.ReadSeekCloser, error)
-	// PutBlob stores r's bytes under d and returns their count. Nothing is
-	// stored unless they hash to d; a mismatch wraps
-	// [manifest.ErrDigestMismatch].
-	PutBlob(d manifest.Digest, r io.Reader) (int64, error)
+// Kind says what a [Link] names within a repository.
+type Kind = registryserver.Kind
 
-	// Link adds or replaces l in repo, creating the repository.
-	Link(repo string, l Link) error
-	// Unlink removes repo's link of kind and name.
-	Unlink(repo string, kind Kind, name string) error
-	// Lookup returns repo's link of kind and name.
-	Lookup(repo string, kind Kind, name string) (Link, error)
-	// List returns repo's links of kind, sorted by name; an unknown
-	// repository is an error wrapping manifest.ErrNotFound.
-	List(repo string, kind Kind) ([]Link, error)
-	// Repositories returns, sorted, every repository anything was ever
-	// linked into.
-	Repositories() ([]string, error)
-}
+// The kinds of link a repository holds.
+const (
+	KindBlob     = registryserver.KindBlob
+	KindManifest = registryserver.KindManifest
+	KindTag      = registryserver.KindTag
+)
 
-// checkLink validates repo and the link's name for its kind, so that no
-// implementation builds a path from unchecked input.
+// NewLayoutStorage returns the Storage "skiff registry serve" uses: every
+// repository an OCI image layout under root.
+func NewLayoutStorage(root string) Storage { return registryserver.NewLayoutStorage(root) }
+
 func checkLink(repo string, kind Kind, name string) error {
-	if !reference.ValidRepository(repo) {
-		return fmt.Errorf("registrytest: invalid repository name %q", repo)
-	}
-	switch kind {
-	case KindBlob, KindManifest:
-		_, err := manifest.ParseDigest(name)
-		return err
-	case KindTag:
-		if !reference.ValidTag(name) {
-			return fmt.Errorf("registrytest: invalid tag %q", name)
-		}
-		return nil
-	}
-	return fmt.Errorf("registrytest: unknown link kind %q", kind)
+	return registryserver.CheckLink(repo, kind, name)
 }
 
 func notFound(what string) error {

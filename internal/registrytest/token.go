@@ -20,7 +20,7 @@ type token struct {
 
 func (t *token) allows(typ, name, action string) bool {
 	for _, s := range t.scopes {
-		if s.Type == typ && s.Name == name && (s.has(action) || s.has("*")) {
+		if s.Type == typ && s.Name == name && (s.Has(action) || s.Has("*")) {
 			return true
 		}
 	}
@@ -143,7 +143,7 @@ func (g *Registry) tokenCredentials(r *http.Request) (user string, known, ok boo
 		user, ok = g.tokens.refreshUser(pass)
 		return user, ok, ok
 	}
-	if !a.passwordOK(user, pass) {
+	if !g.basic.PasswordOK(user, pass) {
 		return "", false, false
 	}
 	return user, true, true
@@ -182,7 +182,7 @@ func (g *Registry) postGrant(w http.ResponseWriter, get func(string) string) (us
 			break
 		}
 		user, pass := get("username"), get("password")
-		if !a.passwordOK(user, pass) {
+		if !g.basic.PasswordOK(user, pass) {
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "incorrect username or password")
 			return "", false, false
 		}
@@ -218,7 +218,7 @@ func (g *Registry) issue(user string, known bool, asked []scope, offline bool) t
 	for _, s := range asked {
 		got := scope{Type: s.Type, Name: s.Name}
 		for _, action := range s.Actions {
-			if a.permits(user, known, s, action) {
+			if g.basic.Permits(user, known, s, action) {
 				got.Actions = append(got.Actions, action)
 			}
 		}

@@ -3,10 +3,13 @@ package registrytest_test
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
 )
@@ -277,4 +280,27 @@ func TestConcurrentPushes(t *testing.T) {
 	if n := srv.Log.Count(func(r registrytest.Request) bool { return r.Method == "PUT" }); n != 24 {
 		t.Fatalf("%d PUTs logged, want 24", n)
 	}
+}
+
+// TestUploadExpiryClockFromOutside: the test registry's clock (Options.Now)
+// is the clock the production handler expires upload sessions by, and
+// its limits pass through: a session idle past UploadIdleTimeout is gone,
+// and its file with it, once the clock moves.
+func TestUploadExpiryClockFromOutside(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	dir := t.TempDir()
+	_, c := start(t, &registrytest.Options{Dir: dir, Now: clock.Now, UploadIdleTimeout: time.Minute, MaxUploadSessions: 1})
+	loc := c.do("POST", "/v2/a/blobs/uploads/", nil).want(t, 202).Header.Get("Location")
+	c.do("POST", "/v2/a/blobs/uploads/", nil).wantError(t, 429, "TOOMANYREQUESTS")
+	clock.Add(59 * time.Second)
+	loc = c.patch(loc, "0-1", []byte("ab")).want(t, 202).Header.Get("Location")
+	clock.Add(61 * time.Second)
+	if entries, _ := os.ReadDir(filepath.Join(dir, "uploads")); len(entries) != 1 {
+		t.Fatalf("%d upload files before expiry, want 1", len(entries))
+	}
+	c.do("GET", loc, nil).wantError(t, 404, "BLOB_UPLOAD_UNKNOWN")
+	if entries, _ := os.ReadDir(filepath.Join(dir, "uploads")); len(entries) != 0 {
+		t.Fatalf("%d upload files after expiry, want 0", len(entries))
+	}
+	c.do("POST", "/v2/a/blobs/uploads/", nil).want(t, 202)
 }

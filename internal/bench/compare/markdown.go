@@ -23,7 +23,7 @@ func (h *harness) report(res *results) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(h.root, path)
 	}
-	doc := h.header(res) + "\n" + tables + h.failures(res) + h.chains(res) + "\n" + h.commands(res)
+	doc := h.header(res) + "\n" + tables + h.failures(res) + h.chains(res) + "\n" + h.commands(res) + keptSections(path)
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		return err
 	}
@@ -212,4 +212,19 @@ func readTrim(path string) string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// keptSections returns the sections of path that other harnesses own
+// (internal/bench/serve's, between its markers), to keep them when the
+// comparison rewrites the file.
+func keptSections(path string) string {
+	raw, _ := os.ReadFile(path)
+	doc := string(raw)
+	i := strings.Index(doc, "<!-- begin: go run ./internal/bench/serve -->")
+	end := "<!-- end: go run ./internal/bench/serve -->"
+	j := strings.Index(doc, end)
+	if i < 0 || j < i {
+		return ""
+	}
+	return "\n" + doc[i:j+len(end)] + "\n"
 }

@@ -1,6 +1,7 @@
-package registrytest
+package registryserver
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,28 +17,28 @@ const (
 )
 
 // serveTags lists a repository's tags in lexical order (end-8a, end-8b).
-func (g *Registry) serveTags(w http.ResponseWriter, r *http.Request, rt route) {
-	links, err := g.store.List(rt.name, KindTag)
+func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, rt Route) {
+	links, err := s.store.List(rt.Name, KindTag)
 	if err != nil {
-		g.storageError(w, err, CodeNameUnknown, map[string]string{"name": rt.name})
+		s.storageError(w, err, CodeNameUnknown, map[string]string{"name": rt.Name})
 		return
 	}
 	tags := make([]string, len(links))
 	for i, l := range links {
 		tags[i] = l.Name
 	}
-	page, ok := paginate(w, r, tags, -1, "/v2/"+rt.name+"/tags/list")
+	page, ok := paginate(w, r, tags, -1, "/v2/"+rt.Name+"/tags/list")
 	if ok {
 		writeJSON(w, struct {
 			Name string   `json:"name"`
 			Tags []string `json:"tags"`
-		}{rt.name, page})
+		}{rt.Name, page})
 	}
 }
 
 // serveCatalog lists repositories, 100 at a time unless n says otherwise.
-func (g *Registry) serveCatalog(w http.ResponseWriter, r *http.Request) {
-	repos, err := g.store.Repositories()
+func (s *Server) serveCatalog(w http.ResponseWriter, r *http.Request) {
+	repos, err := s.store.Repositories()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
 		return
@@ -85,4 +86,15 @@ func pageSize(q url.Values, defaultN int, catalog bool) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// writeJSON answers 200 with v, as application/json unless a
+// Content-Type is set already.
+func writeJSON(w http.ResponseWriter, v any) {
+	b, _ := json.Marshal(v)
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
 }

@@ -1,4 +1,4 @@
-package registrytest
+package registryserver
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/skiffoci/skiff/layout"
@@ -81,6 +82,9 @@ func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 	defer os.Remove(f.Name())
 	g := manifest.NewDigester(d.Algorithm())
 	n, err := io.Copy(io.MultiWriter(f, g), r)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -91,6 +95,31 @@ func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 		return n, fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
 	}
 	return n, os.Rename(f.Name(), s.blobPath(d))
+}
+
+// AdoptBlob hard-links the verified file at path into the blob store and
+// removes path. A blob stored already is kept: the layouts holding it
+// share its file.
+func (s *layoutStorage) AdoptBlob(d manifest.Digest, path string) error {
+	defer os.Remove(path)
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	dst := s.blobPath(d)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		return err
+	}
+	err := os.Link(path, dst)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil: // a file system without hard links
+		return os.Rename(path, dst)
+	}
+	return nil
 }
 
 // repo opens (create: or makes) the layout of repository name.
@@ -272,8 +301,8 @@ func (s *layoutStorage) Repositories() ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == blobStore || d.Name() == layout.BlobsDir && isLayout(filepath.Dir(p))) {
-			return fs.SkipDir
+		if d.IsDir() && p != s.root && (strings.HasPrefix(d.Name(), ".") || d.Name() == layout.BlobsDir && isLayout(filepath.Dir(p))) {
+			return fs.SkipDir // the store, uploads: repository names start with a letter or digit
 		}
 		if !d.IsDir() && d.Name() == layout.LayoutFile && p != filepath.Join(s.root, layout.LayoutFile) {
 			rel, _ := filepath.Rel(s.root, filepath.Dir(p))

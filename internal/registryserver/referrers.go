@@ -1,4 +1,4 @@
-package registrytest
+package registryserver
 
 import (
 	"net/http"
@@ -10,12 +10,8 @@ import (
 // index of the repository's manifests whose subject is the digest, sorted
 // by digest, filtered by ?artifactType= when given. An unknown repository
 // or digest gets an empty index, never 404.
-func (g *Registry) serveReferrers(w http.ResponseWriter, r *http.Request, rt route) {
-	if g.opts.NoReferrers {
-		writeError(w, http.StatusNotFound, CodeUnsupported, "the referrers API is not supported")
-		return
-	}
-	descs, err := g.referrers(rt.name, rt.digest)
+func (s *Server) serveReferrers(w http.ResponseWriter, r *http.Request, rt Route) {
+	descs, err := s.referrers(rt.Name, rt.Digest)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
 		return
@@ -29,26 +25,15 @@ func (g *Registry) serveReferrers(w http.ResponseWriter, r *http.Request, rt rou
 }
 
 // referrers returns the descriptors of repo's manifests whose subject is d.
-func (g *Registry) referrers(repo string, d manifest.Digest) ([]manifest.Descriptor, error) {
-	links, err := g.store.List(repo, KindManifest)
-	if err != nil {
-		return []manifest.Descriptor{}, nil // an unknown repository has no referrers
-	}
+func (s *Server) referrers(repo string, d manifest.Digest) ([]manifest.Descriptor, error) {
 	out := []manifest.Descriptor{}
-	for _, l := range links {
-		raw, err := g.readManifest(l.Digest)
-		if err != nil {
-			return nil, err
+	err := s.eachManifest(repo, func(md manifest.Digest, doc *manifest.Document) bool {
+		if sub := subjectOf(doc); sub != nil && sub.Digest == d {
+			out = append(out, referrer(doc, md))
 		}
-		doc, err := manifest.Parse(raw, l.MediaType)
-		if err != nil {
-			continue
-		}
-		if s := subjectOf(doc); s != nil && s.Digest == d {
-			out = append(out, referrer(doc, l.Digest))
-		}
-	}
-	return out, nil
+		return true
+	})
+	return out, err
 }
 
 // referrer is the descriptor the referrers API lists for doc: its

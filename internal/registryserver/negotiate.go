@@ -1,4 +1,4 @@
-package registrytest
+package registryserver
 
 import (
 	"encoding/json"
@@ -34,12 +34,12 @@ func acceptSet(r *http.Request) map[string]bool {
 //   - by tag, a Docker manifest list when Accept lists it, else its
 //     linux/amd64 manifest when Accept lists the Docker manifest type,
 //     else 400 MANIFEST_INVALID.
-func (g *Registry) negotiate(w http.ResponseWriter, r *http.Request, rt route, l Link) (Link, bool) {
+func (s *Server) negotiate(w http.ResponseWriter, r *http.Request, rt Route, l Link) (Link, bool) {
 	acc := acceptSet(r)
-	if g.opts.IgnoreAccept || acc[l.MediaType] {
+	if acc[l.MediaType] {
 		return l, true
 	}
-	byDigest := rt.digest != ""
+	byDigest := rt.Digest != ""
 	switch l.MediaType {
 	case manifest.MediaTypeOCIManifest:
 		writeErrors(w, http.StatusNotFound, newError(CodeManifestUnknown,
@@ -51,7 +51,7 @@ func (g *Registry) negotiate(w http.ResponseWriter, r *http.Request, rt route, l
 		return l, false
 	case manifest.MediaTypeDockerManifestList:
 		if !byDigest && acc[manifest.MediaTypeDockerManifest] {
-			return g.defaultPlatform(w, rt, l)
+			return s.defaultPlatform(w, rt, l)
 		}
 	}
 	if byDigest {
@@ -64,8 +64,8 @@ func (g *Registry) negotiate(w http.ResponseWriter, r *http.Request, rt route, l
 
 // defaultPlatform returns the linux/amd64 manifest of a manifest list, as
 // distribution serves to clients that accept only Docker manifests.
-func (g *Registry) defaultPlatform(w http.ResponseWriter, rt route, list Link) (Link, bool) {
-	raw, err := g.readManifest(list.Digest)
+func (s *Server) defaultPlatform(w http.ResponseWriter, rt Route, list Link) (Link, bool) {
+	raw, err := s.readManifest(list.Digest)
 	var idx manifest.Index
 	if err == nil {
 		err = json.Unmarshal(raw, &idx)
@@ -76,7 +76,7 @@ func (g *Registry) defaultPlatform(w http.ResponseWriter, rt route, list Link) (
 	}
 	for _, m := range idx.Manifests {
 		if p := m.Platform; p != nil && p.OS == "linux" && p.Architecture == "amd64" {
-			return g.resolve(w, route{kind: routeManifest, name: rt.name, digest: m.Digest})
+			return s.resolve(w, Route{Kind: RouteManifest, Name: rt.Name, Digest: m.Digest})
 		}
 	}
 	writeErrors(w, http.StatusNotFound, newError(CodeManifestUnknown, "no linux/amd64 manifest in the manifest list", nil))

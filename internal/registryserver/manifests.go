@@ -1,4 +1,4 @@
-package registrytest
+package registryserver
 
 import (
 	"bytes"
@@ -11,28 +11,28 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 )
 
-func (g *Registry) serveManifest(w http.ResponseWriter, r *http.Request, rt route) {
+func (s *Server) serveManifest(w http.ResponseWriter, r *http.Request, rt Route) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		g.getManifest(w, r, rt)
+		s.getManifest(w, r, rt)
 	case http.MethodPut:
-		g.putManifest(w, r, rt)
+		s.putManifest(w, r, rt)
 	case http.MethodDelete:
-		g.deleteManifest(w, rt)
+		s.deleteManifest(w, rt)
 	}
 }
 
-func (g *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt route) {
-	l, ok := g.resolve(w, rt)
+func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, rt Route) {
+	l, ok := s.resolve(w, rt)
 	if !ok {
 		return
 	}
-	if l, ok = g.negotiate(w, r, rt, l); !ok {
+	if l, ok = s.negotiate(w, r, rt, l); !ok {
 		return
 	}
-	raw, err := g.readManifest(l.Digest)
+	raw, err := s.readManifest(l.Digest)
 	if err != nil {
-		g.storageError(w, err, CodeManifestUnknown, nil)
+		s.storageError(w, err, CodeManifestUnknown, nil)
 		return
 	}
 	h := w.Header()
@@ -47,26 +47,26 @@ func (g *Registry) getManifest(w http.ResponseWriter, r *http.Request, rt route)
 }
 
 // resolve finds the manifest a tag or digest names in the repository.
-func (g *Registry) resolve(w http.ResponseWriter, rt route) (Link, bool) {
-	d := rt.digest
+func (s *Server) resolve(w http.ResponseWriter, rt Route) (Link, bool) {
+	d := rt.Digest
 	if d == "" {
-		tag, err := g.store.Lookup(rt.name, KindTag, rt.ref)
+		tag, err := s.store.Lookup(rt.Name, KindTag, rt.Ref)
 		if err != nil {
-			g.storageError(w, err, CodeManifestUnknown, map[string]string{"Tag": rt.ref})
+			s.storageError(w, err, CodeManifestUnknown, map[string]string{"Tag": rt.Ref})
 			return Link{}, false
 		}
 		d = tag.Digest
 	}
-	l, err := g.store.Lookup(rt.name, KindManifest, string(d))
+	l, err := s.store.Lookup(rt.Name, KindManifest, string(d))
 	if err != nil {
-		g.storageError(w, err, CodeManifestUnknown, map[string]string{"Digest": string(d)})
+		s.storageError(w, err, CodeManifestUnknown, map[string]string{"Digest": string(d)})
 		return Link{}, false
 	}
 	return l, true
 }
 
-func (g *Registry) readManifest(d manifest.Digest) ([]byte, error) {
-	f, err := g.store.OpenBlob(d)
+func (s *Server) readManifest(d manifest.Digest) ([]byte, error) {
+	f, err := s.store.OpenBlob(d)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (g *Registry) readManifest(d manifest.Digest) ([]byte, error) {
 // does, and more: it must parse, match its Content-Type, hash to the
 // digest it is put by, and every blob (manifest) or child (index) it
 // references must be in the repository with the size it says.
-func (g *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt route) {
+func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, rt Route) {
 	raw, err := manifest.ReadLimited(r.Body, manifest.MaxManifestSize, "manifest")
 	var limit *manifest.LimitError
 	if errors.As(err, &limit) {
@@ -91,21 +91,23 @@ func (g *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt route)
 		return
 	}
 	d := doc.Digest
-	if rt.digest != "" {
-		if d = digestOf(raw, rt.digest.Algorithm()); d != rt.digest {
-			writeError(w, http.StatusBadRequest, CodeDigestInvalid, map[string]string{"Digest": string(rt.digest)})
+	if rt.Digest != "" {
+		if d = digestOf(raw, rt.Digest.Algorithm()); d != rt.Digest {
+			writeError(w, http.StatusBadRequest, CodeDigestInvalid, map[string]string{"Digest": string(rt.Digest)})
 			return
 		}
 	}
-	if errs := g.checkReferences(rt.name, doc); len(errs) > 0 {
+	unlock := s.lockRepo(rt.Name)
+	defer unlock()
+	if errs := s.checkReferences(rt.Name, doc); len(errs) > 0 {
 		writeErrors(w, http.StatusBadRequest, errs...)
 		return
 	}
-	if err := g.storeManifest(rt, d, doc); err != nil {
+	if err := s.storeManifest(rt, d, doc); err != nil {
 		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
 		return
 	}
-	g.manifestCreated(w, r, rt.name, d, doc)
+	s.manifestCreated(w, r, rt.Name, d, doc)
 }
 
 // parsePut parses a pushed manifest, whose Content-Type must be one of the
@@ -131,14 +133,14 @@ func digestOf(raw []byte, algorithm string) manifest.Digest {
 // or child manifest the repository lacks (foreign layers with URLs
 // excepted) and MANIFEST_INVALID for each whose size is not the
 // descriptor's.
-func (g *Registry) checkReferences(repo string, doc *manifest.Document) []apiError {
+func (s *Server) checkReferences(repo string, doc *manifest.Document) []apiError {
 	var errs []apiError
 	check := func(kind Kind, desc manifest.Descriptor) {
-		if _, err := g.store.Lookup(repo, kind, string(desc.Digest)); err != nil {
+		if _, err := s.store.Lookup(repo, kind, string(desc.Digest)); err != nil {
 			errs = append(errs, newError(CodeManifestBlobUnknown, "", desc.Digest))
 			return
 		}
-		if size, err := g.store.StatBlob(desc.Digest); err == nil && size != desc.Size {
+		if size, err := s.store.StatBlob(desc.Digest); err == nil && size != desc.Size {
 			errs = append(errs, newError(CodeManifestInvalid, "",
 				fmt.Sprintf("descriptor of %s says %d bytes, the registry has %d", desc.Digest, desc.Size, size)))
 		}
@@ -158,24 +160,24 @@ func (g *Registry) checkReferences(repo string, doc *manifest.Document) []apiErr
 	return errs
 }
 
-func (g *Registry) storeManifest(rt route, d manifest.Digest, doc *manifest.Document) error {
-	if _, err := g.store.PutBlob(d, bytes.NewReader(doc.Raw)); err != nil {
+func (s *Server) storeManifest(rt Route, d manifest.Digest, doc *manifest.Document) error {
+	if _, err := s.store.PutBlob(d, bytes.NewReader(doc.Raw)); err != nil {
 		return err
 	}
-	err := g.store.Link(rt.name, Link{Kind: KindManifest, Name: string(d), Digest: d, MediaType: doc.MediaType})
-	if err == nil && rt.digest == "" {
-		err = g.store.Link(rt.name, Link{Kind: KindTag, Name: rt.ref, Digest: d})
+	err := s.store.Link(rt.Name, Link{Kind: KindManifest, Name: string(d), Digest: d, MediaType: doc.MediaType})
+	if err == nil && rt.Digest == "" {
+		err = s.store.Link(rt.Name, Link{Kind: KindTag, Name: rt.Ref, Digest: d})
 	}
 	return err
 }
 
-func (g *Registry) manifestCreated(w http.ResponseWriter, r *http.Request, repo string, d manifest.Digest, doc *manifest.Document) {
+func (s *Server) manifestCreated(w http.ResponseWriter, r *http.Request, repo string, d manifest.Digest, doc *manifest.Document) {
 	h := w.Header()
-	h.Set("Location", g.location(r, "/v2/"+repo+"/manifests/"+string(d)))
+	h.Set("Location", location(r, "/v2/"+repo+"/manifests/"+string(d)))
 	h.Set("Docker-Content-Digest", string(d))
 	h.Set("Content-Length", "0")
-	if s := subjectOf(doc); s != nil && !g.opts.NoReferrers {
-		h.Set("OCI-Subject", string(s.Digest))
+	if sub := subjectOf(doc); sub != nil {
+		h.Set("OCI-Subject", string(sub.Digest))
 	}
 	w.WriteHeader(http.StatusCreated)
 }
@@ -187,30 +189,35 @@ func subjectOf(doc *manifest.Document) *manifest.Descriptor {
 	return doc.Index.Subject
 }
 
-// deleteManifest deletes a tag, or a manifest with every tag naming it.
-func (g *Registry) deleteManifest(w http.ResponseWriter, rt route) {
-	if rt.digest == "" {
-		if err := g.store.Unlink(rt.name, KindTag, rt.ref); err != nil {
-			g.storageError(w, err, CodeManifestUnknown, map[string]string{"Tag": rt.ref})
+// deleteManifest deletes a tag, or a manifest with every tag naming it
+// unless an index of the repository lists it (405 DENIED).
+func (s *Server) deleteManifest(w http.ResponseWriter, rt Route) {
+	unlock := s.lockRepo(rt.Name)
+	defer unlock()
+	if rt.Digest == "" {
+		if err := s.store.Unlink(rt.Name, KindTag, rt.Ref); err != nil {
+			s.storageError(w, err, CodeManifestUnknown, map[string]string{"Tag": rt.Ref})
 			return
 		}
 		accepted(w)
 		return
 	}
-	if err := g.store.Unlink(rt.name, KindManifest, string(rt.digest)); err != nil {
-		g.storageError(w, err, CodeManifestUnknown, map[string]string{"Digest": string(rt.digest)})
+	if _, err := s.store.Lookup(rt.Name, KindManifest, string(rt.Digest)); err != nil {
+		s.storageError(w, err, CodeManifestUnknown, map[string]string{"Digest": string(rt.Digest)})
 		return
 	}
-	tags, _ := g.store.List(rt.name, KindTag)
+	if !s.unreferenced(w, rt.Name, rt.Digest) {
+		return
+	}
+	if err := s.store.Unlink(rt.Name, KindManifest, string(rt.Digest)); err != nil {
+		s.storageError(w, err, CodeManifestUnknown, map[string]string{"Digest": string(rt.Digest)})
+		return
+	}
+	tags, _ := s.store.List(rt.Name, KindTag)
 	for _, t := range tags {
-		if t.Digest == rt.digest {
-			g.store.Unlink(rt.name, KindTag, t.Name)
+		if t.Digest == rt.Digest {
+			s.store.Unlink(rt.Name, KindTag, t.Name)
 		}
 	}
 	accepted(w)
-}
-
-func accepted(w http.ResponseWriter) {
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusAccepted)
 }

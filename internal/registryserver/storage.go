@@ -1,0 +1,95 @@
+package registryserver
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+)
+
+// Kind says what a [Link] names within a repository.
+type Kind string
+
+// The kinds of link a repository holds, as distribution's link files do:
+// content is stored once by digest, and each repository only sees what was
+// pushed or mounted into it.
+const (
+	// KindBlob links a blob (a layer or a config): Name is its digest.
+	KindBlob Kind = "blob"
+	// KindManifest links a manifest or index: Name is its digest and
+	// MediaType its type.
+	KindManifest Kind = "manifest"
+	// KindTag names a manifest: Name is the tag, Digest the manifest's.
+	KindTag Kind = "tag"
+)
+
+// Link is a repository's name for content held in a [Storage].
+type Link struct {
+	Kind      Kind
+	Name      string
+	Digest    manifest.Digest
+	MediaType string `json:",omitempty"`
+}
+
+// Storage is where a Server keeps content. Blobs, manifests included,
+// are stored once by digest; repositories hold links to them. Methods
+// report absent content and links with errors wrapping
+// [manifest.ErrNotFound]. Implementations must be safe for concurrent use.
+type Storage interface {
+	// StatBlob returns the size of the blob d.
+	StatBlob(d manifest.Digest) (int64, error)
+	// OpenBlob opens the blob d for reading, seeking and ranged reads.
+	OpenBlob(d manifest.Digest) (io.ReadSeekCloser, error)
+	// PutBlob stores r's bytes under d and returns their count. Nothing is
+	// stored unless they hash to d; a mismatch wraps
+	// [manifest.ErrDigestMismatch].
+	PutBlob(d manifest.Digest, r io.Reader) (int64, error)
+
+	// Link adds or replaces l in repo, creating the repository.
+	Link(repo string, l Link) error
+	// Unlink removes repo's link of kind and name.
+	Unlink(repo string, kind Kind, name string) error
+	// Lookup returns repo's link of kind and name.
+	Lookup(repo string, kind Kind, name string) (Link, error)
+	// List returns repo's links of kind, sorted by name; an unknown
+	// repository is an error wrapping manifest.ErrNotFound.
+	List(repo string, kind Kind) ([]Link, error)
+	// Repositories returns, sorted, every repository anything was ever
+	// linked into.
+	Repositories() ([]string, error)
+}
+
+// BlobAdopter is a Storage that can take a verified file as a blob without
+// copying it: a rename or a hard link within one file system. The Server
+// hands it finished uploads; other storages get them through PutBlob.
+type BlobAdopter interface {
+	// AdoptBlob makes the file at path, whose bytes the caller verified
+	// to hash to d, the blob d. The file is gone afterwards, moved or
+	// removed, also on error.
+	AdoptBlob(d manifest.Digest, path string) error
+}
+
+// checkLink validates repo and the link's name for its kind, so that no
+// implementation builds a path from unchecked input.
+func checkLink(repo string, kind Kind, name string) error {
+	if !reference.ValidRepository(repo) {
+		return fmt.Errorf("registryserver: invalid repository name %q", repo)
+	}
+	switch kind {
+	case KindBlob, KindManifest:
+		_, err := manifest.ParseDigest(name)
+		return err
+	case KindTag:
+		if !reference.ValidTag(name) {
+			return fmt.Errorf("registryserver: invalid tag %q", name)
+		}
+		return nil
+	}
+	return fmt.Errorf("registryserver: unknown link kind %q", kind)
+}
+
+// CheckLink validates repo and a link's name for its kind, for Storage
+// implementations: it refuses names that are not a repository, a digest
+// or a tag, before any path is built from them.
+func CheckLink(repo string, kind Kind, name string) error { return checkLink(repo, kind, name) }
