@@ -260,19 +260,16 @@ func (c *conn) serve() {
 		if wait > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(wait))
 		}
-		if !first {
-			// Wait for the next request's first byte while idle, so
-			// that Shutdown can close a connection no one uses.
-			c.setIdle(true)
-			if _, err := br.Peek(1); err != nil {
-				return
-			}
-			c.setIdle(false)
-			if c.s.isClosed() {
-				return
-			}
-		} else {
-			c.setIdle(false)
+		// Wait for the request's first byte while idle, so that Shutdown
+		// can close a connection no one uses: clients also open
+		// connections they never send a request on.
+		c.setIdle(true)
+		if _, err := br.Peek(1); err != nil {
+			return
+		}
+		c.setIdle(false)
+		if c.s.isClosed() {
+			return
 		}
 		lr.n = maxHeader + int64(br.Buffered())
 		req, err := http.ReadRequest(br)

@@ -261,3 +261,28 @@ func TestBodyReadTimeout(t *testing.T) {
 		t.Fatalf("after the answer: %v; want the connection closed", err)
 	}
 }
+
+// TestShutdownClosesUnusedConnections: a connection a client opened and
+// never sent a request on (Go's transport opens spare ones) does not hold
+// Shutdown up: it waits only for requests.
+func TestShutdownClosesUnusedConnections(t *testing.T) {
+	s, url, cl := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	nc, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	resp, err := http.Get(url) // the server has accepted the spare one too
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := cl.n.Load(); n < 2 {
+		t.Fatalf("%d connections accepted", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with an unused connection: %v", err)
+	}
+}
