@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -64,18 +65,30 @@ func (r *Repository) PushResumable(ctx context.Context, desc manifest.Descriptor
 	}
 	path := r.uploadStatePath(desc)
 	if st, ok := loadUploadState(path); ok {
+		// A registry that refuses the continuation (distribution answers
+		// the status but then 404s a PATCH at a cut session) gets a new
+		// upload, as one that forgot the session does.
 		err := r.continueUpload(ctx, desc, open, st, path)
-		if !errors.Is(err, errCannotResume) {
+		if !errors.Is(err, errCannotResume) && !refused(err) {
 			return r.finishState(path, err)
 		}
 	}
 	return r.finishState(path, r.freshUpload(ctx, desc, open, path))
 }
 
+// refused reports whether err is a registry's refusal: a 4xx other than
+// 408 and 429, such as 404 BLOB_UPLOAD_UNKNOWN or 400 DIGEST_INVALID.
+func refused(err error) bool {
+	var re *Error
+	return errors.As(err, &re) && re.Status >= 400 && re.Status < 500 &&
+		re.Status != http.StatusRequestTimeout && re.Status != http.StatusTooManyRequests
+}
+
 // finishState removes the state file unless err leaves something to
-// continue from, and returns err.
+// continue from, and returns err: wrong content or a refusal leaves
+// nothing; only a cut, a timeout or a server error may be continued.
 func (r *Repository) finishState(path string, err error) error {
-	if err == nil || errors.Is(err, manifest.ErrDigestMismatch) || errors.Is(err, manifest.ErrSizeMismatch) {
+	if err == nil || refused(err) || errors.Is(err, manifest.ErrDigestMismatch) || errors.Is(err, manifest.ErrSizeMismatch) {
 		os.Remove(path)
 	}
 	return err

@@ -1,6 +1,7 @@
 package registrytest
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"sync"
@@ -25,8 +26,9 @@ type Request struct {
 // Log records every request a Registry and its helper servers answer, in
 // the order they finished. It is safe for concurrent use.
 type Log struct {
-	mu   sync.Mutex
-	reqs []Request
+	mu    sync.Mutex
+	reqs  []Request
+	added chan struct{} // closed and replaced by every add
 }
 
 // Requests returns a copy of the entries so far.
@@ -69,6 +71,33 @@ func (l *Log) add(r Request) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.reqs = append(l.reqs, r)
+	if l.added != nil {
+		close(l.added)
+		l.added = nil
+	}
+}
+
+// Await returns once at least n entries are logged, or ctx ends: a
+// request is logged when its handler returns, which can be after the
+// client read the whole response.
+func (l *Log) Await(ctx context.Context, n int) error {
+	for {
+		l.mu.Lock()
+		if len(l.reqs) >= n {
+			l.mu.Unlock()
+			return nil
+		}
+		if l.added == nil {
+			l.added = make(chan struct{})
+		}
+		added := l.added
+		l.mu.Unlock()
+		select {
+		case <-added:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // recorder is the ResponseWriter a logged request is served through.
