@@ -48,7 +48,11 @@ func (h *harness) resumes(ctx context.Context, res *results) error {
 		if err := emptyDir(out); err != nil {
 			return err
 		}
-		s := h.resumeOnce(ctx, cp, t, o.cmd[t.name](out, "resume-"+t.name))
+		args := o.cmd[t.name](out, "resume-"+t.name)
+		if t.name == "regctl" { // regctl reaches a plain-HTTP host only when told
+			args = append([]string{"--host", "reg=" + cp.host + ",tls=disabled"}, args...)
+		}
+		s := h.resumeOnce(ctx, cp, t, args)
 		res.resume[t.name] = s
 		fmt.Fprintf(os.Stderr, "resume  %-6s killed after %s, then fetched %s (%v)\n", t.name, fmtBytes(s.first), fmtBytes(s.second), s.err)
 	}
@@ -175,7 +179,7 @@ func (r *results) resumeTable() string {
 			continue
 		}
 		if s.err != nil {
-			row(&b, []string{t, fmtBytes(s.first), "failed: " + tail(s.err.Error(), 120), "", ""})
+			row(&b, []string{t, fmtBytes(s.first), "failed: " + tail(strings.Join(strings.Fields(s.err.Error()), " "), 120), "", ""})
 			continue
 		}
 		again := max(s.first+s.second-r.resumeSize, 0)
