@@ -260,6 +260,9 @@ func (c *conn) serve() {
 		if wait > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(wait))
 		}
+		// The header may take maxHeader bytes beyond what is buffered
+		// already (the start of a pipelined request).
+		lr.n = maxHeader + int64(br.Buffered())
 		// Wait for the request's first byte while idle, so that Shutdown
 		// can close a connection no one uses: clients also open
 		// connections they never send a request on.
@@ -271,7 +274,6 @@ func (c *conn) serve() {
 		if c.s.isClosed() {
 			return
 		}
-		lr.n = maxHeader + int64(br.Buffered())
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !isTimeout(err) {
