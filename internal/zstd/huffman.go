@@ -212,30 +212,20 @@ func (h *huffTable) decode4(dst, src []byte) error {
 	s0, s1, s2, s3 := src[:n1], src[n1:n1+n2], src[n1+n2:n1+n2+n3], src[n1+n2+n3:]
 	seg := (len(dst) + 3) / 4
 	d0, d1, d2, d3 := dst[:seg], dst[seg:2*seg], dst[2*seg:3*seg], dst[3*seg:]
-	var b0, b1, b2, b3 bitReader
-	if err := b0.init(s0); err != nil {
-		return err
+	var br [4]bitReader
+	for i, s := range [4][]byte{s0, s1, s2, s3} {
+		if err := br[i].init(s); err != nil {
+			return err
+		}
 	}
-	if err := b1.init(s1); err != nil {
-		return err
+	b0, b1, b2, b3 := &br[0], &br[1], &br[2], &br[3]
+	i := h.fast4(d0, d1, d2, d3, b0, b1, b2, b3)
+	for k, d := range [4][]byte{d0, d1, d2, d3} {
+		if err := h.tail(&br[k], d[i:]); err != nil {
+			return err
+		}
 	}
-	if err := b2.init(s2); err != nil {
-		return err
-	}
-	if err := b3.init(s3); err != nil {
-		return err
-	}
-	i := h.fast4(d0, d1, d2, d3, &b0, &b1, &b2, &b3)
-	if err := h.tail(&b0, d0[i:]); err != nil {
-		return err
-	}
-	if err := h.tail(&b1, d1[i:]); err != nil {
-		return err
-	}
-	if err := h.tail(&b2, d2[i:]); err != nil {
-		return err
-	}
-	return h.tail(&b3, d3[i:])
+	return nil
 }
 
 // fast4 decodes the four streams in step, four symbols each per refill,
