@@ -13,7 +13,7 @@ type seq struct {
 // chunk before it has yet to be executed: the cache misses of long
 // offsets then overlap each other and the work in between, instead of
 // stalling one by one.
-const seqChunk = 64
+const seqChunk = 128
 
 // seqReader decodes sequences from a sequences bitstream.
 type seqReader struct {
@@ -158,8 +158,8 @@ func (sr *seqReader) decode(seqs []seq, last bool, x *executor) error {
 		if f < 0 {
 			f += x.prevEnd
 		}
-		if uint(f) < uint(len(buf)) {
-			touched ^= buf[f]
+		if f >= 0 && f+16 <= len(buf) {
+			touched ^= buf[f] ^ buf[f+15] // the 16 bytes a short match reads
 		}
 	}
 	x.touched = touched
