@@ -3,6 +3,7 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Layer and config media types that have a counterpart in the other spec.
@@ -97,6 +98,9 @@ func convertDesc(d Descriptor, table map[string]string) (Descriptor, error) {
 	}
 	if _, known := ociToDocker[d.MediaType]; known {
 		return d, nil
+	}
+	if strings.HasSuffix(d.MediaType, "+zstd") {
+		return d, fmt.Errorf("layer %s is zstd-compressed, and Docker's schema 2 has no zstd layer type", d.Digest)
 	}
 	return d, fmt.Errorf("no counterpart for media type %s", d.MediaType)
 }

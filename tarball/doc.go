@@ -44,11 +44,12 @@
 //   - containers/image (skopeo's docker-archive:): "<hex>.json", "<hex>.tar";
 //   - Docker 25 and later, and skiff: an OCI layout plus manifest.json;
 //   - an OCI layout without manifest.json (skopeo's oci-archive:);
-//   - any of those compressed with gzip (detected by its magic number).
+//   - any of those compressed with gzip or zstd (detected by their magic
+//     numbers).
 //
 // One pass over the tar headers, which stops at the end-of-archive marker,
 // indexes the entries (name, offset, size, link target); every later read
-// goes straight to an entry. A gzip-compressed tarball cannot be read at
+// goes straight to an entry. A compressed tarball cannot be read at
 // random, so Open decompresses it once, up to the end-of-archive marker and
 // at most OpenOptions.MaxUncompressed bytes, into a temporary file that
 // Reader.Close removes.
@@ -85,7 +86,7 @@
 // computes, in the same pass, its digest, size and diffID; LayerFromDir,
 // LayerFromFiles and LayerFromTar build a layer from a directory, from
 // files in memory or from a tar stream, with normalized owners and times.
-// Flatten writes the filesystem of a stack of layers as one tar, applying
-// whiteouts; Extract unpacks it into a directory without ever writing
+// Flatten writes the filesystem of a stack of layers (plain, gzip or zstd,
+// told apart by their magic numbers) as one tar, applying whiteouts; Extract unpacks it into a directory without ever writing
 // outside it. CleanPath is the tar path sanitizer they share.
 package tarball

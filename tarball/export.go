@@ -9,7 +9,8 @@ import (
 	"strings"
 )
 
-// An Opener opens one layer's bytes, gzip-compressed or plain tar; a
+// An Opener opens one layer's bytes: a tar, plain or compressed with gzip
+// or zstd (a frame may ask for a window of at most 128 MiB); a
 // Layer's Open method is one. Readers that verify a digest, such as a
 // registry blob, are read to their end so that a mismatch is reported.
 // Flatten may open a layer a second time (see there).

@@ -79,6 +79,7 @@ func TestExportBudget(t *testing.T) {
 	opts := &tarball.ExportOptions{MaxUncompressed: smallBudget}
 	for name, layer := range map[string][]byte{
 		"gzip bomb": zeroBomb(t),
+		"zstd bomb": zstdBomb(t),
 		"padding":   paddedTar(t),
 		"sparse":    sparseTar(t),
 	} {

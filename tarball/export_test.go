@@ -179,14 +179,6 @@ func TestFlattenDrainsToVerify(t *testing.T) {
 	}
 }
 
-func TestFlattenRefusesZstd(t *testing.T) {
-	var buf bytes.Buffer
-	err := tarball.Flatten(context.Background(), &buf, openers([]byte{0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3}), nil)
-	if !errors.Is(err, tarball.ErrUnsupportedCompression) {
-		t.Errorf("err %v", err)
-	}
-}
-
 func TestFlattenOpenError(t *testing.T) {
 	open := func() (io.ReadCloser, error) { return nil, errFail }
 	err := tarball.Flatten(context.Background(), io.Discard, []tarball.Opener{open}, nil)

@@ -9,11 +9,12 @@ import (
 	"io"
 
 	"github.com/skiffoci/skiff/internal/pgzip"
+	"github.com/skiffoci/skiff/internal/zstd"
 	"github.com/skiffoci/skiff/manifest"
 )
 
 // ErrUnsupportedCompression is wrapped by the error for a layer compressed
-// with something other than gzip (zstd, xz, bzip2).
+// with something other than gzip or zstd (xz, bzip2).
 var ErrUnsupportedCompression = errors.New("unsupported layer compression")
 
 // DefaultMaxUncompressed is the decompression budget used when an options
@@ -41,39 +42,49 @@ var (
 	magicBzip2 = []byte{'B', 'Z', 'h'}
 )
 
-// sniffGzip wraps r in a buffered reader and reports whether it starts with
-// the gzip magic. Other known compressions are an error wrapping
-// ErrUnsupportedCompression; anything else is taken for a plain tar.
-func sniffGzip(r io.Reader) (*bufio.Reader, bool, error) {
+// sniffCompression wraps r in a buffered reader and names the compression
+// its magic number shows: "gzip", "zstd", or "" for a plain tar. xz and
+// bzip2 are an error wrapping ErrUnsupportedCompression.
+func sniffCompression(r io.Reader) (*bufio.Reader, string, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(len(magicXz))
 	if err != nil && err != io.EOF {
-		return nil, false, fmt.Errorf("tarball: reading layer: %w", err)
+		return nil, "", fmt.Errorf("tarball: reading layer: %w", err)
 	}
 	switch {
-	case bytes.HasPrefix(head, magicGzip):
-		return br, true, nil
-	case bytes.HasPrefix(head, magicZstd):
-		return nil, false, fmt.Errorf("tarball: %w: zstd", ErrUnsupportedCompression)
 	case bytes.HasPrefix(head, magicXz):
-		return nil, false, fmt.Errorf("tarball: %w: xz", ErrUnsupportedCompression)
+		return nil, "", fmt.Errorf("tarball: %w: xz", ErrUnsupportedCompression)
 	case bytes.HasPrefix(head, magicBzip2):
-		return nil, false, fmt.Errorf("tarball: %w: bzip2", ErrUnsupportedCompression)
+		return nil, "", fmt.Errorf("tarball: %w: bzip2", ErrUnsupportedCompression)
 	}
-	return br, false, nil
+	return br, sniff(head), nil
 }
 
-// openLayerStream returns the tar stream inside r, gzip or plain, by content.
+// decompress returns the stream inside r, compressed as comp names it. A
+// zstd frame may ask for a window (memory) of at most zstd's default,
+// 128 MiB, the limit of the zstd command too.
+func decompress(r *bufio.Reader, comp string) (io.Reader, error) {
+	switch comp {
+	case "gzip":
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("tarball: gzip: %w", err)
+		}
+		return zr, nil
+	case "zstd":
+		return zstd.NewReader(r, nil), nil
+	}
+	return r, nil
+}
+
+// openLayerStream returns the tar stream inside r, gzip, zstd or plain, by
+// content.
 func openLayerStream(r io.Reader) (io.Reader, error) {
-	br, gz, err := sniffGzip(r)
-	if err != nil || !gz {
-		return br, err
-	}
-	zr, err := gzip.NewReader(br)
+	br, comp, err := sniffCompression(r)
 	if err != nil {
-		return nil, fmt.Errorf("tarball: layer: %w", err)
+		return nil, err
 	}
-	return zr, nil
+	return decompress(br, comp)
 }
 
 // byteBudget caps the bytes read through it, across every reader it wraps: the

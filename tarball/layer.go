@@ -17,7 +17,9 @@ type LayerOptions struct {
 	// MediaType is the layer's media type: manifest.MediaTypeOCILayerGzip
 	// (the default when empty), manifest.MediaTypeDockerLayer, or
 	// manifest.MediaTypeOCILayer for an uncompressed layer, whose digest is
-	// its diffID.
+	// its diffID. WriteTarLayer and LayerFromTar also take
+	// manifest.MediaTypeOCILayerZstd, for a tar stream already
+	// zstd-compressed.
 	MediaType string
 
 	// Level is the gzip compression level, as in compress/gzip. Zero means
@@ -35,8 +37,8 @@ type LayerOptions struct {
 	KeepTimes bool
 	ModTime   time.Time
 
-	// MaxUncompressed caps the bytes decompressed from a gzip tar stream
-	// while its diffID is computed. Zero means DefaultMaxUncompressed.
+	// MaxUncompressed caps the bytes decompressed from a gzip or zstd tar
+	// stream while its diffID is computed. Zero means DefaultMaxUncompressed.
 	MaxUncompressed int64
 
 	// TempDir is where LayerFromDir, LayerFromFiles and LayerFromTar put the

@@ -2,7 +2,6 @@ package tarball
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -18,38 +17,51 @@ import (
 // into the layer, compressed on the way when the media type asks for gzip.
 // A gzip stream bound for a gzip media type passes through unchanged: the
 // descriptor names exactly the bytes given, and the diffID is computed by
-// decompressing them as they stream, within opts.MaxUncompressed. A gzip
-// stream bound for an uncompressed layer is decompressed. zstd, xz and
-// bzip2 are refused with an error wrapping ErrUnsupportedCompression.
-// Entry names are not inspected; the stream is taken as it is.
+// decompressing them as they stream, within opts.MaxUncompressed. A zstd
+// stream passes through in the same way whenever the media type asks for
+// compression (gzip or manifest.MediaTypeOCILayerZstd), and the
+// descriptor's media type is then manifest.MediaTypeOCILayerZstd; skiff
+// never compresses with zstd itself. A gzip or zstd stream bound for an
+// uncompressed layer is decompressed. xz and bzip2 are refused with an
+// error wrapping ErrUnsupportedCompression. Entry names are not
+// inspected; the stream is taken as it is.
 func WriteTarLayer(ctx context.Context, w io.Writer, r io.Reader, opts *LayerOptions) (manifest.Descriptor, manifest.Digest, error) {
 	var o LayerOptions
 	if opts != nil {
 		o = *opts
 	}
-	compressed, err := o.compressed()
-	if err != nil {
-		return manifest.Descriptor{}, "", err
+	wantZstd := o.mediaType() == manifest.MediaTypeOCILayerZstd
+	compressed := wantZstd
+	if !wantZstd {
+		var err error
+		if compressed, err = o.compressed(); err != nil {
+			return manifest.Descriptor{}, "", err
+		}
 	}
-	br, isGzip, err := sniffGzip(cancelReader{ctx: ctx, r: r})
+	br, comp, err := sniffCompression(cancelReader{ctx: ctx, r: r})
 	if err != nil {
 		return manifest.Descriptor{}, "", err
 	}
 	if _, err := br.Peek(1); err == io.EOF {
 		return manifest.Descriptor{}, "", errors.New("tarball: empty tar stream")
 	}
-	if isGzip && compressed {
-		return passGzip(w, br, &o)
+	switch {
+	case comp == "zstd" && compressed:
+		return passCompressed(w, br, comp, manifest.MediaTypeOCILayerZstd, &o)
+	case wantZstd:
+		return manifest.Descriptor{}, "", errors.New("tarball: a zstd layer needs a zstd-compressed tar stream: skiff does not compress with zstd")
+	case comp == "gzip" && compressed:
+		return passCompressed(w, br, comp, o.mediaType(), &o)
 	}
-	return recompress(w, br, isGzip, &o)
+	return recompress(w, br, comp, &o)
 }
 
-// passGzip copies a gzip stream to w unchanged, decompressing a copy of it
-// to compute the diffID.
-func passGzip(w io.Writer, br *bufio.Reader, o *LayerOptions) (manifest.Descriptor, manifest.Digest, error) {
+// passCompressed copies a gzip or zstd stream to w unchanged,
+// decompressing a copy of it to compute the diffID.
+func passCompressed(w io.Writer, br *bufio.Reader, comp, mediaType string, o *LayerOptions) (manifest.Descriptor, manifest.Digest, error) {
 	out := newCountingDigester(w)
 	tee := bufio.NewReader(io.TeeReader(br, out))
-	zr, err := gzip.NewReader(tee)
+	zr, err := decompress(tee, comp)
 	if err != nil {
 		return manifest.Descriptor{}, "", fmt.Errorf("tarball: tar stream: %w", err)
 	}
@@ -58,25 +70,24 @@ func passGzip(w io.Writer, br *bufio.Reader, o *LayerOptions) (manifest.Descript
 	if _, err := io.Copy(diff, b.reader(zr)); err != nil {
 		return manifest.Descriptor{}, "", fmt.Errorf("tarball: tar stream: %w", err)
 	}
-	// gzip.Reader reads to the end of its input; this copies any remainder
-	// its buffering left behind.
+	// The decompressors read to the end of their input; this copies any
+	// remainder their buffering left behind.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
 		return manifest.Descriptor{}, "", fmt.Errorf("tarball: tar stream: %w", err)
 	}
-	desc := manifest.Descriptor{MediaType: o.mediaType(), Digest: out.d.Digest(), Size: out.n}
+	desc := manifest.Descriptor{MediaType: mediaType, Digest: out.d.Digest(), Size: out.n}
 	return desc, diff.Digest(), nil
 }
 
-// recompress writes a plain tar, or the tar inside a gzip stream, to w as
-// the media type asks.
-func recompress(w io.Writer, br *bufio.Reader, isGzip bool, o *LayerOptions) (manifest.Descriptor, manifest.Digest, error) {
-	var in io.Reader = br
-	if isGzip {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return manifest.Descriptor{}, "", fmt.Errorf("tarball: tar stream: %w", err)
-		}
-		in = newByteBudget(o.MaxUncompressed, "uncompressed layer").reader(zr)
+// recompress writes a plain tar, or the tar inside a gzip or zstd stream,
+// to w as the media type asks.
+func recompress(w io.Writer, br *bufio.Reader, comp string, o *LayerOptions) (manifest.Descriptor, manifest.Digest, error) {
+	in, err := decompress(br, comp)
+	if err != nil {
+		return manifest.Descriptor{}, "", fmt.Errorf("tarball: tar stream: %w", err)
+	}
+	if comp != "" {
+		in = newByteBudget(o.MaxUncompressed, "uncompressed layer").reader(in)
 	}
 	sink, err := newLayerSink(w, o)
 	if err != nil {

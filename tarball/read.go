@@ -14,12 +14,12 @@ import (
 
 // OpenOptions tunes Open and OpenFile. The zero value is ready to use.
 type OpenOptions struct {
-	// TempDir is where a gzip-compressed tarball is decompressed to;
-	// "" means os.TempDir().
+	// TempDir is where a gzip- or zstd-compressed tarball is decompressed
+	// to; "" means os.TempDir().
 	TempDir string
 
-	// MaxUncompressed bounds the size of a decompressed gzip'd tarball;
-	// zero means DefaultMaxUncompressed.
+	// MaxUncompressed bounds the size of a decompressed tarball; zero
+	// means DefaultMaxUncompressed.
 	MaxUncompressed int64
 }
 
@@ -72,25 +72,22 @@ func (b blobSource) open(ra io.ReaderAt) io.ReadSeeker {
 
 // Open indexes the tarball in r, of size bytes, and reads its
 // manifest.json and index.json. See the package documentation for the
-// formats it reads and the limits it applies. A gzip-compressed tarball is
-// first decompressed to a temporary file that Close removes.
+// formats it reads and the limits it applies. A gzip- or zstd-compressed
+// tarball is first decompressed to a temporary file that Close removes.
 func Open(r io.ReaderAt, size int64, opts *OpenOptions) (*Reader, error) {
 	if opts == nil {
 		opts = &OpenOptions{}
 	}
 	head := make([]byte, 4)
 	n, _ := r.ReadAt(head, 0)
-	switch sniff(head[:n]) {
-	case "gzip":
-		f, entries, err := inflateToTemp(r, size, opts)
+	if comp := sniff(head[:n]); comp != "" {
+		f, entries, err := inflateToTemp(r, size, comp, opts)
 		if err != nil {
 			return nil, err
 		}
 		rd := &Reader{ra: f, entries: entries}
 		rd.closers = append(rd.closers, f.Close, func() error { return os.Remove(f.Name()) })
 		return rd.load()
-	case "zstd":
-		return nil, fmt.Errorf("tarball: %w: zstd-compressed tarball; decompress it first", ErrUnsupportedCompression)
 	}
 	entries, err := indexPlain(r, size)
 	if err != nil {
@@ -152,7 +149,7 @@ func (r *Reader) loadImages() error {
 	return nil
 }
 
-// Close releases the temporary file of a gzip'd tarball and the file
+// Close releases the temporary file of a compressed tarball and the file
 // OpenFile opened. Fetch fails after Close.
 func (r *Reader) Close() error {
 	var errs []error

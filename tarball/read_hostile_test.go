@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/zstd"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -112,7 +113,7 @@ func TestOpenBadMetadata(t *testing.T) {
 		"empty tar":               {mkTar(t), nil},
 		"empty input":             {nil, nil},
 		"not a tar":               {bytes.Repeat([]byte("garbage!"), 200), nil},
-		"zstd":                    {[]byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0}, tarball.ErrUnsupportedCompression},
+		"corrupt zstd":            {[]byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0}, zstd.ErrCorrupt},
 	} {
 		err := openErr(t, tc.tar, nil)
 		t.Logf("%s: %v", name, err)

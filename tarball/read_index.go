@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
@@ -96,14 +95,15 @@ func indexPlain(ra io.ReaderAt, size int64) (map[string]*tarEntry, error) {
 	})
 }
 
-// inflateToTemp decompresses a gzip'd tar from ra into a new temporary
-// file, up to the tar's end-of-archive marker, indexing it on the way. It
-// returns the file and its index. At most opts.MaxUncompressed bytes are
-// written; more is a *manifest.LimitError.
-func inflateToTemp(ra io.ReaderAt, size int64, opts *OpenOptions) (*os.File, map[string]*tarEntry, error) {
-	zr, err := gzip.NewReader(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), 1<<16))
+// inflateToTemp decompresses a tar compressed with comp ("gzip" or
+// "zstd") from ra into a new temporary file, up to the tar's end-of-archive
+// marker, indexing it on the way. It returns the file and its index. At
+// most opts.MaxUncompressed bytes are written; more is a
+// *manifest.LimitError.
+func inflateToTemp(ra io.ReaderAt, size int64, comp string, opts *OpenOptions) (*os.File, map[string]*tarEntry, error) {
+	zr, err := decompress(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), 1<<16), comp)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tarball: gzip: %w", err)
+		return nil, nil, err
 	}
 	f, err := os.CreateTemp(opts.TempDir, "skiff-tarball-*.tar")
 	if err != nil {

@@ -124,11 +124,14 @@ func TestReadShapes(t *testing.T) {
 		{"oci-archive", ociArchive(t, zipped, "v1"), zipped, "v1", true},
 	}
 	for _, s := range shapes {
-		for _, gz := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/gzip=%v", s.name, gz), func(t *testing.T) {
+		for _, comp := range []string{"none", "gzip", "zstd"} {
+			t.Run(s.name+"/"+comp, func(t *testing.T) {
 				b := s.tar
-				if gz {
+				switch comp {
+				case "gzip":
 					b = zipBytes(t, b, gzip.BestSpeed)
+				case "zstd":
+					b = zstdOf(b)
 				}
 				r := openBytes(t, b)
 				images := r.Images()

@@ -17,8 +17,9 @@ func init() { commands["append"] = appendCommand }
 var appendCommand = &command{
 	summary: "append a tar of files as a new layer, without pulling the base image",
 	usage:   "[flags] [-f FILE|-] [--base SRC] DST   or   skiff append [flags] SRC DST",
-	help: `The layer is a tar stream, read from stdin unless -f names a file. A gzip'd tar
-is sent as it is (its diffID computed while it streams); a plain tar is compressed.
+	help: `The layer is a tar stream, read from stdin unless -f names a file. A gzip'd or
+zstd'd tar is sent as it is (its diffID computed while it streams); a plain tar is
+gzip'd. A zstd layer makes the new image OCI, as Docker's schema 2 has no zstd layer.
 Only the base's manifest and config are read. When DST is in the same repository, base
 layers are already there; in another repository on the same registry they are mounted;
 on another registry they stream from one to the other and never touch the disk.
@@ -27,6 +28,7 @@ The new image's digest is printed on stdout. SOURCE_DATE_EPOCH fixes the timesta
 examples:
   tar -C rootfs -c . | skiff append ghcr.io/o/base:1 ghcr.io/o/app:1
   skiff append -f extra.tar.gz registry.example.com/app:dev
+  skiff append -f extra.tar.zst registry.example.com/app:dev
   skiff append --base alpine:3.20 -f app.tar localhost:5000/app:1
   tar -C rootfs -c . | skiff append --base scratch localhost:5000/hello:1`,
 	run: runAppend,
@@ -38,7 +40,7 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "append")
 	o.register(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to take from a multi-platform base (default: this machine's)")
-	fs.StringVar(&file, "f", "-", "the layer's tar or tar.gz `FILE` (\"-\" for stdin)")
+	fs.StringVar(&file, "f", "-", "the layer's tar, tar.gz or tar.zst `FILE` (\"-\" for stdin)")
 	fs.StringVar(&baseName, "base", "", "the base image `SRC` (default: DST itself; \"scratch\" for none)")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -74,9 +76,9 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 
 // startAppend loads the base and builds the new layer at the same time:
 // the layer's bytes do not depend on the base, only its media type does
-// (Docker's or OCI's name for the same gzip), so compressing overlaps the
-// base's two GETs (AppendLayer gives it the base's kind of media type).
-// When stdin carries the password, the layer is read
+// (Docker's or OCI's name for the same gzip; a zstd layer makes the image
+// OCI: AppendLayer sees to it), so compressing overlaps the base's two
+// GETs. When stdin carries the password, the layer is read
 // after it.
 func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file string) (*base, reference.Reference, *tarball.Layer, error) {
 	if o.passwordStdin && file == "-" {

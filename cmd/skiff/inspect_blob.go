@@ -36,9 +36,9 @@ var exportCommand = &command{
 	summary: "write an image's flattened filesystem as one tar",
 	usage:   "[flags] REF [FILE|-]",
 	help: `REF is a registry reference or oci:DIR[:TAG], docker-archive:FILE[:REF],
-oci-archive:FILE[:TAG]. The layers are applied in order, whiteouts removed, and the
-result written as a plain tar, layers streaming in one at a time (nothing is
-extracted). From an index, --platform chooses (this machine's by default). To FILE
+oci-archive:FILE[:TAG]. The layers (plain, gzip or zstd) are applied in order,
+whiteouts removed, and the result written as a plain tar, layers streaming in one at
+a time (nothing is extracted). From an index, --platform chooses (this machine's by default). To FILE
 the tar goes to a temporary file, renamed once complete; without FILE, or with "-",
 to stdout.
 

@@ -46,8 +46,8 @@ examples:
 var flattenCommand = &command{
 	summary: "squash an image's layers into one and push the result",
 	usage:   "[flags] REF [-t NEWREF]",
-	help: `The layers are read one after another, their flattened filesystem is compressed
-into a single new layer as it streams, and an image of that layer with REF's config
+	help: `The layers (plain, gzip or zstd) are read one after another, their flattened
+filesystem is gzip'd into a single new layer as it streams, and an image of that layer with REF's config
 (history and diffIDs replaced) is pushed to NEWREF, or over REF's tag without -t.
 Media types follow REF's (Docker or OCI). The new digest is printed on stdout.
 SOURCE_DATE_EPOCH fixes the history timestamp.

@@ -14,7 +14,8 @@ var pushCommand = &command{
 	summary: "push a tarball or an OCI layout to a registry",
 	usage:   "[flags] FILE|DIR REF",
 	help: `FILE is any image tarball: docker save's, Docker 25's, crane's, skiff's, or an
-OCI archive, gzip-compressed or not. DIR is an OCI image layout; name one of its
+OCI archive, plain or compressed with gzip or zstd; its layers may be plain, gzip'd
+or zstd'd, and go up as they are. DIR is an OCI image layout; name one of its
 images as DIR:TAG when it holds several. Blobs the registry has are not sent again.
 An interrupted push continues when run again: blobs already stored are skipped, and
 a blob cut short continues from where the registry says its upload stands, on

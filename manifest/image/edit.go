@@ -27,17 +27,27 @@ func (im *Image) RemoveLayer(i int) (*Image, error) {
 }
 
 // AppendLayer returns the image with l on top, described in the config by
-// history h. A gzip or uncompressed layer takes the media type of the
-// image's kind (Docker or OCI): the bytes are the same. A layer a Docker
-// image cannot carry, such as zstd, is an error wrapping
+// history h. A gzip layer takes the media type of the image's kind (Docker
+// or OCI): the bytes are the same. A zstd layer on a Docker image makes
+// the image OCI, since Docker's schema 2 has no zstd layer type; any other
+// layer a Docker image cannot carry is an error wrapping
 // manifest.ErrUnsupportedMedia.
 func (im *Image) AppendLayer(l Layer, h manifest.History) (*Image, error) {
 	desc, diffID := l.Describe()
-	desc, err := fitMediaType(desc, im.edit.Manifest.MediaType == manifest.MediaTypeDockerManifest)
+	base := im.edit
+	docker := base.Manifest.MediaType == manifest.MediaTypeDockerManifest
+	if docker && desc.MediaType == manifest.MediaTypeOCILayerZstd {
+		var err error
+		if base, err = toOCI(base); err != nil {
+			return nil, err
+		}
+		docker = false
+	}
+	desc, err := fitMediaType(desc, docker)
 	if err != nil {
 		return nil, err
 	}
-	edit, err := manifest.AppendLayers(im.edit, manifest.NewLayer{Desc: desc, DiffID: diffID, History: h})
+	edit, err := manifest.AppendLayers(base, manifest.NewLayer{Desc: desc, DiffID: diffID, History: h})
 	if err != nil {
 		return nil, fmt.Errorf("image: %w", err)
 	}
@@ -87,4 +97,18 @@ func (im *Image) WithoutLayers() *Image {
 // EditConfig returns the image with ch applied to its config.
 func (im *Image) EditConfig(ch manifest.ConfigChanges) *Image {
 	return im.with(manifest.EditConfig(im.edit, ch))
+}
+
+// toOCI returns im with OCI media types: the same config and layers under
+// the OCI names of their types.
+func toOCI(im manifest.Image) (manifest.Image, error) {
+	_, doc, err := im.Encode()
+	if err == nil {
+		doc, err = manifest.ToOCI(doc)
+	}
+	if err != nil {
+		return im, fmt.Errorf("image: %w", err)
+	}
+	im.Manifest = *doc.Manifest
+	return im, nil
 }

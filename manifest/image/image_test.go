@@ -132,8 +132,9 @@ func TestEditsDoNotChangeTheOriginal(t *testing.T) {
 }
 
 // TestDockerImageLayerTypes: a Docker image takes a gzip layer built with
-// OCI's media type (the bytes are the same) under Docker's, and refuses a
-// zstd one, which Docker's manifests cannot name.
+// OCI's media type (the bytes are the same) under Docker's; a zstd layer,
+// which Docker's manifests cannot name, makes it OCI; an uncompressed one
+// is refused.
 func TestDockerImageLayerTypes(t *testing.T) {
 	ref, _ := reference.Parse(exampleHost + "/example/docker:1.0")
 	img, err := image.Open(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
@@ -149,8 +150,22 @@ func TestDockerImageLayerTypes(t *testing.T) {
 		t.Fatalf("a gzip layer in a Docker image has type %s", top.MediaType)
 	}
 	zst := fakeLayer{desc: manifest.Descriptor{MediaType: manifest.MediaTypeOCILayerZstd, Digest: manifest.FromString("z"), Size: 1}, diffID: manifest.FromString("t")}
-	if _, err := img.AppendLayer(zst, manifest.History{}); !errors.Is(err, manifest.ErrUnsupportedMedia) {
-		t.Fatalf("zstd in a Docker image: %v", err)
+	withZstd, err := withGz.AppendLayer(zst, manifest.History{})
+	if err != nil {
+		t.Fatalf("zstd on a Docker image: %v", err)
+	}
+	doc, _ := withZstd.Manifest()
+	if doc.MediaType != manifest.MediaTypeOCIManifest || doc.Manifest.Config.MediaType != manifest.MediaTypeOCIConfig {
+		t.Fatalf("a zstd layer left the image %s with config %s", doc.MediaType, doc.Manifest.Config.MediaType)
+	}
+	for _, l := range doc.Manifest.Layers {
+		if l.MediaType != manifest.MediaTypeOCILayerGzip && l.MediaType != manifest.MediaTypeOCILayerZstd {
+			t.Fatalf("a layer kept Docker's type %s", l.MediaType)
+		}
+	}
+	foreign := fakeLayer{desc: manifest.Descriptor{MediaType: manifest.MediaTypeOCILayer, Digest: manifest.FromString("u"), Size: 1}, diffID: manifest.FromString("u")}
+	if _, err := img.AppendLayer(foreign, manifest.History{}); !errors.Is(err, manifest.ErrUnsupportedMedia) {
+		t.Fatalf("an uncompressed layer on a Docker image: %v", err)
 	}
 	if _, err := image.Scratch(manifest.Platform{OS: "linux", Architecture: "amd64"}).AppendLayer(zst, manifest.History{}); err != nil {
 		t.Fatalf("an OCI image refused zstd: %v", err)
