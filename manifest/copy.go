@@ -51,6 +51,10 @@ type CopyOptions struct {
 	// Referrers copies what refers to the images too: signatures,
 	// attestations and SBOMs, found as Walk finds them.
 	Referrers bool
+	// Pool, if set, bounds the blob transfers of this copy together with
+	// those of every other copy that shares it; Jobs then defaults to
+	// the pool's size.
+	Pool *Pool
 }
 
 // Event reports the progress of one blob or manifest.
@@ -162,7 +166,10 @@ func (c *copier) blobs(ctx context.Context, ds []Descriptor) error {
 	jobs := make(chan Descriptor)
 	var wg sync.WaitGroup
 	workers := c.opts.Jobs
-	if workers <= 0 {
+	switch {
+	case workers <= 0 && c.opts.Pool != nil:
+		workers = c.opts.Pool.Size()
+	case workers <= 0:
 		workers = 4
 	}
 	for range workers {
@@ -192,6 +199,13 @@ func (c *copier) blob(ctx context.Context, d Descriptor) error {
 	if IsForeign(d.MediaType) && !c.opts.Foreign {
 		c.event(d, StateSkipped, 0)
 		return nil
+	}
+	if c.opts.Pool != nil {
+		release, err := c.opts.Pool.acquire(ctx, d.Digest)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	if ok, err := c.dst.Exists(ctx, d); err != nil {
 		return err
