@@ -248,10 +248,28 @@ func (s *layoutStorage) Lookup(repo string, kind Kind, name string) (Link, error
 		return Link{}, err
 	}
 	i := slices.IndexFunc(links, func(l Link) bool { return l.Name == name })
-	if i < 0 {
-		return Link{}, fmt.Errorf("%s %s in %s: %w", kind, name, repo, manifest.ErrNotFound)
+	if i >= 0 {
+		return links[i], nil
 	}
-	return links[i], nil
+	if kind == KindManifest {
+		return s.blobManifest(repo, name)
+	}
+	return Link{}, fmt.Errorf("%s %s in %s: %w", kind, name, repo, manifest.ErrNotFound)
+}
+
+// blobManifest finds a manifest that index.json does not list but the
+// layout holds as a blob: an index's child, as copies into layouts
+// store them.
+func (s *layoutStorage) blobManifest(repo, name string) (Link, error) {
+	l, err := s.repo(repo, false)
+	if err != nil {
+		return Link{}, err
+	}
+	d, err := l.Resolve(context.Background(), name)
+	if err != nil {
+		return Link{}, fmt.Errorf("manifest %s in %s: %w", name, repo, manifest.ErrNotFound)
+	}
+	return Link{Kind: KindManifest, Name: name, Digest: d.Digest, MediaType: d.MediaType}, nil
 }
 
 func (s *layoutStorage) List(repo string, kind Kind) ([]Link, error) {
