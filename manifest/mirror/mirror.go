@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -141,7 +142,7 @@ func Sync(ctx context.Context, dst Target, src Source, opts *Options) (*Report, 
 	if opts.Prune && ctx.Err() == nil {
 		s.prune(ctx, all)
 	}
-	slices.SortFunc(s.report.Images, func(a, b Image) int { return strings.Compare(a.Tag, b.Tag) })
+	sort.Slice(s.report.Images, func(i, j int) bool { return s.report.Images[i].Tag < s.report.Images[j].Tag })
 	err = s.err()
 	if err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("mirror: %w", context.Cause(ctx))

@@ -40,10 +40,14 @@ func (s *syncer) doomed(ctx context.Context, srcTags []string) (doomed, kept []s
 	if err != nil {
 		return nil, nil, fmt.Errorf("prune: listing the target's tags: %w", err)
 	}
+	at := make(map[string]bool, len(srcTags))
+	for _, t := range srcTags {
+		at[t] = true
+	}
 	for _, t := range have {
 		switch {
 		case AttachedTag(t):
-		case s.matches(t) && !slices.Contains(srcTags, t):
+		case s.matches(t) && !at[t]:
 			doomed = append(doomed, t)
 		default:
 			kept = append(kept, t)
