@@ -42,8 +42,8 @@ with commas (>=1.2,<2), since spaces separate patterns.
 
 A tag DST already has with the same digest costs one request on each side (none
 on DST for oci:DIR, whose index.json is read) and moves nothing; a changed tag
-moves only the blobs DST lacks, mounted within one registry. Images are copied
--j at a time with -j blob transfers in all. An interrupted sync continues when
+moves only the blobs DST lacks, mounted within one registry. 4×-j images are
+copied at a time, with -j blob transfers in all. An interrupted sync continues when
 run again. --prune removes DST's tags (among those --tag selects) that SRC no
 longer has, and prints each; without it nothing is ever deleted. --dry-run says
 what would move and be removed, and changes nothing. One line per image and a

@@ -161,9 +161,9 @@ func TestSyncResumes(t *testing.T) {
 	total := imageBytes(ims["1"]) + ownBytes(ims["2"])
 	dir := filepath.Join(t.TempDir(), "mirror")
 	layer := base.Manifest.Manifest.Layers[0]
-	again := interruptedSync(t, srv, meter, layer, srv.Host+"/o/app", "oci:"+dir)
-	if max := total - layer.Size/2 + total/20; again > max {
-		t.Fatalf("the sync after the interruption fetched %d bytes, more than the %d missing", again, max)
+	again, ranged := interruptedSync(t, srv, meter, layer, srv.Host+"/o/app", "oci:"+dir)
+	if max := total - layer.Size/2 + total/20; again > max || ranged == 0 {
+		t.Fatalf("the sync after the interruption fetched %d bytes (%d from an offset), more than the %d missing", again, ranged, max)
 	}
 	wantDigests(t, "oci:"+filepath.Join(dir, "o", "app"), ims)
 	assertNoPartials(t, dir, "sync to a layout")
@@ -171,7 +171,7 @@ func TestSyncResumes(t *testing.T) {
 	dst := registrytest.NewServer(t, nil)
 	mustRun(t, "sync", "--quiet", "--tag", "1", srv.Host+"/o/app", dst.Host)
 	own := ims["2"].Manifest.Manifest.Layers[2]
-	again = interruptedSync(t, srv, meter, own, srv.Host+"/o/app", dst.Host)
+	again, _ = interruptedSync(t, srv, meter, own, srv.Host+"/o/app", dst.Host)
 	if max := ownBytes(ims["2"]) + int64(len(ims["2"].Manifest.Raw))*4; again > max {
 		t.Fatalf("the sync after the interruption fetched %d bytes; the new image's own blobs are %d", again, ownBytes(ims["2"]))
 	}
@@ -179,8 +179,9 @@ func TestSyncResumes(t *testing.T) {
 }
 
 // interruptedSync runs a sync that is stopped halfway through layer, then
-// the same sync again, and returns the bytes the second run fetched.
-func interruptedSync(t *testing.T, srv *registrytest.Server, meter *byteMeter, layer manifest.Descriptor, src, dst string) int64 {
+// the same sync again, and returns the bytes the second run fetched and
+// how many of its requests asked for a range.
+func interruptedSync(t *testing.T, srv *registrytest.Server, meter *byteMeter, layer manifest.Descriptor, src, dst string) (int64, int64) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	srv.Faults.Reset()
@@ -196,7 +197,7 @@ func interruptedSync(t *testing.T, srv *registrytest.Server, meter *byteMeter, l
 	if rep := syncReport(t, src, dst); rep.Total.Failed != 0 || rep.Total.Copied == 0 {
 		t.Fatalf("the sync after the interruption: %+v", rep.Total)
 	}
-	return meter.sent(gen)
+	return meter.sent(gen), meter.sent(-gen)
 }
 
 // TestSyncIsPulledBackBySkopeoSync: skopeo sync reads the mirror skiff

@@ -212,6 +212,9 @@ func layoutsUnder(dir string) (ends []syncEnd, paths []string, err error) {
 		}
 		rel, _ := filepath.Rel(dir, filepath.Dir(p))
 		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			return fmt.Errorf("%s is a single layout; sync reads a directory of them (DIR/o/app, as sync writes), skiff copy reads one", dir)
+		}
 		if !reference.ValidRepository(rel) {
 			return fmt.Errorf("%s holds a layout at %s, which is not a valid repository name", dir, rel)
 		}

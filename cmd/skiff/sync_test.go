@@ -291,6 +291,13 @@ func TestSyncUsage(t *testing.T) {
 	if code, _, stderr := runSkiff(t, t.Context(), "", "sync", "--from-file", file, "127.0.0.1:3"); code != exitUsage || !strings.Contains(stderr, "would both be mirrored to 127.0.0.1:3/o/app") {
 		t.Errorf("two sources to one place: exit %d, %q", code, stderr)
 	}
+	single := filepath.Join(t.TempDir(), "single")
+	if _, err := layout.Create(single); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runSkiff(t, t.Context(), "", "sync", "oci:"+single, "127.0.0.1:3"); code != exitError || !strings.Contains(stderr, "is a single layout") {
+		t.Errorf("a single layout as the source: exit %d, %q", code, stderr)
+	}
 	empty := filepath.Join(t.TempDir(), "empty")
 	os.MkdirAll(empty, 0o755)
 	if code, _, stderr := runSkiff(t, t.Context(), "", "sync", "oci:"+empty, "127.0.0.1:3"); code != exitError || !strings.Contains(stderr, "no OCI layouts under") || strings.Count(stderr, "\n") != 1 {

@@ -16,13 +16,13 @@ import (
 // did not change.
 func (s *syncer) image(ctx context.Context, tag string) (Image, error) {
 	im := Image{Tag: tag}
-	root, err := s.src.Resolve(ctx, tag)
-	if err != nil {
-		return im, fmt.Errorf("at the source: %w", err)
-	}
 	have, err := s.targetDigest(ctx, tag)
 	if err != nil {
 		return im, err
+	}
+	root, err := s.sourceRoot(ctx, tag, have == "")
+	if err != nil {
+		return im, fmt.Errorf("at the source: %w", err)
 	}
 	if have == root.Digest && len(s.opts.Platforms) == 0 && !s.opts.Referrers {
 		im.Digest, im.Action = have, Unchanged
@@ -53,6 +53,29 @@ func (s *syncer) image(ctx context.Context, tag string) (Image, error) {
 		im.Action = Unchanged
 	}
 	return im, err
+}
+
+// manifestFetcher is implemented by sources that fetch a manifest by
+// tag in one request, as registry.Repository does.
+type manifestFetcher interface {
+	FetchManifest(ctx context.Context, ref string) (*manifest.Document, error)
+}
+
+// sourceRoot resolves tag at the source. For a tag the target lacks,
+// the manifest will be read anyway: a source that can fetches it at once
+// and hands it to the walk in the descriptor, saving a request.
+func (s *syncer) sourceRoot(ctx context.Context, tag string, fresh bool) (manifest.Descriptor, error) {
+	mf, ok := s.src.(manifestFetcher)
+	if !fresh || !ok {
+		return s.src.Resolve(ctx, tag)
+	}
+	doc, err := mf.FetchManifest(ctx, tag)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	d := doc.Descriptor()
+	d.Data = doc.Raw
+	return d, nil
 }
 
 // targetDigest is the digest tag names at the target, or "" when it

@@ -48,7 +48,7 @@ type Deleter interface {
 }
 
 // Options tune Sync. The zero value mirrors every tag, every platform,
-// no referrers, four images and four blob transfers at a time, and
+// no referrers, 16 images and four blob transfers at a time, and
 // deletes nothing.
 type Options struct {
 	// Tags selects the tags to mirror: those that match any pattern.
@@ -60,8 +60,9 @@ type Options struct {
 	// Referrers mirrors signatures, attestations and SBOMs with each
 	// image, found as manifest.Walk finds them.
 	Referrers bool
-	// Jobs is how many images are handled at once, and the size of the
-	// pool of blob transfers when Pool is nil; 0 means 4.
+	// Jobs is the size of the pool of blob transfers when Pool is nil;
+	// 0 means 4. Images are handled 4×Jobs at a time: most of an image's
+	// time goes to round trips, and its blob transfers wait for the pool.
 	Jobs int
 	// Pool, if set, bounds the blob transfers of this Sync together with
 	// those of any other copy sharing it: one limit for several
@@ -125,7 +126,7 @@ type Report struct {
 // same names. A tag whose image dst already has under that name costs a
 // resolve on each side and moves nothing; a changed or new tag moves
 // only the blobs dst lacks (mounted when both are on one registry).
-// Images are handled Jobs at a time, their blob transfers bounded
+// Images are handled several at a time, their blob transfers bounded
 // together by one pool. A failed image does not stop the others: the
 // error joins every failure, and the report says which tags failed. An
 // interrupted Sync, run again, moves only what is still missing.
@@ -190,12 +191,14 @@ func (s *syncer) matches(tag string) bool {
 	return slices.ContainsFunc(s.opts.Tags, func(p *Pattern) bool { return p.Match(tag) })
 }
 
-// images handles tags, Jobs at a time, until they are done or ctx ends.
+// images handles tags, 4×Jobs at a time, until they are done or ctx
+// ends.
 func (s *syncer) images(ctx context.Context, tags []string) {
 	jobs := s.opts.Jobs
 	if jobs < 1 {
 		jobs = 4
 	}
+	jobs *= 4
 	next := make(chan string)
 	var wg sync.WaitGroup
 	for range min(jobs, len(tags)) {
