@@ -59,7 +59,7 @@ func main() {
 	}
 }
 
-var opKeys = []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-index", "append"}
+var opKeys = []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-index", "append", "sync", "sync-again"}
 
 func run(ctx context.Context, o options) error {
 	sc, ok := scales[o.scale]

@@ -48,7 +48,7 @@ func (f *fixture) regctl(args ...string) []string {
 }
 
 func (f *fixture) ops() []op {
-	return []op{
+	return append([]op{
 		f.pullTar("pull-tar", "pull big → docker tarball", f.big),
 		f.pullOCI(),
 		f.pullTar("pull-tiny", fmt.Sprintf("pull %d tiny layers → docker tarball", f.sc.tinyLayers), f.tiny),
@@ -56,7 +56,7 @@ func (f *fixture) ops() []op {
 		f.copy("copy", "copy big, registry → registry", f.big.ref, "copy"),
 		f.copy("copy-index", fmt.Sprintf("copy %d-platform index, registry → registry", len(f.sc.platforms)), f.index.ref, "copyidx"),
 		f.appendLayer(),
-	}
+	}, f.syncOps()...)
 }
 
 func (f *fixture) pullTar(key, name string, im *seeded) op {
