@@ -38,8 +38,8 @@ func (s *syncer) image(ctx context.Context, tag string) (Image, error) {
 		im.Action = Unchanged
 		return im, nil
 	}
-	docs := 0
-	if same || s.opts.DryRun {
+	docs := 0 // what the target lacks of an image it has: new referrers
+	if same {
 		if docs, err = s.missingDocs(ctx, g); err != nil {
 			return im, err
 		}

@@ -339,14 +339,20 @@ func TestSyncReferrers(t *testing.T) {
 		t.Fatalf("without referrers: %s, %v", actions(rep), err)
 	}
 	late := attach(t, src, "application/vnd.example.late", &subject, "")
+	dry := &mirror.Options{Referrers: true, DryRun: true}
+	if rep, err := mirror.Sync(t.Context(), dst, src, dry); err != nil || actions(rep) != "1:would-copy" || rep.Images[0].Blobs != 1 {
+		t.Fatalf("dry run with a new referrer: %s %+v, %v", actions(rep), rep.Images, err)
+	}
 	if rep, err := mirror.Sync(t.Context(), dst, src, opts); err != nil || actions(rep) != "1:copied" {
 		t.Fatalf("after a new referrer: %s, %v", actions(rep), err)
 	}
 	if refs, _ := dst.Referrers(t.Context(), subject, "application/vnd.example.late"); len(refs) != 1 || refs[0].Digest != late {
 		t.Fatalf("the late referrer did not arrive: %v", refs)
 	}
-	if rep, err := mirror.Sync(t.Context(), dst, src, opts); err != nil || actions(rep) != "1:unchanged" {
-		t.Fatalf("nothing new: %s, %v", actions(rep), err)
+	for _, o := range []*mirror.Options{opts, dry} {
+		if rep, err := mirror.Sync(t.Context(), dst, src, o); err != nil || actions(rep) != "1:unchanged" {
+			t.Fatalf("nothing new (dry run %v): %s, %v", o.DryRun, actions(rep), err)
+		}
 	}
 }
 
