@@ -118,6 +118,9 @@ func (l *Layout) Dir() string { return l.dir }
 // Index reads and parses index.json.
 func (l *Layout) Index() (*manifest.Index, error) { return l.r.Index() }
 
+// Tags returns the names of the images in index.json, as Reader.Tags.
+func (l *Layout) Tags(ctx context.Context) ([]string, error) { return l.r.Tags(ctx) }
+
 // Fetch opens the blob desc names, as [Reader.Fetch] does.
 func (l *Layout) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
 	return l.r.Fetch(ctx, desc)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -102,6 +103,9 @@ func TestTwoImagesAndRetag(t *testing.T) {
 	if err := l.Tag(ctx, two.manifest.desc, "one"); err != nil {
 		t.Fatal(err)
 	}
+	if tags, err := l.Tags(ctx); err != nil || strings.Join(tags, ",") != "one,two" {
+		t.Fatalf("Tags() = %q, %v", tags, err)
+	}
 	idx, err := l.Index()
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +127,9 @@ func TestUntaggedEntries(t *testing.T) {
 	}
 	if idx, _ := l.Index(); len(idx.Manifests) != 1 {
 		t.Fatalf("index.json has %d entries, want 1", len(idx.Manifests))
+	}
+	if tags, err := l.Tags(ctx); err != nil || len(tags) != 0 {
+		t.Fatalf("Tags() of a layout with only an unnamed entry = %q, %v", tags, err)
 	}
 	if _, err := l.Resolve(ctx, string(im.manifest.desc.Digest)); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -74,6 +75,23 @@ func (r *Reader) Index() (*manifest.Index, error) {
 		return nil, fmt.Errorf("layout: %w", err)
 	}
 	return parseIndex(raw)
+}
+
+// Tags returns the names of index.json's entries (their
+// RefNameAnnotation), sorted, each once; unnamed entries are left out.
+func (r *Reader) Tags(ctx context.Context) ([]string, error) {
+	idx, err := r.Index()
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	for _, d := range idx.Manifests {
+		if name, ok := d.Annotations[RefNameAnnotation]; ok && name != "" {
+			tags = append(tags, name)
+		}
+	}
+	slices.Sort(tags)
+	return slices.Compact(tags), nil
 }
 
 // Fetch opens the blob desc names. The reader verifies size and digest as

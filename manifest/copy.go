@@ -22,7 +22,7 @@ const (
 // store on the same server without moving its bytes (a registry's
 // cross-repository mount). MountFrom reports false, with no error, when
 // src is not such a store (then without a request) or the server
-// declined. Copy tries it before checking whether dst has the blob.
+// declined. Copy tries it after checking that dst lacks the blob.
 type Mounter interface {
 	MountFrom(ctx context.Context, desc Descriptor, src Fetcher) (bool, error)
 }
@@ -53,6 +53,10 @@ type CopyOptions struct {
 	// Referrers copies what refers to the images too: signatures,
 	// attestations and SBOMs, found as Walk finds them.
 	Referrers bool
+	// Pool, if set, bounds the blob transfers of this copy together with
+	// those of every other copy that shares it; Jobs then defaults to
+	// the pool's size.
+	Pool *Pool
 }
 
 // Event reports the progress of one blob or manifest.
@@ -223,7 +227,10 @@ func (c *copier) blobs(ctx context.Context, ds []Descriptor) error {
 	jobs := make(chan Descriptor)
 	var wg sync.WaitGroup
 	workers := c.opts.Jobs
-	if workers <= 0 {
+	switch {
+	case workers <= 0 && c.opts.Pool != nil:
+		workers = c.opts.Pool.Size()
+	case workers <= 0:
 		workers = 4
 	}
 	for range workers {
@@ -254,9 +261,36 @@ func (c *copier) blob(ctx context.Context, d Descriptor) error {
 		c.event(d, StateSkipped, 0)
 		return nil
 	}
-	// A mount comes first: within one registry it is one request whether
-	// the destination has the blob or not, so a check before it would
-	// only add a round trip. Across registries MountFrom sends nothing.
+	if p := c.opts.Pool; p != nil {
+		release, err := p.acquire(ctx, d.Digest)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if p.stored(c.dst, d.Digest) {
+			c.event(d, StateExists, d.Size)
+			return nil
+		}
+		if err := c.store(ctx, d); err != nil {
+			return err
+		}
+		p.markStored(c.dst, d.Digest)
+		return nil
+	}
+	return c.store(ctx, d)
+}
+
+// store mounts, skips or moves one blob.
+func (c *copier) store(ctx context.Context, d Descriptor) error {
+	// The check comes before a mount, though a mount alone would answer
+	// too: distribution rewrites the link of a blob it mounts, and a
+	// manifest another client pushes meanwhile can find it empty.
+	if ok, err := c.dst.Exists(ctx, d); err != nil {
+		return err
+	} else if ok {
+		c.event(d, StateExists, d.Size)
+		return nil
+	}
 	if m, ok := c.dst.(Mounter); ok {
 		if mounted, err := m.MountFrom(ctx, d, c.src); err != nil {
 			return err
@@ -264,12 +298,6 @@ func (c *copier) blob(ctx context.Context, d Descriptor) error {
 			c.event(d, StateMounted, d.Size)
 			return nil
 		}
-	}
-	if ok, err := c.dst.Exists(ctx, d); err != nil {
-		return err
-	} else if ok {
-		c.event(d, StateExists, d.Size)
-		return nil
 	}
 	if rp, ok := c.dst.(ResumingPusher); ok {
 		return c.resumable(ctx, rp, d)

@@ -60,7 +60,8 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is matches the sentinel errors of this package and manifest.ErrNotFound.
+// Is matches the sentinel errors of this package, manifest.ErrNotFound
+// (as ErrNotFound) and errors.ErrUnsupported (as ErrUnsupported).
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrNotFound, manifest.ErrNotFound:
@@ -71,7 +72,7 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusForbidden || e.hasCode("DENIED")
 	case ErrTooManyRequests:
 		return e.Status == http.StatusTooManyRequests || e.hasCode("TOOMANYREQUESTS")
-	case ErrUnsupported:
+	case ErrUnsupported, errors.ErrUnsupported:
 		return e.Status == http.StatusMethodNotAllowed || e.hasCode("UNSUPPORTED")
 	}
 	return false

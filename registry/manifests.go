@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -203,6 +204,24 @@ func (r *Repository) Delete(ctx context.Context, ref string) error {
 	}
 	closeBody(resp)
 	return nil
+}
+
+// Untag removes tag from the repository and leaves the manifest it
+// names, as the OCI Distribution Spec allows (DELETE of a manifest by
+// tag). Registries that delete only by digest, as distribution before
+// v3 does (it answers 400 DIGEST_INVALID), give an error matching
+// errors.ErrUnsupported; deleting the digest instead would remove every
+// tag naming it.
+func (r *Repository) Untag(ctx context.Context, tag string) error {
+	if !reference.ValidTag(tag) {
+		return fmt.Errorf("registry: untag: invalid tag %q", tag)
+	}
+	err := r.Delete(ctx, tag)
+	var e *Error
+	if errors.As(err, &e) && (e.Is(ErrUnsupported) || e.Status == http.StatusBadRequest && e.hasCode("DIGEST_INVALID")) {
+		return fmt.Errorf("registry: %s cannot remove tag %s alone (%w): %w", r.name, tag, err, errors.ErrUnsupported)
+	}
+	return err
 }
 
 func (r *Repository) pushManifestDesc(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {

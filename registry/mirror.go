@@ -116,6 +116,11 @@ func (s *sources) resolve(ctx context.Context, ref string) (desc manifest.Descri
 	return desc, err
 }
 
+// Origin returns r without the mirrors Client.Mirrors gave it: the
+// repository pushes go to, for reads that must see what it holds, such
+// as comparing a mirror's tags with their source's.
+func (r *Repository) Origin() *Repository { return r.origin() }
+
 // origin returns r without its sources, for reads that belong to a push
 // (Tag re-reads the manifest it just pushed).
 func (r *Repository) origin() *Repository {

@@ -52,7 +52,7 @@ func inspectGolden(t *testing.T, name, got string) {
 }
 
 var inspectCommandNames = []string{"manifest", "config", "digest", "ls", "catalog", "blob", "tag", "delete",
-	"export", "flatten", "referrers", "login", "logout"}
+	"export", "flatten", "referrers", "login", "logout", "sync"}
 
 func TestInspectHelpGolden(t *testing.T) {
 	for _, name := range inspectCommandNames {

@@ -125,6 +125,31 @@ func (d *Display) Event(e manifest.Event) {
 	}
 }
 
+// Log writes line to w as a line of its own: on a terminal above the
+// transfers being drawn, which are drawn again below it (after Close,
+// the line replaces the last drawing). A nil Display writes nothing.
+func (d *Display) Log(line string) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.mode != TTY {
+		fmt.Fprintln(d.w, line)
+		return
+	}
+	if d.lines > 0 {
+		fmt.Fprintf(d.w, "\x1b[%dA\x1b[J", d.lines) // up over the drawing, and clear it
+		d.lines = 0
+	}
+	fmt.Fprintf(d.w, "%s\n", line)
+	select {
+	case <-d.stop: // closed: the line replaces the final drawing
+	default:
+		d.draw()
+	}
+}
+
 // raise sets n to v unless it already holds more.
 func raise(n *atomic.Int64, v int64) {
 	for {

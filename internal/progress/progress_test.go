@@ -102,3 +102,38 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestLog: on a terminal a logged line replaces the drawing, which is
+// drawn again under it; elsewhere it is just a line.
+func TestLog(t *testing.T) {
+	var out bytes.Buffer
+	c := &clock{t: time.Unix(0, 0)}
+	d := newDisplay(&out, TTY, c.now)
+	d.Event(manifest.Event{Desc: desc(100, "a"), State: manifest.StateStart})
+	d.draw()
+	out.Reset()
+	d.Log("skiff: o/app:1 copied")
+	got := out.String()
+	if !strings.HasPrefix(got, "\x1b[2A\x1b[Jskiff: o/app:1 copied\n") || !strings.Contains(got, "total 0/1 blobs") {
+		t.Fatalf("TTY log:\n%q", got)
+	}
+	out.Reset()
+	d.Log("next")
+	if !strings.HasPrefix(out.String(), "\x1b[2A\x1b[Jnext\n") {
+		t.Fatalf("a second log line does not replace the redrawn total:\n%q", out.String())
+	}
+	d.ticking = false
+	d.Close()
+	out.Reset()
+	d.Log("total")
+	if out.String() != "\x1b[2A\x1b[Jtotal\n" {
+		t.Fatalf("after Close the line replaces the drawing:\n%q", out.String())
+	}
+	var plain bytes.Buffer
+	newDisplay(&plain, Off, c.now).Log("line")
+	var none *Display
+	none.Log("nothing")
+	if plain.String() != "line\n" {
+		t.Fatalf("off: %q", plain.String())
+	}
+}

@@ -130,7 +130,9 @@ func (s *layoutStorage) repo(name string, create bool) (*layout.Layout, error) {
 		return l, nil
 	}
 	dir := filepath.Join(s.root, filepath.FromSlash(name))
-	if _, err := os.Stat(filepath.Join(dir, layout.LayoutFile)); err != nil {
+	_, err := os.Stat(filepath.Join(dir, layout.LayoutFile))
+	existed := err == nil
+	if !existed {
 		if !create {
 			return nil, fmt.Errorf("repository %s: %w", name, manifest.ErrNotFound)
 		}
@@ -141,11 +143,55 @@ func (s *layoutStorage) repo(name string, create bool) (*layout.Layout, error) {
 		}
 	}
 	l, err := layout.Open(dir)
+	if err == nil && existed {
+		err = s.adopt(l)
+	}
 	if err != nil {
 		return nil, err
 	}
 	s.layouts[name] = l
 	return l, nil
+}
+
+// adopt hard-links into the blob store the blobs of a layout found on
+// disk that it lacks: a layout another tool wrote (skiff sync, skopeo,
+// umoci) is then served as it is.
+func (s *layoutStorage) adopt(l *layout.Layout) error {
+	for _, alg := range []string{manifest.SHA256, manifest.SHA512} {
+		dir := filepath.Join(l.Dir(), layout.BlobsDir, alg)
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			d, err := manifest.ParseDigest(alg + ":" + e.Name())
+			if err != nil || !e.Type().IsRegular() {
+				continue // temporary and partial files, and what is not a blob
+			}
+			if err := s.adoptFile(filepath.Join(dir, e.Name()), d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// adoptFile links path into the blob store as d, unless d is there.
+func (s *layoutStorage) adoptFile(path string, d manifest.Digest) error {
+	dst := s.blobPath(d)
+	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.Link(path, dst); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("serving the layout blob %s: %w", path, err)
+	}
+	return nil
 }
 
 // startLayout writes the files of an empty layout into dir.
@@ -231,10 +277,28 @@ func (s *layoutStorage) Lookup(repo string, kind Kind, name string) (Link, error
 		return Link{}, err
 	}
 	i := slices.IndexFunc(links, func(l Link) bool { return l.Name == name })
-	if i < 0 {
-		return Link{}, fmt.Errorf("%s %s in %s: %w", kind, name, repo, manifest.ErrNotFound)
+	if i >= 0 {
+		return links[i], nil
 	}
-	return links[i], nil
+	if kind == KindManifest {
+		return s.blobManifest(repo, name)
+	}
+	return Link{}, fmt.Errorf("%s %s in %s: %w", kind, name, repo, manifest.ErrNotFound)
+}
+
+// blobManifest finds a manifest that index.json does not list but the
+// layout holds as a blob: an index's child, as copies into layouts
+// store them.
+func (s *layoutStorage) blobManifest(repo, name string) (Link, error) {
+	l, err := s.repo(repo, false)
+	if err != nil {
+		return Link{}, err
+	}
+	d, err := l.Resolve(context.Background(), name)
+	if err != nil {
+		return Link{}, fmt.Errorf("manifest %s in %s: %w", name, repo, manifest.ErrNotFound)
+	}
+	return Link{Kind: KindManifest, Name: name, Digest: d.Digest, MediaType: d.MediaType}, nil
 }
 
 func (s *layoutStorage) List(repo string, kind Kind) ([]Link, error) {

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -214,4 +216,42 @@ func TestCustomStorage(t *testing.T) {
 	if _, err := s.Lookup("a", registrytest.KindBlob, string(d)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLayoutStorageServesForeignLayouts: a layout another tool wrote
+// under the root, without the blob store the server keeps, is served.
+func TestLayoutStorageServesForeignLayouts(t *testing.T) {
+	root := t.TempDir()
+	l, err := layout.Create(filepath.Join(root, "team", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := testimage.New(testimage.Options{LayerSizes: []int{3000}, Seed: 9})
+	if err := testimage.Push(t.Context(), l, im, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	arm, _ := testimage.New(testimage.Options{LayerSizes: []int{100}, Seed: 10, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	if err := testimage.Push(t.Context(), l, arm, ""); err != nil { // a child: a blob, not an index.json entry
+		t.Fatal(err)
+	}
+	idx, _ := testimage.Index(false, im, arm)
+	if err := testimage.PushDocument(t.Context(), l, idx, "multi"); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(l.Dir(), "blobs", "sha256", ".tmp-123"), []byte("partial"), 0o644)
+	_, c := start(t, &registrytest.Options{Storage: registrytest.NewLayoutStorage(root)})
+	r := c.do("GET", "/v2/team/app/manifests/v1", nil, ociAccept()...).want(t, 200)
+	if !bytes.Equal(r.body, im.Manifest.Raw) {
+		t.Fatal("the layout's manifest is served differently")
+	}
+	layer := im.Manifest.Manifest.Layers[0]
+	if r := c.do("GET", "/v2/team/app/blobs/"+string(layer.Digest), nil).want(t, 200); !bytes.Equal(r.body, im.Layers[0]) {
+		t.Fatal("the layout's layer is served differently")
+	}
+	c.do("GET", "/v2/other/blobs/"+string(layer.Digest), nil).want(t, 404)
+	c.do("GET", "/v2/team/app/manifests/multi", nil, ociAccept()...).want(t, 200)
+	if r := c.do("GET", "/v2/team/app/manifests/"+string(arm.Manifest.Digest), nil, ociAccept()...).want(t, 200); !bytes.Equal(r.body, arm.Manifest.Raw) {
+		t.Fatal("an index's child is served differently")
+	}
+	c.do("GET", "/v2/team/app/manifests/"+string(digestOf(arm.Config)), nil, ociAccept()...).want(t, 404)
 }

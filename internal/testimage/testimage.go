@@ -30,6 +30,9 @@ type Options struct {
 	Docker bool
 	// Env is put into the config.
 	Env []string
+	// Base, if set, puts Base's layers under the new ones: images made
+	// on one base share those blobs, as images built FROM it do.
+	Base *Image
 }
 
 // Image is a generated image: every blob, and the manifest.
@@ -57,6 +60,10 @@ func New(o Options) (*Image, error) {
 		o.Platform = manifest.Platform{OS: "linux", Architecture: "amd64"}
 	}
 	im := &Image{Blobs: map[manifest.Digest][]byte{}}
+	if o.Base != nil {
+		im.Layers = append(im.Layers, o.Base.Layers...)
+		im.DiffIDs = append(im.DiffIDs, o.Base.DiffIDs...)
+	}
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(len(o.LayerSizes))))
 	for i, n := range o.LayerSizes {
 		layer, diffID, err := makeLayer(rng, fmt.Sprintf("layer%d/file", i), n, o.Compressible)

@@ -46,3 +46,18 @@ func TestImageIsConsistent(t *testing.T) {
 		t.Fatalf("index: %v", err)
 	}
 }
+
+// TestBase: images made on one base share its layer blobs and differ in
+// their own.
+func TestBase(t *testing.T) {
+	base, _ := testimage.New(testimage.Options{LayerSizes: []int{3000}, Seed: 1})
+	a, _ := testimage.New(testimage.Options{LayerSizes: []int{100}, Seed: 2, Base: base})
+	b, _ := testimage.New(testimage.Options{LayerSizes: []int{100}, Seed: 3, Base: base})
+	la, lb := a.Manifest.Manifest.Layers, b.Manifest.Manifest.Layers
+	if len(la) != 2 || la[0].Digest != base.Manifest.Manifest.Layers[0].Digest || lb[0].Digest != la[0].Digest || la[1].Digest == lb[1].Digest {
+		t.Fatalf("layers %v and %v", la, lb)
+	}
+	if cfg, err := manifest.ParseConfig(a.Config); err != nil || len(cfg.RootFS.DiffIDs) != 2 || cfg.RootFS.DiffIDs[0] != base.DiffIDs[0] {
+		t.Fatalf("config %+v, %v", cfg, err)
+	}
+}

@@ -82,10 +82,11 @@ var opGroups = []struct {
 	{groupStderr, []string{"stderr-tty", "stderr-null", "stderr-pipe", "progress-none", "progress-plain", "progress-tty"}},
 	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index"}},
 	{groupScale, []string{"scale-huge", "scale-layers", "scale-images"}},
+	{groupSync, []string{"sync", "sync-again"}},
 	{groupResume, []string{"resume"}},
 }
 
-const defaultOps = "main,stderr,wan,scale,resume"
+const defaultOps = "main,stderr,wan,scale,sync,resume"
 
 func opsHelp() string {
 	var parts []string

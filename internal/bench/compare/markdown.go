@@ -50,6 +50,10 @@ func (h *harness) tables(res *results) string {
 			"wall is the whole loop, peak RSS the largest invocation's. Not compared in the ratios.\n",
 			min(h.opts.runs, h.opts.scaleRuns), h.mode.describe(), res.groupTable(groupScale))
 	}
+	if ops := res.groupOps(groupSync); len(ops) > 0 {
+		fmt.Fprintf(&b, "\n## Mirroring a repository\n\nstderr on %s. skiff sync, skopeo sync, crane copy --all-tags, regctl repo copy.\n\n%s",
+			h.mode.describe(), res.groupTable(groupSync))
+	}
 	if len(res.resume) > 0 {
 		fmt.Fprintf(&b, "\n## Killed at half and run again\n\nThe big image (%s) pulled to a docker tarball through a proxy that counts what registry A serves; "+
 			"the tool is killed with SIGKILL once half of it went out, and the same command runs again. "+

@@ -42,6 +42,7 @@ const (
 	groupStderr = "stderr"
 	groupWAN    = "wan"
 	groupScale  = "scale"
+	groupSync   = "sync"
 )
 
 // fixture is what the operations work on: two registries, each also
@@ -104,7 +105,8 @@ func (f *fixture) ops() []op {
 	}
 	ops = append(ops, f.stderrOps()...)
 	ops = append(ops, f.wanOps()...)
-	return append(ops, f.scaleOps()...)
+	ops = append(ops, f.scaleOps()...)
+	return append(ops, f.syncOps()...)
 }
 
 // pullTar pulls ref to a docker tarball; platform, if set, picks one image

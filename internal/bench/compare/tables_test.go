@@ -178,8 +178,8 @@ func TestParseOps(t *testing.T) {
 	if err != nil || len(got) != 8 || !got["pull-tar"] || !got["wan-tiny"] || got["wan-append"] {
 		t.Errorf("parseOps(main, wan-tiny) = %v, %v", got, err)
 	}
-	if all, err := parseOps("all"); err != nil || len(all) != 21 || !all["resume"] {
-		t.Errorf("parseOps(all) = %d operations, %v; want 21 with resume", len(all), err)
+	if all, err := parseOps("all"); err != nil || len(all) != 23 || !all["resume"] || !all["sync-again"] {
+		t.Errorf("parseOps(all) = %d operations, %v; want 23 with resume and sync", len(all), err)
 	}
 	if _, err := parseOps("main,bogus"); err == nil || !strings.Contains(err.Error(), `"bogus"`) {
 		t.Errorf("parseOps(main,bogus) = %v, want an error naming it", err)

@@ -1,0 +1,100 @@
+package mirror_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/layout"
+	"github.com/skiffoci/skiff/manifest/mirror"
+	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry"
+)
+
+// exampleHost is an in-process registry holding example/app:1.0, 1.1,
+// 1.2 and 2.0, four images on one base, for the example to run against.
+var exampleHost string
+
+func TestMain(m *testing.M) {
+	srv := httptest.NewServer(registrytest.New(nil))
+	exampleHost = strings.TrimPrefix(srv.URL, "http://")
+	if err := seedExample(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	code := m.Run()
+	srv.Close()
+	os.Exit(code)
+}
+
+func seedExample(ctx context.Context) error {
+	ref, _ := reference.ParseName(exampleHost + "/example/app")
+	repo := (&registry.Client{}).Repository(ref)
+	base, err := testimage.New(testimage.Options{LayerSizes: []int{8192}, Seed: 1})
+	if err != nil {
+		return err
+	}
+	for i, tag := range []string{"1.0", "1.1", "1.2", "2.0"} {
+		im, err := testimage.New(testimage.Options{LayerSizes: []int{512}, Seed: uint64(10 + i), Base: base})
+		if err != nil {
+			return err
+		}
+		if err := testimage.Push(ctx, repo, im, tag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Mirror a repository into another on the same registry (every blob is
+// mounted, none moves), run it again (nothing to do), then mirror the
+// 1.x releases from 1.1 on into an OCI layout, the shape "skiff registry
+// serve" reads.
+func Example() {
+	ctx := context.Background()
+	client := &registry.Client{}
+	srcRef, _ := reference.ParseName(exampleHost + "/example/app")
+	dstRef, _ := reference.ParseName(exampleHost + "/mirror/example/app")
+	src, dst := client.Repository(srcRef), client.Repository(dstRef)
+
+	report, err := mirror.Sync(ctx, dst, src, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, im := range report.Images {
+		fmt.Println(im.Tag, im.Action, im.Bytes, "bytes moved")
+	}
+	t := report.Totals()
+	fmt.Println(t.Mounted, "blobs mounted,", t.Skipped, "found there") // a base layer the tags share is mounted once
+	report, _ = mirror.Sync(ctx, dst, src, nil)
+	t = report.Totals()
+	fmt.Println("again:", t.Unchanged, "unchanged,", t.Bytes, "bytes moved")
+
+	dir, _ := os.MkdirTemp("", "mirror-example-")
+	defer os.RemoveAll(dir)
+	l, err := layout.Create(filepath.Join(dir, "example", "app"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	releases, _ := mirror.ParsePattern(">=1.1 <2")
+	report, err = mirror.Sync(ctx, l, src, &mirror.Options{Tags: []*mirror.Pattern{releases}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tags, _ := l.Tags(ctx)
+	fmt.Println("layout:", tags, report.Totals().Blobs, "blobs")
+	// Output:
+	// 1.0 copied 0 bytes moved
+	// 1.1 copied 0 bytes moved
+	// 1.2 copied 0 bytes moved
+	// 2.0 copied 0 bytes moved
+	// 9 blobs mounted, 3 found there
+	// again: 4 unchanged, 0 bytes moved
+	// layout: [1.1 1.2] 5 blobs
+}
