@@ -218,17 +218,26 @@ func readTrim(path string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// keptSections returns the sections of path that other harnesses own
-// (internal/bench/serve's, between its markers), to keep them when the
+// keptSections returns the sections of path that other measurements own,
+// each between "<!-- begin: NAME -->" and "<!-- end: NAME -->" markers
+// (internal/bench/serve's, the zstd benchmark's), to keep them when the
 // comparison rewrites the file.
 func keptSections(path string) string {
 	raw, _ := os.ReadFile(path)
 	doc := string(raw)
-	i := strings.Index(doc, "<!-- begin: go run ./internal/bench/serve -->")
-	end := "<!-- end: go run ./internal/bench/serve -->"
-	j := strings.Index(doc, end)
-	if i < 0 || j < i {
-		return ""
+	var kept strings.Builder
+	for {
+		i := strings.Index(doc, "<!-- begin: ")
+		if i < 0 {
+			return kept.String()
+		}
+		name, _, ok := strings.Cut(doc[i+len("<!-- begin: "):], " -->")
+		end := "<!-- end: " + name + " -->"
+		j := strings.Index(doc[i:], end)
+		if !ok || j < 0 {
+			return kept.String()
+		}
+		kept.WriteString("\n" + doc[i:i+j+len(end)] + "\n")
+		doc = doc[i+j+len(end):]
 	}
-	return "\n" + doc[i:j+len(end)] + "\n"
 }

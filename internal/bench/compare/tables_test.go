@@ -3,6 +3,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +255,15 @@ func TestResumeTable(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("resume table lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+func TestKeptSections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "RESULTS.md")
+	doc := "# old\n<!-- begin: a -->\nA\n<!-- end: a -->\nlost\n<!-- begin: b c -->\nB\n<!-- end: b c -->\n<!-- begin: open -->\nno end"
+	os.WriteFile(path, []byte(doc), 0o644)
+	want := "\n<!-- begin: a -->\nA\n<!-- end: a -->\n\n<!-- begin: b c -->\nB\n<!-- end: b c -->\n"
+	if got := keptSections(path); got != want {
+		t.Fatalf("kept %q, want %q", got, want)
 	}
 }
