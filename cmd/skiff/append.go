@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -49,7 +50,7 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, dst, layer, err := startAppend(ctx, e, &o, srcName, dstName, file)
+	b, dst, layer, ahead, err := startAppend(ctx, e, &o, srcName, dstName, file)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,11 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	digest, err := pushEdited(ctx, b, img, dst, &o)
+	var stored []manifest.Digest
+	if <-ahead == nil { // the layer went up while the base was read
+		stored = append(stored, layer.Desc.Digest)
+	}
+	digest, err := pushEdited(ctx, b, img, dst, &o, stored...)
 	if err != nil {
 		return err
 	}
@@ -74,42 +79,70 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// startAppend loads the base and builds the new layer at the same time:
-// the layer's bytes do not depend on the base, only its media type does
-// (Docker's or OCI's name for the same gzip; a zstd layer makes the image
-// OCI: AppendLayer sees to it), so compressing overlaps the base's two
-// GETs. When stdin carries the password, the layer is read
-// after it.
-func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file string) (*base, reference.Reference, *tarball.Layer, error) {
+// startAppend loads the base and builds the new layer at the same time,
+// and pushes the layer as soon as it is built, while the base is still
+// being read: the layer's bytes do not depend on the base, only its media
+// type's name does (Docker's or OCI's for the same gzip; a zstd layer
+// makes the image OCI: AppendLayer sees to it). The returned channel gives
+// the early push's result (nil: the destination has the layer). When
+// stdin carries the password, the layer is read after it.
+func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file string) (*base, reference.Reference, *tarball.Layer, <-chan error, error) {
 	if o.passwordStdin && file == "-" {
-		return nil, reference.Reference{}, nil, usagef("stdin cannot carry both the password and the layer: give the layer with -f FILE")
+		return nil, reference.Reference{}, nil, nil, usagef("stdin cannot carry both the password and the layer: give the layer with -f FILE")
 	}
 	buildCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type built struct {
-		l   *tarball.Layer
-		err error
-	}
-	done := make(chan built, 1)
+	var layer *tarball.Layer
+	var buildErr error
+	built := make(chan struct{})
 	go func() {
-		l, err := buildLayer(buildCtx, e, file, manifest.MediaTypeOCILayerGzip)
-		done <- built{l, err}
+		defer close(built)
+		layer, buildErr = buildLayer(buildCtx, e, file, manifest.MediaTypeOCILayerGzip)
 	}()
-	b, dst, err := startEdit(ctx, e, o, srcName, dstName, 2)
+	pushed := make(chan error, 1)
+	pushCtx, stopPush := context.WithCancel(ctx)
+	started := false
+	ahead := func(dst *registry.Repository) {
+		started = true
+		go func() {
+			defer stopPush()
+			<-built
+			if buildErr != nil {
+				pushed <- buildErr
+				return
+			}
+			pushed <- pushLayer(pushCtx, dst, layer)
+		}()
+	}
+	b, dst, err := startEditWith(ctx, e, o, srcName, dstName, 2, ahead)
 	if err != nil {
 		cancel()
 	}
-	res := <-done
+	<-built
 	if err == nil {
-		err = res.err
+		err = buildErr
 	}
 	if err != nil {
-		if res.l != nil {
-			res.l.Remove()
+		stopPush()
+		if started {
+			<-pushed // the early push has let go of the layer
 		}
-		return nil, dst, nil, err
+		if layer != nil {
+			layer.Remove()
+		}
+		return nil, dst, nil, nil, err
 	}
-	return b, dst, res.l, nil
+	return b, dst, layer, pushed, nil
+}
+
+// pushLayer puts the built layer in dst.
+func pushLayer(ctx context.Context, dst *registry.Repository, l *tarball.Layer) error {
+	rc, err := l.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return dst.Push(ctx, l.Desc, rc)
 }
 
 // appendArgs reads "DST", "SRC DST" or "--base SRC DST".

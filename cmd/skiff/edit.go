@@ -33,10 +33,20 @@ type base struct {
 // destination opens uploads upload sessions meanwhile, one per blob the
 // edit will push, so that pushing them waits for no session.
 func startEdit(ctx context.Context, e *env, o *options, srcName, dstName string, uploads int) (*base, reference.Reference, error) {
+	return startEditWith(ctx, e, o, srcName, dstName, uploads, nil)
+}
+
+// startEditWith is startEdit that hands the destination to ahead, when
+// it is not nil, before the base is read: what can go up without the
+// base goes up meanwhile.
+func startEditWith(ctx context.Context, e *env, o *options, srcName, dstName string, uploads int, ahead func(*registry.Repository)) (*base, reference.Reference, error) {
 	if srcName == "scratch" {
 		c, b, dst, err := startScratch(e, o, dstName)
 		if err == nil {
 			b.dst = prepareDst(ctx, c, dst, uploads)
+			if ahead != nil {
+				ahead(b.dst)
+			}
 		}
 		return b, dst, err
 	}
@@ -53,6 +63,9 @@ func startEdit(ctx context.Context, e *env, o *options, srcName, dstName string,
 		return nil, dst, err
 	}
 	dstRepo := prepareDst(ctx, c, dst, uploads)
+	if ahead != nil {
+		ahead(dstRepo)
+	}
 	b, err := loadBase(ctx, e, c, src, o)
 	if err == nil {
 		b.dst = dstRepo
@@ -125,13 +138,13 @@ func loadBase(ctx context.Context, e *env, c *registry.Client, ref reference.Ref
 // layers mounted or streamed when dst is another repository, the new
 // layers and the config side by side, the manifest last) and returns its
 // digest.
-func pushEdited(ctx context.Context, b *base, img *image.Image, dst reference.Reference, o *options) (manifest.Digest, error) {
+func pushEdited(ctx context.Context, b *base, img *image.Image, dst reference.Reference, o *options, stored ...manifest.Digest) (manifest.Digest, error) {
 	repo := b.dst
 	target := dst.Tag
 	if dst.Digest != "" {
 		target = dst.Digest
 	}
-	d, err := img.Write(ctx, repo, target, &image.WriteOptions{Jobs: o.jobs})
+	d, err := img.Write(ctx, repo, target, &image.WriteOptions{Jobs: o.jobs, Stored: stored})
 	return d.Digest, err
 }
 

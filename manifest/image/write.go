@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -19,6 +20,10 @@ type WriteOptions struct {
 	// Progress, if set, receives the events of every blob, possibly
 	// from several goroutines at once.
 	Progress func(manifest.Event)
+	// Stored lists blobs the caller already put in the destination (say,
+	// a new layer pushed while the base was still being read): Write
+	// does not push them again.
+	Stored []manifest.Digest
 }
 
 // holder is implemented by stores that can tell that a Fetcher is
@@ -56,7 +61,7 @@ func (im *Image) writeBlobs(ctx context.Context, dst manifest.Store, doc *manife
 	seen := map[manifest.Digest]bool{}
 	for _, l := range doc.Manifest.Layers {
 		switch {
-		case seen[l.Digest]: // a layer twice in one image is stored once
+		case seen[l.Digest] || slices.Contains(opts.Stored, l.Digest): // stored once, or already
 		case im.added[l.Digest] != nil:
 			fresh = append(fresh, l)
 		default:
