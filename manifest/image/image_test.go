@@ -179,3 +179,18 @@ type fakeLayer struct {
 
 func (f fakeLayer) Describe() (manifest.Descriptor, manifest.Digest) { return f.desc, f.diffID }
 func (f fakeLayer) Open() (io.ReadCloser, error)                     { return nil, errors.New("not here") }
+
+// TestWriteSkipsStored: a blob the caller says it stored is not pushed.
+func TestWriteSkipsStored(t *testing.T) {
+	img, _ := edited(t)
+	top := img.Layers()[len(img.Layers())-1]
+	dstRef, _ := reference.Parse(exampleHost + "/stored/app:1")
+	dst := (&registry.Client{}).Repository(dstRef)
+	_, err := img.Write(t.Context(), dst, "1", &image.WriteOptions{Stored: []manifest.Digest{top.Digest}})
+	if err == nil {
+		t.Fatal("a manifest naming a layer the destination lacks was accepted: the layer was pushed anyway")
+	}
+	if ok, _ := dst.Exists(t.Context(), top); ok {
+		t.Fatal("the layer said to be stored was pushed")
+	}
+}
