@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/manifest/image"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/tarball"
@@ -67,11 +68,16 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var stored []manifest.Digest
-	if <-ahead == nil { // the layer went up while the base was read
-		stored = append(stored, layer.Desc.Digest)
-	}
-	digest, err := pushEdited(ctx, b, img, dst, &o, stored...)
+	// The layer went up (or is going up) while the base was read: the
+	// config goes up meanwhile, and the manifest waits for both.
+	digest, err := pushEditedWith(ctx, b, img, dst, &image.WriteOptions{Jobs: o.jobs,
+		Stored: []manifest.Digest{layer.Desc.Digest},
+		Wait: func() error {
+			if err := <-ahead; err != nil {
+				return pushLayer(ctx, b.dst, layer) // once more, as Write would have
+			}
+			return nil
+		}})
 	if err != nil {
 		return err
 	}

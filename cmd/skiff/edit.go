@@ -138,13 +138,17 @@ func loadBase(ctx context.Context, e *env, c *registry.Client, ref reference.Ref
 // layers mounted or streamed when dst is another repository, the new
 // layers and the config side by side, the manifest last) and returns its
 // digest.
-func pushEdited(ctx context.Context, b *base, img *image.Image, dst reference.Reference, o *options, stored ...manifest.Digest) (manifest.Digest, error) {
-	repo := b.dst
+func pushEdited(ctx context.Context, b *base, img *image.Image, dst reference.Reference, o *options) (manifest.Digest, error) {
+	return pushEditedWith(ctx, b, img, dst, &image.WriteOptions{Jobs: o.jobs})
+}
+
+// pushEditedWith is pushEdited with the write's options given.
+func pushEditedWith(ctx context.Context, b *base, img *image.Image, dst reference.Reference, opts *image.WriteOptions) (manifest.Digest, error) {
 	target := dst.Tag
 	if dst.Digest != "" {
 		target = dst.Digest
 	}
-	d, err := img.Write(ctx, repo, target, &image.WriteOptions{Jobs: o.jobs, Stored: stored})
+	d, err := img.Write(ctx, b.dst, target, opts)
 	return d.Digest, err
 }
 

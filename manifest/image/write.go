@@ -20,10 +20,14 @@ type WriteOptions struct {
 	// Progress, if set, receives the events of every blob, possibly
 	// from several goroutines at once.
 	Progress func(manifest.Event)
-	// Stored lists blobs the caller already put in the destination (say,
+	// Stored lists blobs the caller puts in the destination itself (say,
 	// a new layer pushed while the base was still being read): Write
-	// does not push them again.
+	// does not push them.
 	Stored []manifest.Digest
+	// Wait, if set, is called once Write's own blobs are stored and
+	// before the manifest goes up, to wait for the caller's (Stored); an
+	// error from it stops Write.
+	Wait func() error
 }
 
 // holder is implemented by stores that can tell that a Fetcher is
@@ -50,6 +54,11 @@ func (im *Image) Write(ctx context.Context, dst manifest.Store, tag string, opts
 	}
 	if err := im.writeBlobs(ctx, dst, doc, opts); err != nil {
 		return manifest.Descriptor{}, err
+	}
+	if opts.Wait != nil {
+		if err := opts.Wait(); err != nil {
+			return manifest.Descriptor{}, err
+		}
 	}
 	return doc.Descriptor(), writeDocument(ctx, dst, doc, tag)
 }
