@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 )
 
@@ -217,44 +218,86 @@ func (w *walker) addBlob(d Descriptor) {
 }
 
 // referrers adds what refers to each document of the graph, and what
-// refers to those, until nothing new turns up.
+// refers to those, until nothing new turns up. The questions about one
+// round of documents go out together (maxFetches at a time); the answers
+// are added in order.
 func (w *walker) referrers(ctx context.Context) error {
 	asked := map[Digest]bool{}
-	for i := 0; i < len(w.g.Docs)+len(w.g.Tagged); i++ {
-		var doc *Document
-		if i < len(w.g.Docs) {
-			doc = w.g.Docs[i]
-		} else {
-			doc = w.g.Tagged[i-len(w.g.Docs)].Doc
+	for next := 0; ; {
+		var round []Descriptor
+		all := w.allDocs()
+		for _, doc := range all[next:] {
+			if !asked[doc.Digest] {
+				asked[doc.Digest] = true
+				round = append(round, doc.Descriptor())
+			}
 		}
-		if asked[doc.Digest] {
-			continue
+		next = len(all)
+		if len(round) == 0 {
+			return nil
 		}
-		asked[doc.Digest] = true
-		if err := w.referrersOf(ctx, doc.Descriptor()); err != nil {
+		found, err := w.ask(ctx, round)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// referrersOf adds the manifests whose subject is d, and the documents
-// under d's cosign tags.
-func (w *walker) referrersOf(ctx context.Context, d Descriptor) error {
-	if rl, ok := w.src.(ReferrersLister); ok {
-		refs, err := rl.Referrers(ctx, d, "")
-		if err != nil {
-			return fmt.Errorf("manifest: referrers of %s: %w", d.Digest, err)
-		}
-		for _, r := range refs {
-			if err := w.walkChild(ctx, r, 0, map[Digest]bool{}, nil); err != nil {
+		for _, f := range found {
+			if err := w.addFound(ctx, f); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// allDocs lists the graph's documents, tagged ones last.
+func (w *walker) allDocs() []*Document {
+	all := slices.Clone(w.g.Docs)
+	for _, t := range w.g.Tagged {
+		all = append(all, t.Doc)
+	}
+	return all
+}
+
+// attached is what one document has attached: the referrers the source
+// lists, and what its cosign tags name.
+type attached struct {
+	refs   []Descriptor
+	tags   []string
+	tagged []Descriptor
+}
+
+// ask finds what is attached to each of ds, maxFetches questions at a time.
+func (w *walker) ask(ctx context.Context, ds []Descriptor) ([]attached, error) {
+	out := make([]attached, len(ds))
+	errs := make([]error, len(ds))
+	sem := make(chan struct{}, maxFetches)
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i], errs[i] = w.attachedTo(ctx, d)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// attachedTo asks the source what refers to d and what d's cosign tags
+// name.
+func (w *walker) attachedTo(ctx context.Context, d Descriptor) (attached, error) {
+	var a attached
+	if rl, ok := w.src.(ReferrersLister); ok {
+		refs, err := rl.Referrers(ctx, d, "")
+		if err != nil {
+			return a, fmt.Errorf("manifest: referrers of %s: %w", d.Digest, err)
+		}
+		a.refs = refs
+	}
 	res, ok := w.src.(Resolver)
 	if !ok {
-		return nil
+		return a, nil
 	}
 	for _, suffix := range CosignSuffixes {
 		tag := CosignTag(d.Digest, suffix)
@@ -263,9 +306,22 @@ func (w *walker) referrersOf(ctx context.Context, d Descriptor) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("manifest: looking for %s: %w", tag, err)
+			return a, fmt.Errorf("manifest: looking for %s: %w", tag, err)
 		}
-		if err := w.addTagged(ctx, tag, td); err != nil {
+		a.tags, a.tagged = append(a.tags, tag), append(a.tagged, td)
+	}
+	return a, nil
+}
+
+// addFound adds what attachedTo found to the graph.
+func (w *walker) addFound(ctx context.Context, a attached) error {
+	for _, r := range a.refs {
+		if err := w.walkChild(ctx, r, 0, map[Digest]bool{}, nil); err != nil {
+			return err
+		}
+	}
+	for i, tag := range a.tags {
+		if err := w.addTagged(ctx, tag, a.tagged[i]); err != nil {
 			return err
 		}
 	}
