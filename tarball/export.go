@@ -24,6 +24,10 @@ type ExportOptions struct {
 	// either fails with an error wrapping *manifest.LimitError. Zero means
 	// DefaultMaxUncompressed.
 	MaxUncompressed int64
+
+	// MaxZstdWindow bounds the window (memory) a zstd layer may ask for;
+	// zero means 128 MiB, the zstd command's own limit.
+	MaxZstdWindow int64
 }
 
 // Whiteout names, from the OCI image spec's layer.md.
@@ -92,14 +96,16 @@ type flattener struct {
 	hiddenHere map[string]bool // this layer's non-directories hidden from above
 	refetch    bool            // a link waits for one of them
 	in, out    *byteBudget
+	maxWindow  int64 // for zstd layers
 }
 
 func newFlattener(tw *tar.Writer, opts *ExportOptions) *flattener {
-	var limit int64
+	var limit, window int64
 	if opts != nil {
-		limit = opts.MaxUncompressed
+		limit, window = opts.MaxUncompressed, opts.MaxZstdWindow
 	}
 	return &flattener{
+		maxWindow: window,
 		tw:      tw,
 		paths:   map[string]uint8{},
 		waiting: map[string][]*tar.Header{},
@@ -134,7 +140,7 @@ func (f *flattener) pass(ctx context.Context, open Opener, fn func(*tar.Reader, 
 		return err
 	}
 	defer rc.Close()
-	stream, err := openLayerStream(cancelReader{ctx: ctx, r: rc})
+	stream, err := openLayerStream(cancelReader{ctx: ctx, r: rc}, f.maxWindow)
 	if err != nil {
 		return err
 	}

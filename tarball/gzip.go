@@ -61,9 +61,9 @@ func sniffCompression(r io.Reader) (*bufio.Reader, string, error) {
 }
 
 // decompress returns the stream inside r, compressed as comp names it. A
-// zstd frame may ask for a window (memory) of at most zstd's default,
-// 128 MiB, the limit of the zstd command too.
-func decompress(r *bufio.Reader, comp string) (io.Reader, error) {
+// zstd frame may ask for a window (memory) of at most maxWindow bytes;
+// zero means zstd's default, 128 MiB, the limit of the zstd command too.
+func decompress(r *bufio.Reader, comp string, maxWindow int64) (io.Reader, error) {
 	switch comp {
 	case "gzip":
 		zr, err := gzip.NewReader(r)
@@ -72,19 +72,19 @@ func decompress(r *bufio.Reader, comp string) (io.Reader, error) {
 		}
 		return zr, nil
 	case "zstd":
-		return zstd.NewReader(r, nil), nil
+		return zstd.NewReader(r, &zstd.Options{MaxWindow: maxWindow}), nil
 	}
 	return r, nil
 }
 
 // openLayerStream returns the tar stream inside r, gzip, zstd or plain, by
 // content.
-func openLayerStream(r io.Reader) (io.Reader, error) {
+func openLayerStream(r io.Reader, maxWindow int64) (io.Reader, error) {
 	br, comp, err := sniffCompression(r)
 	if err != nil {
 		return nil, err
 	}
-	return decompress(br, comp)
+	return decompress(br, comp, maxWindow)
 }
 
 // byteBudget caps the bytes read through it, across every reader it wraps: the

@@ -41,6 +41,10 @@ type LayerOptions struct {
 	// stream while its diffID is computed. Zero means DefaultMaxUncompressed.
 	MaxUncompressed int64
 
+	// MaxZstdWindow bounds the window (memory) a zstd tar stream may ask
+	// for; zero means 128 MiB, the zstd command's own limit.
+	MaxZstdWindow int64
+
 	// TempDir is where LayerFromDir, LayerFromFiles and LayerFromTar put the
 	// layer file; "" means os.TempDir().
 	TempDir string

@@ -61,7 +61,7 @@ func WriteTarLayer(ctx context.Context, w io.Writer, r io.Reader, opts *LayerOpt
 func passCompressed(w io.Writer, br *bufio.Reader, comp, mediaType string, o *LayerOptions) (manifest.Descriptor, manifest.Digest, error) {
 	out := newCountingDigester(w)
 	tee := bufio.NewReader(io.TeeReader(br, out))
-	zr, err := decompress(tee, comp)
+	zr, err := decompress(tee, comp, o.MaxZstdWindow)
 	if err != nil {
 		return manifest.Descriptor{}, "", fmt.Errorf("tarball: tar stream: %w", err)
 	}
@@ -82,7 +82,7 @@ func passCompressed(w io.Writer, br *bufio.Reader, comp, mediaType string, o *La
 // recompress writes a plain tar, or the tar inside a gzip or zstd stream,
 // to w as the media type asks.
 func recompress(w io.Writer, br *bufio.Reader, comp string, o *LayerOptions) (manifest.Descriptor, manifest.Digest, error) {
-	in, err := decompress(br, comp)
+	in, err := decompress(br, comp, o.MaxZstdWindow)
 	if err != nil {
 		return manifest.Descriptor{}, "", fmt.Errorf("tarball: tar stream: %w", err)
 	}

@@ -21,6 +21,10 @@ type OpenOptions struct {
 	// MaxUncompressed bounds the size of a decompressed tarball; zero
 	// means DefaultMaxUncompressed.
 	MaxUncompressed int64
+
+	// MaxZstdWindow bounds the window (memory) a zstd-compressed tarball
+	// may ask for; zero means 128 MiB, the zstd command's own limit.
+	MaxZstdWindow int64
 }
 
 func (o *OpenOptions) maxUncompressed() int64 {

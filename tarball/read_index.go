@@ -101,7 +101,11 @@ func indexPlain(ra io.ReaderAt, size int64) (map[string]*tarEntry, error) {
 // most opts.MaxUncompressed bytes are written; more is a
 // *manifest.LimitError.
 func inflateToTemp(ra io.ReaderAt, size int64, comp string, opts *OpenOptions) (*os.File, map[string]*tarEntry, error) {
-	zr, err := decompress(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), 1<<16), comp)
+	var window int64
+	if opts != nil {
+		window = opts.MaxZstdWindow
+	}
+	zr, err := decompress(bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), 1<<16), comp, window)
 	if err != nil {
 		return nil, nil, err
 	}

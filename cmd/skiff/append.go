@@ -41,6 +41,7 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	var file, baseName string
 	fs := newFlagSet(e, "append")
 	o.register(fs)
+	o.registerZstd(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to take from a multi-platform base (default: this machine's)")
 	fs.StringVar(&file, "f", "-", "the layer's tar, tar.gz or tar.zst `FILE` (\"-\" for stdin)")
 	fs.StringVar(&baseName, "base", "", "the base image `SRC` (default: DST itself; \"scratch\" for none)")
@@ -103,7 +104,7 @@ func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file
 	built := make(chan struct{})
 	go func() {
 		defer close(built)
-		layer, buildErr = buildLayer(buildCtx, e, file, manifest.MediaTypeOCILayerGzip)
+		layer, buildErr = buildLayer(buildCtx, e, file, &tarball.LayerOptions{MediaType: manifest.MediaTypeOCILayerGzip, MaxZstdWindow: o.maxZstdWindow()})
 	}()
 	pushed := make(chan error, 1)
 	pushCtx, stopPush := context.WithCancel(ctx)
@@ -166,7 +167,7 @@ func appendArgs(args []string, baseName string) (src, dst string, err error) {
 
 // buildLayer reads the layer's tar stream from file (or stdin) into a
 // temporary layer file with its digests.
-func buildLayer(ctx context.Context, e *env, file, mediaType string) (*tarball.Layer, error) {
+func buildLayer(ctx context.Context, e *env, file string, opts *tarball.LayerOptions) (*tarball.Layer, error) {
 	var r io.Reader = e.stdin
 	if file != "-" {
 		f, err := os.Open(file)
@@ -176,7 +177,7 @@ func buildLayer(ctx context.Context, e *env, file, mediaType string) (*tarball.L
 		defer f.Close()
 		r = f
 	}
-	l, err := tarball.LayerFromTar(ctx, r, &tarball.LayerOptions{MediaType: mediaType})
+	l, err := tarball.LayerFromTar(ctx, r, opts)
 	if err != nil {
 		return nil, fmt.Errorf("reading the layer: %w", err)
 	}

@@ -41,6 +41,7 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	var o options
 	fs := newFlagSet(e, "copy")
 	o.register(fs)
+	o.registerZstd(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
 	o.registerWrite(fs)
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
@@ -100,7 +101,7 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 		}
 	}()
 	for _, l := range srcs {
-		s, err := openSource(ctx, c, l)
+		s, err := openSource(ctx, c, l, o)
 		if err != nil {
 			return err
 		}

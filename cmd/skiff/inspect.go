@@ -95,7 +95,7 @@ func openInspected(ctx context.Context, e *env, o *options, arg string) (*source
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := openSource(ctx, c, loc)
+	src, err := openSource(ctx, c, loc, o)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -133,6 +133,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	var o options
 	fs := newFlagSet(e, "export")
 	o.register(fs)
+	o.registerZstd(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to export from a multi-platform index (default: this machine's)")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -159,7 +160,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	layers := inspectLayers(ctx, src.fetcher, doc.Manifest.Layers)
 	return inspectWrite(e, out, func(w io.Writer) error {
-		if err := tarball.Flatten(ctx, w, layers, nil); err != nil {
+		if err := tarball.Flatten(ctx, w, layers, &tarball.ExportOptions{MaxZstdWindow: o.maxZstdWindow()}); err != nil {
 			return fmt.Errorf("%s: %w", src.loc, err)
 		}
 		return nil

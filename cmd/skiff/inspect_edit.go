@@ -140,6 +140,7 @@ func runFlatten(ctx context.Context, e *env, args []string) error {
 	var to string
 	fs := newFlagSet(e, "flatten")
 	o.register(fs)
+	o.registerZstd(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to take from a multi-platform image (default: this machine's)")
 	fs.StringVar(&to, "t", "", "push the result as `NEWREF` instead of replacing REF")
 	if err := parse(e, fs, args); err != nil {
@@ -159,7 +160,7 @@ func runFlatten(ctx context.Context, e *env, args []string) error {
 	if b.repo == nil {
 		return usagef("scratch has no layers to flatten")
 	}
-	layer, err := flattenLayer(ctx, b)
+	layer, err := flattenLayer(ctx, b, &o)
 	if err != nil {
 		return err
 	}
@@ -182,10 +183,10 @@ func runFlatten(ctx context.Context, e *env, args []string) error {
 
 // flattenLayer builds one layer of b's flattened filesystem: Flatten
 // writes into a pipe that LayerFromTar compresses and hashes as it reads.
-func flattenLayer(ctx context.Context, b *base) (*tarball.Layer, error) {
+func flattenLayer(ctx context.Context, b *base, o *options) (*tarball.Layer, error) {
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(tarball.Flatten(ctx, pw, inspectLayers(ctx, b.repo, b.img.Layers()), nil))
+		pw.CloseWithError(tarball.Flatten(ctx, pw, inspectLayers(ctx, b.repo, b.img.Layers()), &tarball.ExportOptions{MaxZstdWindow: o.maxZstdWindow()}))
 	}()
 	layer, err := tarball.LayerFromTar(ctx, pr, nil)
 	pr.CloseWithError(io.ErrClosedPipe) // stops Flatten if LayerFromTar gave up

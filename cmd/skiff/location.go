@@ -93,7 +93,7 @@ type source struct {
 }
 
 // openSource opens loc for reading and resolves its root descriptor.
-func openSource(ctx context.Context, c *registry.Client, loc location) (*source, error) {
+func openSource(ctx context.Context, c *registry.Client, loc location, o *options) (*source, error) {
 	src := &source{loc: loc, close: func() error { return nil }}
 	var resolver manifest.Resolver
 	var ref string
@@ -119,7 +119,7 @@ func openSource(ctx context.Context, c *registry.Client, loc location) (*source,
 			return src, soleEntry(src, l)
 		}
 	default:
-		r, err := tarball.OpenFile(loc.path, nil)
+		r, err := tarball.OpenFile(loc.path, &tarball.OpenOptions{MaxZstdWindow: o.maxZstdWindow()})
 		if err != nil {
 			return nil, err
 		}

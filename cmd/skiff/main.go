@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/skiffoci/skiff/internal/zstd"
 )
 
 // Exit codes.
@@ -110,7 +112,11 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	case errors.Is(err, errFlagParse):
 		return exitUsage
 	}
-	fmt.Fprintf(e.stderr, "skiff %s: %s\n", args[0], oneLine(err.Error()))
+	msg := oneLine(err.Error())
+	if errors.Is(err, zstd.ErrWindowTooLarge) {
+		msg += " (--zstd-max-window raises it)"
+	}
+	fmt.Fprintf(e.stderr, "skiff %s: %s\n", args[0], msg)
 	return exitError
 }
 

@@ -35,6 +35,7 @@ type options struct {
 	quiet         bool
 	platform      string
 	noResume      bool
+	zstdWindow    int64 // MiB; 0: the decoder's default
 	referrers     bool
 	partialMaxAge time.Duration
 	verifyKey     string // --verify-key of pull, copy and proxy (verify.go)
@@ -97,6 +98,20 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 func (o *options) registerWrite(fs *flag.FlagSet) {
 	fs.BoolVar(&o.fsync, "fsync", false, "flush the tarball or each layout blob to stable storage before naming it (slower; survives a power loss)")
 	o.registerResume(fs)
+}
+
+// registerZstd adds the flag of commands that read layers: how much
+// memory a zstd layer may ask for.
+func (o *options) registerZstd(fs *flag.FlagSet) {
+	fs.Int64Var(&o.zstdWindow, "zstd-max-window", 128, "accept zstd layers whose window (the memory decoding needs) is up to `MiB`; the zstd command's own limit is 128")
+}
+
+// maxZstdWindow is --zstd-max-window in bytes.
+func (o *options) maxZstdWindow() int64 {
+	if o == nil || o.zstdWindow <= 0 {
+		return 0
+	}
+	return min(o.zstdWindow, 1<<20) << 20
 }
 
 // registerResume adds the flags that govern resuming an interrupted run.

@@ -120,7 +120,7 @@ func proxyServe(ctx context.Context, e *env, o *options, loc location, platform 
 	if err != nil {
 		return err
 	}
-	src, err := openSource(ctx, c, loc)
+	src, err := openSource(ctx, c, loc, nil)
 	if err != nil {
 		return err
 	}

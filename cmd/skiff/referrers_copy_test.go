@@ -123,7 +123,7 @@ func storeAt(t *testing.T, loc string) manifest.Fetcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := openSource(t.Context(), &registry.Client{}, l)
+	s, err := openSource(t.Context(), &registry.Client{}, l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

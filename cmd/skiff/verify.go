@@ -83,7 +83,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	src, err := openSource(ctx, c, loc)
+	src, err := openSource(ctx, c, loc, nil)
 	if err != nil {
 		return err
 	}

@@ -249,3 +249,27 @@ func hexString(b []byte) string {
 	}
 	return string(out)
 }
+
+// TestZstdMaxWindow: a zstd layer that asks for a window above 128 MiB
+// (zstd --long=28 from a stream) is refused with one line that names the
+// flag; --zstd-max-window raises the limit for append and export.
+func TestZstdMaxWindow(t *testing.T) {
+	srv := registrytest.NewServer(t, nil)
+	layerTar := tarOf(t, 20_000)
+	zst := zstdOf(t, layerTar, "--long=28")
+	file := writeFile(t, "layer.tar.zst", zst)
+	dst := srv.Host + "/big/window:1"
+	code, _, stderr := runSkiff(t, t.Context(), "", "append", "--quiet", "--platform", "linux/amd64", "--base", "scratch", "-f", file, dst)
+	if code != exitError || !strings.Contains(stderr, "window too large") || !strings.Contains(stderr, "--zstd-max-window") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("a 256 MiB window by default: exit %d, %q", code, stderr)
+	}
+	runWithStdin(t, nil, "append", "--quiet", "--zstd-max-window", "256", "--platform", "linux/amd64", "--base", "scratch", "-f", file, dst)
+	if code, _, stderr := runSkiff(t, t.Context(), "", "export", dst, filepath.Join(t.TempDir(), "x.tar")); code != exitError || !strings.Contains(stderr, "--zstd-max-window") {
+		t.Fatalf("export without the flag: exit %d, %q", code, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "fs.tar")
+	mustRun(t, "export", "--zstd-max-window", "256", dst, out)
+	if b, _ := os.ReadFile(out); !bytes.Contains(b, layerTar[512:20_512]) {
+		t.Fatal("the export lost the layer's contents")
+	}
+}

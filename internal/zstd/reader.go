@@ -211,7 +211,7 @@ func (z *Reader) frameHeader() error {
 		window = 1<<log + (1<<log)>>3*uint64(wd&7)
 	}
 	if window > z.maxWindow || window > uint64(maxInt/4) {
-		return fmt.Errorf("%w: the frame needs a %s window, above the %s limit (Options.MaxWindow raises it)",
+		return fmt.Errorf("%w: the frame needs a %s window, above the %s limit",
 			ErrWindowTooLarge, sizeString(window), sizeString(z.maxWindow))
 	}
 	bm := int(min(window, blockMax))
