@@ -106,11 +106,11 @@ func newFlattener(tw *tar.Writer, opts *ExportOptions) *flattener {
 	}
 	return &flattener{
 		maxWindow: window,
-		tw:      tw,
-		paths:   map[string]uint8{},
-		waiting: map[string][]*tar.Header{},
-		in:      newByteBudget(limit, "uncompressed layers"),
-		out:     newByteBudget(limit, "flattened entries"),
+		tw:        tw,
+		paths:     map[string]uint8{},
+		waiting:   map[string][]*tar.Header{},
+		in:        newByteBudget(limit, "uncompressed layers"),
+		out:       newByteBudget(limit, "flattened entries"),
 	}
 }
 
