@@ -2,6 +2,7 @@ package resume
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,9 +23,16 @@ func FuzzState(f *testing.F) {
 	f.Add(raw)
 	f.Add(raw[:headerSize])
 	f.Add([]byte{})
+	work := f.TempDir() // one directory: a new one per input is slow
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "state")
-		if err := os.WriteFile(path, data, 0o644); err != nil {
+		tmp, err := os.CreateTemp(work, "state-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := tmp.Name()
+		defer os.Remove(path)
+		_, err = tmp.Write(data)
+		if err = errors.Join(err, tmp.Close()); err != nil {
 			t.Fatal(err)
 		}
 		Progress(path) // must not panic, whatever the bytes
