@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/skiffoci/skiff/registry"
@@ -153,6 +154,13 @@ func (h *harness) once(ctx context.Context, res *results, o op, t tool, r int, o
 		if err := o.prepare(out, seq); err != nil {
 			return err
 		}
+	}
+	if o.group == groupScale {
+		// Gigabytes written by the seeding or an earlier tool may still be
+		// on their way to the disk; whichever tool ran next would pay for
+		// that writeback (in run 1 always the same tool), so it happens
+		// here, untimed.
+		syscall.Sync()
 	}
 	inv := invocation{path: t.path, args: args(out, fmt.Sprintf("%s-%d", t.name, r)), stderr: o.stderr}
 	if o.loop[t.name] {

@@ -17,7 +17,9 @@ skiff allows plain HTTP to loopback) and a private HOME, emptied before every ru
 skopeo's root cache (/var/lib/containers/cache/blob-info-cache-v1.boltdb) removed too:
 skopeo remembers where it saw each blob and would mount blobs from repositories of earlier
 runs instead of uploading them as every other tool does. Outputs are removed
-between runs and the page cache is not dropped, so the registries serve from memory.
+between runs and the page cache is not dropped, so the registries serve from memory;
+before each scale invocation the harness calls sync(2), untimed, so no tool pays for
+writing back what the seeding or the tool before it left dirty.
 Pushes and copies go to a new repository of the second registry each time, which
 already stores the blobs (a warm-up copy), so every run uploads the same bytes.
 The push input is the big image as a docker tarball written by skiff. The append
