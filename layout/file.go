@@ -1,7 +1,6 @@
 package layout
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -151,19 +150,6 @@ func writeFileAtomic(dir, name string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
-}
-
-// ctxReader stops reading once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // layoutMarker is the content of the oci-layout file.

@@ -151,7 +151,7 @@ func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader
 		return err
 	}
 	err = writeAtomic(dir, desc.Digest.Hex(), l.SyncBlobs, func(w io.Writer) error {
-		_, err := iobuf.Copy(w, ctxReader{ctx, manifest.EnsureVerified(r, desc)})
+		_, err := iobuf.Copy(w, iobuf.ContextReader(ctx, manifest.EnsureVerified(r, desc)))
 		return err
 	})
 	if err == nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/skiffoci/skiff/internal/iobuf"
 )
 
 // An Opener opens one layer's bytes: a tar, plain or compressed with gzip
@@ -140,7 +142,7 @@ func (f *flattener) pass(ctx context.Context, open Opener, fn func(*tar.Reader, 
 		return err
 	}
 	defer rc.Close()
-	stream, err := openLayerStream(cancelReader{ctx: ctx, r: rc}, f.maxWindow)
+	stream, err := openLayerStream(iobuf.ContextReader(ctx, rc), f.maxWindow)
 	if err != nil {
 		return err
 	}

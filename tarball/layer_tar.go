@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/skiffoci/skiff/internal/iobuf"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -38,7 +39,7 @@ func WriteTarLayer(ctx context.Context, w io.Writer, r io.Reader, opts *LayerOpt
 			return manifest.Descriptor{}, "", err
 		}
 	}
-	br, comp, err := sniffCompression(cancelReader{ctx: ctx, r: r})
+	br, comp, err := sniffCompression(iobuf.ContextReader(ctx, r))
 	if err != nil {
 		return manifest.Descriptor{}, "", err
 	}
@@ -100,17 +101,4 @@ func recompress(w io.Writer, br *bufio.Reader, comp string, o *LayerOptions) (ma
 		return manifest.Descriptor{}, "", fmt.Errorf("tarball: tar stream: %w", err)
 	}
 	return sink.descriptor(o.mediaType()), sink.diff.Digest(), nil
-}
-
-// cancelReader fails reads once ctx is done.
-type cancelReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c cancelReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -137,7 +137,7 @@ func (e *Entry) writeContent(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
 	}
 	defer rc.Close()
-	n, err := iobuf.Copy(w, &ctxReader{ctx: ctx, r: manifest.EnsureVerified(rc, e.Blob)})
+	n, err := iobuf.Copy(w, iobuf.ContextReader(ctx, manifest.EnsureVerified(rc, e.Blob)))
 	if err == nil && n != e.Size {
 		err = fmt.Errorf("%w: wrote %d bytes of %d", manifest.ErrSizeMismatch, n, e.Size)
 	}
@@ -145,19 +145,6 @@ func (e *Entry) writeContent(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("tarball: writing %s: %w", e.Name, err)
 	}
 	return nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // ImageSource is an image that can say what it is and serve its blobs,

@@ -8,6 +8,7 @@
 package iobuf
 
 import (
+	"context"
 	"io"
 	"sync"
 )
@@ -29,3 +30,21 @@ func Copy(w io.Writer, r io.Reader) (int64, error) {
 type writerOnly struct{ io.Writer }
 
 type readerOnly struct{ io.Reader }
+
+// ContextReader returns a reader of r whose reads fail with ctx's error
+// once ctx is done, so a long copy stops between two reads.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
+	return ctxReader{ctx, r}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
