@@ -18,19 +18,9 @@ func (r *Reader) Referrers(ctx context.Context, desc manifest.Descriptor, artifa
 	if err != nil {
 		return nil, err
 	}
-	var out []manifest.Descriptor
-	for _, e := range idx.Manifests {
-		if !manifest.IsManifest(e.MediaType) && !manifest.IsIndex(e.MediaType) {
-			continue
-		}
-		doc, err := manifest.FetchDocument(ctx, r, e)
-		if err != nil {
-			return nil, fmt.Errorf("layout: referrers of %s: %w", desc.Digest, err)
-		}
-		subject, entry := referrerEntry(doc)
-		if subject != nil && subject.Digest == desc.Digest && (artifactType == "" || entry.ArtifactType == artifactType) {
-			out = append(out, entry)
-		}
+	out, err := manifest.ReferrersAmong(ctx, r, idx.Manifests, desc, artifactType)
+	if err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
 	}
 	return out, nil
 }
@@ -38,17 +28,6 @@ func (r *Reader) Referrers(ctx context.Context, desc manifest.Descriptor, artifa
 // Referrers is [Reader.Referrers].
 func (l *Layout) Referrers(ctx context.Context, desc manifest.Descriptor, artifactType string) ([]manifest.Descriptor, error) {
 	return l.r.Referrers(ctx, desc, artifactType)
-}
-
-// referrerEntry is doc.Subject, without the ref name annotation: a
-// referrer is listed in index.json, never tagged by its own annotations.
-func referrerEntry(doc *manifest.Document) (*manifest.Descriptor, manifest.Descriptor) {
-	subject, d := doc.Subject()
-	delete(d.Annotations, RefNameAnnotation)
-	if len(d.Annotations) == 0 {
-		d.Annotations = nil
-	}
-	return subject, d
 }
 
 // listReferrer adds the manifest or index just pushed as desc to
@@ -62,7 +41,7 @@ func (l *Layout) listReferrer(ctx context.Context, desc manifest.Descriptor) err
 	if err != nil {
 		return err
 	}
-	if subject, entry := referrerEntry(doc); subject != nil {
+	if subject, entry := doc.Referrer(); subject != nil {
 		return l.AddDescriptor(ctx, entry)
 	}
 	return nil

@@ -369,3 +369,37 @@ func (d *Document) Subject() (*Descriptor, Descriptor) {
 	}
 	return subject, entry
 }
+
+// ReferrersAmong lists, from entries (the manifests a layout's or an
+// archive's index.json names), those whose subject is desc, optionally
+// only those of artifactType, each as Referrer describes it. Stores
+// without a referrers API implement ReferrersLister with it.
+func ReferrersAmong(ctx context.Context, f Fetcher, entries []Descriptor, desc Descriptor, artifactType string) ([]Descriptor, error) {
+	var out []Descriptor
+	for _, e := range entries {
+		if !IsManifest(e.MediaType) && !IsIndex(e.MediaType) {
+			continue
+		}
+		doc, err := FetchDocument(ctx, f, e)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: referrers of %s: %w", desc.Digest, err)
+		}
+		subject, entry := doc.Referrer()
+		if subject != nil && subject.Digest == desc.Digest && (artifactType == "" || entry.ArtifactType == artifactType) {
+			out = append(out, entry)
+		}
+	}
+	return out, nil
+}
+
+// Referrer is Subject, with the entry as the referrers API lists it:
+// without the ref name annotation, since a referrer is listed, never
+// tagged by its own annotations.
+func (d *Document) Referrer() (*Descriptor, Descriptor) {
+	subject, entry := d.Subject()
+	delete(entry.Annotations, "org.opencontainers.image.ref.name")
+	if len(entry.Annotations) == 0 {
+		entry.Annotations = nil
+	}
+	return subject, entry
+}

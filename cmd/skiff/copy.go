@@ -28,12 +28,20 @@ tarball holds one platform (the host's unless --platform says otherwise).
 An interrupted copy continues when run again: blobs the destination has are
 skipped, and a layout or archive destination resumes a blob cut short from
 its last checkpoint (see "skiff pull --help").
+--referrers carries what refers to the image (signatures, attestations, SBOMs,
+through the referrers API and cosign's tags) into a registry, an OCI layout or
+an oci-archive FILE, and out of any of them. An oci-archive written with it is a
+tar of an OCI layout holding every platform asked for and the referrers, as
+skopeo and umoci read it; it is assembled in ".FILE.layout.skiff-partial" beside
+FILE (the image's size again, removed when the archive is named; an interrupted
+run continues from it). A docker-archive holds images only.
 
 examples:
   skiff copy ghcr.io/o/app:1.0 registry.example.com/app:1.0
   skiff copy --platform linux/arm64 alpine:3.20 oci:alpine-arm:3.20
   skiff copy docker-archive:app.tar localhost:5000/app:dev
-  skiff copy --referrers ghcr.io/o/app:1.0 oci:mirror:1.0    # with its signatures and SBOMs`,
+  skiff copy --referrers ghcr.io/o/app:1.0 oci:mirror:1.0    # with its signatures and SBOMs
+  skiff copy --referrers ghcr.io/o/app:1.0 oci-archive:app-signed.tar`,
 	run: runCopy,
 }
 
@@ -67,10 +75,13 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if o.referrers && (dst.kind == kindDockerArchive || dst.kind == kindOCIArchive) {
-		return usagef("--referrers copies to a registry or an OCI layout; a tarball holds images only")
+	if o.referrers && (dst.kind == kindDockerArchive || dst.kind == kindDirectory) {
+		return usagef("--referrers copies to a registry, an OCI layout or an oci-archive; a docker tarball holds images only")
 	}
-	if o.platform == "" && dst.kind != kindDockerArchive && dst.kind != kindOCIArchive {
+	if o.referrers && dst.kind == kindOCIArchive && dst.path == "-" {
+		return usagef("--referrers writes an oci-archive to a file, not to standard output")
+	}
+	if o.platform == "" && dst.kind != kindDockerArchive && (dst.kind != kindOCIArchive || o.referrers) {
 		o.platform = "all"
 	}
 	return transfer(ctx, e, &o, []location{src}, dst)
@@ -111,8 +122,13 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 		return err
 	}
 	var root manifest.Descriptor
-	switch dst.kind {
-	case kindDockerArchive, kindOCIArchive, kindDirectory:
+	switch {
+	case dst.kind == kindOCIArchive && o.referrers:
+		if len(opened) != 1 {
+			return usagef("--referrers writes one image to an oci-archive")
+		}
+		root, err = writeLayoutArchive(ctx, c, opened[0], dst, platforms, o, display)
+	case dst.kind == kindDockerArchive, dst.kind == kindOCIArchive, dst.kind == kindDirectory:
 		err = writeArchive(ctx, e, o, opened, dst, platforms, display)
 	default:
 		if len(opened) != 1 {
@@ -191,9 +207,11 @@ func openLayout(dst location, o *options) (*layout.Layout, error) {
 func resumeHint(ctx context.Context, err error, dst location) error {
 	kept := dst.kind == kindRegistry || dst.kind == kindOCI
 	if dst.kind != kindRegistry && dst.path != "-" {
-		_, state := resume.Names(dst.path)
-		_, serr := os.Stat(state)
-		kept = kept || serr == nil
+		for _, name := range []string{dst.path, dst.path + layoutArchiveSuffix} {
+			_, state := resume.Names(name)
+			_, serr := os.Stat(state)
+			kept = kept || serr == nil
+		}
 	}
 	switch {
 	case ctx.Err() != nil && kept:

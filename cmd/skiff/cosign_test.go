@@ -221,4 +221,16 @@ func TestCopyReferrersKeepsCosignSignatures(t *testing.T) {
 		t.Errorf("cosign verify of the copy: %v\n%s", err, out)
 	}
 	mustRun(t, "copy", "--verify-key", pub, dst.Host+"/mirror/app:1", dst.Host+"/mirror/again:1")
+
+	// Across an air gap in one file: an oci-archive, then another registry.
+	far := registrytest.NewServer(t, nil)
+	archive := filepath.Join(t.TempDir(), "app.tar")
+	mustRun(t, "copy", "--referrers", src.Host+"/cosign/app:1", "oci-archive:"+archive+":1")
+	mustRun(t, "copy", "--referrers", "oci-archive:"+archive+":1", far.Host+"/far/app:1")
+	if out := mustRun(t, "verify", "--key", pub, far.Host+"/far/app:1"); strings.Count(out, " signature") < 3 {
+		t.Errorf("skiff verify after the archive printed %q, want all three signatures", out)
+	}
+	if out, err := c.verify(pub, far.Host+"/far/app:1"); err != nil {
+		t.Errorf("cosign verify after the archive: %v\n%s", err, out)
+	}
 }

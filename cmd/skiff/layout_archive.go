@@ -1,0 +1,205 @@
+package main
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/skiffoci/skiff/internal/iobuf"
+	"github.com/skiffoci/skiff/internal/progress"
+	"github.com/skiffoci/skiff/internal/resume"
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry"
+)
+
+// layoutArchiveSuffix names the partial layout of an oci-archive written
+// with --referrers: ".NAME.layout.skiff-partial" (a directory) with its
+// lock ".NAME.layout.skiff-state", beside the archive.
+const layoutArchiveSuffix = ".layout"
+
+// writeLayoutArchive copies src, with what refers to it, into an OCI layout
+// kept as a partial directory beside dst, then writes that layout as one
+// tar under dst's name: an oci-archive as skopeo and umoci read it, with
+// every platform asked for and the referrers in its index.json. An
+// interrupted run leaves the partial layout for the same command to
+// continue; a finished one removes it.
+func writeLayoutArchive(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
+	data, state := resume.Names(dst.path + layoutArchiveSuffix)
+	key := sha256.Sum256(fmt.Appendf(nil, "layout archive\x00%s\x00%v", src.root.Digest, platforms))
+	st, err := resume.OpenState(state, key, 0, o.noResume)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	defer st.Close()
+	if st.Fresh() || !partialLayoutIntact(ctx, data) {
+		if err := os.RemoveAll(data); err != nil {
+			return manifest.Descriptor{}, err
+		}
+	}
+	age := o.partialMaxAge
+	if o.noResume {
+		age = 0
+	}
+	if _, err := resume.Sweep(filepath.Dir(data), age, filepath.Base(data)); err != nil {
+		return manifest.Descriptor{}, err
+	}
+	root, err := copyTo(ctx, c, src, location{kind: kindOCI, path: data, name: dst.name}, platforms, o, display)
+	if err != nil {
+		return root, err
+	}
+	if err := writeTarFile(dst.path, filepath.Join(data, ".skiff-archive"), data, o.fsync); err != nil {
+		return root, err
+	}
+	return root, errors.Join(os.RemoveAll(data), st.Remove())
+}
+
+// partialLayoutIntact reports whether the layout an interrupted run left
+// at dir can be continued: its index.json parses, every blob under its
+// final name still hashes to that name, and every entry of index.json is
+// among them. Anything else is not trusted: the layout is started over.
+// (Blobs cut short are the layout's own partials, checked when resumed.)
+func partialLayoutIntact(ctx context.Context, dir string) bool {
+	raw, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		return false
+	}
+	idx, err := manifest.Parse(raw, manifest.MediaTypeOCIIndex)
+	if err != nil || idx.Index == nil {
+		return false
+	}
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	entries, err := os.ReadDir(blobs)
+	if err != nil {
+		return false
+	}
+	have := map[manifest.Digest]bool{}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		d := manifest.Digest("sha256:" + e.Name())
+		if !e.Type().IsRegular() || d.Validate() != nil || fileHashes(ctx, filepath.Join(blobs, e.Name()), d) != nil {
+			return false
+		}
+		have[d] = true
+	}
+	for _, m := range idx.Index.Manifests {
+		if !have[m.Digest] {
+			return false
+		}
+	}
+	return true
+}
+
+// fileHashes fails unless the file at path has digest d.
+func fileHashes(ctx context.Context, path string, d manifest.Digest) error {
+	return readFile(path, func(size int64, r io.Reader) error {
+		_, err := iobuf.Copy(io.Discard, manifest.VerifyReadCloser(io.NopCloser(iobuf.ContextReader(ctx, r)), manifest.Descriptor{Digest: d, Size: size}))
+		return err
+	})
+}
+
+// readFile hands the file at path, and its size, to read.
+func readFile(path string, read func(size int64, r io.Reader) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := read(fi.Size(), f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// writeTarFile writes the layout dir as a tar into tmp, then names it
+// path.
+func writeTarFile(path, tmp, dir string, sync bool) (err error) {
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = tarLayout(f, dir); err != nil {
+		return err
+	}
+	if sync {
+		if err = f.Sync(); err != nil {
+			return err
+		}
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// tarLayout writes the OCI layout in dir to w as a tar: oci-layout,
+// index.json and every blob, in a fixed order with fixed metadata, so the
+// same layout always makes the same bytes. Hidden files (partial blobs,
+// the archive being written) are left out.
+func tarLayout(w io.Writer, dir string) error {
+	names := []string{"oci-layout", "index.json"}
+	algs, err := os.ReadDir(filepath.Join(dir, "blobs"))
+	if err != nil {
+		return err
+	}
+	var dirs []string
+	for _, a := range algs {
+		if !a.IsDir() || strings.HasPrefix(a.Name(), ".") {
+			continue
+		}
+		dirs = append(dirs, "blobs/"+a.Name())
+		blobs, err := os.ReadDir(filepath.Join(dir, "blobs", a.Name()))
+		if err != nil {
+			return err
+		}
+		for _, b := range blobs {
+			if b.Type().IsRegular() && !strings.HasPrefix(b.Name(), ".") {
+				names = append(names, "blobs/"+a.Name()+"/"+b.Name())
+			}
+		}
+	}
+	slices.Sort(names[2:])
+	tw := tar.NewWriter(w)
+	mtime := time.Unix(0, 0)
+	for _, d := range append([]string{"blobs"}, dirs...) {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: mtime}); err != nil {
+			return err
+		}
+	}
+	for _, name := range names {
+		if err := tarFile(tw, filepath.Join(dir, filepath.FromSlash(name)), name, mtime); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// tarFile streams the file at path into tw under name.
+func tarFile(tw *tar.Writer, path, name string, mtime time.Time) error {
+	return readFile(path, func(size int64, r io.Reader) error {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: mtime}); err != nil {
+			return err
+		}
+		_, err := iobuf.Copy(tw, r)
+		return err
+	})
+}
