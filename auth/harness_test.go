@@ -308,8 +308,12 @@ func do(t *testing.T, c *http.Client, method, u string, body io.Reader) (int, st
 // newTransport returns a Transport for reg's host with the credential c.
 func newTransport(reg *registry, c auth.Credential, base http.RoundTripper) (*auth.Transport, *clock) {
 	clk := newClock()
+	var send auth.RoundTripFunc
+	if base != nil {
+		send = base.RoundTrip
+	}
 	tr := &auth.Transport{
-		Base:        base,
+		Base:        send,
 		Credentials: auth.Static{reg.Host(): c},
 		Now:         clk.Now,
 	}

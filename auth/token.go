@@ -78,15 +78,15 @@ func checkRealm(realm, registryScheme string) (*url.URL, error) {
 // fetchToken asks the token server of tr for a token: with the OAuth2
 // refresh-token grant when the credential has an identity token, else with
 // a GET, sending basic credentials if there are any.
-func fetchToken(ctx context.Context, client *http.Client, tr tokenRequest) (tokenResponse, error) {
+func fetchToken(ctx context.Context, do RoundTripFunc, tr tokenRequest) (tokenResponse, error) {
 	if tr.cred.IdentityToken == "" {
-		return doToken(client, tr, newGetTokenRequest(ctx, tr))
+		return doToken(do, tr, newGetTokenRequest(ctx, tr))
 	}
-	resp, err := doToken(client, tr, newPostTokenRequest(ctx, tr))
+	resp, err := doToken(do, tr, newPostTokenRequest(ctx, tr))
 	var te *TokenError
 	if errors.As(err, &te) && (te.StatusCode == http.StatusNotFound || te.StatusCode == http.StatusMethodNotAllowed) &&
 		tr.cred.Username != "" && tr.cred.Password != "" {
-		return doToken(client, tr, newGetTokenRequest(ctx, tr))
+		return doToken(do, tr, newGetTokenRequest(ctx, tr))
 	}
 	return resp, err
 }
@@ -129,9 +129,9 @@ func newPostTokenRequest(ctx context.Context, tr tokenRequest) *http.Request {
 }
 
 // doToken sends a token request and reads the bounded response.
-func doToken(client *http.Client, tr tokenRequest, req *http.Request) (tokenResponse, error) {
+func doToken(do RoundTripFunc, tr tokenRequest, req *http.Request) (tokenResponse, error) {
 	realm := RedactURL(tr.realm)
-	resp, err := client.Do(req)
+	resp, err := do(req)
 	if err != nil {
 		return tokenResponse{}, fmt.Errorf("auth: token request to %s: %w", realm, unwrapURLError(err))
 	}

@@ -10,11 +10,20 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/skiffoci/skiff/internal/h1client"
 )
+
+// RoundTripFunc sends one HTTP request and returns its response, as an
+// http.RoundTripper's RoundTrip method does; pass rt.RoundTrip to use an
+// http.RoundTripper rt. skiff chains transports with functions, never
+// calling RoundTrip through the interface, so that its binary does not
+// carry net/http's Transport (see internal/h1client).
+type RoundTripFunc func(*http.Request) (*http.Response, error)
 
 // Transport is an http.RoundTripper that authenticates requests to
 // registry hosts. Its zero value is ready to use, authenticates nothing,
-// and sends every request through http.DefaultTransport.
+// and sends every request with skiff's HTTP/1.1 client.
 //
 // Only hosts declared with AddHost or AddScope are authenticated, and only
 // with the credential found for that exact host. Requests to any other
@@ -47,9 +56,10 @@ import (
 // A Transport must not be copied after first use, and its exported fields
 // must not change once it is in use.
 type Transport struct {
-	// Base sends the requests; nil means http.DefaultTransport. Token
-	// requests go through Base as well.
-	Base http.RoundTripper
+	// Base sends the requests; nil means skiff's HTTP/1.1 client, with
+	// proxies from the environment. Token requests go through Base as
+	// well.
+	Base RoundTripFunc
 	// Credentials finds the credential of a registry host. It is asked
 	// once per host for the life of the Transport. Nil means anonymous.
 	Credentials Keychain
@@ -91,13 +101,6 @@ func (t *Transport) AddScope(host string, scopes ...string) {
 	t.declaredLocked(h).add(scopes...)
 }
 
-// CloseIdleConnections closes the idle connections of Base, if it can.
-func (t *Transport) CloseIdleConnections() {
-	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
 func (t *Transport) init() {
 	if t.hosts == nil {
 		t.hosts = map[string]bool{}
@@ -117,11 +120,14 @@ func (t *Transport) declaredLocked(host string) scopeSet {
 	return s
 }
 
-func (t *Transport) base() http.RoundTripper {
+// defaultClient sends the requests of Transports without a Base.
+var defaultClient = &h1client.Transport{}
+
+func (t *Transport) base() RoundTripFunc {
 	if t.Base != nil {
 		return t.Base
 	}
-	return http.DefaultTransport
+	return defaultClient.RoundTrip
 }
 
 func (t *Transport) now() time.Time {
@@ -152,11 +158,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if redirectedAway(req) {
 		r := req.Clone(req.Context())
 		r.Header.Del("Authorization")
-		return t.base().RoundTrip(r)
+		return t.base()(r)
 	}
 	host := NormalizeHost(req.URL.Host)
 	if req.Header.Get("Authorization") != "" || !t.isRegistry(host) {
-		return t.base().RoundTrip(req)
+		return t.base()(req)
 	}
 	a := &attempt{host: host, scheme: req.URL.Scheme, scopes: requestScopes(req)}
 	t.mu.Lock()
@@ -227,7 +233,7 @@ func (t *Transport) send(req *http.Request, authz string, again bool) (*http.Res
 	if authz != "" {
 		r.Header.Set("Authorization", authz)
 	}
-	return t.base().RoundTrip(r)
+	return t.base()(r)
 }
 
 // authorize chooses the Authorization of a request before it is first
@@ -371,7 +377,7 @@ func (t *Transport) token(ctx context.Context, a *attempt, ch Challenge, cred Cr
 	t.sweepTokens()
 	tok, fetched, err := share(ctx, &t.mu, t.tokens, t.tokenKey(a), valid, func() (token, error) {
 		start := t.now()
-		resp, err := fetchToken(ctx, t.tokenClient(), tr)
+		resp, err := fetchToken(ctx, t.tokenDo, tr)
 		if err != nil {
 			return token{}, err
 		}
@@ -415,19 +421,16 @@ func (t *Transport) rotateRefreshToken(host, refresh string) {
 	}
 }
 
-// tokenClient follows a token server's redirects, but never from https
-// to http.
-func (t *Transport) tokenClient() *http.Client {
-	return &http.Client{
-		Transport: t.base(),
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("auth: too many token server redirects")
-			}
-			if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
-				return errors.New("auth: token server redirected from https to http")
-			}
-			return nil
-		},
-	}
+// tokenDo sends a token request through Base, following the token
+// server's redirects, but never from https to http.
+func (t *Transport) tokenDo(req *http.Request) (*http.Response, error) {
+	return h1client.Do(t.base(), req, func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("auth: too many token server redirects")
+		}
+		if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
+			return errors.New("auth: token server redirected from https to http")
+		}
+		return nil
+	})
 }

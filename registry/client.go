@@ -24,10 +24,12 @@ import (
 // and caches bearer tokens per host and scope. Set its fields before its
 // first use: the first request fixes them.
 type Client struct {
-	// Transport is the base transport. Nil means a tuned clone of
-	// http.DefaultTransport that also reads per-host TLS settings from
-	// CertsDir.
-	Transport http.RoundTripper
+	// Transport sends the requests. Nil means skiff's HTTP/1.1 client
+	// (internal/h1client): keep-alive connections, TLS settings per host
+	// from RootCAs, Insecure and CertsDir, proxies from HTTPS_PROXY,
+	// HTTP_PROXY and NO_PROXY. To use an http.RoundTripper rt instead,
+	// set rt.RoundTrip.
+	Transport auth.RoundTripFunc
 
 	// Keychain finds credentials for a host; nil means anonymous.
 	Keychain auth.Keychain
@@ -79,7 +81,6 @@ type Client struct {
 	Mirrors func(repo reference.Reference) ([]Mirror, error)
 
 	once    sync.Once
-	hc      *http.Client
 	authT   *auth.Transport
 	mu      sync.Mutex
 	schemes map[string]string
@@ -90,13 +91,12 @@ func (c *Client) init() {
 	c.once.Do(func() {
 		base := c.Transport
 		if base == nil {
-			base = newHostTransport(c)
+			base = newTransport(c).RoundTrip
 		}
 		if c.Trace != nil {
-			base = &tracer{base: base, w: c.Trace}
+			base = (&tracer{base: base, w: c.Trace}).RoundTrip
 		}
 		c.authT = &auth.Transport{Base: base, Credentials: c.Keychain}
-		c.hc = &http.Client{Transport: c.authT, CheckRedirect: c.checkRedirect}
 		c.schemes = map[string]string{}
 		if c.sleep == nil {
 			c.sleep = sleepCtx

@@ -8,7 +8,7 @@ import (
 )
 
 // dialer is the net.Dialer of every connection skiff opens, with
-// http.DefaultTransport's timeouts.
+// the timeouts net/http's DefaultTransport uses.
 var dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 
 // dial connects to addr as net.Dialer does, except that localhost and

@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -110,7 +111,9 @@ func TestReliability28_NoDowngradeRedirect(t *testing.T) {
 		http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusFound)
 	}))
 	defer tlsSrv.Close()
-	c := &registry.Client{Transport: tlsSrv.Client().Transport}
+	roots := x509.NewCertPool()
+	roots.AddCert(tlsSrv.Certificate())
+	c := &registry.Client{RootCAs: roots}
 	repo := newRepo(t, c, tlsSrv, "a/b")
 	_, err := repo.FetchManifest(t.Context(), "v1")
 	if err == nil || !strings.Contains(err.Error(), "refusing redirect from https") {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/skiffoci/skiff/internal/h1client"
 )
 
 // RetryPolicy says how often and how long a Client retries requests that
@@ -94,7 +96,7 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	req.Header.Set("User-Agent", c.userAgent())
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {
-		resp, err := c.hc.Do(req)
+		resp, err := h1client.Do(c.authT.RoundTrip, req, c.checkRedirect)
 		if err == nil && !retryableStatus(resp.StatusCode) {
 			return resp, nil
 		}

@@ -80,8 +80,8 @@ func TestReliability31_ClientErrorsNotRetried(t *testing.T) {
 }
 
 func TestReliability31_ResetBeforeHeadersRetried(t *testing.T) {
-	ft := &faults.Transport{Base: http.DefaultTransport}
-	c, _ := testClient(&registry.Client{Transport: ft})
+	ft := &faults.Transport{}
+	c, _ := testClient(&registry.Client{Transport: ft.RoundTrip})
 	srv, repo := serve(t, nil, c, "a/b")
 	seed(t, srv, nil, "a/b", "v1", 10)
 	ft.Add(faults.Rule{Match: func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/manifests/") }, Times: 2, Reset: true})

@@ -13,64 +13,43 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/auth"
+	"github.com/skiffoci/skiff/internal/h1client"
 )
 
-// hostTransport picks an *http.Transport per host, so that each host gets
-// the TLS settings of its certs.d directory and of the Insecure list.
-type hostTransport struct {
+// tlsConfigs caches the TLS settings of each host for a Client's
+// transport.
+type tlsConfigs struct {
 	c    *Client
 	mu   sync.Mutex
-	byHC map[string]*http.Transport
+	byHC map[string]*tls.Config
 }
 
-func newHostTransport(c *Client) *hostTransport {
-	return &hostTransport{c: c, byHC: map[string]*http.Transport{}}
+// newTransport is the HTTP/1.1 client of c: keep-alive connections, the
+// TLS settings of each host's certs.d directory and of the Insecure list,
+// localhost dialled without a resolver, and proxies from the environment.
+// Blobs must arrive as stored, and the client asks for no compression.
+func newTransport(c *Client) *h1client.Transport {
+	t := &tlsConfigs{c: c, byHC: map[string]*tls.Config{}}
+	return &h1client.Transport{TLSConfig: t.get, Dial: dial, ResponseHeaderTimeout: 2 * time.Minute}
 }
 
-func (t *hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tr, err := t.transport(req.URL.Host)
-	if err != nil {
-		return nil, err
-	}
-	return tr.RoundTrip(req)
-}
-
-func (t *hostTransport) transport(host string) (*http.Transport, error) {
+func (t *tlsConfigs) get(host string) (*tls.Config, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if tr, ok := t.byHC[host]; ok {
-		return tr, nil
+	if cfg, ok := t.byHC[host]; ok {
+		return cfg, nil
 	}
 	cfg, err := t.tlsConfig(host)
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 32
-	tr.ResponseHeaderTimeout = 2 * time.Minute
-	tr.TLSClientConfig = cfg
-	tr.DisableCompression = true // blobs must arrive as stored
-	tr.Protocols = http1Only()
-	tr.DialContext = dial
-	t.byHC[host] = tr
-	return tr, nil
-}
-
-// http1Only is the protocol set of every connection skiff makes: HTTP/1.1,
-// over TLS or not. Blobs move faster on one connection each than
-// multiplexed on one HTTP/2 connection under its flow-control windows,
-// and keep-alive already saves the handshakes of small requests. It also
-// lets release builds leave HTTP/2 out (-tags nethttpomithttp2, half a
-// MiB) without behaving any differently.
-func http1Only() *http.Protocols {
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	return p
+	t.byHC[host] = cfg
+	return cfg, nil
 }
 
 // tlsConfig builds host's TLS settings from RootCAs, the Insecure list and
 // docker's certs.d layout (CertsDir/HOST/*.crt, client.cert, client.key).
-func (t *hostTransport) tlsConfig(host string) (*tls.Config, error) {
+func (t *tlsConfigs) tlsConfig(host string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: t.c.RootCAs}
 	if t.c.isInsecure(host) {
 		cfg.InsecureSkipVerify = true
@@ -125,7 +104,7 @@ func addCertsEntry(cfg *tls.Config, dir, name string) error {
 // tracer writes a line per request and response to w, with secrets
 // removed from URLs and without any header values that could carry them.
 type tracer struct {
-	base http.RoundTripper
+	base auth.RoundTripFunc
 	w    io.Writer
 	mu   sync.Mutex
 }
@@ -137,7 +116,7 @@ func (t *tracer) RoundTrip(req *http.Request) (*http.Response, error) {
 		authz = " (with Authorization)"
 	}
 	t.printf("--> %s %s%s\n", req.Method, auth.RedactURL(req.URL), authz)
-	resp, err := t.base.RoundTrip(req)
+	resp, err := t.base(req)
 	if err != nil {
 		t.printf("<-- %s %s: %s\n", req.Method, auth.RedactURL(req.URL), auth.Redact(err.Error()))
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sync"
 	"syscall"
+
+	"github.com/skiffoci/skiff/internal/h1client"
 )
 
 // ErrReset is the error a Rule fails with unless it sets Err: a connection
@@ -34,7 +36,8 @@ type Rule struct {
 }
 
 // Transport is an http.RoundTripper that applies Rules to the requests it
-// passes to Base (http.DefaultTransport when nil). It is safe for
+// passes to Base (skiff's own HTTP/1.1 client, internal/h1client, when
+// nil). It is safe for
 // concurrent use; the zero value passes everything through.
 type Transport struct {
 	Base http.RoundTripper
@@ -43,6 +46,9 @@ type Transport struct {
 	rules []*armed
 	trips int
 }
+
+// defaultClient sends the requests of Transports without a Base.
+var defaultClient = &h1client.Transport{}
 
 type armed struct {
 	Rule
@@ -81,11 +87,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, errOr(rule.Err, ErrReset)
 	}
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
+	var resp *http.Response
+	var err error
+	if t.Base != nil {
+		resp, err = t.Base.RoundTrip(req)
+	} else {
+		resp, err = defaultClient.RoundTrip(req)
 	}
-	resp, err := base.RoundTrip(req)
 	if err != nil || rule == nil || rule.CutAfter <= 0 {
 		return resp, err
 	}
