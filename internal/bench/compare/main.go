@@ -214,7 +214,7 @@ func (h *harness) setupTools(ctx context.Context, regBin string) error {
 	if skiff == "" {
 		fmt.Fprintln(os.Stderr, "building skiff (static, stripped)")
 		skiff = filepath.Join(bin, "skiff")
-		if err := buildSkiff(ctx, h.root, skiff); err != nil {
+		if err := build(ctx, h.root, "./cmd/skiff", skiff); err != nil {
 			return err
 		}
 	}

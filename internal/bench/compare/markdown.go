@@ -91,7 +91,7 @@ func (h *harness) header(res *results) string {
 	fmt.Fprintf(&b, "- %d CPUs: %s\n- Linux %s, %s RAM\n", runtime.NumCPU(), cpuModel(), readTrim("/proc/sys/kernel/osrelease"), memTotal())
 	fmt.Fprintf(&b, "- load average (1, 5, 15 min): %s at the start, %s at the end\n", h.loadStart, loadAvg())
 	fmt.Fprintf(&b, "\n## Tools\n\n")
-	fmt.Fprintf(&b, "- skiff: %s; `.ci/build-release` (the release build), %s; %s\n", h.tools[0].version, fmtBytes(h.skiffSize), h.goVersion)
+	fmt.Fprintf(&b, "- skiff: %s; `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'` (the release build), %s; %s\n", h.tools[0].version, fmtBytes(h.skiffSize), h.goVersion)
 	for _, t := range h.tools[1:] {
 		fmt.Fprintf(&b, "- %s: %s, %s\n", t.name, t.version, t.origin)
 	}

@@ -35,23 +35,14 @@ var peers = []peer{
 }
 
 // build builds the package pkg of the repository at root as a stripped
-// static binary.
+// static binary: for skiff, the release build CI checks and the README
+// names.
 func build(ctx context.Context, root, pkg, out string) error {
-	return runBuild(ctx, root, pkg, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
-}
-
-// buildSkiff builds skiff's release binary with .ci/build-release, as CI
-// and the README do.
-func buildSkiff(ctx context.Context, root, out string) error {
-	return runBuild(ctx, root, "skiff", "bash", ".ci/build-release", out)
-}
-
-func runBuild(ctx context.Context, root, what string, argv ...string) error {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building %s: %v\n%s", what, err, msg)
+		return fmt.Errorf("building %s: %v\n%s", pkg, err, msg)
 	}
 	return nil
 }
