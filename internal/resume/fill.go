@@ -103,7 +103,7 @@ func (s *Slot) copy(ctx context.Context, r io.Reader, offset int64) (int64, erro
 		if err := ctx.Err(); err != nil {
 			return pos - offset, s.checkpoint(r, err)
 		}
-		n, rerr := r.Read(*buf)
+		n, rerr := fillBuf(r, *buf)
 		if n > 0 {
 			if _, err := s.File.WriteAt((*buf)[:n], s.Offset+pos); err != nil {
 				return pos - offset, fmt.Errorf("resume: writing %s: %w", s.Desc.Digest, err) // unsaved: the last checkpoint stands
@@ -137,4 +137,27 @@ func (s *Slot) checkpoint(r io.Reader, cause error) error {
 	return errors.Join(cause, s.State.Save(s.Index, Checkpoint{N: n, State: state}))
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+// bufSize is the size of copy's buffers. A read from a socket returns what
+// has arrived, often less than half of 256 KiB on loopback; gathering
+// 512 KiB before each write halves the pwrite calls of a pull, and with
+// them the runtime's hand-offs of a P blocked in a long system call (a
+// pull of the 470 MiB bench image: 5% less wall and 9% less CPU than
+// writing each read, hyperfine; a 1 MiB buffer is no faster and adds
+// 2.5 MiB of peak RSS with four blobs in flight).
+const bufSize = 512 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// fillBuf reads from r until buf is full or r fails (io.EOF included), so
+// that each write of copy is large.
+func fillBuf(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
