@@ -100,6 +100,11 @@ func (l *Layout) pushOpened(ctx context.Context, desc manifest.Descriptor, open 
 // fillPartial writes the blob into the partial file data and, once it is
 // whole and verified, renames it to final.
 func (l *Layout) fillPartial(ctx context.Context, st *resume.State, data, final string, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) (err error) {
+	if st.Fresh() {
+		if err := resume.Discard(data); err != nil {
+			return err
+		}
+	}
 	f, err := os.OpenFile(data, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -109,11 +114,6 @@ func (l *Layout) fillPartial(ctx context.Context, st *resume.State, data, final 
 			err = cerr
 		}
 	}()
-	if st.Fresh() {
-		if err := f.Truncate(0); err != nil {
-			return err
-		}
-	}
 	slot := &resume.Slot{File: f, Desc: desc, State: st}
 	if _, err := slot.Fill(ctx, open); err != nil {
 		return err

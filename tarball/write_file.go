@@ -77,20 +77,20 @@ func (o *WriteOptions) maxAge() time.Duration {
 	return o.PartialMaxAge
 }
 
-// openPartial opens the partial data file at size bytes, emptied first
-// unless keep, with the usual permissions (0666 less the umask).
+// openPartial opens the partial data file at size bytes, started anew
+// when fresh or of another size, with the usual permissions (0666 less the
+// umask).
 func openPartial(path string, size int64, fresh bool) (*os.File, error) {
+	if fi, err := os.Stat(path); err == nil && (fresh || fi.Size() != size) {
+		if err := resume.Discard(path); err != nil {
+			return nil, err
+		}
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
 		return nil, err
 	}
-	if fi, serr := f.Stat(); serr == nil && (fresh || fi.Size() != size) {
-		err = f.Truncate(0)
-	}
-	if err == nil {
-		err = f.Truncate(size)
-	}
-	if err != nil {
+	if err := f.Truncate(size); err != nil {
 		f.Close()
 		return nil, err
 	}

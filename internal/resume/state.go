@@ -118,9 +118,12 @@ func (s *State) headerMatches() bool {
 
 func (s *State) size() int64 { return headerSize + int64(s.count)*recordSize }
 
-// reset empties the file and writes a new header and empty records.
+// reset empties the file and writes a new header and empty records. It
+// overwrites the records with zeros rather than truncating the file to
+// zero, which would make ext4 write it back when it is closed (see
+// Discard).
 func (s *State) reset() error {
-	if err := s.f.Truncate(0); err != nil {
+	if _, err := s.f.WriteAt(make([]byte, s.size()-headerSize), headerSize); err != nil {
 		return err
 	}
 	if err := s.f.Truncate(s.size()); err != nil {
