@@ -127,7 +127,11 @@ func readFile(path string, read func(size int64, r io.Reader) error) error {
 // writeTarFile writes the layout dir as a tar into tmp, then names it
 // path.
 func writeTarFile(path, tmp, dir string, sync bool) (err error) {
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	// Not O_TRUNC: see resume.Discard.
+	if err := resume.Discard(tmp); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
