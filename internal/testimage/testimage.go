@@ -118,7 +118,7 @@ func makeLayer(rng *rand.Rand, name string, n int, compressible bool) ([]byte, m
 	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(n), Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
 		return nil, "", err
 	}
-	if _, err := io.CopyN(tw, contents(rng, compressible), int64(n)); err != nil {
+	if _, err := io.CopyN(tw, Contents(rng, compressible), int64(n)); err != nil {
 		return nil, "", err
 	}
 	if err := tw.Close(); err != nil {
@@ -133,7 +133,10 @@ func makeLayer(rng *rand.Rand, name string, n int, compressible bool) ([]byte, m
 	return gz.Bytes(), manifest.FromBytes(tarBuf.Bytes()), nil
 }
 
-func contents(rng *rand.Rand, compressible bool) io.Reader {
+// Contents is the endless data of a generated layer's file: random bytes
+// drawn from rng, or, when compressible, one line drawn from it over and
+// over.
+func Contents(rng *rand.Rand, compressible bool) io.Reader {
 	if compressible {
 		line := fmt.Sprintf("skiff test data %d\n", rng.Uint32())
 		return &repeater{b: []byte(line)}

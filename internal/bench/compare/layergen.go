@@ -7,10 +7,10 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"math/rand/v2"
 
+	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -62,13 +62,10 @@ func (s layerSource) writeTo(gz, tarOut io.Writer) error {
 // layer, random bytes made eight at a time (fast enough for gigabytes).
 func (s layerSource) contents() io.Reader {
 	rng := rand.New(rand.NewPCG(s.seed, 1))
-	switch {
-	case s.spec.compressible:
-		return &repeater{b: fmt.Appendf(nil, "skiff test data %d\n", rng.Uint32())}
-	case s.spec.stored:
+	if s.spec.stored && !s.spec.compressible {
 		return &fastRand{rng: rng}
 	}
-	return &byteRand{rng: rng}
+	return testimage.Contents(rng, s.spec.compressible)
 }
 
 // measure writes the layer once to learn its descriptor, its diffID and
@@ -99,16 +96,6 @@ func (c *counter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// byteRand is testimage's random data: a byte per number drawn.
-type byteRand struct{ rng *rand.Rand }
-
-func (r *byteRand) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = byte(r.rng.Uint32())
-	}
-	return len(p), nil
-}
-
 // fastRand is random data eight bytes per number drawn.
 type fastRand struct{ rng *rand.Rand }
 
@@ -121,20 +108,6 @@ func (r *fastRand) Read(p []byte) (int, error) {
 		}
 		binary.LittleEndian.PutUint64(last[:], r.rng.Uint64())
 		copy(p[i:], last[:])
-	}
-	return len(p), nil
-}
-
-// repeater is testimage's repetitive data: one line, over and over.
-type repeater struct {
-	b []byte
-	i int
-}
-
-func (r *repeater) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = r.b[r.i%len(r.b)]
-		r.i++
 	}
 	return len(p), nil
 }
