@@ -155,13 +155,12 @@ func (h *harness) once(ctx context.Context, res *results, o op, t tool, r int, o
 			return err
 		}
 	}
-	if o.group == groupScale {
-		// Gigabytes written by the seeding or an earlier tool may still be
-		// on their way to the disk; whichever tool ran next would pay for
-		// that writeback (in run 1 always the same tool), so it happens
-		// here, untimed.
-		syscall.Sync()
-	}
+	// What the seeding or the tool before wrote may still be on its way to
+	// the disk, and what was removed still to be discarded (the root file
+	// system here mounts with discard); whichever tool ran next would pay
+	// for it, in run 1 always the same one, and a layout's many small
+	// files most. It happens here, untimed.
+	syscall.Sync()
 	inv := invocation{path: t.path, args: args(out, fmt.Sprintf("%s-%d", t.name, r)), stderr: o.stderr}
 	if o.loop[t.name] {
 		inv.path, inv.args = "/bin/sh", []string{"-c", inv.args[0], t.path}

@@ -18,8 +18,8 @@ skopeo's root cache (/var/lib/containers/cache/blob-info-cache-v1.boltdb) remove
 skopeo remembers where it saw each blob and would mount blobs from repositories of earlier
 runs instead of uploading them as every other tool does. Outputs are removed
 between runs and the page cache is not dropped, so the registries serve from memory;
-before each scale invocation the harness calls sync(2), untimed, so no tool pays for
-writing back what the seeding or the tool before it left dirty.
+before every invocation the harness calls sync(2), untimed, so no tool pays for
+writing back (or discarding) what the seeding or the tool before it left behind.
 Pushes and copies go to a new repository of the second registry each time, which
 already stores the blobs (a warm-up copy), so every run uploads the same bytes.
 The push input is the big image as a docker tarball written by skiff. The append
