@@ -120,9 +120,10 @@ func urlError(req *http.Request, err error) error {
 	if method == "" {
 		method = http.MethodGet
 	}
-	u := *req.URL
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
+	u := req.URL.String()
+	if _, has := req.URL.User.Password(); has {
+		// As net/http does: url.UserPassword would escape the stars.
+		u = strings.Replace(u, req.URL.User.String()+"@", req.URL.User.Username()+":***@", 1)
 	}
-	return &url.Error{Op: method[:1] + strings.ToLower(method[1:]), URL: u.String(), Err: err}
+	return &url.Error{Op: method[:1] + strings.ToLower(method[1:]), URL: u, Err: err}
 }

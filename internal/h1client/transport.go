@@ -26,7 +26,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +65,9 @@ type Transport struct {
 const (
 	bufSize          = 64 << 10
 	handshakeTimeout = 10 * time.Second
+	// writeWait is how long a response read to its end waits for the
+	// writer to report that the request went out, as net/http does.
+	writeWait = 50 * time.Millisecond
 )
 
 // aLongTimeAgo is a deadline in the past: it interrupts a blocked read.
@@ -122,34 +124,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// CloseIdleConnections closes the connections no request is using.
-func (t *Transport) CloseIdleConnections() {
-	t.mu.Lock()
-	idle := t.idle
-	t.idle = nil
-	t.mu.Unlock()
-	for _, list := range idle {
-		for _, c := range list {
-			c.Close()
-		}
-	}
-}
-
-func (t *Transport) proxyFor(req *http.Request) (*url.URL, error) {
-	find := t.Proxy
-	if find == nil {
-		find = http.ProxyFromEnvironment
-	}
-	p, err := find(req)
-	if err != nil || p == nil {
-		return nil, err
-	}
-	if p.Scheme != "http" && p.Scheme != "https" {
-		return nil, fmt.Errorf("h1client: proxy %s: only http and https proxies are supported", p.Redacted())
-	}
-	return p, nil
-}
-
 // canonicalAddr is u's host:port, with the scheme's port if u names none.
 func canonicalAddr(u *url.URL) string {
 	port := u.Port()
@@ -194,83 +168,6 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// conn is one connection and its buffers.
-type conn struct {
-	net.Conn
-	key     string
-	br      *bufio.Reader
-	bw      *bufio.Writer
-	written int64 // bytes written for the current request
-	read    int64 // bytes read for the current response
-	// proxyUser is the user of the http proxy requests go through in
-	// absolute form, or nil.
-	proxyUser *url.Userinfo
-
-	mu          sync.Mutex
-	canceled    bool // the request's context ended: never reused
-	headersRead bool // the response header of the current request arrived
-
-	taken    bool          // guarded by Transport.mu: out of the idle pool
-	idleDone chan struct{} // closed when the idle watcher returns
-	idleErr  error         // what ended the idle watcher
-}
-
-func newConn(nc net.Conn) *conn {
-	c := &conn{Conn: nc}
-	c.br = bufio.NewReaderSize(countingReader{c}, bufSize)
-	c.bw = bufio.NewWriterSize(countingWriter{c}, bufSize)
-	return c
-}
-
-type countingReader struct{ c *conn }
-
-func (r countingReader) Read(p []byte) (int, error) {
-	n, err := r.c.Conn.Read(p)
-	r.c.read += int64(n)
-	return n, err
-}
-
-type countingWriter struct{ c *conn }
-
-func (w countingWriter) Write(p []byte) (int, error) {
-	n, err := w.c.Conn.Write(p)
-	w.c.written += int64(n)
-	return n, err
-}
-
-// cancel interrupts every read and write of c for good.
-func (c *conn) cancel() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.canceled = true
-	c.Conn.SetDeadline(aLongTimeAgo)
-}
-
-func (c *conn) isCanceled() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.canceled
-}
-
-// requestWritten starts the response-header timeout, unless the header is in.
-func (c *conn) requestWritten(timeout time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if timeout > 0 && !c.headersRead && !c.canceled {
-		c.Conn.SetReadDeadline(time.Now().Add(timeout))
-	}
-}
-
-// headerArrived ends the response-header timeout.
-func (c *conn) headerArrived() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.headersRead = true
-	if !c.canceled {
-		c.Conn.SetReadDeadline(time.Time{})
-	}
-}
-
 // noResponse is an exchange that ended before any byte of a response
 // arrived; unwritten is true when no byte of the request went out.
 type noResponse struct {
@@ -285,11 +182,13 @@ func (e *noResponse) Unwrap() error { return e.err }
 func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.Response, error) {
 	ctx := req.Context()
 	stop := context.AfterFunc(ctx, c.cancel)
-	c.written, c.read, c.headersRead = 0, 0, false
+	c.written, c.read, c.writeErr = 0, 0, nil
+	c.headersRead, c.reqFailed = false, false
 	wr := req
 	if proxyForm {
 		wr = withProxyAuth(req, c.proxyAuth())
 	}
+	wr, sent := withRecordingBody(wr)
 	writeDone := make(chan error, 1)
 	go func() {
 		var err error
@@ -301,19 +200,23 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 		if err == nil {
 			err = c.bw.Flush()
 		}
-		if err == nil {
-			c.requestWritten(t.ResponseHeaderTimeout)
-		}
+		c.requestWritten(err, t.ResponseHeaderTimeout)
 		writeDone <- err
 	}()
 	resp, err := readResponse(c.br, req)
 	if err != nil {
 		stop()
+		c.cancel() // a write that fails from here on is not the request's fault
 		c.Close()
-		werr := <-writeDone
+		werr := endWrite(req, writeDone)
 		switch {
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case c.requestFailed():
+			if sent != nil && sent.err != nil {
+				werr = sent.err // what Request.Write returns hides it
+			}
+			return nil, fmt.Errorf("h1client: sending request: %w", werr)
 		case isTimeout(err) && werr == nil:
 			return nil, fmt.Errorf("h1client: no response header within %v: %w", t.ResponseHeaderTimeout, err)
 		case c.read == 0 && !isTimeout(err):
@@ -330,6 +233,44 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 	b.rc = resp.Body
 	resp.Body = b
 	return resp, nil
+}
+
+// recordingBody is a request's body that keeps the error of its Read.
+type recordingBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *recordingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// withRecordingBody is req with its body, if it has one, in a
+// recordingBody.
+func withRecordingBody(req *http.Request) (*http.Request, *recordingBody) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	b := &recordingBody{ReadCloser: req.Body}
+	r := *req
+	r.Body = b
+	return &r, b
+}
+
+// endWrite waits for the writer of req to return, once its connection is
+// closed; closing the body ends a Read of it that has stalled.
+func endWrite(req *http.Request, writeDone <-chan error) error {
+	select {
+	case err := <-writeDone:
+		return err
+	default:
+		closeBody(req)
+		return <-writeDone
+	}
 }
 
 // readResponse reads the response to req, skipping 1xx ones.
@@ -388,14 +329,13 @@ func (b *body) Close() error {
 func (b *body) finish(atEOF bool) {
 	b.once.Do(func() {
 		reuse := b.stop() && atEOF && !b.resp.Close && !b.req.Close
-		select {
-		case err := <-b.writeDone:
-			reuse = reuse && err == nil
-		default: // the server answered before it read the whole request
+		written, err := b.written(reuse)
+		if !written { // the server answered before it read the whole request
 			reuse = false
 			b.c.Close()
-			<-b.writeDone
+			endWrite(b.req, b.writeDone)
 		}
+		reuse = reuse && err == nil
 		if reuse {
 			b.t.put(b.c)
 		} else {
@@ -404,212 +344,24 @@ func (b *body) finish(atEOF bool) {
 	})
 }
 
-// get takes an idle connection for key out of the pool, or returns nil.
-func (t *Transport) get(ctx context.Context, key string) (*conn, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		t.mu.Lock()
-		list := t.idle[key]
-		if len(list) == 0 {
-			t.mu.Unlock()
-			return nil, nil
-		}
-		c := list[len(list)-1]
-		t.idle[key] = list[:len(list)-1]
-		c.taken = true
-		t.mu.Unlock()
-		c.Conn.SetReadDeadline(aLongTimeAgo) // wake the idle watcher
-		<-c.idleDone
-		if isTimeout(c.idleErr) && c.br.Buffered() == 0 {
-			c.Conn.SetReadDeadline(time.Time{})
-			return c, nil
-		}
-		c.Close() // the server closed it, or sent what nobody asked for
+// written reports whether the writer has returned, and its error; when
+// wait is set it gives the writer a little time, as a response can be read
+// to its end before the writer has reported the last byte of the request.
+func (b *body) written(wait bool) (bool, error) {
+	select {
+	case err := <-b.writeDone:
+		return true, err
+	default:
 	}
-}
-
-// put adds c to the pool, and watches it while it idles: a connection the
-// server closes, or sends anything on, or that idles too long, leaves the
-// pool and is closed.
-func (t *Transport) put(c *conn) {
-	maxIdle := t.MaxIdlePerHost
-	if maxIdle <= 0 {
-		maxIdle = 32
+	if !wait {
+		return false, nil
 	}
-	timeout := t.IdleTimeout
-	if timeout <= 0 {
-		timeout = 90 * time.Second
+	timer := time.NewTimer(writeWait)
+	defer timer.Stop()
+	select {
+	case err := <-b.writeDone:
+		return true, err
+	case <-timer.C:
+		return false, nil
 	}
-	if c.br.Buffered() > 0 || c.isCanceled() {
-		c.Close()
-		return
-	}
-	t.mu.Lock()
-	if t.idle == nil {
-		t.idle = map[string][]*conn{}
-	}
-	if len(t.idle[c.key]) >= maxIdle {
-		t.mu.Unlock()
-		c.Close()
-		return
-	}
-	c.taken, c.idleDone, c.idleErr = false, make(chan struct{}), nil
-	t.idle[c.key] = append(t.idle[c.key], c)
-	t.mu.Unlock()
-	c.Conn.SetReadDeadline(time.Now().Add(timeout))
-	go func() {
-		_, err := c.br.Peek(1)
-		t.mu.Lock()
-		taken := c.taken
-		if !taken {
-			list := t.idle[c.key]
-			for i, o := range list {
-				if o == c {
-					t.idle[c.key] = append(list[:i], list[i+1:]...)
-					break
-				}
-			}
-		}
-		c.idleErr = err
-		t.mu.Unlock()
-		if !taken {
-			c.Close()
-		}
-		close(c.idleDone)
-	}()
-}
-
-// dialConn opens a connection for u, through proxy if it is set.
-func (t *Transport) dialConn(ctx context.Context, u, proxy *url.URL) (*conn, error) {
-	dial := t.Dial
-	if dial == nil {
-		dial = defaultDialer.DialContext
-	}
-	target := canonicalAddr(u)
-	addr := target
-	if proxy != nil {
-		addr = canonicalAddr(proxy)
-	}
-	nc, err := dial(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if proxy != nil && proxy.Scheme == "https" {
-		if nc, err = handshake(ctx, nc, &tls.Config{ServerName: proxy.Hostname()}); err != nil {
-			return nil, err
-		}
-	}
-	if proxy != nil && u.Scheme == "https" {
-		if err := connect(ctx, nc, target, proxy); err != nil {
-			nc.Close()
-			return nil, err
-		}
-	}
-	if u.Scheme == "https" {
-		cfg, err := t.tlsConfig(u)
-		if err != nil {
-			nc.Close()
-			return nil, err
-		}
-		if nc, err = handshake(ctx, nc, cfg); err != nil {
-			return nil, err
-		}
-	}
-	c := newConn(nc)
-	if proxy != nil && u.Scheme == "http" {
-		c.proxyUser = proxy.User
-	}
-	return c, nil
-}
-
-func (t *Transport) tlsConfig(u *url.URL) (*tls.Config, error) {
-	var cfg *tls.Config
-	if t.TLSConfig != nil {
-		var err error
-		if cfg, err = t.TLSConfig(u.Host); err != nil {
-			return nil, err
-		}
-	}
-	if cfg == nil {
-		cfg = &tls.Config{}
-	}
-	cfg = cfg.Clone()
-	if cfg.ServerName == "" {
-		cfg.ServerName = u.Hostname()
-	}
-	cfg.NextProtos = []string{"http/1.1"}
-	return cfg, nil
-}
-
-// handshake runs a TLS client handshake on nc, closing nc if it fails.
-func handshake(ctx context.Context, nc net.Conn, cfg *tls.Config) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
-	defer cancel()
-	tc := tls.Client(nc, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	return tc, nil
-}
-
-// connect asks the proxy at the other end of nc for a tunnel to target.
-func connect(ctx context.Context, nc net.Conn, target string, proxy *url.URL) error {
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
-	defer stop()
-	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: target}, Host: target, Header: http.Header{}}
-	if auth := basicAuth(proxy.User); auth != "" {
-		req.Header.Set("Proxy-Authorization", auth)
-	}
-	if err := req.Write(nc); err != nil {
-		return errOrCtx(ctx, err)
-	}
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return errOrCtx(ctx, fmt.Errorf("h1client: proxy %s: %w", proxy.Redacted(), err))
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("h1client: proxy %s refused a tunnel to %s: %s", proxy.Redacted(), target, resp.Status)
-	}
-	if br.Buffered() > 0 {
-		return fmt.Errorf("h1client: proxy %s sent data before the tunnel was used", proxy.Redacted())
-	}
-	return nil
-}
-
-func errOrCtx(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
-}
-
-func basicAuth(u *url.Userinfo) string {
-	if u == nil {
-		return ""
-	}
-	pass, _ := u.Password()
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pass))
-}
-
-// proxyAuth is the Proxy-Authorization of requests sent through c to an
-// http proxy, or "".
-func (c *conn) proxyAuth() string { return basicAuth(c.proxyUser) }
-
-// withProxyAuth is req with a Proxy-Authorization header, if auth is set.
-func withProxyAuth(req *http.Request, auth string) *http.Request {
-	if auth == "" {
-		return req
-	}
-	r := *req
-	r.Header = req.Header.Clone()
-	if r.Header == nil {
-		r.Header = http.Header{}
-	}
-	r.Header.Set("Proxy-Authorization", auth)
-	return &r
 }

@@ -1,0 +1,109 @@
+package h1client
+
+import (
+	"bufio"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// conn is one connection and its buffers.
+type conn struct {
+	net.Conn
+	key     string
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	written int64 // bytes written for the current request
+	// writeErr is the connection's write error for the current request.
+	writeErr error
+	read     int64 // bytes read for the current response
+	// proxyUser is the user of the http proxy requests go through in
+	// absolute form, or nil.
+	proxyUser *url.Userinfo
+
+	mu          sync.Mutex
+	canceled    bool // the request's context ended: never reused
+	headersRead bool // the response header of the current request arrived
+	// reqFailed is set when the request could not be written for a cause
+	// other than the connection: its body's Read failed, or its length
+	// was wrong.
+	reqFailed bool
+
+	taken    bool          // guarded by Transport.mu: out of the idle pool
+	idleDone chan struct{} // closed when the idle watcher returns
+	idleErr  error         // what ended the idle watcher
+}
+
+func newConn(nc net.Conn) *conn {
+	c := &conn{Conn: nc}
+	c.br = bufio.NewReaderSize(countingReader{c}, bufSize)
+	c.bw = bufio.NewWriterSize(countingWriter{c}, bufSize)
+	return c
+}
+
+type countingReader struct{ c *conn }
+
+func (r countingReader) Read(p []byte) (int, error) {
+	n, err := r.c.Conn.Read(p)
+	r.c.read += int64(n)
+	return n, err
+}
+
+type countingWriter struct{ c *conn }
+
+func (w countingWriter) Write(p []byte) (int, error) {
+	n, err := w.c.Conn.Write(p)
+	w.c.written += int64(n)
+	if err != nil {
+		w.c.writeErr = err
+	}
+	return n, err
+}
+
+// cancel interrupts every read and write of c for good.
+func (c *conn) cancel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.canceled = true
+	c.Conn.SetDeadline(aLongTimeAgo)
+}
+
+func (c *conn) isCanceled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.canceled
+}
+
+// requestWritten starts the response-header timeout once the request is
+// written, unless the header is in. When the request itself failed (err,
+// but not from the connection) the server waits for the rest of a request
+// that will not come: the wait for its answer ends.
+func (c *conn) requestWritten(err error, timeout time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.headersRead || c.canceled:
+	case err != nil && c.writeErr == nil:
+		c.reqFailed = true
+		c.Conn.SetReadDeadline(aLongTimeAgo)
+	case err == nil && timeout > 0:
+		c.Conn.SetReadDeadline(time.Now().Add(timeout))
+	}
+}
+
+func (c *conn) requestFailed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reqFailed
+}
+
+// headerArrived ends the response-header timeout.
+func (c *conn) headerArrived() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.headersRead = true
+	if !c.canceled {
+		c.Conn.SetReadDeadline(time.Time{})
+	}
+}
