@@ -43,8 +43,9 @@ TIOCSWINSZ, TERM=xterm in the tool's environment); the harness drains the termin
 master, or the pipe, as the tool writes, so no tool ever waits on it, and keeps the last
 64 KiB to report a failure. The stderr table pulls the big image with stderr on each of
 the three; its progress rows are skiff's pull with --progress none, plain and tty, stderr
-on the terminal, in the same runs.
-`, h.mode.describe(), ttyCols, ttyRows)
+on the terminal, %d times each per run in rounds of one of each (their order rotating), and
+"vs none" is the median of the ratios of the pulls of one round.
+`, h.mode.describe(), ttyCols, ttyRows, progressRounds)
 }
 
 func (h *harness) methodLink() string {

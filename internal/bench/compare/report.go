@@ -85,7 +85,7 @@ func (r *results) stat(opKey, tool string) stat {
 }
 
 // median is the middle value, or the mean of the two middle values.
-func median[T time.Duration | int64](v []T) T {
+func median[T time.Duration | int64 | float64](v []T) T {
 	if len(v) == 0 {
 		return 0
 	}

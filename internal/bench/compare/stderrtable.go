@@ -71,13 +71,27 @@ func (r *results) progressTable() string {
 }
 
 // progressCost is how much more wall and CPU time skiff's pull takes with
-// progress kind p than with none, as fractions of none's.
+// progress kind p than with none, as fractions of none's: the medians of
+// the ratios of the pulls that ran in the same round, so that what drifts
+// from one round to the next (the machine, the page cache) cancels.
 func (r *results) progressCost(p string) (wall, cpu float64, ok bool) {
-	none, with := r.stat("progress-none", "skiff"), r.stat("progress-"+p, "skiff")
-	if !none.ok || !with.ok || none.wall == 0 || none.cpu == 0 {
+	none, with := r.cells["progress-none/skiff"], r.cells["progress-"+p+"/skiff"]
+	if none == nil || with == nil || none.err != nil || with.err != nil {
 		return 0, 0, false
 	}
-	return with.wall.Seconds()/none.wall.Seconds() - 1, with.cpu.Seconds()/none.cpu.Seconds() - 1, true
+	var walls, cpus []float64
+	for i := range min(len(none.samples), len(with.samples)) {
+		n, w := none.samples[i], with.samples[i]
+		if n.wall <= 0 || n.cpu() <= 0 {
+			continue
+		}
+		walls = append(walls, w.wall.Seconds()/n.wall.Seconds()-1)
+		cpus = append(cpus, w.cpu().Seconds()/n.cpu().Seconds()-1)
+	}
+	if len(walls) == 0 {
+		return 0, 0, false
+	}
+	return median(walls), median(cpus), true
 }
 
 func fmtPercent(x float64) string { return fmt.Sprintf("%+.1f%%", 100*x) }

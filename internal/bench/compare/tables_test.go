@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,6 +96,30 @@ func TestProgressTable(t *testing.T) {
 		"| `--progress none` | 1.000 s | 0.400 s (0.300 + 0.100) | 9.0 MiB | – | – |",
 		"| `--progress plain` | 1.020 s | 0.404 s (0.302 + 0.102) | 9.0 MiB | +2.0% | +1.0% |",
 		"| `--progress tty` | 1.050 s | 0.400 s (0.300 + 0.100) | 9.0 MiB | +5.0% | +0.0% |")
+}
+
+// TestProgressCostPairsRounds: the cost of progress is the median of the
+// ratios within rounds, not the ratio of the medians, which a round that
+// drifted as a whole would move.
+func TestProgressCostPairsRounds(t *testing.T) {
+	res := fakeResults16()
+	for i, w := range []time.Duration{2000, 2100} {
+		res.cells["progress-none/skiff"].samples = append(res.cells["progress-none/skiff"].samples,
+			sample{wall: w * time.Millisecond, user: 300 * time.Millisecond, sys: 100 * time.Millisecond})
+		pw := []time.Duration{1020, 2142}[i]
+		res.cells["progress-plain/skiff"].samples = append(res.cells["progress-plain/skiff"].samples,
+			sample{wall: pw * time.Millisecond, user: 302 * time.Millisecond, sys: 102 * time.Millisecond})
+	}
+	// Rounds: 1000 → 1020 (+2%), 2000 → 1020 (−49%), 2100 → 2142 (+2%);
+	// the medians alone, 2000 and 1020, would say −49%.
+	wall, cpu, ok := res.progressCost("plain")
+	if !ok || fmtPercent(wall) != "+2.0%" || fmtPercent(cpu) != "+1.0%" {
+		t.Fatalf("progressCost(plain) = %s, %s, %v; want +2.0%%, +1.0%%", fmtPercent(wall), fmtPercent(cpu), ok)
+	}
+	res.cells["progress-plain/skiff"].err = errors.New("failed")
+	if _, _, ok := res.progressCost("plain"); ok {
+		t.Fatal("progressCost reported a cost for a pull that failed")
+	}
 }
 
 func TestWANTable(t *testing.T) {
