@@ -19,16 +19,21 @@ import (
 // the context is cancelled when the client comes back for the rest: the
 // process is killed mid-blob, at a point the seed chooses.
 func cancelMidBlob(srv *registrytest.Server, d manifest.Digest, at int64, cancel context.CancelFunc) {
+	blobGet := func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+string(d))
+	}
 	srv.Faults.Add(registrytest.Fault{Match: func(r *http.Request) bool {
-		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+string(d)) {
-			return false
-		}
-		if r.Header.Get("Range") != "" {
-			cancel() // the resume: killed here
-			return false
-		}
-		return true
+		return blobGet(r) && r.Header.Get("Range") == ""
 	}, CutAfter: at})
+	// The resume within the run: killed here, and answered with no bytes,
+	// so the run cannot finish the blob before the signal lands.
+	srv.Faults.Add(registrytest.Fault{Match: func(r *http.Request) bool {
+		if !blobGet(r) || r.Header.Get("Range") == "" {
+			return false
+		}
+		cancel()
+		return true
+	}, CutAfter: -1})
 }
 
 // TestInterruptedAtRandomPoints kills pulls and copies into tarballs and
