@@ -1,0 +1,22 @@
+//go:build !unix
+
+package safefile
+
+import "io/fs"
+
+// ours reports whether fi is a file skiff may write again. Where files
+// have no owner and link count the system reports, it must be a regular
+// file.
+func ours(fi fs.FileInfo) bool { return fi.Mode().IsRegular() }
+
+// foreign says why fi is not ours, or "" when it is.
+func foreign(fi fs.FileInfo) string {
+	if fi.Mode().IsRegular() {
+		return ""
+	}
+	return kind(fi.Mode())
+}
+
+// ownedPrivate always accepts a directory where the system reports no
+// owner.
+func ownedPrivate(fi fs.FileInfo) string { return "" }
