@@ -45,7 +45,9 @@ func op(name string, args func(e *quirkEnv) []string) quirkOp { return quirkOp{n
 // quirkOps are the commands every row runs: each a way users meet a
 // registry. Their names key the rows' expectations.
 var quirkOps = []quirkOp{
-	op("pull", func(e *quirkEnv) []string { return []string{"pull", e.ref("proj/app:1"), filepath.Join(e.dir, "pulled.tar")} }),
+	op("pull", func(e *quirkEnv) []string {
+		return []string{"pull", e.ref("proj/app:1"), filepath.Join(e.dir, "pulled.tar")}
+	}),
 	op("push", func(e *quirkEnv) []string { return []string{"push", e.tarball, e.ref("proj/pushed:1")} }),
 	op("push-again", func(e *quirkEnv) []string { return []string{"push", e.tarball, e.ref("proj/pushed:1")} }),
 	op("copy", func(e *quirkEnv) []string { return []string{"copy", e.otherRef("proj/app:1"), e.ref("proj/copied:1")} }),
