@@ -103,10 +103,10 @@ var appendRetag = op("append-retag", func(e *quirkEnv) []string {
 	return []string{"append", "-f", e.layer, e.ref("proj/app:1"), e.ref("proj/app:1")}
 })
 
-// lsAll lists proj/app and checks that every tag came, each once.
-var lsAll = quirkOp{name: "ls-all", args: func(e *quirkEnv) []string { return []string{"ls", e.ref("proj/app")} },
+// lsAll lists proj/many and checks that every tag came, each once.
+var lsAll = quirkOp{name: "ls-all", args: func(e *quirkEnv) []string { return []string{"ls", e.ref("proj/many")} },
 	check: func(e *quirkEnv, stdout string) error {
-		tags, err := e.store.List("proj/app", registrytest.KindTag)
+		tags, err := e.store.List("proj/many", registrytest.KindTag)
 		if err != nil {
 			return err
 		}
@@ -120,16 +120,21 @@ var lsAll = quirkOp{name: "ls-all", args: func(e *quirkEnv) []string { return []
 		return nil
 	}}
 
-// manyTags tags proj/app:1 n more times, straight in the storage.
+// manyTags makes proj/many, holding proj/app:1's manifest under n tags,
+// straight in the storage.
 func manyTags(n int) func(e *quirkEnv) {
 	return func(e *quirkEnv) {
 		tag, err := e.store.Lookup("proj/app", registrytest.KindTag, "1")
 		if err != nil {
 			e.t.Fatal(err)
 		}
+		m, err := e.store.Lookup("proj/app", registrytest.KindManifest, string(tag.Digest))
+		if err != nil || e.store.Link("proj/many", m) != nil {
+			e.t.Fatal(m, err)
+		}
 		for i := range n {
 			tag.Name = fmt.Sprintf("v%05d", i)
-			if err := e.store.Link("proj/app", tag); err != nil {
+			if err := e.store.Link("proj/many", tag); err != nil {
 				e.t.Fatal(err)
 			}
 		}
