@@ -77,7 +77,9 @@ func (r *Repository) sendChunk(ctx context.Context, loc *url.URL, data []byte, s
 		}
 		if at <= off {
 			if tries++; tries >= maxChunkTries {
-				return nil, fmt.Errorf("upload stuck at byte %d after %d tries", off, tries)
+				return nil, fmt.Errorf("upload stuck at byte %d after %d tries: the registry answered %d %s to each PATCH "+
+					"without taking its bytes (ECR drops every chunk after the first: push such registries without chunks)",
+					off, tries, resp.StatusCode, http.StatusText(resp.StatusCode))
 			}
 			if resp.StatusCode == http.StatusRequestEntityTooLarge {
 				piece = max(piece/2, minChunk)

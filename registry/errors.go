@@ -53,6 +53,9 @@ func (e *Error) Error() string {
 		if c.Message != "" {
 			fmt.Fprintf(&b, ": %s", c.Message)
 		}
+		if d := c.detailText(); d != "" && !strings.Contains(c.Message, d) {
+			fmt.Fprintf(&b, " (%s)", d)
+		}
 	}
 	if len(e.Codes) == 0 && e.Body != "" {
 		fmt.Fprintf(&b, ": %s", oneLine(e.Body, 200))
@@ -65,7 +68,8 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrNotFound, manifest.ErrNotFound:
-		return e.Status == http.StatusNotFound || e.hasCode("BLOB_UNKNOWN", "MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UPLOAD_UNKNOWN")
+		return e.Status == http.StatusNotFound || e.hasCode("BLOB_UNKNOWN", "MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UPLOAD_UNKNOWN") ||
+			e.missingTag403()
 	case ErrUnauthorized:
 		return e.Status == http.StatusUnauthorized || e.hasCode("UNAUTHORIZED")
 	case ErrDenied:
@@ -78,6 +82,16 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
+// missingTag403 reports Artifactory's answer to a read of a tag it does
+// not have: 403 with code UNAUTHORIZED, which it also gives when the tag
+// exists and may not be read (sigstore/cosign#2973). It counts as not
+// found too, so that looking for a tag to create (a signature, a sync
+// target) goes on; a real refusal shows when the tag is written.
+func (e *Error) missingTag403() bool {
+	read := e.Method == http.MethodGet || e.Method == http.MethodHead
+	return read && e.Status == http.StatusForbidden && e.hasCode("UNAUTHORIZED") && strings.Contains(e.URL, "/manifests/")
+}
+
 func (e *Error) hasCode(codes ...string) bool {
 	for _, c := range e.Codes {
 		for _, want := range codes {
@@ -87,6 +101,23 @@ func (e *Error) hasCode(codes ...string) bool {
 		}
 	}
 	return false
+}
+
+// detailText is the detail of an error code when it is words: a string,
+// or an object's "message" (as Quay sends it). Registries put there what
+// their message leaves out, such as which media type they refused.
+func (c ErrorCode) detailText() string {
+	var s string
+	if json.Unmarshal(c.Detail, &s) != nil {
+		var obj struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(c.Detail, &obj) != nil {
+			return ""
+		}
+		s = obj.Message
+	}
+	return auth.Redact(oneLine(s, 300))
 }
 
 // newError reads (a capped part of) resp's body into an *Error.

@@ -28,7 +28,8 @@ func checkRef(ref string) (manifest.Digest, error) {
 
 // Resolve returns the descriptor of the manifest or index that ref (a tag
 // or a digest) names. It asks with HEAD and falls back to GET when the
-// registry does not answer HEAD or leaves out Docker-Content-Digest; a
+// registry does not answer HEAD, leaves out Docker-Content-Digest or
+// fails it with anything but 404 (a HEAD error has no body to say why); a
 // digest that disagrees with the one asked for is an error.
 func (r *Repository) Resolve(ctx context.Context, ref string) (manifest.Descriptor, error) {
 	if r.sources != nil {
@@ -55,9 +56,12 @@ func (r *Repository) Resolve(ctx context.Context, ref string) (manifest.Descript
 			}
 			return desc, nil
 		}
-	} else if resp.StatusCode != http.StatusMethodNotAllowed && resp.StatusCode != http.StatusNotImplemented {
+	} else if resp.StatusCode == http.StatusNotFound {
 		return manifest.Descriptor{}, newError(resp)
 	}
+	// HEAD failed without a body to say why (Harbor's 412 policy
+	// violation, Artifactory's 403 for a missing tag), was refused (405,
+	// 501), or lacked the digest: GET tells more.
 	doc, err := r.FetchManifest(ctx, ref)
 	if err != nil {
 		return manifest.Descriptor{}, err
@@ -164,6 +168,9 @@ func (r *Repository) PushManifest(ctx context.Context, raw []byte, mediaType, re
 	}
 	req.Header.Set("Content-Type", mediaType)
 	resp, err := r.send(req, http.StatusCreated, http.StatusOK, http.StatusAccepted)
+	if err != nil && want == "" && r.tagHolds(ctx, ref, desc, err) {
+		return desc, nil // an immutable tag that already names it
+	}
 	if err != nil {
 		return desc, err
 	}

@@ -104,6 +104,12 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		wait := c.Retry.backoff(attempt - 1)
+		if resp != nil && rateLimitSpent(resp) {
+			e := newError(resp)
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w (rate limit used up: RateLimit-Remaining %s; retrying would not help before the window ends)",
+				e, truncate(resp.Header.Get("RateLimit-Remaining"), 40))
+		}
 		if resp != nil {
 			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 				if limit := cmpOr(c.Retry.MaxRetryAfter, 60*time.Second); ra > limit {
@@ -123,6 +129,15 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// rateLimitSpent reports whether a 429 says, as Docker Hub's pull limit
+// does, that no request is left in a window of hours (RateLimit-Remaining
+// "0;w=21600", no Retry-After): retrying within seconds only adds to it.
+func rateLimitSpent(resp *http.Response) bool {
+	remaining, _, _ := strings.Cut(resp.Header.Get("RateLimit-Remaining"), ";")
+	return resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" &&
+		strings.TrimSpace(remaining) == "0"
 }
 
 func replayable(req *http.Request) bool {

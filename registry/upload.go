@@ -213,7 +213,9 @@ func (r *Repository) putUpload(ctx context.Context, loc *url.URL, desc manifest.
 // Mount asks the registry to make the blob desc, stored in repository
 // from on the same registry, part of r without sending its bytes. It
 // reports whether the mount happened; when it did not, nothing was
-// uploaded and the caller should push the blob.
+// uploaded and the caller should push the blob. A mount refused outright
+// (401, 403 or 404, as Harbor answers for a source project it does not
+// have) did not happen either, and is no error.
 func (r *Repository) Mount(ctx context.Context, desc manifest.Descriptor, from string) (bool, error) {
 	if err := desc.Digest.Validate(); err != nil {
 		return false, err
@@ -224,7 +226,7 @@ func (r *Repository) Mount(ctx context.Context, desc manifest.Descriptor, from s
 	q := "?mount=" + url.QueryEscape(string(desc.Digest)) + "&from=" + url.QueryEscape(from)
 	loc, _, err := r.startUpload(ctx, q)
 	if err != nil {
-		return false, err
+		return false, mountRefused(err)
 	}
 	if loc == nil {
 		return true, nil

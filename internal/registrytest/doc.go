@@ -8,8 +8,9 @@
 // (package internal/registryserver), wrapped from outside with what only
 // tests need: a memory storage by default, a token endpoint for bearer
 // authentication, the quirks of other registries (Options.NoSinglePOST,
-// NoReferrers, IgnoreAccept, RelativeLocations, StaleUploadCheck), faults,
-// a request log and a replaceable clock. Tests and the served registry
+// NoReferrers, IgnoreAccept, RelativeLocations, StaleUploadCheck, and the
+// catalogue of real registries' departures from the spec in
+// Options.Quirks), faults, a request log and a replaceable clock. Tests and the served registry
 // run the same request handling; none of this package ships in skiff's
 // binary.
 //
@@ -72,6 +73,19 @@
 // (grant_type=password or refresh_token). Tokens carry the scopes asked
 // for and allowed, expire after Auth.TokenTTL by Options.Now, and a token
 // lacking a scope gets 401 with error="insufficient_scope".
+//
+// # Quirks of real registries
+//
+// Options.Quirks switches on named ways in which ECR, Docker Hub, GHCR,
+// GCR, ACR, Quay, GitLab, Harbor, Artifactory, Nexus, zot, proxies and
+// Red Hat's registry depart from the spec, each as its users or other
+// clients' issue trackers recorded it (the Quirk constants name the
+// source; Catalogue lists them). Each is emulated at the HTTP level around
+// the strict registry: statuses, error codes and messages, headers left
+// out, redirects to signed storage URLs, pagination, refused media types,
+// mounts and uploads. Registry.QuirkHits counts the requests a quirk
+// changed, so that a test can tell it was met. Redirecting quirks need the
+// blob host NewServer starts.
 //
 // # Faults and the request log
 //

@@ -66,6 +66,10 @@ type Options struct {
 	MaxUploadSessions int
 	UploadIdleTimeout time.Duration
 
+	// Quirks switches on the ways of real registries listed in
+	// Catalogue (see Quirk), each emulated around the strict registry.
+	Quirks []Quirk
+
 	// Now is the clock tokens and upload sessions expire by; time.Now
 	// when nil.
 	Now func() time.Time
@@ -88,6 +92,8 @@ type Registry struct {
 	tokens  *tokenTable
 	states  *stateTable
 	handler http.HandlerFunc
+	hits    hitTable
+	blobURL string // the blob host's base URL, for quirks that redirect
 }
 
 // New returns a Registry configured by opts, which may be nil.
@@ -172,6 +178,7 @@ func (g *Registry) serve(w http.ResponseWriter, r *http.Request) {
 // wrap is the middleware the production handler runs requests it let in
 // through: faults first, then the switches that imitate other registries.
 func (g *Registry) wrap(next http.Handler) http.Handler {
+	next = g.emulate(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w, r, done := g.applyFault(w, r)
 		if done || g.redirect(w, r) {

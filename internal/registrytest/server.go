@@ -32,6 +32,7 @@ func NewServer(t testing.TB, opts *Options) *Server {
 	blobs := httptest.NewServer(g.BlobHandler())
 	t.Cleanup(blobs.Close)
 	s.BlobURL = blobs.URL
+	g.blobURL = blobs.URL
 	if g.opts.Auth.separate() {
 		ts := httptest.NewServer(g.TokenHandler())
 		t.Cleanup(ts.Close)
