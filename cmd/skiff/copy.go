@@ -50,6 +50,7 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "copy")
 	o.register(fs)
 	o.registerZstd(fs)
+	o.registerKeepUncompressed(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
 	o.registerWrite(fs)
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
@@ -120,6 +121,11 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	}
 	if err := verifySources(ctx, e, o, opened, platforms); err != nil {
 		return err
+	}
+	for _, s := range opened {
+		if err := fromArchive(ctx, e, o, s, dst, platforms); err != nil {
+			return err
+		}
 	}
 	var root manifest.Descriptor
 	switch {

@@ -90,6 +90,7 @@ type source struct {
 	fetcher manifest.Fetcher
 	root    manifest.Descriptor
 	close   func() error
+	archive *tarball.Reader // a tarball source: see fromArchive
 }
 
 // openSource opens loc for reading and resolves its root descriptor.
@@ -123,7 +124,7 @@ func openSource(ctx context.Context, c *registry.Client, loc location, o *option
 		if err != nil {
 			return nil, err
 		}
-		src.fetcher, resolver, ref, src.close = r, r, loc.name, r.Close
+		src.fetcher, resolver, ref, src.close, src.archive = r, r, loc.name, r.Close, r
 		if ref == "" {
 			return src, soleImage(src, r)
 		}
@@ -157,19 +158,21 @@ func soleEntry(src *source, l *layout.Layout) error {
 	return nil
 }
 
-// soleImage picks the only image of a tarball named without a reference.
+// soleImage picks the only image of a tarball named without a reference;
+// what is attached to images (signatures, SBOMs) is no candidate.
 func soleImage(src *source, r *tarball.Reader) error {
-	imgs := r.Images()
-	if len(imgs) != 1 {
-		src.close()
-		var names []string
-		for _, im := range imgs {
-			names = append(names, im.Tags...)
-		}
-		return fmt.Errorf("%s holds %d images (%s); name one as %s:NAME", src.loc, len(imgs), strings.Join(names, ", "), src.loc)
+	root, err := r.Resolve(context.Background(), "")
+	if err == nil {
+		src.root = root
+		return nil
 	}
-	src.root = imgs[0].Descriptor
-	return nil
+	src.close()
+	imgs := r.Candidates()
+	var names []string
+	for _, im := range imgs {
+		names = append(names, im.Tags...)
+	}
+	return fmt.Errorf("%s holds %d images (%s); name one as %s:NAME", src.loc, len(imgs), strings.Join(names, ", "), src.loc)
 }
 
 // errNeedsPlatform is returned when an index must be narrowed to one

@@ -34,6 +34,7 @@ func runPush(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "push")
 	o.register(fs)
 	o.registerZstd(fs)
+	o.registerKeepUncompressed(fs)
 	o.registerResume(fs)
 	fs.StringVar(&o.platform, "platform", "all", "`OS/ARCH[/VARIANT]` to push from an index (default: all)")
 	if err := parse(e, fs, args); err != nil {
