@@ -111,9 +111,29 @@ func (w *walker) selectRoot(ctx context.Context, root Descriptor, platforms []Pl
 	if len(picked) == 1 {
 		return w.fetch(ctx, picked[0])
 	}
+	if pickedAll(doc.Index, picked) {
+		return doc, nil // the index as it is: its digest, and what signs it, stay
+	}
 	idx := *doc.Index
 	idx.Manifests = picked
 	return Marshal(doc.MediaType, &idx)
+}
+
+// pickedAll reports whether picked holds every entry of idx, each once.
+func pickedAll(idx *Index, picked []Descriptor) bool {
+	if len(picked) != len(idx.Manifests) {
+		return false
+	}
+	set := make(map[Digest]bool, len(picked))
+	for _, d := range picked {
+		set[d.Digest] = true
+	}
+	for _, d := range idx.Manifests {
+		if !set[d.Digest] {
+			return false
+		}
+	}
+	return len(set) == len(picked)
 }
 
 func (w *walker) fetch(ctx context.Context, desc Descriptor) (*Document, error) {

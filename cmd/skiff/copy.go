@@ -55,6 +55,7 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	o.registerWrite(fs)
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
 	fs.BoolVar(&o.referrers, "referrers", false, "copy signatures, attestations and SBOMs too: what the referrers API lists and cosign's sha256-DIGEST.sig/.att/.sbom tags, recursively")
+	o.registerOCIMediaTypes(fs)
 	o.registerVerifyKey(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -78,6 +79,9 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	}
 	if o.referrers && (dst.kind == kindDockerArchive || dst.kind == kindDirectory) {
 		return usagef("--referrers copies to a registry, an OCI layout or an oci-archive; a docker tarball holds images only")
+	}
+	if o.ociMediaTypes && (o.referrers || dst.kind != kindRegistry && dst.kind != kindOCI) {
+		return usagef("--oci-media-types converts what goes into a registry or an OCI layout, without --referrers (signatures name the digests it changes)")
 	}
 	if o.referrers && dst.kind == kindOCIArchive && dst.path == "-" {
 		return usagef("--referrers writes an oci-archive to a file, not to standard output")
@@ -147,6 +151,9 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	}
 	if !o.quiet {
 		for _, s := range opened {
+			if s.converted != "" && s.converted != root.Digest {
+				fmt.Fprintf(e.stderr, "skiff: converted %s to OCI media types (--oci-media-types): its digest is now %s (was %s)\n", s.loc, root.Digest, s.converted)
+			}
 			fmt.Fprintf(e.stderr, "skiff: copied %s to %s\n", s.loc, dst)
 		}
 		if root.Digest != "" {
@@ -175,8 +182,12 @@ func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, 
 			opts.Tag = defaultTag(src.loc)
 		}
 	}
-	root, err := manifest.Copy(ctx, store, src.fetcher, src.root, opts)
+	g, err := walkFor(ctx, src, platforms, o)
 	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	root := g.Root.Descriptor()
+	if err := manifest.CopyGraph(ctx, store, src.fetcher, g, opts); err != nil {
 		return root, err
 	}
 	if lay != nil {

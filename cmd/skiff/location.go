@@ -86,11 +86,12 @@ func splitTag(s string) (string, string) {
 
 // source is an opened image: where to fetch from and the root to copy.
 type source struct {
-	loc     location
-	fetcher manifest.Fetcher
-	root    manifest.Descriptor
-	close   func() error
-	archive *tarball.Reader // a tarball source: see fromArchive
+	loc       location
+	fetcher   manifest.Fetcher
+	root      manifest.Descriptor
+	close     func() error
+	archive   *tarball.Reader // a tarball source: see fromArchive
+	converted manifest.Digest // the root's digest before --oci-media-types
 }
 
 // openSource opens loc for reading and resolves its root descriptor.
