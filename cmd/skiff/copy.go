@@ -23,8 +23,14 @@ var copyCommand = &command{
 	help: `SRC and DST are registry references or oci:DIR[:TAG], docker-archive:FILE[:REF],
 oci-archive:FILE[:TAG]. Between registries, layers stream from one to the other and
 never touch the disk; within one registry they are mounted, not copied.
-A multi-platform index is copied whole unless --platform is given; a docker
-tarball holds one platform (the host's unless --platform says otherwise).
+A multi-platform index is copied whole unless --platform is given (naming every
+platform copies it whole too, digest kept); a docker tarball holds one platform
+(the host's unless --platform says otherwise). From a tarball, plain-tar layers
+are gzip-compressed into a registry or a layout (--keep-uncompressed: as they are),
+and an index whose platforms the tarball lacks gives the platforms it holds.
+--oci-media-types stores Docker-typed images with OCI media types (new digests),
+for tools that read only those from a layout (umoci, and skopeo up to at least
+1.9).
 An interrupted copy continues when run again: blobs the destination has are
 skipped, and a layout or archive destination resumes a blob cut short from
 its last checkpoint (see "skiff pull --help").

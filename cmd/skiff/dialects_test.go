@@ -179,7 +179,7 @@ func TestSkopeoReadsOCIMediaTypes(t *testing.T) {
 	}
 	mustRun(t, "copy", srv.Host+"/docker/app:1", "oci:"+dir+"/asis:v1")
 	if out, err := exec.Command(skopeo, "inspect", "oci:"+dir+"/asis:v1").CombinedOutput(); err != nil {
-		t.Logf("as expected of skopeo before containers/image 5.3x, without --oci-media-types: %s", bytes.TrimSpace(out))
+		t.Logf("as skopeo 1.9 does, without --oci-media-types: %s", bytes.TrimSpace(out))
 	}
 }
 

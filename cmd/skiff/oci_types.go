@@ -10,7 +10,7 @@ import (
 // registerOCIMediaTypes adds --oci-media-types to commands that write
 // into layouts (and registries).
 func (o *options) registerOCIMediaTypes(fs *flag.FlagSet) {
-	fs.BoolVar(&o.ociMediaTypes, "oci-media-types", false, "store Docker-typed manifests, configs and layers with OCI media types, so that every OCI tool reads the layout (skopeo's oci: transport before containers/image 5.3x takes only OCI types); the manifests get new digests, layers keep theirs")
+	fs.BoolVar(&o.ociMediaTypes, "oci-media-types", false, "store Docker-typed manifests, configs and layers with OCI media types, so that every OCI tool reads the layout (umoci, and skopeo up to at least 1.9, find only OCI-typed entries of index.json by name); the manifests get new digests, layers keep theirs")
 }
 
 // walkFor walks the graph copyTo moves from src, converted to OCI media
