@@ -68,9 +68,10 @@
 // manifest go-containerregistry (crane push) makes, byte for byte: compact
 // JSON, Docker media types (OCI ones when a layer is zstd-compressed),
 // descriptors ordered mediaType, size, digest as Docker's
-// distribution.Descriptor orders them; `docker push` writes the same
-// fields indented, after recompressing every layer, so no file gives
-// Docker's digest. Each layer's compression is detected from its first
+// distribution.Descriptor orders them; `docker push` from Docker's
+// classic store writes the same fields indented by three spaces
+// (distribution's schema2.FromStruct), after recompressing every layer,
+// so no file gives Docker's digest. Each layer's compression is detected from its first
 // bytes. An uncompressed layer ("<id>/layer.tar") is exposed as it is,
 // with the media type application/vnd.docker.image.rootfs.diff.tar, the
 // diffID as its digest and the file's size as its size: exact and
