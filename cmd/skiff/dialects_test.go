@@ -267,3 +267,16 @@ func TestUnauthorizedPushSaysHowToLogIn(t *testing.T) {
 		t.Fatalf("exit %d, %q", code, stderr)
 	}
 }
+
+// TestAirGapLayoutRoundTrip: the same with an OCI layout named without a
+// tag.
+func TestAirGapLayoutRoundTrip(t *testing.T) {
+	src := registrytest.NewServer(t, nil)
+	image, _ := signedImage(t, src, "demo/app")
+	dir := filepath.Join(t.TempDir(), "lay")
+	mustRun(t, "copy", "--quiet", "--referrers", src.Host+"/demo/app:1", "oci:"+dir)
+	out := mustRun(t, "copy", "--referrers", "oci:"+dir, src.Host+"/far/app:1")
+	if strings.TrimSpace(out) != string(image.Digest) {
+		t.Fatalf("copied %q, want the image %s", out, image.Digest)
+	}
+}

@@ -146,17 +146,40 @@ func openLayoutForRead(dir string) (*layout.Layout, error) {
 	return layout.Open(dir)
 }
 
-// soleEntry picks the only image of a layout named without a tag.
+// soleEntry picks the only image of a layout named without a tag; what
+// is attached to images (signatures, SBOMs) is no candidate.
 func soleEntry(src *source, l *layout.Layout) error {
 	idx, err := l.Index()
 	if err != nil {
 		return err
 	}
-	if len(idx.Manifests) != 1 {
-		return fmt.Errorf("%s holds %d images; name one as %s:TAG", src.loc, len(idx.Manifests), src.loc)
+	cands := idx.Manifests
+	if len(cands) > 1 {
+		cands = nil
+		for _, d := range idx.Manifests {
+			if !attachedEntry(l, d) {
+				cands = append(cands, d)
+			}
+		}
 	}
-	src.root = idx.Manifests[0]
+	if len(cands) != 1 {
+		return fmt.Errorf("%s holds %d images; name one as %s:TAG", src.loc, len(cands), src.loc)
+	}
+	src.root = cands[0]
 	return nil
+}
+
+// attachedEntry reports whether an index.json entry is attached to an
+// image rather than one: named by a cosign tag, or a referrer or artifact.
+func attachedEntry(f manifest.Fetcher, d manifest.Descriptor) bool {
+	if manifest.IsCosignTag(d.Annotations[tarball.AnnotationRefName]) {
+		return true
+	}
+	if !manifest.IsManifest(d.MediaType) && !manifest.IsIndex(d.MediaType) {
+		return true
+	}
+	doc, err := manifest.FetchDocument(context.Background(), f, d)
+	return err == nil && doc.Attached()
 }
 
 // soleImage picks the only image of a tarball named without a reference;
