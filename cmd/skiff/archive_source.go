@@ -27,8 +27,10 @@ func fromArchive(ctx context.Context, e *env, o *options, s *source, dst locatio
 		if err != nil {
 			return err
 		}
-		if err := wantHeld(s, platforms, have, absent); err != nil {
-			return err
+		if o.platform != "" { // the host's platform by default: what is held serves
+			if err := wantHeld(s, platforms, have, absent); err != nil {
+				return err
+			}
 		}
 		e.note(o, "skiff: %s: index %s names %s, which the archive does not hold; copying %s\n",
 			s.loc, s.root.Digest, platformNames(absent), platformNames(have))
