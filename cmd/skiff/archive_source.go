@@ -48,8 +48,12 @@ func fromArchive(ctx context.Context, e *env, o *options, s *source, dst locatio
 		return fmt.Errorf("%s: %w", s.loc, err)
 	}
 	if rep.Layers > 0 {
-		e.note(o, "skiff: %s: gzip-compressed %d plain-tar layers (%s to %s), as docker push does; the image's digest is now %s (--keep-uncompressed keeps them as they are)\n",
-			s.loc, rep.Layers, byteSize(rep.Before), byteSize(rep.After), root.Digest)
+		layers := "plain-tar layers"
+		if rep.Layers == 1 {
+			layers = "plain-tar layer"
+		}
+		e.note(o, "skiff: %s: gzip-compressed %d %s (%s to %s), as docker push does; the image's digest is now %s (--keep-uncompressed sends them as they are)\n",
+			s.loc, rep.Layers, layers, byteSize(rep.Before), byteSize(rep.After), root.Digest)
 		s.root = root
 	}
 	return nil
