@@ -38,7 +38,8 @@ type ReferencePusher interface {
 type CopyOptions struct {
 	// Platforms selects from an index: none means the whole index; one
 	// means just that platform's manifest, which becomes the copy's root;
-	// several mean a new index holding just those.
+	// several mean a new index holding just those, in that order, unless
+	// they are every entry of the index, which is then copied as it is.
 	Platforms []Platform
 	// Tag, if set, names the root in the destination.
 	Tag string

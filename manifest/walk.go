@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -110,9 +111,29 @@ func (w *walker) selectRoot(ctx context.Context, root Descriptor, platforms []Pl
 	if len(picked) == 1 {
 		return w.fetch(ctx, picked[0])
 	}
+	if pickedAll(doc.Index, picked) {
+		return doc, nil // the index as it is: its digest, and what signs it, stay
+	}
 	idx := *doc.Index
 	idx.Manifests = picked
 	return Marshal(doc.MediaType, &idx)
+}
+
+// pickedAll reports whether picked holds every entry of idx, each once.
+func pickedAll(idx *Index, picked []Descriptor) bool {
+	if len(picked) != len(idx.Manifests) {
+		return false
+	}
+	set := make(map[Digest]bool, len(picked))
+	for _, d := range picked {
+		set[d.Digest] = true
+	}
+	for _, d := range idx.Manifests {
+		if !set[d.Digest] {
+			return false
+		}
+	}
+	return len(set) == len(picked)
 }
 
 func (w *walker) fetch(ctx context.Context, desc Descriptor) (*Document, error) {
@@ -402,4 +423,37 @@ func (d *Document) Referrer() (*Descriptor, Descriptor) {
 		entry.Annotations = nil
 	}
 	return subject, entry
+}
+
+// IsCosignTag reports whether tag is one cosign gives what it attaches to
+// an image: "sha256-<64 hex>" followed by ".sig", ".att" or ".sbom".
+func IsCosignTag(tag string) bool {
+	for _, suffix := range CosignSuffixes {
+		if hex, ok := strings.CutSuffix(tag, suffix); ok {
+			d := Digest(strings.Replace(hex, "-", ":", 1))
+			return strings.HasPrefix(hex, "sha256-") && d.Validate() == nil
+		}
+	}
+	return false
+}
+
+// Attached reports whether d is attached to another image rather than an
+// image of its own: it names a subject (a referrer), or it is an artifact,
+// whose artifactType or config type is not an image config's. An image
+// whose descriptor repeats its config type as artifactType, as crane's
+// indexes do, is an image.
+func (d *Document) Attached() bool {
+	switch {
+	case d.Manifest != nil:
+		m := d.Manifest
+		return m.Subject != nil || !isImageConfig(m.ArtifactType) || !isImageConfig(m.Config.MediaType)
+	case d.Index != nil:
+		return d.Index.Subject != nil || !isImageConfig(d.Index.ArtifactType)
+	}
+	return false
+}
+
+// isImageConfig reports whether mt is empty or the type of an image config.
+func isImageConfig(mt string) bool {
+	return mt == "" || mt == MediaTypeOCIConfig || mt == MediaTypeDockerConfig
 }

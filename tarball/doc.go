@@ -55,17 +55,31 @@
 // Reader.Close removes.
 //
 // Images listed in index.json keep their manifests and digests; tags from
-// manifest.json are added to the image with the same config. For an image
-// known only from manifest.json, the Reader synthesizes a Docker manifest
-// (an OCI one when a layer is zstd-compressed) from the config and layers.
-// Each layer's compression is detected from its first bytes. An
-// uncompressed layer ("<id>/layer.tar") is exposed as it is, with the media
-// type application/vnd.docker.image.rootfs.diff.tar, the diffID as its
-// digest and the file's size as its size: exact and streamable, and what
-// Docker 25 itself writes. Pushing it uploads the uncompressed bytes. A
-// compressed layer takes its digest from LayerSources or from its file name
-// ("blobs/sha256/<hex>", "<hex>.tar.gz", "<hex>.tar"), or else is hashed
-// once at Open.
+// manifest.json are added to the image with the same config, or to the
+// index one of whose manifests has that config: containerd (`ctr images
+// export`) and Docker 25 with the containerd store name an image's whole
+// index in index.json and its exported platform in manifest.json, and
+// that is one image. Loadable tells what of an index the tarball holds
+// whole, as `docker load` would load it. Entries attached to images
+// (referrers, artifacts, cosign's sha256-HEX.sig/.att/.sbom tags, as in
+// skiff's own oci-archives) are listed but never picked by an empty name.
+//
+// For an image known only from manifest.json, the Reader synthesizes the
+// manifest go-containerregistry (crane push) makes, byte for byte: compact
+// JSON, Docker media types (OCI ones when a layer is zstd-compressed),
+// descriptors ordered mediaType, size, digest as Docker's
+// distribution.Descriptor orders them; `docker push` from Docker's
+// classic store writes the same fields indented by three spaces
+// (distribution's schema2.FromStruct), after recompressing every layer,
+// so no file gives Docker's digest. Each layer's compression is detected from its first
+// bytes. An uncompressed layer ("<id>/layer.tar") is exposed as it is,
+// with the media type application/vnd.docker.image.rootfs.diff.tar, the
+// diffID as its digest and the file's size as its size: exact and
+// streamable, and what Docker 25 itself writes. CompressLayers gives the
+// image with such layers gzip-compressed, as docker push sends them. A
+// compressed layer takes its digest from LayerSources or from its file
+// name ("blobs/sha256/<hex>", "<hex>.tar.gz", "<hex>.tar"), or else is
+// hashed once at Open.
 //
 // A Reader is a manifest.Fetcher, manifest.Exister and manifest.Resolver,
 // so images can be pushed or copied from it. Fetch verifies size and digest

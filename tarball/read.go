@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
@@ -41,9 +43,21 @@ type ImageInfo struct {
 	// familiar form, or a bare org.opencontainers.image.ref.name.
 	Tags []string
 
+	// RefNames are the org.opencontainers.image.ref.name annotations of
+	// the image's index.json entries, as written there ("v1", or a whole
+	// reference); Resolve accepts them too.
+	RefNames []string
+
 	// Descriptor is the image's manifest (or index) descriptor; Fetch
 	// serves the document it names.
 	Descriptor manifest.Descriptor
+
+	// Attached reports an entry attached to another image rather than an
+	// image of its own: a referrer (it names a subject), an artifact (see
+	// manifest.Document.Attached), or what a cosign tag names
+	// (sha256-HEX.sig, .att, .sbom). Resolve finds it by name or digest;
+	// Resolve("") never picks it.
+	Attached bool
 }
 
 // Reader reads the images of a docker-load tarball or an OCI archive. It
@@ -57,21 +71,37 @@ type Reader struct {
 	images   []ImageInfo
 	byConfig map[manifest.Digest]int // config digest → index in images, while opening
 	closers  []func() error
+
+	mu    sync.RWMutex
+	added map[manifest.Digest]blobSource // made after Open: Loadable, CompressLayers
 }
 
-// blobSource is where the bytes of one digest are: in memory (synthesized
-// manifests) or in a tar entry.
+// blobSource is where the bytes of one digest are: in memory (manifests
+// the reader made), in a tar entry, or the gzip compression of a tar
+// entry (CompressLayers).
 type blobSource struct {
-	data  []byte
-	entry *tarEntry
+	data   []byte
+	entry  *tarEntry
+	synth  bool // data is a manifest synthesized from manifest.json
+	gzip   bool // the bytes are entry's, gzip-compressed
+	gzSize int64
 }
 
-// open returns a reader of the blob's bytes.
-func (b blobSource) open(ra io.ReaderAt) io.ReadSeeker {
-	if b.entry != nil {
-		return b.entry.section(ra)
+// open returns a reader of the blob's bytes from offset on.
+func (b blobSource) open(ra io.ReaderAt, offset int64) (io.ReadCloser, error) {
+	var rs io.ReadSeeker
+	switch {
+	case b.gzip:
+		return gzipFrom(b.entry.section(ra), offset)
+	case b.entry != nil:
+		rs = b.entry.section(ra)
+	default:
+		rs = bytes.NewReader(b.data)
 	}
-	return bytes.NewReader(b.data)
+	if _, err := rs.Seek(offset, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return io.NopCloser(rs), nil
 }
 
 // Open indexes the tarball in r, of size bytes, and reads its
@@ -169,7 +199,9 @@ func (r *Reader) Close() error {
 func (r *Reader) Images() []ImageInfo {
 	out := make([]ImageInfo, len(r.images))
 	for i, im := range r.images {
-		out[i] = ImageInfo{Tags: append([]string(nil), im.Tags...), Descriptor: im.Descriptor}
+		out[i] = im
+		out[i].Tags = slices.Clone(im.Tags)
+		out[i].RefNames = slices.Clone(im.RefNames)
 	}
 	return out
 }
@@ -182,7 +214,11 @@ func (r *Reader) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCl
 	if err != nil {
 		return nil, err
 	}
-	return manifest.VerifyReadCloser(io.NopCloser(src.open(r.ra)), desc), nil
+	rc, err := src.open(r.ra, 0)
+	if err != nil {
+		return nil, fmt.Errorf("tarball: %s: %w", desc.Digest, err)
+	}
+	return manifest.VerifyReadCloser(rc, desc), nil
 }
 
 // FetchFrom returns the bytes of desc's content from offset on, not
@@ -195,11 +231,11 @@ func (r *Reader) FetchFrom(ctx context.Context, desc manifest.Descriptor, offset
 	if err != nil {
 		return nil, err
 	}
-	rd := src.open(r.ra)
-	if _, err := rd.Seek(offset, io.SeekStart); err != nil {
+	rc, err := src.open(r.ra, offset)
+	if err != nil {
 		return nil, fmt.Errorf("tarball: %s: %w", desc.Digest, err)
 	}
-	return io.NopCloser(rd), nil
+	return rc, nil
 }
 
 // Exists reports whether the tarball holds the content desc names.
@@ -218,6 +254,11 @@ func (r *Reader) lookup(desc manifest.Descriptor) (blobSource, error) {
 	}
 	src, ok := r.blobs[desc.Digest]
 	if !ok {
+		r.mu.RLock()
+		src, ok = r.added[desc.Digest]
+		r.mu.RUnlock()
+	}
+	if !ok {
 		e, err := r.resolve(blobPath(desc.Digest))
 		if err != nil {
 			return blobSource{}, fmt.Errorf("tarball: %s: %w", desc.Digest, manifest.ErrNotFound)
@@ -232,6 +273,9 @@ func (r *Reader) lookup(desc manifest.Descriptor) (blobSource, error) {
 }
 
 func (s blobSource) size() int64 {
+	if s.gzip {
+		return s.gzSize
+	}
 	if s.entry != nil {
 		return s.entry.size
 	}
@@ -247,10 +291,13 @@ func blobPath(d manifest.Digest) string {
 // manifest.json ("alpine:latest"), any spelling of the same reference
 // ("alpine", "docker.io/library/alpine:latest"), a bare
 // org.opencontainers.image.ref.name, or a digest, alone or after "@".
-// An empty ref names the only image of a single-image tarball.
+// An empty ref names the only image of a tarball whose other entries are
+// all attached to images (ImageInfo.Attached), or its only entry.
 func (r *Reader) Resolve(ctx context.Context, ref string) (manifest.Descriptor, error) {
-	if ref == "" && len(r.images) == 1 {
-		return r.images[0].Descriptor, nil
+	if ref == "" {
+		if im, ok := r.soleImage(); ok {
+			return im.Descriptor, nil
+		}
 	}
 	want, perr := reference.Parse(ref)
 	dgst := manifest.Digest(ref)
@@ -258,7 +305,7 @@ func (r *Reader) Resolve(ctx context.Context, ref string) (manifest.Descriptor, 
 		dgst = manifest.Digest(want.Digest)
 	}
 	for _, im := range r.images {
-		if im.Descriptor.Digest == dgst || hasTag(im.Tags, ref, want, perr == nil) {
+		if im.Descriptor.Digest == dgst || hasTag(im.Tags, ref, want, perr == nil) || slices.Contains(im.RefNames, ref) {
 			return im.Descriptor, nil
 		}
 	}
@@ -277,4 +324,29 @@ func hasTag(tags []string, ref string, want reference.Reference, parsed bool) bo
 		}
 	}
 	return false
+}
+
+// soleImage returns the only image that is not attached to another, or
+// the only entry of all.
+func (r *Reader) soleImage() (ImageInfo, bool) {
+	if len(r.images) == 1 {
+		return r.images[0], true
+	}
+	cands := r.Candidates()
+	if len(cands) == 1 {
+		return cands[0], true
+	}
+	return ImageInfo{}, false
+}
+
+// Candidates returns the images a name-less reference could mean: every
+// image of Images that is not attached to another.
+func (r *Reader) Candidates() []ImageInfo {
+	var out []ImageInfo
+	for _, im := range r.Images() {
+		if !im.Attached {
+			out = append(out, im)
+		}
+	}
+	return out
 }

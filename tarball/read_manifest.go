@@ -145,7 +145,7 @@ func (r *Reader) addDockerImage(me *ManifestEntry) error {
 	if err != nil {
 		return err
 	}
-	r.blobs[doc.Digest] = blobSource{data: doc.Raw}
+	r.blobs[doc.Digest] = blobSource{data: doc.Raw, synth: true}
 	r.images = append(r.images, ImageInfo{Tags: mergeTags(nil, me.RepoTags), Descriptor: doc.Descriptor()})
 	return nil
 }
@@ -221,8 +221,12 @@ func digestFromName(name string) manifest.Digest {
 	return ""
 }
 
-// synthesize builds the manifest of an image known only from manifest.json:
-// Docker media types, or OCI ones when a layer is zstd-compressed.
+// synthesize builds the manifest of an image known only from manifest.json,
+// byte for byte as go-containerregistry builds it (crane push, ggcr's
+// tarball.Image): compact JSON whose descriptors hold mediaType, size and
+// digest in that order, the order of Docker's own descriptors
+// (distribution.Descriptor). Docker media types, or OCI ones when a layer
+// is zstd-compressed, which Docker's schema cannot say.
 func synthesize(cfg manifest.Descriptor, layers []manifest.Descriptor) (*manifest.Document, error) {
 	m := manifest.Manifest{SchemaVersion: 2, MediaType: manifest.MediaTypeDockerManifest, Config: cfg, Layers: layers}
 	m.Config.MediaType = manifest.MediaTypeDockerConfig
@@ -232,11 +236,36 @@ func synthesize(cfg manifest.Descriptor, layers []manifest.Descriptor) (*manifes
 			break
 		}
 	}
-	raw, err := json.Marshal(&m)
+	sm := synthManifest{SchemaVersion: 2, MediaType: m.MediaType, Config: synthDesc(m.Config), Layers: make([]synthDescriptor, len(m.Layers))}
+	for i, l := range m.Layers {
+		sm.Layers[i] = synthDesc(l)
+	}
+	raw, err := json.Marshal(&sm)
 	if err != nil {
 		return nil, err
 	}
 	return manifest.Parse(raw, m.MediaType)
+}
+
+// synthManifest and synthDescriptor give a synthesized manifest the field
+// order go-containerregistry's v1.Manifest and v1.Descriptor have.
+type synthManifest struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     string            `json:"mediaType,omitempty"`
+	Config        synthDescriptor   `json:"config"`
+	Layers        []synthDescriptor `json:"layers"`
+}
+
+type synthDescriptor struct {
+	MediaType   string            `json:"mediaType"`
+	Size        int64             `json:"size"`
+	Digest      manifest.Digest   `json:"digest"`
+	URLs        []string          `json:"urls,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+func synthDesc(d manifest.Descriptor) synthDescriptor {
+	return synthDescriptor{MediaType: d.MediaType, Size: d.Size, Digest: d.Digest, URLs: d.URLs, Annotations: d.Annotations}
 }
 
 // ociManifest returns m with OCI media types.

@@ -3,6 +3,7 @@ package tarball
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
@@ -43,28 +44,70 @@ func (r *Reader) loadIndexJSON() error {
 }
 
 func (r *Reader) addOCIImage(d manifest.Descriptor, seen map[manifest.Digest]int) error {
-	tags := annotationTags(d.Annotations)
+	tags, refName := annotationTags(d.Annotations), d.Annotations[AnnotationRefName]
 	if i, ok := seen[d.Digest]; ok {
-		r.images[i].Tags = mergeTags(r.images[i].Tags, tags)
+		r.addNames(i, tags, refName)
 		return nil
 	}
 	if _, err := r.lookup(d); err != nil {
 		return err
 	}
-	if manifest.IsManifest(d.MediaType) {
+	attached := !manifest.IsManifest(d.MediaType) && !manifest.IsIndex(d.MediaType)
+	if !attached {
 		doc, err := manifest.FetchDocument(context.Background(), r, d)
 		if err != nil {
 			return err
 		}
-		if doc.Manifest == nil {
-			return fmt.Errorf("tarball: %s is not an image manifest", d.Digest)
-		}
-		r.byConfig[doc.Manifest.Config.Digest] = len(r.images)
+		attached = doc.Attached()
+		r.rememberConfigs(doc)
 	}
 	seen[d.Digest] = len(r.images)
 	desc := manifest.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size, Platform: d.Platform, ArtifactType: d.ArtifactType}
-	r.images = append(r.images, ImageInfo{Tags: mergeTags(nil, tags), Descriptor: desc})
+	r.images = append(r.images, ImageInfo{Descriptor: desc, Attached: attached})
+	r.addNames(len(r.images)-1, tags, refName)
 	return nil
+}
+
+// addNames gives image i the tags and ref name of one more index.json
+// entry. An image every name of which is a cosign tag is attached.
+func (r *Reader) addNames(i int, tags []string, refName string) {
+	im := &r.images[i]
+	im.Tags = mergeTags(im.Tags, tags)
+	if refName != "" && !slices.Contains(im.RefNames, refName) {
+		im.RefNames = append(im.RefNames, refName)
+	}
+	cosign := len(im.RefNames) > 0
+	for _, n := range im.RefNames {
+		cosign = cosign && manifest.IsCosignTag(n)
+	}
+	im.Attached = im.Attached || cosign
+}
+
+// rememberConfigs records the config digest of the image the next
+// r.images entry will be, and of each manifest of it (an index) that the
+// tarball holds: manifest.json names them by config, as containerd and
+// Docker 25 write it for the platform they exported.
+func (r *Reader) rememberConfigs(doc *manifest.Document) {
+	i := len(r.images)
+	if doc.Manifest != nil {
+		r.byConfig[doc.Manifest.Config.Digest] = i
+		return
+	}
+	for _, child := range doc.Index.Manifests {
+		if !manifest.IsManifest(child.MediaType) {
+			continue
+		}
+		if _, err := r.lookup(child); err != nil {
+			continue // a platform the tarball lacks
+		}
+		cd, err := manifest.FetchDocument(context.Background(), r, child)
+		if err != nil || cd.Manifest == nil {
+			continue
+		}
+		if _, ok := r.byConfig[cd.Manifest.Config.Digest]; !ok {
+			r.byConfig[cd.Manifest.Config.Digest] = i
+		}
+	}
 }
 
 // annotationTags returns the name an index.json entry gives its image: the

@@ -23,8 +23,14 @@ var copyCommand = &command{
 	help: `SRC and DST are registry references or oci:DIR[:TAG], docker-archive:FILE[:REF],
 oci-archive:FILE[:TAG]. Between registries, layers stream from one to the other and
 never touch the disk; within one registry they are mounted, not copied.
-A multi-platform index is copied whole unless --platform is given; a docker
-tarball holds one platform (the host's unless --platform says otherwise).
+A multi-platform index is copied whole unless --platform is given (naming every
+platform copies it whole too, digest kept); a docker tarball holds one platform
+(the host's unless --platform says otherwise). From a tarball, plain-tar layers
+are gzip-compressed into a registry or a layout (--keep-uncompressed: as they are),
+and an index whose platforms the tarball lacks gives the platforms it holds.
+--oci-media-types stores Docker-typed images with OCI media types (new digests),
+for tools that read only those from a layout (umoci, and skopeo up to at least
+1.9).
 An interrupted copy continues when run again: blobs the destination has are
 skipped, and a layout or archive destination resumes a blob cut short from
 its last checkpoint (see "skiff pull --help").
@@ -50,10 +56,12 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "copy")
 	o.register(fs)
 	o.registerZstd(fs)
+	o.registerKeepUncompressed(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
 	o.registerWrite(fs)
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
 	fs.BoolVar(&o.referrers, "referrers", false, "copy signatures, attestations and SBOMs too: what the referrers API lists and cosign's sha256-DIGEST.sig/.att/.sbom tags, recursively")
+	o.registerOCIMediaTypes(fs)
 	o.registerVerifyKey(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -77,6 +85,9 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	}
 	if o.referrers && (dst.kind == kindDockerArchive || dst.kind == kindDirectory) {
 		return usagef("--referrers copies to a registry, an OCI layout or an oci-archive; a docker tarball holds images only")
+	}
+	if o.ociMediaTypes && (o.referrers || dst.kind != kindRegistry && dst.kind != kindOCI) {
+		return usagef("--oci-media-types converts what goes into a registry or an OCI layout, without --referrers (signatures name the digests it changes)")
 	}
 	if o.referrers && dst.kind == kindOCIArchive && dst.path == "-" {
 		return usagef("--referrers writes an oci-archive to a file, not to standard output")
@@ -121,6 +132,11 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	if err := verifySources(ctx, e, o, opened, platforms); err != nil {
 		return err
 	}
+	for _, s := range opened {
+		if err := fromArchive(ctx, e, o, s, dst, platforms); err != nil {
+			return err
+		}
+	}
 	var root manifest.Descriptor
 	switch {
 	case dst.kind == kindOCIArchive && o.referrers:
@@ -141,6 +157,9 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	}
 	if !o.quiet {
 		for _, s := range opened {
+			if s.converted != "" && s.converted != root.Digest {
+				fmt.Fprintf(e.stderr, "skiff: converted %s to OCI media types (--oci-media-types): its digest is now %s (was %s)\n", s.loc, root.Digest, s.converted)
+			}
 			fmt.Fprintf(e.stderr, "skiff: copied %s to %s\n", s.loc, dst)
 		}
 		if root.Digest != "" {
@@ -169,8 +188,12 @@ func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, 
 			opts.Tag = defaultTag(src.loc)
 		}
 	}
-	root, err := manifest.Copy(ctx, store, src.fetcher, src.root, opts)
+	g, err := walkFor(ctx, src, platforms, o)
 	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	root := g.Root.Descriptor()
+	if err := manifest.CopyGraph(ctx, store, src.fetcher, g, opts); err != nil {
 		return root, err
 	}
 	if lay != nil {

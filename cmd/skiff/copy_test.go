@@ -33,8 +33,8 @@ func TestCopyMultiArchWholeAndByPlatform(t *testing.T) {
 		t.Fatalf("by platform: got %s, want the arm64 manifest", doc.Digest)
 	}
 	mustRun(t, "copy", "--platform", "linux/arm64,linux/amd64", src.Host+"/multi/app:1", dst.Host+"/multi/app:two")
-	if doc := read("multi/app:two"); doc.Index == nil || len(doc.Index.Manifests) != 2 || doc.Index.Manifests[0].Digest != ims[1].Manifest.Digest {
-		t.Fatal("a platform list did not make an index of those platforms in that order")
+	if doc := read("multi/app:two"); doc.Digest != idx.Digest {
+		t.Fatal("a platform list naming every platform did not copy the index as it is")
 	}
 	code, _, stderr := runSkiff(t, t.Context(), "", "copy", "--platform", "linux/s390x", src.Host+"/multi/app:1", dst.Host+"/multi/app:none")
 	if code != exitError || !strings.Contains(stderr, "no manifest for platform linux/s390x") || !strings.Contains(stderr, "linux/arm64") {

@@ -35,7 +35,10 @@ var deleteCommand = &command{
 	usage:   "[flags] REF",
 	help: `A tag is resolved to its digest first and the manifest is deleted by digest,
 which removes every tag that names it (most registries delete only by digest).
-Many registries have deletion turned off. The deleted digest is printed on stdout.
+A registry that keeps the tag afterwards (go-containerregistry's does) is asked
+again, and the tag is deleted too; other tags naming the digest may then remain
+there, and skiff says so. Many registries have deletion turned off. The deleted
+digest is printed on stdout.
 
 examples:
   skiff delete localhost:5000/app:old
@@ -126,6 +129,9 @@ func runDelete(ctx context.Context, e *env, args []string) error {
 		digest = string(root.Digest)
 	}
 	if err := repo.Delete(ctx, digest); err != nil {
+		return err
+	}
+	if err := deleteKeptTag(ctx, e, &o, repo, ref, digest); err != nil {
 		return err
 	}
 	if !o.quiet {

@@ -199,9 +199,14 @@ func TestTagAndDelete(t *testing.T) {
 	if got := mustRun(t, "delete", "--quiet", srv.Host+"/demo/app:stable"); got != string(im.Manifest.Digest)+"\n" {
 		t.Fatalf("delete printed %q", got)
 	}
-	last := srv.Log.Requests()[len(srv.Log.Requests())-1]
-	if last.Method != "DELETE" || !strings.HasSuffix(last.Path, string(im.Manifest.Digest)) {
-		t.Fatalf("deleted with %s %s, want by digest", last.Method, last.Path)
+	var deletes []string
+	for _, r := range srv.Log.Requests() {
+		if r.Method == "DELETE" {
+			deletes = append(deletes, r.Path)
+		}
+	}
+	if len(deletes) != 1 || !strings.HasSuffix(deletes[0], string(im.Manifest.Digest)) {
+		t.Fatalf("deleted with %v, want once by digest", deletes)
 	}
 	code, _, stderr := runSkiff(t, t.Context(), "", "config", srv.Host+"/demo/app:1")
 	if code != exitError || !strings.Contains(stderr, "404") {

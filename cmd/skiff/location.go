@@ -86,10 +86,12 @@ func splitTag(s string) (string, string) {
 
 // source is an opened image: where to fetch from and the root to copy.
 type source struct {
-	loc     location
-	fetcher manifest.Fetcher
-	root    manifest.Descriptor
-	close   func() error
+	loc       location
+	fetcher   manifest.Fetcher
+	root      manifest.Descriptor
+	close     func() error
+	archive   *tarball.Reader // a tarball source: see fromArchive
+	converted manifest.Digest // the root's digest before --oci-media-types
 }
 
 // openSource opens loc for reading and resolves its root descriptor.
@@ -123,7 +125,7 @@ func openSource(ctx context.Context, c *registry.Client, loc location, o *option
 		if err != nil {
 			return nil, err
 		}
-		src.fetcher, resolver, ref, src.close = r, r, loc.name, r.Close
+		src.fetcher, resolver, ref, src.close, src.archive = r, r, loc.name, r.Close, r
 		if ref == "" {
 			return src, soleImage(src, r)
 		}
@@ -144,32 +146,57 @@ func openLayoutForRead(dir string) (*layout.Layout, error) {
 	return layout.Open(dir)
 }
 
-// soleEntry picks the only image of a layout named without a tag.
+// soleEntry picks the only image of a layout named without a tag; what
+// is attached to images (signatures, SBOMs) is no candidate.
 func soleEntry(src *source, l *layout.Layout) error {
 	idx, err := l.Index()
 	if err != nil {
 		return err
 	}
-	if len(idx.Manifests) != 1 {
-		return fmt.Errorf("%s holds %d images; name one as %s:TAG", src.loc, len(idx.Manifests), src.loc)
+	cands := idx.Manifests
+	if len(cands) > 1 {
+		cands = nil
+		for _, d := range idx.Manifests {
+			if !attachedEntry(l, d) {
+				cands = append(cands, d)
+			}
+		}
 	}
-	src.root = idx.Manifests[0]
+	if len(cands) != 1 {
+		return fmt.Errorf("%s holds %d images; name one as %s:TAG", src.loc, len(cands), src.loc)
+	}
+	src.root = cands[0]
 	return nil
 }
 
-// soleImage picks the only image of a tarball named without a reference.
-func soleImage(src *source, r *tarball.Reader) error {
-	imgs := r.Images()
-	if len(imgs) != 1 {
-		src.close()
-		var names []string
-		for _, im := range imgs {
-			names = append(names, im.Tags...)
-		}
-		return fmt.Errorf("%s holds %d images (%s); name one as %s:NAME", src.loc, len(imgs), strings.Join(names, ", "), src.loc)
+// attachedEntry reports whether an index.json entry is attached to an
+// image rather than one: named by a cosign tag, or a referrer or artifact.
+func attachedEntry(f manifest.Fetcher, d manifest.Descriptor) bool {
+	if manifest.IsCosignTag(d.Annotations[tarball.AnnotationRefName]) {
+		return true
 	}
-	src.root = imgs[0].Descriptor
-	return nil
+	if !manifest.IsManifest(d.MediaType) && !manifest.IsIndex(d.MediaType) {
+		return true
+	}
+	doc, err := manifest.FetchDocument(context.Background(), f, d)
+	return err == nil && doc.Attached()
+}
+
+// soleImage picks the only image of a tarball named without a reference;
+// what is attached to images (signatures, SBOMs) is no candidate.
+func soleImage(src *source, r *tarball.Reader) error {
+	root, err := r.Resolve(context.Background(), "")
+	if err == nil {
+		src.root = root
+		return nil
+	}
+	src.close()
+	imgs := r.Candidates()
+	var names []string
+	for _, im := range imgs {
+		names = append(names, im.Tags...)
+	}
+	return fmt.Errorf("%s holds %d images (%s); name one as %s:NAME", src.loc, len(imgs), strings.Join(names, ", "), src.loc)
 }
 
 // errNeedsPlatform is returned when an index must be narrowed to one

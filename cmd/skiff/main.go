@@ -116,6 +116,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	if errors.Is(err, zstd.ErrWindowTooLarge) {
 		msg += " (--zstd-max-window raises it)"
 	}
+	msg += loginHint(err)
 	fmt.Fprintf(e.stderr, "skiff %s: %s\n", args[0], msg)
 	return exitError
 }

@@ -39,6 +39,9 @@ type options struct {
 	referrers     bool
 	partialMaxAge time.Duration
 	verifyKey     string // --verify-key of pull, copy and proxy (verify.go)
+
+	keepUncompressed bool // push and copy from a tarball (archive_source.go)
+	ociMediaTypes    bool // into a layout (oci_types.go)
 }
 
 // newFlagSet returns a FlagSet for command name whose usage prints the
@@ -112,6 +115,12 @@ func (o *options) maxZstdWindow() int64 {
 		return 0
 	}
 	return min(o.zstdWindow, 1<<20) << 20
+}
+
+// registerKeepUncompressed adds the flag of commands that read tarballs
+// and write to a registry or a layout.
+func (o *options) registerKeepUncompressed(fs *flag.FlagSet) {
+	fs.BoolVar(&o.keepUncompressed, "keep-uncompressed", false, "send a tarball's plain-tar layers (docker save, podman save) as they are; by default they are gzip-compressed, as docker push does, which changes the image's digest")
 }
 
 // registerResume adds the flags that govern resuming an interrupted run.

@@ -30,7 +30,8 @@ over; partial files older than --partial-max-age are removed by later runs.
 examples:
   skiff pull debian
   skiff pull --platform linux/arm64 ghcr.io/o/app:1.0 app.tar
-  skiff pull --format oci alpine:3.20 alpine-layout
+  skiff pull --format oci alpine:3.20 alpine-layout                    # every platform
+  skiff pull --format oci --oci-media-types alpine:3.20 alpine-layout  # OCI types: every tool reads it
   skiff pull -o both.tar alpine:3.20 busybox:1.36
   skiff pull --no-tar --working-dir /srv/images debian:12`,
 	run: runPull,
@@ -51,12 +52,19 @@ func runPull(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.workDir, "working-dir", "", "write the output in `DIR` (dockersave's flag)")
 	o.registerWrite(fs)
 	fs.BoolVar(&f.noTar, "no-tar", false, "write the tarball's contents as a directory instead of a tar (dockersave's flag)")
-	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to save from an index (default: this machine's; \"all\" for --format oci)")
+	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to save from an index, a comma-separated list, or \"all\" (default: this machine's; every platform for --format oci)")
 	fs.StringVar(&f.out, "o", "", "write to `FILE` (\"-\" for stdout); every argument is then an image")
 	fs.StringVar(&f.format, "format", "docker", "`docker` tarball, oci layout directory, or oci-archive tarball")
+	o.registerOCIMediaTypes(fs)
 	o.registerVerifyKey(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
+	}
+	if f.format == "oci" && o.platform == "" {
+		o.platform = "all" // a layout holds an index whole, as crane pull --format oci keeps it
+	}
+	if o.ociMediaTypes && f.format != "oci" {
+		return usagef("--oci-media-types goes with --format oci")
 	}
 	srcs, err := f.sources(fs.Args())
 	if err != nil {

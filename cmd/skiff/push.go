@@ -13,10 +13,17 @@ func init() { commands["push"] = pushCommand }
 var pushCommand = &command{
 	summary: "push a tarball or an OCI layout to a registry",
 	usage:   "[flags] FILE|DIR REF",
-	help: `FILE is any image tarball: docker save's, Docker 25's, crane's, skiff's, or an
-OCI archive, plain or compressed with gzip or zstd; its layers may be plain, gzip'd
-or zstd'd, and go up as they are. DIR is an OCI image layout; name one of its
-images as DIR:TAG when it holds several. Blobs the registry has are not sent again.
+	help: `FILE is any image tarball: docker save's, Docker 25's, containerd's (ctr images
+export), podman's, crane's, skiff's, or an OCI archive, plain or compressed with gzip
+or zstd. Its gzip'd and zstd'd layers go up as they are; plain-tar layers (docker
+save, podman save, skopeo's docker-archive:) are gzip-compressed on the way, as
+docker push does, which changes the image's digest (--keep-uncompressed sends them
+as they are). A tarball that holds only some platforms of an index (containerd and
+Docker 25 export those they have) pushes those platforms, as docker load loads
+them, and says which are absent. A manifest skiff makes for a tarball without one
+is the one crane push makes, so both give the same digest. DIR is an OCI image
+layout; name one of its images as DIR:TAG when it holds several; signatures and
+SBOMs beside an image are not counted. Blobs the registry has are not sent again.
 An interrupted push continues when run again: blobs already stored are skipped, and
 a blob cut short continues from where the registry says its upload stands, on
 registries that keep the upload session (the spec allows it; distribution, behind
@@ -34,6 +41,7 @@ func runPush(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "push")
 	o.register(fs)
 	o.registerZstd(fs)
+	o.registerKeepUncompressed(fs)
 	o.registerResume(fs)
 	fs.StringVar(&o.platform, "platform", "all", "`OS/ARCH[/VARIANT]` to push from an index (default: all)")
 	if err := parse(e, fs, args); err != nil {

@@ -48,7 +48,11 @@ var serveCommand = &command{
 referrers, delete) with no configuration, for a lab, a CI cache or a small device that
 serves images to others. Each repository is an OCI image layout under --root, so the
 same directory is readable by "skiff copy oci:ROOT/REPO:TAG …", "skopeo inspect
-oci:ROOT/REPO:TAG" and "umoci stat --image ROOT/REPO:TAG". It listens on loopback unless
+oci:ROOT/REPO:TAG" and "umoci stat --image ROOT/REPO:TAG" -- for images pushed with
+OCI media types. An image pushed with Docker's (docker push, crane push of a docker
+save) is stored as pushed, and umoci and skopeo up to at least 1.9 find no such tag
+(skopeo: "no descriptor found"). "skiff sync --oci-media-types REGISTRY oci:DIR" gives
+them a copy with OCI types (new digests). It listens on loopback unless
 --addr says otherwise. --htpasswd takes a file of "user:{SHA}base64-sha1" lines
 (htpasswd -s) or "user:password" lines; bcrypt entries are refused, since the standard
 library has no bcrypt.

@@ -82,8 +82,12 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "say what would be copied and removed; change nothing")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON on stdout")
 	fs.BoolVar(&f.prune, "prune", false, "remove DST's tags that SRC no longer has (among those --tag selects), printing each")
+	o.registerOCIMediaTypes(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
+	}
+	if o.ociMediaTypes && o.referrers {
+		return usagef("--oci-media-types changes digests, which signatures name: it does not go with --referrers")
 	}
 	if f.allPlatforms && o.platform != "" {
 		return usagef("--all-platforms and --platform disagree")
@@ -146,7 +150,7 @@ func (r *syncRun) pair(ctx context.Context, p *syncPair) {
 		r.fail(p, err)
 		return
 	}
-	opts := &mirror.Options{Tags: p.tags, Platforms: r.platforms, Referrers: r.o.referrers, Jobs: r.o.jobs, Pool: r.pool,
+	opts := &mirror.Options{Tags: p.tags, Platforms: r.platforms, Referrers: r.o.referrers, OCIMediaTypes: r.o.ociMediaTypes, Jobs: r.o.jobs, Pool: r.pool,
 		DryRun: r.f.dryRun, Prune: r.f.prune, Progress: r.display.Event,
 		Done: func(im mirror.Image) { r.log("  %s", imageLine(p, im)) }}
 	rep, err := mirror.Sync(ctx, dst, src, opts)

@@ -29,6 +29,9 @@ func (s *syncer) image(ctx context.Context, tag string) (Image, error) {
 		return im, nil
 	}
 	g, err := manifest.Walk(ctx, s.src, root, &manifest.WalkOptions{Platforms: s.opts.Platforms, Referrers: s.opts.Referrers})
+	if err == nil && s.opts.OCIMediaTypes {
+		g, err = g.ToOCI()
+	}
 	if err != nil {
 		return im, err
 	}

@@ -60,6 +60,12 @@ type Options struct {
 	// Referrers mirrors signatures, attestations and SBOMs with each
 	// image, found as manifest.Walk finds them.
 	Referrers bool
+	// OCIMediaTypes stores Docker-typed images with OCI media types
+	// (manifest.Graph.ToOCI), under new digests: a target every OCI tool
+	// reads. An unchanged Docker-typed tag then costs a walk of its
+	// manifests at the source, not one request. It does not go with
+	// Referrers.
+	OCIMediaTypes bool
 	// Jobs is the size of the pool of blob transfers when Pool is nil;
 	// 0 means 4. Images are handled 4×Jobs at a time: most of an image's
 	// time goes to round trips, and its blob transfers wait for the pool.
