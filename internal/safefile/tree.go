@@ -128,3 +128,36 @@ func (d *Dir) Discard(name string) error {
 func (d *Dir) notRegular(name string, fi fs.FileInfo, want string) error {
 	return fmt.Errorf("safefile: %s is %s, not %s: %w", filepath.Join(d.Name(), name), kind(fi.Mode()), want, ErrNotRegular)
 }
+
+// MkdirPrivate makes the directory name in d for skiff's own state, with
+// mode perm, and its missing parents as MkdirAll does. Since skiff
+// invents name, what is under it that is not a directory (a symbolic
+// link, dangling or not; a file) is removed, unfollowed, and reported
+// first. A directory there is used only when it is owned by the effective
+// user and writable by no one else, as the package's MkdirPrivate asks;
+// otherwise the error names it and says why.
+func (d *Dir) MkdirPrivate(name string, perm fs.FileMode) error {
+	if err := d.MkdirAll(path.Dir(name), perm); err != nil {
+		return err
+	}
+	if fi, err := d.root.Lstat(name); err == nil && !fi.IsDir() {
+		if err := d.discard(name, fi); err != nil {
+			return err
+		}
+	}
+	if err := d.root.Mkdir(name, perm); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("safefile: %w", err)
+	}
+	fi, err := d.root.Lstat(name)
+	if err != nil {
+		return fmt.Errorf("safefile: %w", err)
+	}
+	why := ownedPrivate(fi)
+	if !fi.IsDir() {
+		why = kind(fi.Mode()) + ", not a directory"
+	}
+	if why != "" {
+		return fmt.Errorf("safefile: refusing to keep state in %s: it is %s", filepath.Join(d.Name(), name), why)
+	}
+	return nil
+}

@@ -185,3 +185,39 @@ func TestDiscard(t *testing.T) {
 		t.Errorf("absent: %v", err)
 	}
 }
+
+// MkdirPrivate replaces a planted link (reporting it), keeps a private
+// directory of ours, and refuses a loose or foreign one.
+func TestDirMkdirPrivate(t *testing.T) {
+	dir, victim, lines := setup(t)
+	must(t, os.Symlink(filepath.Dir(victim), filepath.Join(dir, ".uploads")))
+	d := openDir(t, dir)
+	if err := d.MkdirPrivate(".uploads", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, ".uploads")); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf(".uploads: %v %v", fi, err)
+	}
+	if len(*lines) != 1 || !strings.Contains((*lines)[0], "symbolic link") {
+		t.Errorf("reports %q", *lines)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, ".uploads", "session"), nil, 0o600))
+	if err := d.MkdirPrivate(".uploads", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, ".uploads", "session")); err != nil {
+		t.Errorf("our directory was emptied: %v", err)
+	}
+	must(t, os.Mkdir(filepath.Join(dir, "loose"), 0o777))
+	must(t, os.Chmod(filepath.Join(dir, "loose"), 0o777))
+	if err := d.MkdirPrivate("loose", 0o700); err == nil || !strings.Contains(err.Error(), "writable by others") {
+		t.Errorf("a world-writable directory: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		must(t, os.Mkdir(filepath.Join(dir, "theirs"), 0o700))
+		must(t, os.Chown(filepath.Join(dir, "theirs"), 12345, 12345))
+		if err := d.MkdirPrivate("theirs", 0o700); err == nil || !strings.Contains(err.Error(), "owned by uid 12345") {
+			t.Errorf("another user's directory: %v", err)
+		}
+	}
+}
