@@ -2,6 +2,7 @@ package registryserver
 
 import (
 	"context"
+	"log"
 	"net/http"
 	"sync"
 	"time"
@@ -60,6 +61,11 @@ type Options struct {
 	// Now is the clock sessions expire by; time.Now when nil.
 	Now func() time.Time
 
+	// ErrorLog receives one line for each request the registry fails by
+	// its own fault (an answer of 500 or 507), such as a full disk. Nil
+	// logs nothing.
+	ErrorLog *log.Logger
+
 	// Wrap, when set, wraps the handling of every request that passed
 	// validation and authorization: middleware for logging, metrics or
 	// a test's fault injection. RouteOf tells it what the request names.
@@ -88,7 +94,7 @@ type repoLock struct {
 // New returns a Server configured by opts.
 func New(opts *Options) *Server {
 	s := &Server{opts: *opts, store: opts.Storage, repos: map[string]*repoLock{}}
-	s.sessions = &sessionTable{dir: opts.UploadDir, max: orDefault(opts.MaxUploadSessions, DefaultMaxUploadSessions),
+	s.sessions = &sessionTable{path: opts.UploadDir, max: orDefault(opts.MaxUploadSessions, DefaultMaxUploadSessions),
 		idle: orDefault(opts.UploadIdleTimeout, DefaultUploadIdleTimeout), now: s.now, m: map[string]*session{}}
 	s.admitted = http.HandlerFunc(s.serveAdmitted)
 	if opts.Wrap != nil {
@@ -140,9 +146,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveAdmitted(w http.ResponseWriter, r *http.Request) {
 	rt, _ := RouteOf(r)
-	if s.writable(w, r, rt) {
+	if s.writable(w, r, rt) && s.nameAllowed(w, r, rt) {
 		s.dispatch(w, r, rt)
 	}
+}
+
+// nameAllowed asks a storage that refuses some repository names about
+// the request's, answering 400 NAME_INVALID with the reason when it is
+// refused. A push, which may make the repository, is asked about before
+// any byte of it is read.
+func (s *Server) nameAllowed(w http.ResponseWriter, r *http.Request, rt Route) bool {
+	c, ok := s.store.(NameChecker)
+	if !ok || rt.Name == "" {
+		return true
+	}
+	create := rt.Kind == RouteUploads || rt.Kind == RouteManifest && r.Method == http.MethodPut
+	if err := c.CheckName(rt.Name, create); err != nil {
+		s.internalError(w, err)
+		return false
+	}
+	return true
 }
 
 // writable refuses writes in read-only mode and deletes when disabled.

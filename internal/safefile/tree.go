@@ -46,24 +46,42 @@ func (d *Dir) OpenFile(name string, flag int) (*os.File, error) {
 }
 
 // OpenDir opens the directory name in d as a Dir of its own, in which no
-// name resolves outside name. A symbolic link as name's last element is
-// not followed: what is not a directory is refused with an error wrapping
-// ErrNotRegular.
+// name resolves outside name. No element of name is followed if it is a
+// symbolic link, even to a directory inside d: one that is, or that is
+// not a directory, is refused with an error naming it and wrapping
+// ErrNotRegular. What is removed through the Dir returned is in name and
+// nowhere else, however the path to it changes meanwhile.
 func (d *Dir) OpenDir(name string) (*Dir, error) {
-	fi, err := d.root.Lstat(name)
+	cur := d
+	for _, elem := range strings.Split(path.Clean(name), "/") {
+		next, err := cur.openChild(elem)
+		if cur != d {
+			cur.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// openChild opens the directory elem, one element, of d.
+func (d *Dir) openChild(elem string) (*Dir, error) {
+	fi, err := d.root.Lstat(elem)
 	if err != nil {
 		return nil, fmt.Errorf("safefile: %w", err)
 	}
 	if !fi.IsDir() {
-		return nil, d.notRegular(name, fi, "a directory")
+		return nil, d.notRegular(elem, fi, "a directory")
 	}
-	r, err := d.root.OpenRoot(name)
+	r, err := d.root.OpenRoot(elem)
 	if err != nil {
 		return nil, fmt.Errorf("safefile: %w", err)
 	}
 	if st, err := r.Stat("."); err != nil || !os.SameFile(fi, st) {
 		r.Close()
-		return nil, d.racing(name)
+		return nil, d.racing(elem)
 	}
 	return &Dir{root: r}, nil
 }

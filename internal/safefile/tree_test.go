@@ -71,7 +71,7 @@ func TestOpenDirStaysInside(t *testing.T) {
 	must(t, os.Symlink(filepath.Dir(victim), filepath.Join(dir, "link")))
 	must(t, os.Symlink("repo", filepath.Join(dir, "in-link")))
 	d := openDir(t, dir)
-	for _, name := range []string{"link", "in-link"} {
+	for _, name := range []string{"link", "in-link", "in-link/blobs", "repo/../in-link/blobs"} {
 		if _, err := d.OpenDir(name); !errors.Is(err, safefile.ErrNotRegular) {
 			t.Errorf("OpenDir(%s): %v, want ErrNotRegular", name, err)
 		}
@@ -83,6 +83,9 @@ func TestOpenDirStaysInside(t *testing.T) {
 	defer sub.Close()
 	if sub.Name() != filepath.Join(dir, "repo") {
 		t.Errorf("Name %q", sub.Name())
+	}
+	if _, err := d.OpenDir("../out"); err == nil {
+		t.Error("opened a directory beside the Dir")
 	}
 	if err := sub.WriteFile("../victim", []byte("x"), 0o644, false); err == nil {
 		t.Error("wrote through .. out of the sub-directory")
