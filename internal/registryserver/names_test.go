@@ -23,11 +23,11 @@ func (r reply) message() string {
 	return eb.Errors[0].Message
 }
 
-// TestNestedRepositoryNamesRefused: a repository name with a component an
-// OCI layout keeps for its own files (blobs, index.json, oci-layout) is
-// refused on every endpoint with 400 NAME_INVALID and a message saying
-// why, a push before any byte of it is read; nothing lands in the layout
-// it would have been stored in. Repositories that nest the ordinary way
+// TestNestedRepositoryNamesRefused: a push to a repository name with a
+// component an OCI layout keeps for its own files (blobs, index.json,
+// oci-layout) is refused, before any byte of it is read, with 400
+// NAME_INVALID and a message saying why; reads find nothing (404), and
+// nothing lands in the layout it would have been stored in. Repositories that nest the ordinary way
 // (priv, priv/many, priv/many/more) are served.
 func TestNestedRepositoryNamesRefused(t *testing.T) {
 	s := start(t, nil)
@@ -45,8 +45,9 @@ func TestNestedRepositoryNamesRefused(t *testing.T) {
 		s.do("POST", v2+"/blobs/uploads/?digest="+d, blob).wantError(t, 400, registryserver.CodeNameInvalid)
 		s.do("POST", v2+"/blobs/uploads/?mount="+string(im.layerDigest())+"&from=priv/many", nil).wantError(t, 400, registryserver.CodeNameInvalid)
 		s.putManifest(name, "v1", im.raw).wantError(t, 400, registryserver.CodeNameInvalid)
-		s.do("GET", v2+"/tags/list", nil).wantError(t, 400, registryserver.CodeNameInvalid)
-		s.do("GET", v2+"/manifests/v1", nil).wantError(t, 400, registryserver.CodeNameInvalid)
+		s.do("GET", v2+"/tags/list", nil).wantError(t, 404, registryserver.CodeNameUnknown)
+		s.do("HEAD", v2+"/blobs/"+string(im.layerDigest()), nil).want(t, 404)
+		s.do("DELETE", v2+"/manifests/v1", nil).wantError(t, 404, registryserver.CodeManifestUnknown)
 	}
 	r := s.do("POST", "/v2/priv/many/blobs/sha256/blobs/uploads/", nil)
 	if m := r.message(); !strings.Contains(m, `component "blobs"`) || !strings.Contains(m, "layout of repository priv/many") {

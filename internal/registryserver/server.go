@@ -151,17 +151,18 @@ func (s *Server) serveAdmitted(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// nameAllowed asks a storage that refuses some repository names about
-// the request's, answering 400 NAME_INVALID with the reason when it is
-// refused. A push, which may make the repository, is asked about before
-// any byte of it is read.
+// nameAllowed asks a storage that refuses some repository names whether
+// a push, which may make the repository, may go to the request's, before
+// any byte of it is read; a refused name gets 400 NAME_INVALID with the
+// reason. Reads of such a name find no repository: 404, so that a client
+// checking what is there goes on to the push that says why.
 func (s *Server) nameAllowed(w http.ResponseWriter, r *http.Request, rt Route) bool {
 	c, ok := s.store.(NameChecker)
-	if !ok || rt.Name == "" {
+	push := rt.Kind == RouteUploads || rt.Kind == RouteManifest && r.Method == http.MethodPut
+	if !ok || !push {
 		return true
 	}
-	create := rt.Kind == RouteUploads || rt.Kind == RouteManifest && r.Method == http.MethodPut
-	if err := c.CheckName(rt.Name, create); err != nil {
+	if err := c.CheckName(rt.Name, true); err != nil {
 		s.internalError(w, err)
 		return false
 	}

@@ -78,6 +78,7 @@ type NameChecker interface {
 	// CheckName returns a *NameError when the storage refuses repo: with
 	// create, also when a new repository of that name could not be made
 	// as things are on disk. A repository that exists is never refused.
+	// Methods reading a refused repository report it as not found.
 	CheckName(repo string, create bool) error
 }
 

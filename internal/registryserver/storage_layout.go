@@ -240,6 +240,9 @@ func (s *layoutStorage) repo(name string, create bool) (*repoLayout, error) {
 		return l, nil
 	}
 	if err := checkName(name); err != nil {
+		if !create {
+			return nil, fmt.Errorf("repository %s: %w", name, manifest.ErrNotFound) // none can be there
+		}
 		return nil, err
 	}
 	d, err := s.dirLocked()
