@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -119,7 +118,7 @@ func checkNew(d *safefile.Dir, name string) error {
 			return err
 		}
 		if !fi.IsDir() {
-			return &NameError{Name: name, Reason: fmt.Sprintf("%s is %s, not a directory", filepath.Join(d.Name(), p), kindOf(fi.Mode()))}
+			return &NameError{Name: name, Reason: fmt.Sprintf("%s in the registry's root is %s, not a directory", p, kindOf(fi.Mode()))}
 		}
 	}
 	for _, f := range layoutNames {
@@ -140,7 +139,7 @@ func checkNew(d *safefile.Dir, name string) error {
 			}
 			continue
 		}
-		return &NameError{Name: name, Reason: fmt.Sprintf("%s is %s, where its layout's %s goes", filepath.Join(d.Name(), name, f), kindOf(fi.Mode()), f)}
+		return &NameError{Name: name, Reason: fmt.Sprintf("%s in the registry's root is %s, where its layout's %s goes", path.Join(name, f), kindOf(fi.Mode()), f)}
 	}
 	return nil
 }

@@ -188,9 +188,13 @@ func linkBlob(d *safefile.Dir, from, to string) error {
 // removes path. A blob stored already is kept: the layouts holding it
 // share its file.
 func (s *layoutStorage) AdoptBlob(d manifest.Digest, path string) error {
-	dir, rel, err := s.inRoot(path)
-	if err != nil || rel == "" {
-		return errors.Join(err, s.copyIn(d, path)) // uploads kept outside the root
+	rel, ok := s.inRoot(path)
+	if !ok {
+		return s.copyIn(d, path) // uploads kept outside the root
+	}
+	dir, err := s.dir()
+	if err != nil {
+		return err
 	}
 	defer dir.Remove(rel)
 	if err := d.Validate(); err != nil {
@@ -208,19 +212,15 @@ func (s *layoutStorage) AdoptBlob(d manifest.Digest, path string) error {
 	return nil
 }
 
-// inRoot returns the root and path relative to it, or "" when path is not
-// under the root.
-func (s *layoutStorage) inRoot(p string) (*safefile.Dir, string, error) {
+// inRoot returns path relative to the root, if it is under it.
+func (s *layoutStorage) inRoot(p string) (string, bool) {
 	rel, err := filepath.Rel(s.root, p)
-	if err != nil || !filepath.IsLocal(rel) {
-		return nil, "", nil
-	}
-	d, err := s.dir()
-	return d, filepath.ToSlash(rel), err
+	return filepath.ToSlash(rel), err == nil && filepath.IsLocal(rel)
 }
 
-// copyIn stores the verified file at path, outside the root, by copying
-// it, and removes path.
+// copyIn stores the verified file at path, outside the root (an upload
+// directory elsewhere, as a test registry's may be), by copying it, and
+// removes path.
 func (s *layoutStorage) copyIn(d manifest.Digest, path string) error {
 	defer os.Remove(path)
 	f, err := os.Open(path)
