@@ -126,23 +126,6 @@ func (d *Dir) Link(from, to string) error {
 	return nil
 }
 
-// Discard removes what is under name, which skiff invents, when it is not
-// a file of skiff's own (see Reuse): a symbolic link, a hard link, a FIFO,
-// a directory or another user's file is removed without being followed,
-// and reported. A file of skiff's own, or nothing, is left as it is.
-func (d *Dir) Discard(name string) error {
-	fi, err := d.root.Lstat(name)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("safefile: %w", err)
-	case ours(fi):
-		return nil
-	}
-	return d.discard(name, fi)
-}
-
 func (d *Dir) notRegular(name string, fi fs.FileInfo, want string) error {
 	return fmt.Errorf("safefile: %s is %s, not %s: %w", filepath.Join(d.Name(), name), kind(fi.Mode()), want, ErrNotRegular)
 }
@@ -159,7 +142,7 @@ func (d *Dir) MkdirPrivate(name string, perm fs.FileMode) error {
 		return err
 	}
 	if fi, err := d.root.Lstat(name); err == nil && !fi.IsDir() {
-		if err := d.discard(name, fi); err != nil {
+		if err := d.discard(name, fi, foreign(fi)); err != nil {
 			return err
 		}
 	}

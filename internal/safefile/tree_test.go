@@ -155,40 +155,6 @@ func TestLinkNeverReplaces(t *testing.T) {
 	}
 }
 
-// Discard removes, and reports, only what is not a file of skiff's own.
-func TestDiscard(t *testing.T) {
-	for _, tr := range traps {
-		t.Run(tr.name, func(t *testing.T) {
-			dir, victim, lines := setup(t)
-			tr.plant(t, filepath.Join(dir, ".lock"), victim)
-			if err := openDir(t, dir).Discard(".lock"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := os.Lstat(filepath.Join(dir, ".lock")); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("still there: %v", err)
-			}
-			if b, _ := os.ReadFile(victim); string(b) != "precious" {
-				t.Errorf("victim changed: %q", b)
-			}
-			if len(*lines) != 1 || !strings.Contains((*lines)[0], ".lock") {
-				t.Errorf("reports %q", *lines)
-			}
-		})
-	}
-	dir, _, lines := setup(t)
-	must(t, os.WriteFile(filepath.Join(dir, ".lock"), []byte("1"), 0o600))
-	d := openDir(t, dir)
-	if err := d.Discard(".lock"); err != nil || len(*lines) != 0 {
-		t.Fatalf("our own file: %v, reports %q", err, *lines)
-	}
-	if _, err := os.Lstat(filepath.Join(dir, ".lock")); err != nil {
-		t.Errorf("our own file was removed: %v", err)
-	}
-	if err := d.Discard("absent"); err != nil {
-		t.Errorf("absent: %v", err)
-	}
-}
-
 // MkdirPrivate replaces a planted link (reporting it), keeps a private
 // directory of ours, and refuses a loose or foreign one.
 func TestDirMkdirPrivate(t *testing.T) {
