@@ -181,7 +181,7 @@ func (up *session) digest(algorithm string) (manifest.Digest, error) {
 // receiveBlob streams body into a file of the upload directory while
 // hashing it, and stores it as the blob d of repo if it hashes to d.
 func (s *Server) receiveBlob(repo string, d manifest.Digest, body io.Reader) error {
-	dir, err := s.sessions.dir()
+	dir, err := s.sessions.openDir()
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (s *Server) receiveBlob(repo string, d manifest.Digest, body io.Reader) err
 	if got := g.Digest(); got != d {
 		return fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
 	}
-	return s.storeFile(repo, d, filepath.Join(s.sessions.path, name))
+	return s.storeFile(repo, d, filepath.Join(s.sessions.dir, name))
 }
 
 // storeFile makes the verified file at path the blob d, moved into the
@@ -222,7 +222,7 @@ func (s *Server) storeFile(repo string, d manifest.Digest, path string) error {
 // putFile copies the verified file at path, in the upload directory, into
 // a storage that cannot adopt files, and removes it.
 func (s *Server) putFile(d manifest.Digest, path string) error {
-	dir, err := s.sessions.dir()
+	dir, err := s.sessions.openDir()
 	if err != nil {
 		return err
 	}

@@ -61,9 +61,9 @@ type Options struct {
 	// Now is the clock sessions expire by; time.Now when nil.
 	Now func() time.Time
 
-	// ErrorLog receives one line for each request the registry fails by
-	// its own fault (an answer of 500 or 507), such as a full disk. Nil
-	// logs nothing.
+	// ErrorLog receives what the server cannot tell a client, such as a
+	// blob of a layout found under NewLayoutStorage's root whose bytes
+	// do not hash to its name (it is not served); nil discards it.
 	ErrorLog *log.Logger
 
 	// Wrap, when set, wraps the handling of every request that passed
@@ -94,7 +94,7 @@ type repoLock struct {
 // New returns a Server configured by opts.
 func New(opts *Options) *Server {
 	s := &Server{opts: *opts, store: opts.Storage, repos: map[string]*repoLock{}}
-	s.sessions = &sessionTable{path: opts.UploadDir, max: orDefault(opts.MaxUploadSessions, DefaultMaxUploadSessions),
+	s.sessions = &sessionTable{dir: opts.UploadDir, max: orDefault(opts.MaxUploadSessions, DefaultMaxUploadSessions),
 		idle: orDefault(opts.UploadIdleTimeout, DefaultUploadIdleTimeout), now: s.now, m: map[string]*session{}}
 	s.admitted = http.HandlerFunc(s.serveAdmitted)
 	if opts.Wrap != nil {

@@ -43,7 +43,7 @@ var errTooManySessions = errors.New("registryserver: too many upload sessions")
 
 // sessionTable holds the live upload sessions.
 type sessionTable struct {
-	path string        // Options.UploadDir
+	dir  string        // Options.UploadDir
 	max  int           // sessions at once; <= 0: no limit
 	idle time.Duration // < 0: sessions never expire
 	now  func() time.Time
@@ -55,16 +55,17 @@ type sessionTable struct {
 	m  map[string]*session
 }
 
-// dir returns the upload directory, made the first time it is needed and
-// kept open: it is the server's own (safefile's MkdirPrivate), so a link
-// planted at its name is replaced, and another user's directory refused.
-func (t *sessionTable) dir() (*safefile.Dir, error) {
+// openDir returns the upload directory, made the first time it is needed
+// and kept open: it is the server's own (safefile's MkdirPrivate), so a
+// link planted at its name is replaced, and another user's directory
+// refused.
+func (t *sessionTable) openDir() (*safefile.Dir, error) {
 	t.dmu.Lock()
 	defer t.dmu.Unlock()
 	if t.d != nil {
 		return t.d, nil
 	}
-	parent := filepath.Dir(t.path)
+	parent := filepath.Dir(t.dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil { // named by whoever runs the server
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func (t *sessionTable) dir() (*safefile.Dir, error) {
 		return nil, err
 	}
 	defer p.Close()
-	base := filepath.Base(t.path)
+	base := filepath.Base(t.dir)
 	if err := p.MkdirPrivate(base, 0o700); err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func (t *sessionTable) dir() (*safefile.Dir, error) {
 func (t *sessionTable) create(repo string) (*session, error) {
 	t.expire()
 	up := &session{id: newUUID(), repo: repo, secret: randomHex(12), sha: sha256.New(), used: t.now()}
-	up.path = filepath.Join(t.path, up.id)
+	up.path = filepath.Join(t.dir, up.id)
 	t.mu.Lock()
 	if t.max > 0 && len(t.m) >= t.max {
 		t.mu.Unlock()
@@ -107,7 +108,7 @@ func (t *sessionTable) create(repo string) (*session, error) {
 // createFile creates the session's empty file, with O_EXCL, and records
 // which file it is.
 func (up *session) createFile(t *sessionTable) error {
-	d, err := t.dir()
+	d, err := t.openDir()
 	if err != nil {
 		return err
 	}
