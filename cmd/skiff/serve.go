@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -124,6 +125,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("serve takes flags only, and --tls-cert and --tls-key together")
 	}
 	opts, err := f.options()
+	if err == nil {
+		opts.ErrorLog = log.New(e.stderr, "skiff: ", 0)
+	}
 	if err != nil {
 		return err
 	}

@@ -69,14 +69,14 @@ func ServeBlob(w http.ResponseWriter, r *http.Request, d manifest.Digest, conten
 	http.ServeContent(w, r, "", time.Time{}, content)
 }
 
-// storageError answers 404 with code for content that is absent, 500
-// otherwise.
+// storageError answers 404 with code for content that is absent, and as
+// internalError otherwise.
 func (s *Server) storageError(w http.ResponseWriter, err error, code string, detail any) {
 	if errors.Is(err, manifest.ErrNotFound) {
 		writeError(w, http.StatusNotFound, code, detail)
 		return
 	}
-	writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+	s.internalError(w, err)
 }
 
 func accepted(w http.ResponseWriter) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -37,8 +38,13 @@ func (s *Server) appendChunk(w http.ResponseWriter, r *http.Request, up *session
 	}
 	size, state := up.mark()
 	n, err := up.append(body)
+	if diskFull(err) {
+		// The session cannot go on, and its file holds room that later
+		// pushes need: remove both now, not at the idle timeout.
+		s.sessions.remove(up)
+	}
 	if err != nil {
-		blobError(w, "", err) // what arrived stays
+		s.blobError(w, "", err) // what arrived stays, unless the disk is full
 		return false
 	}
 	return s.checkChunk(w, up, size, state, n, want)
@@ -82,7 +88,7 @@ func (s *Server) checkChunk(w http.ResponseWriter, up *session, start int64, sta
 	}
 	if status != 0 {
 		if err := up.undo(start, state); err != nil {
-			writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+			s.internalError(w, err)
 			return false
 		}
 		writeError(w, status, CodeSizeInvalid, msg)
@@ -141,7 +147,7 @@ func allDigits(s string) bool {
 func (s *Server) commit(up *session, d manifest.Digest) error {
 	// A refused chunk whose truncation failed may have left bytes past
 	// the session's size: they must not become part of the blob.
-	if err := os.Truncate(up.path, up.size); err != nil {
+	if err := up.truncate(up.size); err != nil {
 		return err
 	}
 	got, err := up.digest(d.Algorithm())
@@ -160,7 +166,7 @@ func (up *session) digest(algorithm string) (manifest.Digest, error) {
 	if algorithm == manifest.SHA256 {
 		return manifest.Digest(manifest.SHA256 + ":" + hex.EncodeToString(up.sha.Sum(nil))), nil
 	}
-	f, err := os.Open(up.path)
+	f, err := up.open(os.O_RDONLY)
 	if err != nil {
 		return "", err
 	}
@@ -175,11 +181,15 @@ func (up *session) digest(algorithm string) (manifest.Digest, error) {
 // receiveBlob streams body into a file of the upload directory while
 // hashing it, and stores it as the blob d of repo if it hashes to d.
 func (s *Server) receiveBlob(repo string, d manifest.Digest, body io.Reader) error {
-	f, err := createUploadFile(s.opts.UploadDir, "post-"+randomHex(16))
+	dir, err := s.sessions.openDir()
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	f, name, err := dir.CreateTemp("post-*")
+	if err != nil {
+		return err
+	}
+	defer dir.Remove(name)
 	g := manifest.NewDigester(d.Algorithm())
 	_, err = io.Copy(&hashedFile{f: f, h: g}, bodyReader{body})
 	if cerr := f.Close(); err == nil {
@@ -191,7 +201,7 @@ func (s *Server) receiveBlob(repo string, d manifest.Digest, body io.Reader) err
 	if got := g.Digest(); got != d {
 		return fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
 	}
-	return s.storeFile(repo, d, f.Name())
+	return s.storeFile(repo, d, filepath.Join(s.sessions.dir, name))
 }
 
 // storeFile makes the verified file at path the blob d, moved into the
@@ -201,7 +211,7 @@ func (s *Server) storeFile(repo string, d manifest.Digest, path string) error {
 	if a, ok := s.store.(BlobAdopter); ok {
 		err = a.AdoptBlob(d, path)
 	} else {
-		err = putFile(s.store, d, path)
+		err = s.putFile(d, path)
 	}
 	if err != nil {
 		return err
@@ -209,14 +219,21 @@ func (s *Server) storeFile(repo string, d manifest.Digest, path string) error {
 	return s.store.Link(repo, Link{Kind: KindBlob, Name: string(d), Digest: d})
 }
 
-func putFile(store Storage, d manifest.Digest, path string) error {
-	defer os.Remove(path)
-	f, err := os.Open(path)
+// putFile copies the verified file at path, in the upload directory, into
+// a storage that cannot adopt files, and removes it.
+func (s *Server) putFile(d manifest.Digest, path string) error {
+	dir, err := s.sessions.openDir()
+	if err != nil {
+		return err
+	}
+	name := filepath.Base(path)
+	defer dir.Remove(name)
+	f, err := dir.OpenFile(name, os.O_RDONLY)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = store.PutBlob(d, f)
+	_, err = s.store.PutBlob(d, f)
 	return err
 }
 

@@ -49,11 +49,29 @@
 // Retry-After beyond it) and a blob's size by Options.MaxBlobSize (413
 // SIZE_INVALID).
 //
+// A write that fails for lack of space answers 507 Insufficient Storage
+// with "no space left on the registry's disk" (the spec names no status
+// for a full disk) and removes the upload session it was for, with its
+// file, so that the next push has the room; every answer of 500 or 507 is
+// logged on Options.ErrorLog.
+//
 // # Storage
 //
 // NewLayoutStorage keeps every repository as an OCI image layout under a
 // root directory, with each blob stored once and hard-linked into the
 // layouts that hold it. LockRoot keeps two processes from serving or
 // collecting one root at once, RemoveTemporary deletes what a crashed
-// server left, and GC removes the blobs no manifest references.
+// server left, and GC removes the blobs no manifest references; GC walks
+// exactly the repositories the storage serves and its catalog lists.
+//
+// Other local users may be able to write in the root. So every file
+// under it is opened through the root as an os.Root (internal/safefile),
+// never following a link in its last element; new files are created with
+// O_EXCL and reach their final names by a link or a rename, which never
+// writes through what is there; a stored blob, hard-linked into layouts,
+// is never written again; an upload session only ever reopens the file it
+// created. A repository name with a component that is one of a layout's
+// own names (blobs, index.json, oci-layout) is refused (400 NAME_INVALID,
+// through the NameChecker interface), as is a new repository reached
+// through a link.
 package registryserver

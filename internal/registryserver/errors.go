@@ -2,6 +2,7 @@ package registryserver
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 )
@@ -90,4 +91,43 @@ func writeError(w http.ResponseWriter, status int, code string, detail any) {
 // with code, its standard message and detail (left out when nil).
 func WriteError(w http.ResponseWriter, status int, code string, detail any) {
 	writeError(w, status, code, detail)
+}
+
+// noSpace is what a client is told when the registry's disk is full.
+const noSpace = "no space left on the registry's disk"
+
+// internalError answers for a request the registry could not serve by its
+// own failure, and logs it in one line on Options.ErrorLog. A write that
+// failed for lack of space gets 507 Insufficient Storage (RFC 4918,
+// 11.5: the server "is unable to store the representation needed to
+// complete the request"): the distribution spec names no status or code
+// for a full disk, and distribution itself answers 500 UNKNOWN, which
+// says nothing and which clients retry. 507 is still a 5xx, the server's
+// failure, and is not retried by skiff; the body's code is UNKNOWN, since
+// the spec's codes name what a client did wrong. Anything else is 500
+// UNKNOWN with the error.
+func (s *Server) internalError(w http.ResponseWriter, err error) {
+	var ne *NameError
+	switch {
+	case errors.As(err, &ne):
+		nameInvalid(w, ne)
+	case diskFull(err):
+		s.logf("%s, answered 507: %v", noSpace, err)
+		writeErrors(w, http.StatusInsufficientStorage, newError(CodeUnknown, noSpace, nil))
+	default:
+		s.logf("answered 500: %v", err)
+		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+	}
+}
+
+// nameInvalid answers 400 NAME_INVALID for a name the storage refuses,
+// saying why.
+func nameInvalid(w http.ResponseWriter, ne *NameError) {
+	writeErrors(w, http.StatusBadRequest, newError(CodeNameInvalid, messages[CodeNameInvalid]+": "+ne.Reason, map[string]string{"name": truncate(ne.Name, 300)}))
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.ErrorLog != nil {
+		s.opts.ErrorLog.Printf(format, args...)
+	}
 }

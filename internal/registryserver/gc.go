@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -34,6 +33,9 @@ type GCResult struct {
 	// Skipped lists the repositories left untouched, with the reason: a
 	// manifest that cannot be read leaves what it references unknown.
 	Skipped []string
+	// Repositories lists the repositories whose references GC kept:
+	// exactly those a server of the root serves and its catalog lists.
+	Repositories []string
 }
 
 // GC removes from the root of a layout storage every blob that no
@@ -48,8 +50,18 @@ type GCResult struct {
 // The caller holds the root's lock (LockRoot). GC must not run while a
 // server uses the root: the blobs of a push in progress are referenced by
 // nothing until its manifest arrives.
+//
+// Every file is read and removed through the root (an os.Root), and each
+// directory files are removed from is opened without following a link in
+// any element of its path: a link planted under the root never makes GC
+// read or remove anything outside the directory it names.
 func GC(ctx context.Context, root string, dryRun bool) (*GCResult, error) {
-	res, err := planGC(ctx, root)
+	d, err := safefile.OpenDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("registryserver: gc %s: %w; nothing was removed", root, err)
+	}
+	defer d.Close()
+	res, err := planGC(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("registryserver: gc %s: %w; nothing was removed", root, err)
 	}
@@ -57,7 +69,7 @@ func GC(ctx context.Context, root string, dryRun bool) (*GCResult, error) {
 		return res, nil
 	}
 	for i, f := range res.Removed {
-		if err := os.Remove(filepath.Join(root, filepath.FromSlash(f.Path))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeFile(d, f.Path); err != nil {
 			res.Removed = res.Removed[:i]
 			return res, fmt.Errorf("registryserver: gc: %w", err)
 		}
@@ -65,24 +77,41 @@ func GC(ctx context.Context, root string, dryRun bool) (*GCResult, error) {
 	return res, nil
 }
 
+// removeFile removes the file rel of d through its directory, opened
+// without following a link: a file already gone is no error.
+func removeFile(d *safefile.Dir, rel string) error {
+	dir, err := d.OpenDir(path.Dir(rel))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := dir.Root().Remove(path.Base(rel)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // planGC finds what GC removes.
-func planGC(ctx context.Context, root string) (*GCResult, error) {
-	repos, err := (&layoutStorage{root: root}).Repositories()
+func planGC(ctx context.Context, d *safefile.Dir) (*GCResult, error) {
+	repos, err := repositories(d)
 	if err != nil {
 		return nil, err
 	}
-	res := &GCResult{}
+	res := &GCResult{Repositories: repos}
 	live := map[manifest.Digest]bool{}
 	gone := map[manifest.Digest]int64{} // removed somewhere, with their sizes
 	for _, repo := range repos {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		files, err := blobFiles(root, path.Join(repo, layout.BlobsDir))
+		files, err := blobFiles(d, path.Join(repo, layout.BlobsDir))
 		if err != nil {
 			return nil, err
 		}
-		keep, err := reachable(ctx, filepath.Join(root, filepath.FromSlash(repo)))
+		keep, err := reachable(ctx, d, repo)
 		if err != nil {
 			res.Skipped = append(res.Skipped, repo+": "+err.Error())
 			keep = map[manifest.Digest]bool{}
@@ -95,7 +124,7 @@ func planGC(ctx context.Context, root string) (*GCResult, error) {
 		}
 		res.Removed = appendUnkept(res.Removed, files, keep, gone)
 	}
-	store, err := blobFiles(root, blobStore)
+	store, err := blobFiles(d, blobStore)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +139,7 @@ func planGC(ctx context.Context, root string) (*GCResult, error) {
 			res.Freed += n
 		}
 	}
-	temps, err := temporaryFiles(root)
+	temps, err := temporaryFiles(d)
 	for _, t := range temps {
 		res.Freed += t.Size
 	}
@@ -130,11 +159,11 @@ func appendUnkept(out []GCFile, files []blobFile, keep map[manifest.Digest]bool,
 	return out
 }
 
-// reachable returns the digests the layout in dir references from its
+// reachable returns the digests the layout of repo references from its
 // index.json: manifests and indexes, their configs, layers and children,
 // and their subjects when present.
-func reachable(ctx context.Context, dir string) (map[manifest.Digest]bool, error) {
-	l, err := layout.Open(dir)
+func reachable(ctx context.Context, d *safefile.Dir, repo string) (map[manifest.Digest]bool, error) {
+	l, err := openLayout(d, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -195,62 +224,70 @@ type blobFile struct {
 }
 
 // blobFiles lists the regular files named by a digest under
-// root/rel/<algorithm>/.
-func blobFiles(root, rel string) ([]blobFile, error) {
+// rel/<algorithm>/ of d.
+func blobFiles(d *safefile.Dir, rel string) ([]blobFile, error) {
 	var out []blobFile
 	for _, alg := range []string{manifest.SHA256, manifest.SHA512} {
-		dir := path.Join(rel, alg)
-		entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
+		files, err := filesIn(d, path.Join(rel, alg), func(name string) bool {
+			_, err := manifest.ParseDigest(alg + ":" + name)
+			return err == nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range entries {
-			d, err := manifest.ParseDigest(alg + ":" + e.Name())
-			info, ierr := e.Info()
-			if err != nil || ierr != nil || !info.Mode().IsRegular() {
-				continue
-			}
-			out = append(out, blobFile{GCFile{Path: path.Join(dir, e.Name()), Size: info.Size()}, d})
+		for _, f := range files {
+			out = append(out, blobFile{f, manifest.Digest(alg + ":" + path.Base(f.Path))})
 		}
 	}
 	return out, nil
 }
 
 // temporaryFiles lists what a server or gc that stopped mid-write left
-// under root: upload files, and the .tmp- files of the store and of every
-// layout.
-func temporaryFiles(root string) ([]GCFile, error) {
-	out, err := filesIn(root, UploadsDir, "")
+// under the root d: upload files, and the temporary files of the store
+// and of every layout (.tmp-*, and .NAME.tmp-* of safefile's Replace).
+func temporaryFiles(d *safefile.Dir) ([]GCFile, error) {
+	out, err := filesIn(d, UploadsDir, func(string) bool { return true })
 	dirs := []string{path.Join(blobStore, manifest.SHA256), path.Join(blobStore, manifest.SHA512)}
-	repos, rerr := (&layoutStorage{root: root}).Repositories()
+	repos, rerr := repositories(d)
 	for _, repo := range repos {
 		dirs = append(dirs, repo, path.Join(repo, layout.BlobsDir, manifest.SHA256), path.Join(repo, layout.BlobsDir, manifest.SHA512))
 	}
 	for _, dir := range dirs {
-		files, ferr := filesIn(root, dir, ".tmp-")
+		files, ferr := filesIn(d, dir, isTemporary)
 		out = append(out, files...)
 		err = errors.Join(err, ferr)
 	}
 	return out, errors.Join(err, rerr)
 }
 
-// filesIn lists the regular files of root/dir whose names start with
-// prefix; a missing directory has none.
-func filesIn(root, dir, prefix string) ([]GCFile, error) {
-	entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
-	if errors.Is(err, fs.ErrNotExist) {
+// isTemporary reports whether name is that of a temporary file the server
+// or skiff's layout code writes before renaming it.
+func isTemporary(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
+}
+
+// filesIn lists the regular files of the directory dir of d whose names
+// match. The directory is opened without following a link in any element
+// of its path: one that is missing, or reached only through a link, has
+// none.
+func filesIn(d *safefile.Dir, dir string, match func(string) bool) ([]GCFile, error) {
+	sub, err := d.OpenDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, safefile.ErrNotRegular) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Close()
+	entries, err := fs.ReadDir(sub.Root().FS(), ".")
 	var out []GCFile
 	for _, e := range entries {
-		info, ierr := e.Info()
-		if ierr != nil || !info.Mode().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+		if !e.Type().IsRegular() || !match(e.Name()) {
 			continue
 		}
-		out = append(out, GCFile{Path: path.Join(dir, e.Name()), Size: info.Size()})
+		if info, ierr := e.Info(); ierr == nil {
+			out = append(out, GCFile{Path: path.Join(dir, e.Name()), Size: info.Size()})
+		}
 	}
 	return out, err
 }
@@ -259,11 +296,14 @@ func filesIn(root, dir, prefix string) ([]GCFile, error) {
 // mid-write left under the root of a layout storage (see GC) and returns
 // them. Call it holding the root's lock, before serving.
 func RemoveTemporary(root string) ([]GCFile, error) {
-	files, err := temporaryFiles(root)
+	d, err := safefile.OpenDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("registryserver: %w", err)
+	}
+	defer d.Close()
+	files, err := temporaryFiles(d)
 	for _, f := range files {
-		if rerr := os.Remove(filepath.Join(root, filepath.FromSlash(f.Path))); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			err = errors.Join(err, rerr)
-		}
+		err = errors.Join(err, removeFile(d, f.Path))
 	}
 	return files, err
 }

@@ -30,7 +30,11 @@ type testServer struct {
 // start serves a root as "skiff registry serve" does; edit may change the
 // options first.
 func start(t testing.TB, edit func(*registryserver.Options)) *testServer {
-	root := t.TempDir()
+	return startAt(t, t.TempDir(), edit)
+}
+
+// startAt is start on a root the test made.
+func startAt(t testing.TB, root string, edit func(*registryserver.Options)) *testServer {
 	opts := &registryserver.Options{Storage: registryserver.NewLayoutStorage(root),
 		UploadDir: filepath.Join(root, registryserver.UploadsDir)}
 	if edit != nil {

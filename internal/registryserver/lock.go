@@ -1,9 +1,12 @@
 package registryserver
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+
+	"github.com/skiffoci/skiff/internal/safefile"
 )
 
 // LockFile is the file in a served root that "skiff registry serve" and
@@ -29,8 +32,8 @@ func (e *LockedError) Error() string {
 
 // RootLock is a lock held on a root; Unlock releases it.
 type RootLock struct {
-	f      *os.File
-	remove bool // the lock is the file's existence
+	f *os.File
+	d *safefile.Dir // the root, when the lock is the file's existence
 }
 
 // LockRoot takes the lock of root, which must exist, or returns a
@@ -38,28 +41,35 @@ type RootLock struct {
 // run that must not change the root) a missing lock file is not created:
 // no server holds the root then, and the lock returned holds nothing. The
 // lock dies with the process.
+//
+// The lock file is opened through the root without following a link, and
+// written only when it is a file of the process's own (safefile's Reuse):
+// a link or another user's file planted at its name is removed, with one
+// line to safefile's reporter, and a new file made. A lock file that a
+// running process holds is respected, whoever owns it.
 func LockRoot(root string, create bool) (*RootLock, error) {
-	return lockFile(filepath.Join(root, LockFile), create)
+	d, err := safefile.OpenDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("registryserver: %w", err)
+	}
+	l, err := lockFile(d, create)
+	if err != nil || l.d == nil {
+		d.Close()
+	}
+	return l, err
 }
 
 // Unlock releases the lock.
 func (l *RootLock) Unlock() error {
-	if l == nil || l.f == nil {
+	if l == nil {
 		return nil
 	}
-	err := l.f.Close()
-	if l.remove {
-		if rerr := os.Remove(l.f.Name()); err == nil {
-			err = rerr
-		}
+	var err error
+	if l.f != nil {
+		err = l.f.Close()
 	}
-	return err
-}
-
-func writePID(f *os.File) error {
-	if err := f.Truncate(0); err != nil {
-		return err
+	if l.d != nil {
+		err = errors.Join(err, l.d.Remove(LockFile), l.d.Close())
 	}
-	_, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	return err
 }

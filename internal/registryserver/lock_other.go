@@ -6,29 +6,30 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/skiffoci/skiff/internal/safefile"
 )
 
-// lockFile takes the lock by creating path exclusively; Unlock removes
-// it. A process that dies without unlocking leaves it behind, which
-// LockedError says.
-func lockFile(path string, create bool) (*RootLock, error) {
+// lockFile takes the lock by creating the lock file of the root d, which
+// must not exist (a link there counts: it is never replaced); Unlock
+// removes it. A process that dies without unlocking leaves it behind,
+// which LockedError says.
+func lockFile(d *safefile.Dir, create bool) (*RootLock, error) {
+	path := filepath.Join(d.Name(), LockFile)
 	if !create {
-		if _, err := os.Lstat(path); err == nil {
+		if _, err := d.Root().Lstat(LockFile); err == nil {
 			return nil, &LockedError{Path: path, Stale: true}
 		}
 		return &RootLock{}, nil
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	err := d.CreateNew(LockFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, &LockedError{Path: path, Stale: true}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := writePID(f); err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, err
-	}
-	return &RootLock{f: f, remove: true}, nil
+	return &RootLock{d: d}, nil
 }

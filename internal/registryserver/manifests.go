@@ -104,7 +104,7 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, rt Route) {
 		return
 	}
 	if err := s.storeManifest(rt, d, doc); err != nil {
-		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+		s.internalError(w, err)
 		return
 	}
 	s.manifestCreated(w, r, rt.Name, d, doc)

@@ -71,7 +71,7 @@ func (s *Server) defaultPlatform(w http.ResponseWriter, rt Route, list Link) (Li
 		err = json.Unmarshal(raw, &idx)
 	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+		s.internalError(w, err)
 		return list, false
 	}
 	for _, m := range idx.Manifests {

@@ -13,7 +13,7 @@ import (
 func (s *Server) serveReferrers(w http.ResponseWriter, r *http.Request, rt Route) {
 	descs, err := s.referrers(rt.Name, rt.Digest)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+		s.internalError(w, err)
 		return
 	}
 	if types, ok := r.URL.Query()["artifactType"]; ok {

@@ -55,7 +55,7 @@ func (s *Server) unreferenced(w http.ResponseWriter, repo string, d manifest.Dig
 	})
 	switch {
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+		s.internalError(w, err)
 		return false
 	case by != "":
 		writeErrors(w, http.StatusMethodNotAllowed, newError(CodeDenied,

@@ -2,6 +2,7 @@ package registryserver
 
 import (
 	"context"
+	"log"
 	"net/http"
 	"sync"
 	"time"
@@ -59,6 +60,11 @@ type Options struct {
 	UploadIdleTimeout time.Duration
 	// Now is the clock sessions expire by; time.Now when nil.
 	Now func() time.Time
+
+	// ErrorLog receives what the server cannot tell a client, such as a
+	// blob of a layout found under NewLayoutStorage's root whose bytes
+	// do not hash to its name (it is not served); nil discards it.
+	ErrorLog *log.Logger
 
 	// Wrap, when set, wraps the handling of every request that passed
 	// validation and authorization: middleware for logging, metrics or
@@ -140,9 +146,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveAdmitted(w http.ResponseWriter, r *http.Request) {
 	rt, _ := RouteOf(r)
-	if s.writable(w, r, rt) {
+	if s.writable(w, r, rt) && s.nameAllowed(w, r, rt) {
 		s.dispatch(w, r, rt)
 	}
+}
+
+// nameAllowed asks a storage that refuses some repository names whether
+// a push, which may make the repository, may go to the request's, before
+// any byte of it is read; a refused name gets 400 NAME_INVALID with the
+// reason. Reads of such a name find no repository: 404, so that a client
+// checking what is there goes on to the push that says why.
+func (s *Server) nameAllowed(w http.ResponseWriter, r *http.Request, rt Route) bool {
+	c, ok := s.store.(NameChecker)
+	push := rt.Kind == RouteUploads || rt.Kind == RouteManifest && r.Method == http.MethodPut
+	if !ok || !push {
+		return true
+	}
+	if err := c.CheckName(rt.Name, true); err != nil {
+		s.internalError(w, err)
+		return false
+	}
+	return true
 }
 
 // writable refuses writes in read-only mode and deletes when disabled.

@@ -6,13 +6,17 @@ import (
 	"encoding"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/skiffoci/skiff/internal/safefile"
 )
 
 // session is an upload session. Its bytes are in a file of the upload
@@ -24,7 +28,9 @@ type session struct {
 	id     string
 	repo   string
 	secret string
-	path   string
+	path   string        // of its file, for the storage to adopt
+	dir    *safefile.Dir // the upload directory, which holds the file as id
+	file   fs.FileInfo   // the file as created: the one file it ever writes
 	size   int64
 	sha    hash.Hash // of the bytes so far
 	chunks []int64   // sizes of the non-empty chunks received
@@ -37,13 +43,43 @@ var errTooManySessions = errors.New("registryserver: too many upload sessions")
 
 // sessionTable holds the live upload sessions.
 type sessionTable struct {
-	dir  string
+	dir  string        // Options.UploadDir
 	max  int           // sessions at once; <= 0: no limit
 	idle time.Duration // < 0: sessions never expire
 	now  func() time.Time
 
+	dmu sync.Mutex
+	d   *safefile.Dir // the upload directory, once opened
+
 	mu sync.Mutex
 	m  map[string]*session
+}
+
+// openDir returns the upload directory, made the first time it is needed
+// and kept open: it is the server's own (safefile's MkdirPrivate), so a
+// link planted at its name is replaced, and another user's directory
+// refused.
+func (t *sessionTable) openDir() (*safefile.Dir, error) {
+	t.dmu.Lock()
+	defer t.dmu.Unlock()
+	if t.d != nil {
+		return t.d, nil
+	}
+	parent := filepath.Dir(t.dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil { // named by whoever runs the server
+		return nil, err
+	}
+	p, err := safefile.OpenDir(parent)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	base := filepath.Base(t.dir)
+	if err := p.MkdirPrivate(base, 0o700); err != nil {
+		return nil, err
+	}
+	t.d, err = p.OpenDir(base)
+	return t.d, err
 }
 
 // create opens a session for repo with an empty file, after removing the
@@ -59,23 +95,63 @@ func (t *sessionTable) create(repo string) (*session, error) {
 	}
 	t.m[up.id] = up // the id is unknown to anyone yet: no request can find it early
 	t.mu.Unlock()
-	f, err := createUploadFile(t.dir, up.id)
+	err := up.createFile(t)
 	if err != nil {
 		t.mu.Lock()
 		delete(t.m, up.id)
 		t.mu.Unlock()
 		return nil, err
 	}
-	return up, f.Close()
+	return up, nil
 }
 
-// createUploadFile creates an empty file name in the upload directory,
-// creating the directory when needed.
-func createUploadFile(dir, name string) (*os.File, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// createFile creates the session's empty file, with O_EXCL, and records
+// which file it is.
+func (up *session) createFile(t *sessionTable) error {
+	d, err := t.openDir()
+	if err != nil {
+		return err
+	}
+	f, err := d.Create(up.id, 0o600)
+	if err != nil {
+		return err
+	}
+	up.dir = d
+	up.file, err = f.Stat()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		d.Remove(up.id)
+	}
+	return err
+}
+
+// open opens the session's file with flag: the file it created, not what
+// may have been put in its place.
+func (up *session) open(flag int) (*os.File, error) {
+	f, err := up.dir.OpenFile(up.id, flag)
+	if err != nil {
 		return nil, err
 	}
-	return os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if st, err := f.Stat(); err != nil || !os.SameFile(st, up.file) {
+		f.Close()
+		return nil, fmt.Errorf("registryserver: the file of upload session %s was replaced", up.id)
+	}
+	return f, nil
+}
+
+// truncate cuts the session's file to size bytes.
+func (up *session) truncate(size int64) error {
+	f, err := up.open(os.O_WRONLY)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // lock returns the live session id, locked, or nil. A session idle past
@@ -114,7 +190,9 @@ func (t *sessionTable) remove(up *session) {
 	delete(t.m, up.id)
 	t.mu.Unlock()
 	up.gone = true
-	os.Remove(up.path)
+	if up.dir != nil {
+		up.dir.Remove(up.id)
+	}
 }
 
 // expire removes the sessions idle past their time, skipping those a
@@ -164,10 +242,13 @@ func (t *sessionTable) list() []*session {
 
 // closeAll ends every session no request is working on. The files of
 // busy ones stay, for RemoveTemporary to find at the next start: waiting
-// for a slow client would hold up a shutdown.
+// for a slow client would hold up a shutdown. Without busy ones the
+// upload directory is closed too.
 func (t *sessionTable) closeAll() error {
+	busy := false
 	for _, up := range t.list() {
 		if !up.mu.TryLock() {
+			busy = true
 			continue
 		}
 		if !up.gone {
@@ -175,13 +256,20 @@ func (t *sessionTable) closeAll() error {
 		}
 		up.mu.Unlock()
 	}
-	return nil
+	t.dmu.Lock()
+	defer t.dmu.Unlock()
+	if busy || t.d == nil {
+		return nil
+	}
+	err := t.d.Close()
+	t.d = nil
+	return err
 }
 
 // append adds what r yields to the session's file and hash, and returns
 // its length. Bytes that arrived before an error stay.
 func (up *session) append(r io.Reader) (int64, error) {
-	f, err := os.OpenFile(up.path, os.O_WRONLY, 0)
+	f, err := up.open(os.O_WRONLY)
 	if err != nil {
 		return 0, err
 	}
@@ -209,7 +297,7 @@ func (up *session) undo(size int64, state []byte) error {
 		return err
 	}
 	up.size = size
-	return os.Truncate(up.path, size)
+	return up.truncate(size)
 }
 
 // hashedFile writes to a file and hashes what the file took.

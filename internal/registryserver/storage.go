@@ -70,6 +70,28 @@ type BlobAdopter interface {
 	AdoptBlob(d manifest.Digest, path string) error
 }
 
+// NameChecker is a Storage that cannot keep some repositories the spec
+// allows, such as a layout storage, where a repository named into another
+// repository's layout would mix with that layout's files. The Server asks
+// it before a push, and answers 400 NAME_INVALID with the reason.
+type NameChecker interface {
+	// CheckName returns a *NameError when the storage refuses repo: with
+	// create, also when a new repository of that name could not be made
+	// as things are on disk. A repository that exists is never refused.
+	// Methods reading a refused repository report it as not found.
+	CheckName(repo string, create bool) error
+}
+
+// NameError is a repository name a Storage refuses, with the reason.
+type NameError struct {
+	Name   string
+	Reason string
+}
+
+func (e *NameError) Error() string {
+	return "registryserver: repository name " + e.Name + ": " + e.Reason
+}
+
 // checkLink validates repo and the link's name for its kind, so that no
 // implementation builds a path from unchecked input.
 func checkLink(repo string, kind Kind, name string) error {

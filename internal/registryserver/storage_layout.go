@@ -7,12 +7,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -25,33 +26,90 @@ const blobStore = ".blobs"
 // root/<repository>, readable by skopeo's oci: and umoci. Blobs live once
 // in root/.blobs and are hard-linked into the layouts of the repositories
 // that hold them; tags and manifests are index.json entries.
+//
+// Every file is opened through the root as an os.Root (a safefile.Dir), so
+// no name, and no link planted under the root, resolves outside it. Files
+// are created with O_EXCL and appear under their final name by a link or
+// a rename, which replaces what is there and never writes through it; a
+// stored blob, hard-linked into layouts, is never written again.
 type layoutStorage struct {
 	root    string
-	mu      sync.Mutex
-	layouts map[string]*layout.Layout
+	mu      sync.Mutex // guards d and layouts; held while a repository is made
+	d       *safefile.Dir
+	layouts map[string]*repoLayout
+}
+
+// repoLayout is a repository's layout, read through the root.
+type repoLayout struct {
+	name string
+	r    *layout.Reader
+	mu   sync.Mutex // held while index.json is read, changed and replaced
 }
 
 // NewLayoutStorage returns a Storage that keeps every repository as an OCI
 // image layout under root (root/library/alpine for library/alpine), so
 // the same directory serves skiff, skopeo ("oci:root/library/alpine:3")
 // and umoci. Content already there is served. root and its layouts must be
-// on one file system: blobs are hard-linked, not copied.
+// on one file system: blobs are hard-linked, not copied. A repository
+// whose name has a component that a layout keeps for its own files
+// (blobs, index.json, oci-layout) is refused with a *NameError.
 func NewLayoutStorage(root string) Storage {
-	return &layoutStorage{root: root, layouts: map[string]*layout.Layout{}}
+	return &layoutStorage{root: root, layouts: map[string]*repoLayout{}}
 }
 
-func (s *layoutStorage) blobPath(d manifest.Digest) string {
-	if d.Validate() != nil {
-		return filepath.Join(s.root, blobStore, "invalid") // never created
+// dir returns the root, opened the first time, and made if missing.
+func (s *layoutStorage) dir() (*safefile.Dir, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirLocked()
+}
+
+func (s *layoutStorage) dirLocked() (*safefile.Dir, error) {
+	if s.d != nil {
+		return s.d, nil
 	}
-	return filepath.Join(s.root, blobStore, d.Algorithm(), d.Hex())
+	if err := os.MkdirAll(s.root, 0o755); err != nil { // named by whoever runs the server
+		return nil, err
+	}
+	d, err := safefile.OpenDir(s.root)
+	s.d = d
+	return d, err
+}
+
+// blobName is where the store keeps the blob d, relative to the root.
+func blobName(d manifest.Digest) string {
+	return path.Join(blobStore, d.Algorithm(), d.Hex())
+}
+
+// storeDir makes the store's directory for algorithm: the server's own,
+// refused when another user owns it or can write it, since a file planted
+// there would be served as a verified blob.
+func storeDir(d *safefile.Dir, algorithm string) error {
+	if err := d.MkdirPrivate(blobStore, 0o755); err != nil {
+		return err
+	}
+	return d.MkdirPrivate(path.Join(blobStore, algorithm), 0o755)
+}
+
+// blobInfo describes the stored blob d; what is not a regular file there
+// (a planted link, a FIFO) is no blob.
+func (s *layoutStorage) blobInfo(d manifest.Digest) (fs.FileInfo, error) {
+	if d.Validate() != nil {
+		return nil, fmt.Errorf("blob %s: %w", d, manifest.ErrNotFound)
+	}
+	dir, err := s.dir()
+	if err != nil {
+		return nil, err
+	}
+	fi, err := dir.Root().Lstat(blobName(d))
+	if errors.Is(err, fs.ErrNotExist) || err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("blob %s: %w", d, manifest.ErrNotFound)
+	}
+	return fi, err
 }
 
 func (s *layoutStorage) StatBlob(d manifest.Digest) (int64, error) {
-	fi, err := os.Stat(s.blobPath(d))
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, fmt.Errorf("blob %s: %w", d, manifest.ErrNotFound)
-	}
+	fi, err := s.blobInfo(d)
 	if err != nil {
 		return 0, err
 	}
@@ -59,27 +117,38 @@ func (s *layoutStorage) StatBlob(d manifest.Digest) (int64, error) {
 }
 
 func (s *layoutStorage) OpenBlob(d manifest.Digest) (io.ReadSeekCloser, error) {
-	f, err := os.Open(s.blobPath(d))
-	if errors.Is(err, fs.ErrNotExist) {
+	if d.Validate() != nil {
+		return nil, fmt.Errorf("blob %s: %w", d, manifest.ErrNotFound)
+	}
+	dir, err := s.dir()
+	if err != nil {
+		return nil, err
+	}
+	f, err := dir.OpenFile(blobName(d), os.O_RDONLY)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, safefile.ErrNotRegular) {
 		return nil, fmt.Errorf("blob %s: %w", d, manifest.ErrNotFound)
 	}
 	return f, err
 }
 
-// PutBlob writes r to a temporary file, verifies it and renames it.
+// PutBlob writes r to a temporary file, verifies it and links it into
+// place.
 func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 	if err := d.Validate(); err != nil {
 		return 0, err
 	}
-	dir := filepath.Dir(s.blobPath(d))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-")
+	dir, err := s.dir()
 	if err != nil {
 		return 0, err
 	}
-	defer os.Remove(f.Name())
+	if err := storeDir(dir, d.Algorithm()); err != nil {
+		return 0, err
+	}
+	f, tmp, err := dir.CreateTemp(path.Join(blobStore, d.Algorithm(), ".tmp-*"))
+	if err != nil {
+		return 0, err
+	}
+	defer dir.Remove(tmp)
 	g := manifest.NewDigester(d.Algorithm())
 	n, err := io.Copy(io.MultiWriter(f, g), r)
 	if err == nil {
@@ -94,72 +163,160 @@ func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 	if got := g.Digest(); got != d {
 		return n, fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
 	}
-	return n, os.Rename(f.Name(), s.blobPath(d))
+	return n, linkBlob(dir, tmp, blobName(d))
+}
+
+// linkBlob links the verified file from to the name to, unless a blob is
+// there already: a stored blob is never written again. What is there that
+// is not a regular file, a planted link for one, is replaced (and
+// reported).
+func linkBlob(d *safefile.Dir, from, to string) error {
+	err := d.Link(from, to)
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if fi, err := d.Root().Lstat(to); err == nil && fi.Mode().IsRegular() {
+		return nil
+	}
+	if err := d.Discard(to); err != nil {
+		return err
+	}
+	return d.Link(from, to)
 }
 
 // AdoptBlob hard-links the verified file at path into the blob store and
 // removes path. A blob stored already is kept: the layouts holding it
 // share its file.
 func (s *layoutStorage) AdoptBlob(d manifest.Digest, path string) error {
-	defer os.Remove(path)
+	rel, ok := s.inRoot(path)
+	if !ok {
+		return s.copyIn(d, path) // uploads kept outside the root
+	}
+	dir, err := s.dir()
+	if err != nil {
+		return err
+	}
+	defer dir.Remove(rel)
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	dst := s.blobPath(d)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := storeDir(dir, d.Algorithm()); err != nil {
 		return err
 	}
-	if err := os.Chmod(path, 0o644); err != nil {
+	if err := dir.Root().Chmod(rel, 0o644); err != nil {
 		return err
 	}
-	err := os.Link(path, dst)
-	switch {
-	case errors.Is(err, fs.ErrExist):
-		return nil
-	case err != nil: // a file system without hard links
-		return os.Rename(path, dst)
+	if err := linkBlob(dir, rel, blobName(d)); err != nil { // a file system without hard links
+		return dir.Commit(rel, blobName(d), false)
 	}
 	return nil
 }
 
+// inRoot returns path relative to the root, if it is under it.
+func (s *layoutStorage) inRoot(p string) (string, bool) {
+	rel, err := filepath.Rel(s.root, p)
+	return filepath.ToSlash(rel), err == nil && filepath.IsLocal(rel)
+}
+
+// copyIn stores the verified file at path, outside the root (an upload
+// directory elsewhere, as a test registry's may be), by copying it, and
+// removes path.
+func (s *layoutStorage) copyIn(d manifest.Digest, path string) error {
+	defer os.Remove(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = s.PutBlob(d, f)
+	return err
+}
+
 // repo opens (create: or makes) the layout of repository name.
-func (s *layoutStorage) repo(name string, create bool) (*layout.Layout, error) {
+func (s *layoutStorage) repo(name string, create bool) (*repoLayout, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l, ok := s.layouts[name]; ok {
 		return l, nil
 	}
-	dir := filepath.Join(s.root, filepath.FromSlash(name))
-	_, err := os.Stat(filepath.Join(dir, layout.LayoutFile))
-	existed := err == nil
+	if err := checkName(name); err != nil {
+		if !create {
+			return nil, fmt.Errorf("repository %s: %w", name, manifest.ErrNotFound) // none can be there
+		}
+		return nil, err
+	}
+	d, err := s.dirLocked()
+	if err != nil {
+		return nil, err
+	}
+	existed, err := isLayout(d, name)
+	if err != nil {
+		return nil, err
+	}
 	if !existed {
 		if !create {
 			return nil, fmt.Errorf("repository %s: %w", name, manifest.ErrNotFound)
 		}
 		// Repositories nest (a and a/b), so a new layout's directory may
 		// already hold others: start it in place rather than refuse.
-		if err := startLayout(dir); err != nil {
+		if err := checkNew(d, name); err != nil {
+			return nil, err
+		}
+		if err := startLayout(d, name); err != nil {
 			return nil, err
 		}
 	}
-	l, err := layout.Open(dir)
-	if err == nil && existed {
-		err = s.adopt(l)
-	}
+	r, err := openLayout(d, name)
 	if err != nil {
 		return nil, err
+	}
+	l := &repoLayout{name: name, r: r}
+	if existed {
+		if err := s.adopt(d, l); err != nil {
+			return nil, err
+		}
 	}
 	s.layouts[name] = l
 	return l, nil
 }
 
+// openLayout reads the layout of repository name through the root.
+func openLayout(d *safefile.Dir, name string) (*layout.Reader, error) {
+	fsys, err := fs.Sub(d.Root().FS(), name)
+	if err != nil {
+		return nil, err
+	}
+	return layout.FromFS(fsys)
+}
+
+// CheckName refuses the names checkName refuses and, with create, a new
+// repository whose layout would not be its own (see checkNew).
+func (s *layoutStorage) CheckName(repo string, create bool) error {
+	if err := checkName(repo); err != nil || !create {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.layouts[repo]; ok {
+		return nil
+	}
+	d, err := s.dirLocked()
+	if err != nil {
+		return err
+	}
+	if ok, err := isLayout(d, repo); err != nil || ok {
+		return err
+	}
+	return checkNew(d, repo)
+}
+
 // adopt hard-links into the blob store the blobs of a layout found on
 // disk that it lacks: a layout another tool wrote (skiff sync, skopeo,
 // umoci) is then served as it is.
-func (s *layoutStorage) adopt(l *layout.Layout) error {
+func (s *layoutStorage) adopt(d *safefile.Dir, l *repoLayout) error {
 	for _, alg := range []string{manifest.SHA256, manifest.SHA512} {
-		dir := filepath.Join(l.Dir(), layout.BlobsDir, alg)
-		entries, err := os.ReadDir(dir)
+		dir := path.Join(l.name, layout.BlobsDir, alg)
+		entries, err := fs.ReadDir(d.Root().FS(), dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -167,11 +324,11 @@ func (s *layoutStorage) adopt(l *layout.Layout) error {
 			return err
 		}
 		for _, e := range entries {
-			d, err := manifest.ParseDigest(alg + ":" + e.Name())
+			dg, err := manifest.ParseDigest(alg + ":" + e.Name())
 			if err != nil || !e.Type().IsRegular() {
 				continue // temporary and partial files, and what is not a blob
 			}
-			if err := s.adoptFile(filepath.Join(dir, e.Name()), d); err != nil {
+			if err := s.adoptFile(d, path.Join(dir, e.Name()), dg); err != nil {
 				return err
 			}
 		}
@@ -179,43 +336,32 @@ func (s *layoutStorage) adopt(l *layout.Layout) error {
 	return nil
 }
 
-// adoptFile links path into the blob store as d, unless d is there.
-func (s *layoutStorage) adoptFile(path string, d manifest.Digest) error {
-	dst := s.blobPath(d)
-	if _, err := os.Lstat(dst); err == nil {
+// adoptFile links the layout blob at name into the blob store as d,
+// unless d is there.
+func (s *layoutStorage) adoptFile(dir *safefile.Dir, name string, d manifest.Digest) error {
+	if fi, err := dir.Root().Lstat(blobName(d)); err == nil && fi.Mode().IsRegular() {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := storeDir(dir, d.Algorithm()); err != nil {
 		return err
 	}
-	if err := os.Link(path, dst); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("serving the layout blob %s: %w", path, err)
+	if err := linkBlob(dir, name, blobName(d)); err != nil {
+		return fmt.Errorf("serving the layout blob %s: %w", filepath.Join(dir.Name(), name), err)
 	}
 	return nil
 }
 
-// startLayout writes the files of an empty layout into dir.
-func startLayout(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, layout.IndexFile), []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, layout.LayoutFile), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
-}
-
 // linkFile hard-links the stored blob d into l's blobs directory.
-func (s *layoutStorage) linkFile(l *layout.Layout, d manifest.Digest) error {
-	dst := filepath.Join(l.Dir(), layout.BlobsDir, d.Algorithm(), d.Hex())
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+func (s *layoutStorage) linkFile(l *repoLayout, d manifest.Digest) error {
+	dir, err := s.dir()
+	if err != nil {
 		return err
 	}
-	err := os.Link(s.blobPath(d), dst)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
+	blobs := path.Join(l.name, layout.BlobsDir, d.Algorithm())
+	if err := dir.MkdirAll(blobs, 0o755); err != nil {
+		return err
 	}
-	return err
+	return linkBlob(dir, blobName(d), path.Join(blobs, d.Hex()))
 }
 
 func (s *layoutStorage) Link(repo string, ln Link) error {
@@ -233,13 +379,13 @@ func (s *layoutStorage) Link(repo string, ln Link) error {
 		if err := s.linkFile(l, ln.Digest); err != nil {
 			return err
 		}
-		return l.AddDescriptor(context.Background(), s.descriptor(ln.Digest, ln.MediaType))
+		return s.editIndex(l, addEntry(s.descriptor(ln.Digest, ln.MediaType), ""))
 	}
 	m, err := s.Lookup(repo, KindManifest, string(ln.Digest))
 	if err != nil {
 		return err
 	}
-	return l.Tag(context.Background(), s.descriptor(ln.Digest, m.MediaType), ln.Name)
+	return s.editIndex(l, addEntry(s.descriptor(ln.Digest, m.MediaType), ln.Name))
 }
 
 func (s *layoutStorage) descriptor(d manifest.Digest, mediaType string) manifest.Descriptor {
@@ -255,17 +401,16 @@ func (s *layoutStorage) Unlink(repo string, kind Kind, name string) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
 	switch kind {
 	case KindTag:
-		return l.Untag(ctx, name)
+		return s.editIndex(l, removeEntries(func(e manifest.Descriptor) bool { return e.Annotations[layout.RefNameAnnotation] == name }))
 	case KindManifest:
-		if err := l.RemoveDescriptor(ctx, manifest.Digest(name)); err != nil {
+		if err := s.editIndex(l, removeEntries(func(e manifest.Descriptor) bool { return string(e.Digest) == name })); err != nil {
 			return err
 		}
 	}
 	d := manifest.Digest(name)
-	return os.Remove(filepath.Join(l.Dir(), layout.BlobsDir, d.Algorithm(), d.Hex()))
+	return s.d.Remove(path.Join(l.name, layout.BlobsDir, d.Algorithm(), d.Hex()))
 }
 
 func (s *layoutStorage) Lookup(repo string, kind Kind, name string) (Link, error) {
@@ -294,7 +439,7 @@ func (s *layoutStorage) blobManifest(repo, name string) (Link, error) {
 	if err != nil {
 		return Link{}, err
 	}
-	d, err := l.Resolve(context.Background(), name)
+	d, err := l.r.Resolve(context.Background(), name)
 	if err != nil {
 		return Link{}, fmt.Errorf("manifest %s in %s: %w", name, repo, manifest.ErrNotFound)
 	}
@@ -309,7 +454,7 @@ func (s *layoutStorage) List(repo string, kind Kind) ([]Link, error) {
 	if kind == KindBlob {
 		return s.listBlobs(l)
 	}
-	idx, err := l.Index()
+	idx, err := l.r.Index()
 	if err != nil {
 		return nil, err
 	}
@@ -328,8 +473,8 @@ func (s *layoutStorage) List(repo string, kind Kind) ([]Link, error) {
 }
 
 // listBlobs lists the blobs linked into l that no index entry names.
-func (s *layoutStorage) listBlobs(l *layout.Layout) ([]Link, error) {
-	idx, err := l.Index()
+func (s *layoutStorage) listBlobs(l *repoLayout) ([]Link, error) {
+	idx, err := l.r.Index()
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +484,7 @@ func (s *layoutStorage) listBlobs(l *layout.Layout) ([]Link, error) {
 	}
 	var links []Link
 	for _, alg := range []string{manifest.SHA256, manifest.SHA512} {
-		entries, err := os.ReadDir(filepath.Join(l.Dir(), layout.BlobsDir, alg))
+		entries, err := fs.ReadDir(s.d.Root().FS(), path.Join(l.name, layout.BlobsDir, alg))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -355,30 +500,11 @@ func (s *layoutStorage) listBlobs(l *layout.Layout) ([]Link, error) {
 	return links, nil
 }
 
-// Repositories finds every layout under root.
+// Repositories finds every layout under root: see repositories.
 func (s *layoutStorage) Repositories() ([]string, error) {
-	var repos []string
-	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == s.root {
-			return fs.SkipAll
-		}
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && p != s.root && (strings.HasPrefix(d.Name(), ".") || d.Name() == layout.BlobsDir && isLayout(filepath.Dir(p))) {
-			return fs.SkipDir // the store, uploads: repository names start with a letter or digit
-		}
-		if !d.IsDir() && d.Name() == layout.LayoutFile && p != filepath.Join(s.root, layout.LayoutFile) {
-			rel, _ := filepath.Rel(s.root, filepath.Dir(p))
-			repos = append(repos, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	slices.Sort(repos)
-	return repos, err
-}
-
-func isLayout(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, layout.LayoutFile))
-	return err == nil
+	d, err := s.dir()
+	if err != nil {
+		return nil, err
+	}
+	return repositories(d)
 }

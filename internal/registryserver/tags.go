@@ -40,7 +40,7 @@ func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, rt Route) {
 func (s *Server) serveCatalog(w http.ResponseWriter, r *http.Request) {
 	repos, err := s.store.Repositories()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+		s.internalError(w, err)
 		return
 	}
 	page, ok := paginate(w, r, repos, catalogPageSize, "/v2/_catalog")

@@ -36,7 +36,7 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, rt Route) {
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+		s.internalError(w, err)
 		return
 	}
 	s.uploadStatus(w, r, up, http.StatusAccepted)
@@ -55,7 +55,7 @@ func (s *Server) mount(w http.ResponseWriter, r *http.Request, rt Route, q url.V
 		return false
 	}
 	if err := s.store.Link(rt.Name, Link{Kind: KindBlob, Name: string(d), Digest: d}); err != nil {
-		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+		s.internalError(w, err)
 		return true
 	}
 	s.blobCreated(w, r, rt.Name, d)
@@ -79,7 +79,7 @@ func (s *Server) singlePOST(w http.ResponseWriter, r *http.Request, rt Route, di
 		return
 	}
 	if err := s.receiveBlob(rt.Name, d, r.Body); err != nil {
-		blobError(w, d, err)
+		s.blobError(w, d, err)
 		return
 	}
 	s.blobCreated(w, r, rt.Name, d)
@@ -91,8 +91,8 @@ func tooBig(max int64) string {
 
 // blobError answers for a blob that could not be stored: 400
 // DIGEST_INVALID when its bytes do not hash to d, 400 BLOB_UPLOAD_INVALID
-// when the request body could not be read, 500 otherwise.
-func blobError(w http.ResponseWriter, d manifest.Digest, err error) {
+// when the request body could not be read, as internalError otherwise.
+func (s *Server) blobError(w http.ResponseWriter, d manifest.Digest, err error) {
 	var be *bodyError
 	switch {
 	case errors.Is(err, manifest.ErrDigestMismatch):
@@ -100,7 +100,7 @@ func blobError(w http.ResponseWriter, d manifest.Digest, err error) {
 	case errors.As(err, &be):
 		writeError(w, http.StatusBadRequest, CodeBlobUploadInvalid, err.Error())
 	default:
-		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
+		s.internalError(w, err)
 	}
 }
 
@@ -204,7 +204,7 @@ func (s *Server) putUpload(w http.ResponseWriter, r *http.Request, up *session) 
 	err = s.commit(up, d)
 	s.sessions.remove(up) // verified or not, the session ends, as in distribution
 	if err != nil {
-		blobError(w, d, err)
+		s.blobError(w, d, err)
 		return
 	}
 	s.blobCreated(w, r, up.repo, d)

@@ -1,6 +1,7 @@
 package registrytest
 
 import (
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/internal/safefile"
 )
 
 // Options configure a Registry. The zero value is a registry without
@@ -145,10 +147,15 @@ func (g *Registry) Close() error { return g.srv.Close() }
 // never Close their registry leave nothing behind for long.
 func processUploads() string {
 	sweepOnce.Do(func() {
-		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "registrytest-uploads-*"))
+		tmp, err := safefile.OpenDir(os.TempDir())
+		if err != nil {
+			return
+		}
+		defer tmp.Close()
+		old, _ := fs.Glob(tmp.Root().FS(), "registrytest-uploads-*")
 		for _, dir := range old {
-			if info, err := os.Stat(dir); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
-				os.RemoveAll(dir)
+			if info, err := tmp.Root().Lstat(dir); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
+				tmp.Remove(dir) // never followed, if someone planted a link
 			}
 		}
 	})

@@ -60,7 +60,7 @@ func (d *Dir) Reuse(name string, perm fs.FileMode) (f *os.File, fresh bool, err 
 			return nil, false, fmt.Errorf("safefile: %w", err)
 		}
 		if !ours(fi) {
-			if err := d.discard(name, fi); err != nil {
+			if err := d.discard(name, fi, foreign(fi)); err != nil {
 				return nil, false, err
 			}
 			continue
@@ -258,13 +258,30 @@ func (d *Dir) clear(name string) error {
 		}
 		return nil
 	}
-	return d.discard(name, fi)
+	return d.discard(name, fi, foreign(fi))
 }
 
-// discard removes what is under name, which is not a file of skiff's own,
-// without following it, and reports what it was.
-func (d *Dir) discard(name string, fi fs.FileInfo) error {
+// Discard removes what is under name without following it, and reports
+// what it was: for a name skiff invents, where it found what it did not
+// leave. A name that is absent is not an error.
+func (d *Dir) Discard(name string) error {
+	fi, err := d.root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("safefile: %w", err)
+	}
 	what := foreign(fi)
+	if what == "" {
+		what = kind(fi.Mode())
+	}
+	return d.discard(name, fi, what)
+}
+
+// discard removes what is under name, which is not skiff's own (what
+// says why), without following it, and reports it.
+func (d *Dir) discard(name string, fi fs.FileInfo, what string) error {
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		if target, err := d.root.Readlink(name); err == nil {
 			what += " to " + strconv.Quote(target)
