@@ -17,6 +17,17 @@ import (
 // a name changes while it works: another process is racing it.
 const attempts = 8
 
+// TempPrefix starts the name of every temporary file Replace and CreateNew
+// write beside their final name (".tmp-NAME-DIGITS"), so that what a
+// crash leaves is found by it (registry gc removes such files).
+const TempPrefix = ".tmp-"
+
+// tempPattern is the CreateTemp pattern of name's temporary file.
+func tempPattern(name string) string {
+	dir, base := path.Split(name)
+	return dir + TempPrefix + base + "-*"
+}
+
 // Dir is a directory skiff writes in. Names given to its methods are
 // slash-separated and relative to it; none resolves outside it.
 type Dir struct {
@@ -60,7 +71,7 @@ func (d *Dir) Reuse(name string, perm fs.FileMode) (f *os.File, fresh bool, err 
 			return nil, false, fmt.Errorf("safefile: %w", err)
 		}
 		if !ours(fi) {
-			if err := d.discard(name, fi); err != nil {
+			if err := d.discard(name, fi, foreign(fi)); err != nil {
 				return nil, false, err
 			}
 			continue
@@ -132,8 +143,7 @@ func (d *Dir) Commit(from, to string, sync bool) error {
 // is renamed over name. When any step fails the temporary file is removed
 // and name is left as it was.
 func (d *Dir) Replace(name string, perm fs.FileMode, sync bool, write func(io.Writer) error) (err error) {
-	dir, base := path.Split(name)
-	f, tmp, err := d.CreateTemp(dir + "." + base + ".tmp-*")
+	f, tmp, err := d.CreateTemp(tempPattern(name))
 	if err != nil {
 		return err
 	}
@@ -173,8 +183,7 @@ func (d *Dir) WriteFile(name string, data []byte, perm fs.FileMode, sync bool) e
 // linked to name, so an existing file (or link) is never replaced. The
 // error wraps fs.ErrExist when name exists.
 func (d *Dir) CreateNew(name string, data []byte, perm fs.FileMode) error {
-	dir, base := path.Split(name)
-	f, tmp, err := d.CreateTemp(dir + "." + base + ".tmp-*")
+	f, tmp, err := d.CreateTemp(tempPattern(name))
 	if err != nil {
 		return err
 	}
@@ -195,7 +204,7 @@ func (d *Dir) CreateNew(name string, data []byte, perm fs.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("safefile: %w", err)
 	}
-	return d.SyncDir(dir)
+	return d.SyncDir(path.Dir(name))
 }
 
 // Remove removes name, never following it; a name that is absent is not
@@ -217,17 +226,22 @@ func (d *Dir) Remove(name string) error {
 }
 
 // SyncDir flushes the directory dir ("." for d itself), so that names
-// created or renamed in it survive a power loss.
+// created or renamed in it survive a power loss. Where a directory cannot
+// be flushed (Windows, file systems that refuse it) the rename has
+// happened anyway, and SyncDir does nothing.
 func (d *Dir) SyncDir(dir string) error {
 	if dir == "" {
 		dir = "."
+	}
+	if !canSyncDir {
+		return nil
 	}
 	f, err := d.root.Open(dir)
 	if err != nil {
 		return fmt.Errorf("safefile: %w", err)
 	}
 	defer f.Close()
-	if err := f.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+	if err := f.Sync(); err != nil && !cannotSync(err) {
 		return fmt.Errorf("safefile: sync %s: %w", filepath.Join(d.Name(), dir), err)
 	}
 	return nil
@@ -258,13 +272,30 @@ func (d *Dir) clear(name string) error {
 		}
 		return nil
 	}
-	return d.discard(name, fi)
+	return d.discard(name, fi, foreign(fi))
 }
 
-// discard removes what is under name, which is not a file of skiff's own,
-// without following it, and reports what it was.
-func (d *Dir) discard(name string, fi fs.FileInfo) error {
+// Discard removes what is under name without following it, and reports
+// what it was: for a name skiff invents, where it found what it did not
+// leave. A name that is absent is not an error.
+func (d *Dir) Discard(name string) error {
+	fi, err := d.root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("safefile: %w", err)
+	}
 	what := foreign(fi)
+	if what == "" {
+		what = kind(fi.Mode())
+	}
+	return d.discard(name, fi, what)
+}
+
+// discard removes what is under name, which is not skiff's own (what
+// says why), without following it, and reports it.
+func (d *Dir) discard(name string, fi fs.FileInfo, what string) error {
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		if target, err := d.root.Readlink(name); err == nil {
 			what += " to " + strconv.Quote(target)
