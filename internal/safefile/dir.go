@@ -130,7 +130,10 @@ func (d *Dir) CreateTemp(pattern string) (f *os.File, name string, err error) {
 // that holds to, so the new name survives a power loss.
 func (d *Dir) Commit(from, to string, sync bool) error {
 	if err := d.root.Rename(from, to); err != nil {
-		return fmt.Errorf("safefile: %w", err)
+		if fi, lerr := d.root.Lstat(to); lerr == nil && fi.IsDir() {
+			return fmt.Errorf("safefile: %s is a directory; skiff replaces no directory", filepath.Join(d.Name(), to))
+		}
+		return fmt.Errorf("safefile: naming %s: %w", filepath.Join(d.Name(), to), err)
 	}
 	if sync {
 		return d.SyncDir(path.Dir(to))
