@@ -51,6 +51,32 @@ func (d *Dir) ReadOwn(name string, limit int64) ([]byte, error) {
 	return nil, d.racing(name)
 }
 
+// Reopen opens the file at path to read it again when it is still the
+// file want describes, as the open file says: the same file (os.SameFile:
+// device and inode, which a new file may reuse) of the same mode, owned by
+// the effective user (whose own writes to it the caller's verification
+// catches). It is for a temporary
+// file skiff made, in a directory where another user may have replaced
+// it since. It never waits on a FIFO, and the error names path when the
+// file is another.
+func Reopen(path string, want fs.FileInfo) (f *os.File, err error) {
+	err = inDir(path, func(d *Dir, name string) error {
+		f, err = d.root.OpenFile(name, os.O_RDONLY|openNonblock, 0)
+		if err != nil {
+			return fmt.Errorf("safefile: %w", err)
+		}
+		if st, serr := f.Stat(); serr != nil || !unchanged(want, st) {
+			f.Close()
+			return fmt.Errorf("safefile: %s is not the file skiff wrote there: it was replaced", path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 // ReuseDir opens the directory name, keeping what an earlier run left in
 // it when it is a directory (not a link to one) owned by the effective
 // user and writable by no one else, as the open directory says. Whatever
@@ -120,4 +146,10 @@ func (d *Dir) openSub(name string, fi fs.FileInfo) (*Dir, error) {
 	}
 	r.Close()
 	return nil, nil
+}
+
+// unchanged reports whether got is the file want described, not a new one
+// that took its inode number.
+func unchanged(want, got fs.FileInfo) bool {
+	return os.SameFile(want, got) && want.Mode() == got.Mode() && ownedByMe(got)
 }

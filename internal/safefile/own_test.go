@@ -204,3 +204,26 @@ func TestFollowOwnLinks(t *testing.T) {
 		t.Errorf("the new file is owned by uid %d", st.Uid)
 	}
 }
+
+// A temporary file another user replaced is not read again: not through a
+// link, not a file put in its place, and a FIFO is never waited on.
+func TestReopenRefusesAnother(t *testing.T) {
+	for _, tr := range traps {
+		t.Run(tr.name, func(t *testing.T) {
+			dir, victim, _ := setup(t)
+			path := filepath.Join(dir, "skiff-layer-123")
+			must(t, os.WriteFile(path, []byte("layer"), 0o600))
+			made, err := os.Stat(path)
+			must(t, err)
+			f, err := safefile.Reopen(path, made)
+			must(t, err)
+			f.Close()
+			must(t, os.Remove(path))
+			tr.plant(t, path, victim)
+			if f, err := safefile.Reopen(path, made); err == nil {
+				f.Close()
+				t.Fatal("reopened what another user put in the file's place")
+			}
+		})
+	}
+}
