@@ -68,11 +68,12 @@ func writeLayoutArchive(ctx context.Context, c *registry.Client, src *source, ds
 }
 
 // openPartialLayout makes sure the partial layout data in out is a
-// directory of skiff's own: the one an interrupted run left, when keep is
-// set and it can be continued, or else a new, empty one.
+// directory of skiff's own, private (0700) as skiff's state is: the one an
+// interrupted run left, when keep is set and it can be continued, or else
+// a new, empty one.
 func openPartialLayout(ctx context.Context, out *safefile.Dir, data, dataPath string, keep bool) error {
 	if keep {
-		sub, fresh, err := out.ReuseDir(data, 0o755)
+		sub, fresh, err := out.ReuseDir(data, 0o700)
 		if err != nil {
 			return err
 		}
@@ -81,7 +82,7 @@ func openPartialLayout(ctx context.Context, out *safefile.Dir, data, dataPath st
 			return nil
 		}
 	}
-	sub, err := out.CreateDir(data, 0o755)
+	sub, err := out.CreateDir(data, 0o700)
 	if err != nil {
 		return err
 	}

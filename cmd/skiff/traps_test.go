@@ -37,7 +37,7 @@ type trapTarget struct {
 // the names it writes by there, and how to tell that it wrote its output.
 type trapCase struct {
 	name    string
-	args    func(host, out string) []string
+	args    func(host, out string, im *testimage.Image) []string
 	out     string                                              // the output, in the output directory
 	targets func(im *testimage.Image) []trapTarget              // where to plant
 	prepare func(t *testing.T, out string)                      // before planting: a layout to write into
@@ -104,30 +104,38 @@ func checkHasLayer(t *testing.T, store manifest.Fetcher, im *testimage.Image) {
 var trapCases = []trapCase{
 	{
 		name: "pull to a tarball", out: "app.tar", targets: tarballTargets("app.tar"), check: checkTarball,
-		args: func(h, o string) []string { return []string{"pull", h + "/demo/app:1", o} },
+		args: func(h, o string, _ *testimage.Image) []string { return []string{"pull", h + "/demo/app:1", o} },
 	},
 	{
 		name: "pull --format oci-archive", out: "app.tar", targets: tarballTargets("app.tar"), check: checkTarball,
-		args: func(h, o string) []string { return []string{"pull", "--format", "oci-archive", h + "/demo/app:1", o} },
+		args: func(h, o string, _ *testimage.Image) []string {
+			return []string{"pull", "--format", "oci-archive", h + "/demo/app:1", o}
+		},
 	},
 	{
 		name: "pull --no-tar", out: "app", check: checkLayout,
-		args: func(h, o string) []string { return []string{"pull", "--no-tar", h + "/demo/app:1", o} },
+		args: func(h, o string, _ *testimage.Image) []string {
+			return []string{"pull", "--no-tar", h + "/demo/app:1", o}
+		},
 		targets: func(*testimage.Image) []trapTarget {
 			return []trapTarget{{".app.skiff-partial", invented}, {".app.skiff-state", invented}}
 		},
 	},
 	{
 		name: "pull --format oci", out: "lay", targets: layoutTargets, prepare: createLayout, check: checkLayout,
-		args: func(h, o string) []string { return []string{"pull", "--format", "oci", h + "/demo/app:1", o} },
+		args: func(h, o string, _ *testimage.Image) []string {
+			return []string{"pull", "--format", "oci", h + "/demo/app:1", o}
+		},
 	},
 	{
 		name: "copy to oci:", out: "lay", targets: layoutTargets, prepare: createLayout, check: checkLayout,
-		args: func(h, o string) []string { return []string{"copy", h + "/demo/app:1", "oci:" + o + ":v1"} },
+		args: func(h, o string, _ *testimage.Image) []string {
+			return []string{"copy", h + "/demo/app:1", "oci:" + o + ":v1"}
+		},
 	},
 	{
 		name: "copy --referrers to an oci-archive", out: "app.tar", check: checkTarball,
-		args: func(h, o string) []string {
+		args: func(h, o string, _ *testimage.Image) []string {
 			return []string{"copy", "--referrers", h + "/demo/app:1", "oci-archive:" + o + ":1"}
 		},
 		targets: func(*testimage.Image) []trapTarget {
@@ -136,7 +144,7 @@ var trapCases = []trapCase{
 	},
 	{
 		name: "export to a file", out: "fs.tar",
-		args:    func(h, o string) []string { return []string{"export", h + "/demo/app:1", o} },
+		args:    func(h, o string, _ *testimage.Image) []string { return []string{"export", h + "/demo/app:1", o} },
 		targets: func(*testimage.Image) []trapTarget { return []trapTarget{{"fs.tar", userFinal}} },
 		check: func(t *testing.T, out string, im *testimage.Image) {
 			if fi, err := os.Stat(out); err != nil || fi.Size() < 1024 {
@@ -146,8 +154,8 @@ var trapCases = []trapCase{
 	},
 	{
 		name: "blob to a file", out: "layer",
-		args: func(h, o string) []string {
-			return []string{"blob", h + "/demo/app@" + string(trapImage.Manifest.Manifest.Layers[0].Digest), o}
+		args: func(h, o string, im *testimage.Image) []string {
+			return []string{"blob", h + "/demo/app@" + string(im.Manifest.Manifest.Layers[0].Digest), o}
 		},
 		targets: func(*testimage.Image) []trapTarget { return []trapTarget{{"layer", userFinal}} },
 		check: func(t *testing.T, out string, im *testimage.Image) {
@@ -158,9 +166,6 @@ var trapCases = []trapCase{
 	},
 }
 
-// trapImage is the image the trap tests write; set before they run.
-var trapImage *testimage.Image
-
 // TestTrapsAtInventedNames plants each trap at every name each kind of
 // output is written by, in a directory anyone may write, and runs the
 // command as root: the victim is byte-identical afterwards, nothing
@@ -169,9 +174,9 @@ var trapImage *testimage.Image
 // and reported in one line on stderr, and the transfer completes.
 func TestTrapsAtInventedNames(t *testing.T) {
 	srv := registrytest.NewServer(t, nil)
-	trapImage = seedImage(t, srv, "demo/app:1", 1500<<10, 300<<10)
+	im := seedImage(t, srv, "demo/app:1", 1500<<10, 300<<10)
 	for _, tc := range trapCases {
-		for _, target := range tc.targets(trapImage) {
+		for _, target := range tc.targets(im) {
 			for _, tr := range traptest.Traps {
 				t.Run(tc.name+"/"+target.rel+"/"+tr.Name, func(t *testing.T) {
 					scene := traptest.NewScene(t)
@@ -181,11 +186,11 @@ func TestTrapsAtInventedNames(t *testing.T) {
 					}
 					at := filepath.Join(scene.Out, target.rel)
 					scene.Plant(t, tr, at)
-					code, _, stderr := runSkiff(t, t.Context(), "", append(tc.args(srv.Host, out), "--quiet")...)
+					code, _, stderr := runSkiff(t, t.Context(), "", append(tc.args(srv.Host, out, im), "--quiet")...)
 					scene.Check(t)
 					expectTrapOutcome(t, target, tr, at, code, stderr)
 					if code == exitOK {
-						tc.check(t, out, trapImage)
+						tc.check(t, out, im)
 					}
 				})
 			}
@@ -220,8 +225,8 @@ func expectTrapOutcome(t *testing.T, target trapTarget, tr traptest.Trap, at str
 	if reported && (len(reports) != 1 || !strings.Contains(reports[0], at+":")) {
 		t.Errorf("want one line reporting %s, got %q", at, stderr)
 	}
-	if _, err := os.Lstat(at); err == nil {
-		traptest.Owned(t, at, strings.HasSuffix(at, ".skiff-partial") && !strings.HasSuffix(at, ".tar.skiff-partial"))
+	if _, err := os.Lstat(at); err == nil { // an output; partial files are gone
+		traptest.Owned(t, at, false)
 	}
 }
 
