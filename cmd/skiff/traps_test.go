@@ -237,6 +237,8 @@ func TestTrapsInUploadState(t *testing.T) {
 	src := registrytest.NewServer(t, nil)
 	im := seedImage(t, src, "demo/app:1", 1500<<10, 300<<10)
 	layer := im.Manifest.Manifest.Layers[0]
+	lay := filepath.Join(t.TempDir(), "lay")
+	mustRun(t, "pull", "--quiet", "--format", "oci", src.Host+"/demo/app:1", lay)
 	for _, tr := range traptest.Traps {
 		t.Run(tr.Name, func(t *testing.T) {
 			dst := registrytest.NewServer(t, nil) // holds no blob yet
@@ -250,7 +252,7 @@ func TestTrapsInUploadState(t *testing.T) {
 			at := filepath.Join(uploads, hex.EncodeToString(sum[:16])+".upload")
 			scene.Plant(t, tr, at)
 			code, _, stderr := runSkiffEnv(t, map[string]string{"XDG_CACHE_HOME": cache},
-				"copy", "--quiet", src.Host+"/demo/app:1", dst.Host+"/demo/pushed:1")
+				"push", "--quiet", lay, dst.Host+"/demo/pushed:1")
 			scene.Check(t)
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
