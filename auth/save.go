@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/skiffoci/skiff/internal/safefile"
 )
 
 // Save records c as the credential for host, as docker login does: with
@@ -16,7 +18,10 @@ import (
 // for Docker Hub, the host otherwise), replacing entries of other keys
 // that name the same host. Every other part of config.json is kept. The
 // file is replaced atomically with mode 0600; its directory is created
-// with mode 0700 when missing.
+// with mode 0700 when missing. A config.json that is a symbolic link the
+// user running skiff owns (as dotfiles managers make) is followed and the
+// file it points to replaced; a link another user owns is replaced
+// itself, never written through.
 func (s *Store) Save(ctx context.Context, host string, c Credential) error {
 	path := s.dockerConfigPath()
 	if path == "" {
@@ -148,39 +153,22 @@ func mustMarshal(v any) json.RawMessage {
 	return b
 }
 
-// writeConfig replaces the file at path (or, if it is a symbolic link,
-// the file it points to) with raw, atomically, mode 0600.
+// writeConfig replaces the file at path with raw, atomically, mode 0600.
+// When path is a symbolic link the user running skiff owns (a dotfiles
+// manager's link), the file it points to is replaced instead; a link
+// another user owns is replaced itself, never written through. The new
+// file is written to a temporary file created with O_EXCL beside it,
+// flushed, and renamed over it.
 func writeConfig(path string, raw map[string]json.RawMessage) error {
 	data, err := json.MarshalIndent(raw, "", "\t")
 	if err != nil {
 		return fmt.Errorf("auth: encode %s: %w", path, err)
 	}
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	path = safefile.FollowOwnLinks(path)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
+	if err := safefile.WriteFile(path, append(data, '\n'), 0o600, true); err != nil {
 		return fmt.Errorf("auth: write %s: %w", path, err)
 	}
 	return nil

@@ -21,7 +21,13 @@
 // written to a temporary file in the same directory, verified against their
 // descriptor while they stream, synced and only then renamed into place, so
 // no unverified or partial file ever appears under a final name. index.json
-// is replaced the same way. Reads refuse blobs that are not regular files:
+// is replaced the same way. Every file is written through the layout's
+// directory opened as an [os.Root], so no name resolves outside it; a
+// temporary file is created with O_EXCL, and a partial blob or its
+// checkpoints are continued only when they are regular files of the user
+// running skiff with one link. Anything else found under a name skiff
+// gives its own files (a symbolic link, a FIFO, another user's file) is
+// removed without being followed. Reads refuse blobs that are not regular files:
 // symbolic links, FIFOs, devices and directories. Every read is verified,
 // and index.json is read with a size limit and parsed strictly.
 //

@@ -6,9 +6,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -106,50 +108,31 @@ func (d dirFS) join(op, name string) (string, error) {
 	return filepath.Join(string(d), filepath.FromSlash(name)), nil
 }
 
-// writeAtomic writes a file in dir under a temporary name, syncs it when
-// sync is set, and renames it to name. When write or any later step fails,
-// the temporary file is removed and nothing appears under name.
-func writeAtomic(dir, name string, sync bool, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
+// open opens the layout's directory, through which every file of the
+// layout is written: no name resolves outside it, and none is followed
+// through a symbolic link in its last element (see internal/safefile).
+func (l *Layout) open() (*safefile.Dir, error) {
+	return safefile.OpenDir(l.dir)
+}
+
+// writeAtomic writes the file name in the directory dir of the layout
+// under a temporary name, syncs it when sync is set, and renames it to
+// name. When write or any later step fails, the temporary file is removed
+// and nothing appears under name.
+func (l *Layout) writeAtomic(dir, name string, sync bool, write func(io.Writer) error) error {
+	d, err := l.open()
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if sync {
-		if err = f.Sync(); err != nil {
-			return err
-		}
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	if sync {
-		syncDir(dir)
-	}
-	return nil
+	defer d.Close()
+	return d.Replace(path.Join(dir, name), 0o644, sync, write)
 }
 
 // writeFileAtomic replaces the small file name (index.json, oci-layout)
-// with data, always synced: it is what makes a layout's change durable.
-func writeFileAtomic(dir, name string, data []byte) error {
-	return writeAtomic(dir, name, true, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+// of the layout in d with data, always synced: it is what makes a
+// layout's change durable.
+func writeFileAtomic(d *safefile.Dir, name string, data []byte) error {
+	return d.WriteFile(name, data, 0o644, true)
 }
 
 // layoutMarker is the content of the oci-layout file.

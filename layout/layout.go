@@ -7,10 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 
 	"github.com/skiffoci/skiff/internal/iobuf"
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -71,17 +73,25 @@ func initDir(dir string) error {
 	if err := checkEmpty(dir); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, BlobsDir), 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil { // the directory the user named
+		return err
+	}
+	d, err := safefile.OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Root().MkdirAll(BlobsDir, 0o755); err != nil {
 		return err
 	}
 	idx, err := encodeIndex(&manifest.Index{})
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(dir, IndexFile, idx); err != nil {
+	if err := writeFileAtomic(d, IndexFile, idx); err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, LayoutFile, []byte(`{"imageLayoutVersion":"`+layoutVersion+`"}`))
+	return writeFileAtomic(d, LayoutFile, []byte(`{"imageLayoutVersion":"`+layoutVersion+`"}`))
 }
 
 // checkEmpty refuses a directory that holds anything but, perhaps, an empty
@@ -150,7 +160,7 @@ func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader
 	if err != nil || have {
 		return err
 	}
-	err = writeAtomic(dir, desc.Digest.Hex(), l.SyncBlobs, func(w io.Writer) error {
+	err = l.writeAtomic(dir, desc.Digest.Hex(), l.SyncBlobs, func(w io.Writer) error {
 		_, err := iobuf.Copy(w, iobuf.ContextReader(ctx, manifest.EnsureVerified(r, desc)))
 		return err
 	})
@@ -163,8 +173,12 @@ func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader
 	return nil
 }
 
-// blobDir checks desc before a push and returns the directory its blob
-// goes to, or have when the layout already holds it.
+// blobDir checks desc before a push and returns the directory of the
+// layout its blob goes to, or have when the layout already holds it.
+// Anything but a regular file under the blob's name (a symbolic link, a
+// directory, a FIFO) is removed and reported, so that the rename that
+// ends the push can take its place; a regular file there is replaced by
+// that rename.
 func (l *Layout) blobDir(ctx context.Context, desc manifest.Descriptor) (dir string, have bool, err error) {
 	if err := desc.Digest.Validate(); err != nil {
 		return "", false, fmt.Errorf("layout: push: %w", err)
@@ -175,11 +189,29 @@ func (l *Layout) blobDir(ctx context.Context, desc manifest.Descriptor) (dir str
 	if ok, err := l.r.Exists(ctx, desc); err != nil || ok {
 		return "", ok, err
 	}
-	dir = filepath.Join(l.dir, BlobsDir, desc.Digest.Algorithm())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir = path.Join(BlobsDir, desc.Digest.Algorithm())
+	if err := l.clearBlobName(dir, desc.Digest.Hex()); err != nil {
 		return "", false, fmt.Errorf("layout: push %s: %w", desc.Digest, err)
 	}
 	return dir, false, nil
+}
+
+// clearBlobName makes the directory dir of the layout and removes what is
+// under name in it unless it is a regular file.
+func (l *Layout) clearBlobName(dir, name string) error {
+	d, err := l.open()
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Root().MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	name = path.Join(dir, name)
+	if fi, err := d.Root().Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return d.Discard(name)
+	}
+	return nil
 }
 
 // Tag names the manifest or index desc describes, which the layout must
@@ -222,7 +254,12 @@ func (l *Layout) editIndex(edit func([]manifest.Descriptor) []manifest.Descripto
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(l.dir, IndexFile, raw); err != nil {
+	d, err := l.open()
+	if err == nil {
+		err = writeFileAtomic(d, IndexFile, raw)
+		d.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("layout: write %s: %w", IndexFile, err)
 	}
 	return nil

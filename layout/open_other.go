@@ -5,6 +5,3 @@ package layout
 // openFlags is empty where the system has no O_NOFOLLOW: there, the Lstat
 // check before opening is what refuses symbolic links and FIFOs.
 const openFlags = 0
-
-// syncDir does nothing where directories cannot be opened for syncing.
-func syncDir(string) {}

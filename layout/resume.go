@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"io/fs"
+	"path"
 	"time"
 
 	"github.com/skiffoci/skiff/internal/resume"
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -70,16 +71,21 @@ func (l *Layout) PushResumable(ctx context.Context, desc manifest.Descriptor, op
 	if err != nil || have {
 		return err
 	}
-	final := filepath.Join(dir, desc.Digest.Hex())
+	d, err := l.open()
+	if err != nil {
+		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
+	}
+	defer d.Close()
+	final := path.Join(dir, desc.Digest.Hex())
 	data, state := resume.Names(final)
-	st, err := resume.OpenState(state, sha256.Sum256([]byte(fmt.Sprint(desc.Digest, desc.Size))), 1, false)
+	st, err := resume.OpenState(d, state, sha256.Sum256([]byte(fmt.Sprint(desc.Digest, desc.Size))), 1, false)
 	if errors.Is(err, resume.ErrLocked) {
 		return l.pushOpened(ctx, desc, open)
 	}
 	if err != nil {
 		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
 	}
-	if err := l.fillPartial(ctx, st, data, final, desc, open); err != nil {
+	if err := l.fillPartial(ctx, d, st, data, final, desc, open); err != nil {
 		st.Close()
 		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
 	}
@@ -97,15 +103,10 @@ func (l *Layout) pushOpened(ctx context.Context, desc manifest.Descriptor, open 
 	return l.Push(ctx, desc, rc)
 }
 
-// fillPartial writes the blob into the partial file data and, once it is
-// whole and verified, renames it to final.
-func (l *Layout) fillPartial(ctx context.Context, st *resume.State, data, final string, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) (err error) {
-	if st.Fresh() {
-		if err := resume.Discard(data); err != nil {
-			return err
-		}
-	}
-	f, err := os.OpenFile(data, os.O_RDWR|os.O_CREATE, 0o644)
+// fillPartial writes the blob into the partial file data of the layout
+// in d and, once it is whole and verified, renames it to final.
+func (l *Layout) fillPartial(ctx context.Context, d *safefile.Dir, st *resume.State, data, final string, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) (err error) {
+	f, err := resume.OpenPartial(d, data, 0o644, -1, !st.Fresh())
 	if err != nil {
 		return err
 	}
@@ -126,13 +127,7 @@ func (l *Layout) fillPartial(ctx context.Context, st *resume.State, data, final 
 			return err
 		}
 	}
-	if err := os.Rename(data, final); err != nil {
-		return err
-	}
-	if l.SyncBlobs {
-		syncDir(filepath.Dir(final))
-	}
-	return nil
+	return d.Commit(data, final, l.SyncBlobs)
 }
 
 // RemovePartials removes the partial blobs that interrupted pushes left in
@@ -141,7 +136,12 @@ func (l *Layout) fillPartial(ctx context.Context, st *resume.State, data, final 
 // the names of the files removed. skiff calls it with 7 days before a copy
 // into a layout and with 0 after one succeeds.
 func (l *Layout) RemovePartials(maxAge time.Duration) ([]string, error) {
-	algs, err := os.ReadDir(filepath.Join(l.dir, BlobsDir))
+	d, err := l.open()
+	if err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	defer d.Close()
+	algs, err := fs.ReadDir(d.Root().FS(), BlobsDir)
 	if err != nil {
 		return nil, fmt.Errorf("layout: %w", err)
 	}
@@ -150,7 +150,7 @@ func (l *Layout) RemovePartials(maxAge time.Duration) ([]string, error) {
 		if !a.IsDir() {
 			continue
 		}
-		names, err := resume.Sweep(filepath.Join(l.dir, BlobsDir, a.Name()), maxAge)
+		names, err := resume.Sweep(d, path.Join(BlobsDir, a.Name()), maxAge)
 		removed = append(removed, names...)
 		if err != nil {
 			return removed, fmt.Errorf("layout: %w", err)

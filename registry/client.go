@@ -61,7 +61,10 @@ type Client struct {
 	// next push of the same blob to the same repository needs to continue
 	// an interrupted one: the upload session's URL and checkpoints of the
 	// bytes sent (PushResumable). The files are private (0600) and
-	// removed when the upload completes.
+	// removed when the upload completes. The directory is made with mode
+	// 0700 when missing; one that another user owns or can write is
+	// refused, and a file in it that is not the user's own (a symbolic
+	// link, another user's file) is removed, never followed.
 	ResumeDir string
 
 	// Retry is the retry policy; its zero value is the default policy.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -100,9 +101,11 @@ func (r *Repository) uploadStatePath(desc manifest.Descriptor) string {
 	return filepath.Join(r.client.ResumeDir, hex.EncodeToString(sum[:16])+".upload")
 }
 
+// loadUploadState reads the state at path, a file of the user's own:
+// anything else there is removed, never followed (safefile.ReadOwn).
 func loadUploadState(path string) (*uploadState, bool) {
-	raw, err := os.ReadFile(path)
-	if err != nil || len(raw) > 64<<10 {
+	raw, err := safefile.ReadOwn(path, 64<<10)
+	if err != nil {
 		return nil, false
 	}
 	var st uploadState
@@ -112,20 +115,19 @@ func loadUploadState(path string) (*uploadState, bool) {
 	return &st, true
 }
 
-// save writes the state, replacing the file at path in one rename.
+// save writes the state, replacing the file at path in one rename, from a
+// temporary file of its own: processes saving at once never share one. Its
+// directory is private (0700) and refused when another user owns it or
+// can write it.
 func (st *uploadState) save(path string) error {
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := safefile.MkdirPrivate(filepath.Dir(path)); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return safefile.WriteFile(path, raw, 0o600, false)
 }
 
 // add records a checkpoint, keeping the first and the latest ones.

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -17,12 +19,15 @@ type Layer struct {
 	Desc   manifest.Descriptor // media type, digest and size of the file
 	DiffID manifest.Digest     // digest of the uncompressed tar
 	path   string
+	info   fs.FileInfo // the file as written, to know it again
 }
 
 // Open returns the layer's bytes. The reader checks them against Desc as
-// it streams, so a file changed on disk fails the last Read.
+// it streams, so a file changed on disk fails the last Read. A file that
+// is no longer the one written (another user replaced it in a shared
+// temporary directory) is not opened.
 func (l *Layer) Open() (io.ReadCloser, error) {
-	f, err := os.Open(l.path)
+	f, err := safefile.Reopen(l.path, l.info)
 	if err != nil {
 		return nil, fmt.Errorf("tarball: opening layer %s: %w", l.Desc.Digest, err)
 	}
@@ -77,7 +82,10 @@ func buildLayer(opts *LayerOptions, add func(*LayerWriter) error) (*Layer, error
 }
 
 // toTempFile runs produce against a new temporary file and returns the
-// Layer it holds; on any failure the file is removed.
+// Layer it holds; on any failure the file is removed. os.CreateTemp makes
+// the file with O_EXCL, mode 0600 and a random name, so nothing planted
+// in a shared temporary directory is opened or followed; Open reads it
+// again only if it is still that file.
 func toTempFile(opts *LayerOptions, produce func(io.Writer) (manifest.Descriptor, manifest.Digest, error)) (l *Layer, err error) {
 	dir := ""
 	if opts != nil {
@@ -101,8 +109,12 @@ func toTempFile(opts *LayerOptions, produce func(io.Writer) (manifest.Descriptor
 	if err := bw.Flush(); err != nil {
 		return nil, fmt.Errorf("tarball: writing layer: %w", err)
 	}
-	if err := f.Close(); err != nil {
+	info, err := f.Stat()
+	if err == nil {
+		err = f.Close()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("tarball: writing layer: %w", err)
 	}
-	return &Layer{Desc: desc, DiffID: diffID, path: f.Name()}, nil
+	return &Layer{Desc: desc, DiffID: diffID, path: f.Name(), info: info}, nil
 }

@@ -99,7 +99,10 @@ func indexPlain(ra io.ReaderAt, size int64) (map[string]*tarEntry, error) {
 // "zstd") from ra into a new temporary file, up to the tar's end-of-archive
 // marker, indexing it on the way. It returns the file and its index. At
 // most opts.MaxUncompressed bytes are written; more is a
-// *manifest.LimitError.
+// *manifest.LimitError. os.CreateTemp makes the file with O_EXCL, mode 0600
+// and a random name, so nothing planted in a shared temporary directory
+// is opened; the file is read through the descriptor it returns, never
+// opened again by name.
 func inflateToTemp(ra io.ReaderAt, size int64, comp string, opts *OpenOptions) (*os.File, map[string]*tarEntry, error) {
 	var window int64
 	if opts != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/skiffoci/skiff/internal/resume"
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -19,7 +20,10 @@ import (
 // does. dir must not exist. It is built in ".NAME.skiff-partial" beside
 // dir and renamed to dir only when every blob is written and verified.
 // An interrupted WriteDir resumes like WriteFile: the next WriteDir of the
-// same images continues from the files and checkpoints it left.
+// same images continues from the files and checkpoints it left. The
+// partial directory is continued only when it is a directory of skiff's
+// own that no one else can write; anything else under its name is
+// removed, never followed.
 func WriteDir(ctx context.Context, dir string, images []Image, opts *WriteOptions) (err error) {
 	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("tarball: %s already exists; it is never written into", dir)
@@ -28,12 +32,18 @@ func WriteDir(ctx context.Context, dir string, images []Image, opts *WriteOption
 	if err != nil {
 		return err
 	}
-	data, statePath := resume.Names(dir)
+	d, err := safefile.OpenDir(filepath.Dir(dir))
+	if err != nil {
+		return fmt.Errorf("tarball: writing %s: %w", dir, err)
+	}
+	defer d.Close()
+	base := filepath.Base(dir)
+	data, state := resume.Names(base)
 	if opts.maxAge() >= 0 {
-		resume.Sweep(filepath.Dir(dir), opts.maxAge(), filepath.Base(data))
+		resume.Sweep(d, ".", opts.maxAge(), data)
 	}
 	fp := p.fingerprint()
-	st, err := resume.OpenState(statePath, sha256.Sum256(append(fp[:], "directory"...)), p.fetchedCount(), opts != nil && opts.Fresh)
+	st, err := resume.OpenState(d, state, sha256.Sum256(append(fp[:], "directory"...)), p.fetchedCount(), opts != nil && opts.Fresh)
 	if err != nil {
 		return fmt.Errorf("tarball: writing %s: %w", dir, err)
 	}
@@ -42,52 +52,55 @@ func WriteDir(ctx context.Context, dir string, images []Image, opts *WriteOption
 			st.Close()
 		}
 	}()
-	if st.Fresh() {
-		if err := os.RemoveAll(data); err != nil {
-			return fmt.Errorf("tarball: %w", err)
-		}
-	}
-	if err := p.writeDir(ctx, data, st, opts); err != nil {
+	if err := p.writeDir(ctx, d, data, st, opts); err != nil {
 		return err
 	}
-	if err := os.Rename(data, dir); err != nil {
+	if err := d.Commit(data, base, opts != nil && opts.Sync); err != nil {
 		return fmt.Errorf("tarball: %w", err)
 	}
 	st.Remove()
 	return nil
 }
 
-// writeDir writes every entry of the plan as a file under root.
-func (p *Plan) writeDir(ctx context.Context, root string, st *resume.State, opts *WriteOptions) error {
-	if err := os.MkdirAll(root, 0o755); err != nil {
+// writeDir writes every entry of the plan as a file under the partial
+// directory name in d: the one an earlier run left, unless st is fresh.
+func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *resume.State, opts *WriteOptions) error {
+	var root *safefile.Dir
+	var err error
+	if st.Fresh() {
+		root, err = d.CreateDir(name, 0o755)
+	} else {
+		root, _, err = d.ReuseDir(name, 0o755)
+	}
+	if err != nil {
 		return fmt.Errorf("tarball: %w", err)
 	}
+	defer root.Close() // before the rename: Windows renames no open directory
 	for i := range p.Entries {
 		e := &p.Entries[i]
-		path := filepath.Join(root, filepath.FromSlash(e.Name))
 		var err error
 		switch {
 		case e.Name[len(e.Name)-1] == '/':
-			err = os.MkdirAll(path, 0o755)
+			err = root.Root().MkdirAll(e.Name, 0o755)
 		case !e.Fetched():
-			err = os.WriteFile(path, e.data, 0o644)
+			err = root.WriteFile(e.Name, e.data, 0o644, false)
 		}
 		if err != nil {
 			return fmt.Errorf("tarball: %w", err)
 		}
 	}
 	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *Entry) error {
-		if err := fillFile(ctx, filepath.Join(root, filepath.FromSlash(e.Name)), e, st, n, opts != nil && opts.Sync); err != nil {
+		if err := fillFile(ctx, root, e, st, n, opts != nil && opts.Sync); err != nil {
 			return fmt.Errorf("tarball: writing %s: %w", e.Name, err)
 		}
 		return nil
 	})
 }
 
-// fillFile writes the fetched entry e into its own file, resuming from
-// checkpoint n of st.
-func fillFile(ctx context.Context, path string, e *Entry, st *resume.State, n int, sync bool) (err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+// fillFile writes the fetched entry e into its own file in root, resuming
+// from checkpoint n of st.
+func fillFile(ctx context.Context, root *safefile.Dir, e *Entry, st *resume.State, n int, sync bool) (err error) {
+	f, err := resume.OpenPartial(root, e.Name, 0o644, -1, true)
 	if err != nil {
 		return err
 	}

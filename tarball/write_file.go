@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/resume"
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -32,17 +33,25 @@ import (
 // tarball (sparse where no blob arrived yet). A successful WriteFile
 // removes both files, and any other partial files in the directory older
 // than opts.PartialMaxAge. Two processes cannot write one path at once:
-// the second fails with an error naming the state file.
+// the second fails with an error naming the state file. The partial names
+// are skiff's own: whatever else is found under them (a symbolic link,
+// another user's file) is removed, never followed or written through.
 func WriteFile(ctx context.Context, path string, images []Image, opts *WriteOptions) (err error) {
 	p, err := NewPlan(images, opts)
 	if err != nil {
 		return err
 	}
-	dataPath, statePath := resume.Names(path)
-	if opts.maxAge() >= 0 {
-		resume.Sweep(filepath.Dir(path), opts.maxAge(), filepath.Base(dataPath))
+	d, err := safefile.OpenDir(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("tarball: writing %s: %w", path, err)
 	}
-	st, err := resume.OpenState(statePath, p.fingerprint(), p.fetchedCount(), opts != nil && opts.Fresh)
+	defer d.Close()
+	base := filepath.Base(path)
+	data, state := resume.Names(base)
+	if opts.maxAge() >= 0 {
+		resume.Sweep(d, ".", opts.maxAge(), data)
+	}
+	st, err := resume.OpenState(d, state, p.fingerprint(), p.fetchedCount(), opts != nil && opts.Fresh)
 	if err != nil {
 		return fmt.Errorf("tarball: writing %s: %w", path, err)
 	}
@@ -51,7 +60,7 @@ func WriteFile(ctx context.Context, path string, images []Image, opts *WriteOpti
 			st.Close()
 		}
 	}()
-	f, err := openPartial(dataPath, p.Size, st.Fresh())
+	f, err := resume.OpenPartial(d, data, 0o666, p.Size, !st.Fresh())
 	if err != nil {
 		return fmt.Errorf("tarball: %w", err)
 	}
@@ -61,7 +70,7 @@ func WriteFile(ctx context.Context, path string, images []Image, opts *WriteOpti
 	if err = errors.Join(err, f.Close()); err != nil {
 		return err
 	}
-	if err = os.Rename(dataPath, path); err != nil {
+	if err = d.Commit(data, base, opts != nil && opts.Sync); err != nil {
 		return fmt.Errorf("tarball: %w", err)
 	}
 	st.Remove()
@@ -75,26 +84,6 @@ func (o *WriteOptions) maxAge() time.Duration {
 		return resume.DefaultMaxAge
 	}
 	return o.PartialMaxAge
-}
-
-// openPartial opens the partial data file at size bytes, started anew
-// when fresh or of another size, with the usual permissions (0666 less the
-// umask).
-func openPartial(path string, size int64, fresh bool) (*os.File, error) {
-	if fi, err := os.Stat(path); err == nil && (fresh || fi.Size() != size) {
-		if err := resume.Discard(path); err != nil {
-			return nil, err
-		}
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Truncate(size); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }
 
 // resumeAt is WriteAt into a partial file whose slots may hold blobs, or

@@ -105,7 +105,9 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 		return err
 	}
 	if dst.kind == kindRegistry {
-		o.uploadStates(e, c)
+		if err := o.uploadStates(e, c); err != nil {
+			return err
+		}
 	}
 	platforms, err := o.platforms()
 	if err != nil {

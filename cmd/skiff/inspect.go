@@ -6,9 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -204,24 +203,11 @@ func inspectJSON(e *env, v any) error {
 // inspectWrite calls write with stdout for "-", or with a temporary file
 // beside path that is renamed to path only when write succeeded: on
 // failure nothing is left under path and an existing file is unchanged.
+// The temporary file is new (O_EXCL) and the rename replaces whatever is
+// at path, a symbolic link included, never writing through it.
 func inspectWrite(e *env, path string, write func(io.Writer) error) error {
 	if path == "-" {
 		return write(e.stdout)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return safefile.Replace(path, 0o644, false, write)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/skiffoci/skiff/internal/iobuf"
 	"github.com/skiffoci/skiff/internal/progress"
 	"github.com/skiffoci/skiff/internal/resume"
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -30,35 +31,62 @@ const layoutArchiveSuffix = ".layout"
 // tar under dst's name: an oci-archive as skopeo and umoci read it, with
 // every platform asked for and the referrers in its index.json. An
 // interrupted run leaves the partial layout for the same command to
-// continue; a finished one removes it.
+// continue; a finished one removes it. The partial names are skiff's own:
+// anything else found under them is removed, never followed.
 func writeLayoutArchive(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
-	data, state := resume.Names(dst.path + layoutArchiveSuffix)
+	out, err := safefile.OpenDir(filepath.Dir(dst.path))
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	defer out.Close()
+	data, state := resume.Names(filepath.Base(dst.path) + layoutArchiveSuffix)
 	key := sha256.Sum256(fmt.Appendf(nil, "layout archive\x00%s\x00%v", src.root.Digest, platforms))
-	st, err := resume.OpenState(state, key, 0, o.noResume)
+	st, err := resume.OpenState(out, state, key, 0, o.noResume)
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
 	defer st.Close()
-	if st.Fresh() || !partialLayoutIntact(ctx, data) {
-		if err := os.RemoveAll(data); err != nil {
-			return manifest.Descriptor{}, err
-		}
+	dataPath := filepath.Join(filepath.Dir(dst.path), data)
+	if err := openPartialLayout(ctx, out, data, dataPath, !st.Fresh()); err != nil {
+		return manifest.Descriptor{}, err
 	}
 	age := o.partialMaxAge
 	if o.noResume {
 		age = 0
 	}
-	if _, err := resume.Sweep(filepath.Dir(data), age, filepath.Base(data)); err != nil {
+	if _, err := resume.Sweep(out, ".", age, data); err != nil {
 		return manifest.Descriptor{}, err
 	}
-	root, err := copyTo(ctx, c, src, location{kind: kindOCI, path: data, name: dst.name}, platforms, o, display)
+	root, err := copyTo(ctx, c, src, location{kind: kindOCI, path: dataPath, name: dst.name}, platforms, o, display)
 	if err != nil {
 		return root, err
 	}
-	if err := writeTarFile(dst.path, filepath.Join(data, ".skiff-archive"), data, o.fsync); err != nil {
+	if err := writeTarFile(out, filepath.Base(dst.path), data, dataPath, o.fsync); err != nil {
 		return root, err
 	}
-	return root, errors.Join(os.RemoveAll(data), st.Remove())
+	return root, errors.Join(out.Remove(data), st.Remove())
+}
+
+// openPartialLayout makes sure the partial layout data in out is a
+// directory of skiff's own, private (0700) as skiff's state is: the one an
+// interrupted run left, when keep is set and it can be continued, or else
+// a new, empty one.
+func openPartialLayout(ctx context.Context, out *safefile.Dir, data, dataPath string, keep bool) error {
+	if keep {
+		sub, fresh, err := out.ReuseDir(data, 0o700)
+		if err != nil {
+			return err
+		}
+		sub.Close()
+		if fresh || partialLayoutIntact(ctx, dataPath) {
+			return nil
+		}
+	}
+	sub, err := out.CreateDir(data, 0o700)
+	if err != nil {
+		return err
+	}
+	return sub.Close()
 }
 
 // partialLayoutIntact reports whether the layout an interrupted run left
@@ -124,24 +152,22 @@ func readFile(path string, read func(size int64, r io.Reader) error) error {
 	return nil
 }
 
-// writeTarFile writes the layout dir as a tar into tmp, then names it
-// path.
-func writeTarFile(path, tmp, dir string, sync bool) (err error) {
-	// Not O_TRUNC: see resume.Discard.
-	if err := resume.Discard(tmp); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+// writeTarFile writes the partial layout data of out, which is at
+// dataPath, as a tar into a new file in it, then names that file name in
+// out.
+func writeTarFile(out *safefile.Dir, name, data, dataPath string, sync bool) (err error) {
+	tmp := data + "/.skiff-archive"
+	f, err := out.Create(tmp, 0o644)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			out.Remove(tmp)
 		}
 	}()
-	if err = tarLayout(f, dir); err != nil {
+	if err = tarLayout(f, dataPath); err != nil {
 		return err
 	}
 	if sync {
@@ -152,7 +178,7 @@ func writeTarFile(path, tmp, dir string, sync bool) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	return out.Commit(tmp, name, sync)
 }
 
 // tarLayout writes the OCI layout in dir to w as a tar: oci-layout,

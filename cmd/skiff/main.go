@@ -13,8 +13,10 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/internal/zstd"
 )
 
@@ -71,13 +73,21 @@ func usagef(format string, args ...any) error {
 }
 
 // run is skiff: it parses args, runs the command, prints any error as one
-// line on stderr and returns the exit code.
+// line on stderr and returns the exit code. What skiff finds and removes
+// under a name it invents (a planted link, another user's file) is told
+// on stderr, one line each, as it happens.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	return e.run(ctx, args)
 }
 
 func (e *env) run(ctx context.Context, args []string) (code int) {
+	var mu sync.Mutex // reports come from parallel transfers
+	defer safefile.SetReporter(func(line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(e.stderr, line)
+	})()
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(e.stderr, "skiff: internal error: %v (please report this)\n", r)

@@ -7,7 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"github.com/skiffoci/skiff/internal/progress"
 	"github.com/skiffoci/skiff/internal/regconf"
 	"github.com/skiffoci/skiff/internal/resume"
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -132,22 +133,36 @@ func (o *options) registerResume(fs *flag.FlagSet) {
 // uploadStates sets c up to keep the state of interrupted blob uploads in
 // $XDG_CACHE_HOME/skiff/uploads (or ~/.cache/skiff/uploads), after
 // removing the states older than --partial-max-age; with --no-resume, or
-// no such directory, uploads keep nothing.
-func (o *options) uploadStates(e *env, c *registry.Client) {
+// no such directory, uploads keep nothing. skiff and skiff/uploads are
+// made private (0700); one another user owns or can write is refused, as
+// ssh refuses a loose ~/.ssh.
+func (o *options) uploadStates(e *env, c *registry.Client) error {
 	cache := e.getenv("XDG_CACHE_HOME")
 	if cache == "" && e.getenv("HOME") != "" {
 		cache = filepath.Join(e.getenv("HOME"), ".cache")
 	}
 	if o.noResume || cache == "" {
-		return
+		return nil
 	}
-	c.ResumeDir = filepath.Join(cache, "skiff", "uploads")
-	entries, _ := os.ReadDir(c.ResumeDir)
-	for _, de := range entries {
-		if info, err := de.Info(); err == nil && time.Since(info.ModTime()) > o.partialMaxAge && o.partialMaxAge > 0 {
-			os.Remove(filepath.Join(c.ResumeDir, de.Name()))
+	dir := filepath.Join(cache, "skiff", "uploads")
+	for _, p := range []string{filepath.Dir(dir), dir} {
+		if err := safefile.MkdirPrivate(p); err != nil {
+			return fmt.Errorf("%w (or run with --no-resume)", err)
 		}
 	}
+	c.ResumeDir = dir
+	d, err := safefile.OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	entries, _ := fs.ReadDir(d.Root().FS(), ".")
+	for _, de := range entries {
+		if info, err := de.Info(); err == nil && time.Since(info.ModTime()) > o.partialMaxAge && o.partialMaxAge > 0 {
+			d.Remove(de.Name())
+		}
+	}
+	return nil
 }
 
 // parse parses args with fs, allowing flags after positional arguments

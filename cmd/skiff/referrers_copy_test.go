@@ -14,6 +14,7 @@ import (
 
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/resume"
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
@@ -150,7 +151,12 @@ func TestReferrersArchiveStalePartial(t *testing.T) {
 	if _, err := os.Stat(stale); err != nil {
 		t.Fatal(err)
 	}
-	st, err := resume.OpenState(filepath.Join(dir, ".app.tar.layout.skiff-state"), [32]byte{1}, 0, true)
+	d, err := safefile.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	st, err := resume.OpenState(d, ".app.tar.layout.skiff-state", [32]byte{1}, 0, true)
 	if err != nil {
 		t.Fatal(err)
 	}

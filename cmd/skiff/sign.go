@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry/cosign"
 )
@@ -189,35 +191,13 @@ func runGenerateKey(ctx context.Context, e *env, args []string) error {
 }
 
 // writeNewFile writes b to path, which must not exist, with mode perm:
-// the bytes go to a temporary file beside path that is then linked to
-// path, so path never holds part of b and an existing file is never
-// replaced.
+// the bytes go to a new temporary file beside path that is then linked to
+// path, so path never holds part of b and an existing file (or link) is
+// never replaced.
 func writeNewFile(path string, b []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
+	err := safefile.CreateNew(path, b, perm)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists; skiff will not overwrite a key", path)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if os.IsExist(err) {
-			return fmt.Errorf("%s already exists; skiff will not overwrite a key", path)
-		}
-		return err
-	}
-	return nil
+	return err
 }

@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 }
 
 // testOnly are internal packages that product code must never import.
-var testOnly = []string{"internal/registrytest", "internal/faults", "internal/bench", "internal/archtest", "internal/grammartest", "internal/testtool"}
+var testOnly = []string{"internal/registrytest", "internal/faults", "internal/bench", "internal/archtest", "internal/grammartest", "internal/testtool", "internal/traptest"}
 
 func repoRoot(t *testing.T) string {
 	t.Helper()

@@ -14,5 +14,8 @@
 //
 // Partial files are named after their output, ".NAME.skiff-partial" with
 // ".NAME.skiff-state" beside it, so any number of interrupted runs leave
-// one set; Sweep removes the sets older than an age limit.
+// one set; Sweep removes the sets older than an age limit. They are
+// opened through a safefile.Dir: an earlier run's file is continued only
+// when it is a regular file of the user running skiff with one link, and
+// anything else under those names is removed, never followed.
 package resume

@@ -66,7 +66,7 @@ func newSource(size int, seed uint64) *source {
 // newSlot opens a state and a file with room for the blob at offset 512.
 func newSlot(t *testing.T, dir string, src *source) (*Slot, *os.File) {
 	t.Helper()
-	st, err := OpenState(filepath.Join(dir, "state"), [32]byte{7}, 1, false)
+	st, err := openStatePath(filepath.Join(dir, "state"), [32]byte{7}, 1, false)
 	if err != nil {
 		t.Fatal(err)
 	}

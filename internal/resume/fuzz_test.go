@@ -14,7 +14,7 @@ import (
 func FuzzState(f *testing.F) {
 	dir := f.TempDir()
 	good := filepath.Join(dir, "seed")
-	s, _ := OpenState(good, [32]byte{1}, 2, false)
+	s, _ := openStatePath(good, [32]byte{1}, 2, false)
 	s.Save(0, Checkpoint{N: 1 << 20, State: bytes.Repeat([]byte{7}, 108)})
 	s.Save(1, Checkpoint{N: 5, State: []byte("x")})
 	s.Save(1, Checkpoint{N: 9, State: []byte("y")})
@@ -36,7 +36,7 @@ func FuzzState(f *testing.F) {
 			t.Fatal(err)
 		}
 		Progress(path) // must not panic, whatever the bytes
-		s, err := OpenState(path, [32]byte{1}, 2, false)
+		s, err := openStatePath(path, [32]byte{1}, 2, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+
+	"github.com/skiffoci/skiff/internal/safefile"
 )
 
 // Checkpoint records how far one blob got: its first N bytes are written,
@@ -35,6 +37,8 @@ const (
 
 // State is an open, locked state file of Count checkpoints.
 type State struct {
+	d     *safefile.Dir
+	name  string
 	f     *os.File
 	key   [32]byte
 	count int
@@ -42,20 +46,23 @@ type State struct {
 	fresh bool
 }
 
-// OpenState opens the state file at path for count blobs and locks it. It
-// keeps the checkpoints already there when the file was made with the same
-// key and count and fresh is false; otherwise it starts an empty file.
-// Fresh reports which.
-func OpenState(path string, key [32]byte, count int, fresh bool) (*State, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+// OpenState opens the state file name in d for count blobs and locks it;
+// d must stay open while the State is. It keeps the checkpoints already
+// there when the file was made with the same key and count and fresh is
+// false; otherwise it starts an empty file. Fresh reports which. Only a
+// file skiff left is reused (safefile.Dir.Reuse): anything else under
+// name is removed, never followed.
+func OpenState(d *safefile.Dir, name string, key [32]byte, count int, fresh bool) (*State, error) {
+	f, _, err := d.Reuse(name, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
+	path := f.Name()
 	if err := lock(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("resume: %s: %w", path, err)
 	}
-	s := &State{f: f, key: key, count: count, seq: make([]uint64, count)}
+	s := &State{d: d, name: name, f: f, key: key, count: count, seq: make([]uint64, count)}
 	if fresh || !s.headerMatches() {
 		err = s.reset()
 	}
@@ -203,6 +210,6 @@ func (s *State) Close() error {
 
 // Remove deletes the state file: the transfer it served is complete.
 func (s *State) Remove() error {
-	err := os.Remove(s.f.Name())
+	err := s.d.Remove(s.name)
 	return errors.Join(err, s.Close())
 }

@@ -11,7 +11,7 @@ import (
 func TestStateSaveLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ".x"+StateSuffix)
 	key := [32]byte{1}
-	s, err := OpenState(path, key, 3, false)
+	s, err := openStatePath(path, key, 3, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestStateSaveLoad(t *testing.T) {
 		}
 	}
 	s.Close()
-	s, err = OpenState(path, key, 3, false)
+	s, err = openStatePath(path, key, 3, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestStateSaveLoad(t *testing.T) {
 // other, older checkpoint is used.
 func TestStateTornSlot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ".x"+StateSuffix)
-	s, err := OpenState(path, [32]byte{}, 1, false)
+	s, err := openStatePath(path, [32]byte{}, 1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestStateTornSlot(t *testing.T) {
 	raw, _ := os.ReadFile(path)
 	raw[headerSize+30] ^= 0xff // inside slot 0
 	os.WriteFile(path, raw, 0o644)
-	s, _ = OpenState(path, [32]byte{}, 1, false)
+	s, _ = openStatePath(path, [32]byte{}, 1, false)
 	defer s.Close()
 	if c, ok := s.Load(0); !ok || c.N != 10 || string(c.State) != "old" {
 		t.Fatalf("after a torn slot: %+v %v, want the older checkpoint", c, ok)
@@ -70,13 +70,13 @@ func TestStateTornSlot(t *testing.T) {
 // discard the checkpoints.
 func TestStateOtherContentStartsOver(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ".x"+StateSuffix)
-	s, _ := OpenState(path, [32]byte{1}, 2, false)
+	s, _ := openStatePath(path, [32]byte{1}, 2, false)
 	s.Save(0, Checkpoint{N: 10, State: []byte("x")})
 	s.Close()
 	for name, open := range map[string]func() (*State, error){
-		"other key":   func() (*State, error) { return OpenState(path, [32]byte{2}, 2, false) },
-		"other count": func() (*State, error) { return OpenState(path, [32]byte{1}, 3, false) },
-		"fresh":       func() (*State, error) { return OpenState(path, [32]byte{1}, 2, true) },
+		"other key":   func() (*State, error) { return openStatePath(path, [32]byte{2}, 2, false) },
+		"other count": func() (*State, error) { return openStatePath(path, [32]byte{1}, 3, false) },
+		"fresh":       func() (*State, error) { return openStatePath(path, [32]byte{1}, 2, true) },
 	} {
 		s, err := open()
 		if err != nil {
@@ -86,7 +86,7 @@ func TestStateOtherContentStartsOver(t *testing.T) {
 			t.Errorf("%s: the old checkpoint survived", name)
 		}
 		s.Close()
-		s, _ = OpenState(path, [32]byte{1}, 2, false)
+		s, _ = openStatePath(path, [32]byte{1}, 2, false)
 		s.Save(0, Checkpoint{N: 10, State: []byte("x")})
 		s.Close()
 	}
@@ -94,17 +94,17 @@ func TestStateOtherContentStartsOver(t *testing.T) {
 
 func TestStateLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ".x"+StateSuffix)
-	s, err := OpenState(path, [32]byte{}, 1, false)
+	s, err := openStatePath(path, [32]byte{}, 1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenState(path, [32]byte{}, 1, false); !errors.Is(err, ErrLocked) {
+	if _, err := openStatePath(path, [32]byte{}, 1, false); !errors.Is(err, ErrLocked) {
 		if lockWorks {
 			t.Fatalf("a second open of a held state: %v, want ErrLocked", err)
 		}
 	}
 	s.Close()
-	s, err = OpenState(path, [32]byte{}, 1, false)
+	s, err = openStatePath(path, [32]byte{}, 1, false)
 	if err != nil {
 		t.Fatalf("after Close: %v", err)
 	}

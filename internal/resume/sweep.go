@@ -4,10 +4,13 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/skiffoci/skiff/internal/safefile"
 )
 
 // The suffixes of partial files: ".NAME" + DataSuffix holds the bytes,
@@ -28,11 +31,13 @@ func Names(path string) (data, state string) {
 	return filepath.Join(dir, "."+base+DataSuffix), filepath.Join(dir, "."+base+StateSuffix)
 }
 
-// Sweep removes the partial sets in dir that were last written more than
-// maxAge ago (every one, with maxAge 0), but for those keep names and
-// those another process holds. It returns the names it removed.
-func Sweep(dir string, maxAge time.Duration, keep ...string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+// Sweep removes the partial sets in the directory dir of d ("." for d
+// itself) that were last written more than maxAge ago (every one, with
+// maxAge 0), but for those keep names and those another process holds.
+// It returns the names it removed. Nothing is followed: a link among
+// them is removed, not what it points to.
+func Sweep(d *safefile.Dir, dir string, maxAge time.Duration, keep ...string) ([]string, error) {
+	entries, err := readDir(d, dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -47,28 +52,37 @@ func Sweep(dir string, maxAge time.Duration, keep ...string) ([]string, error) {
 		if !isData || !strings.HasPrefix(name, ".") || slices.Contains(keep, name) {
 			continue
 		}
-		data, state := filepath.Join(dir, name), filepath.Join(dir, stem+StateSuffix)
-		if !olderThan(cutoff, data, state) || inUse(state) {
+		data, state := path.Join(dir, name), path.Join(dir, stem+StateSuffix)
+		if !olderThan(d, cutoff, data, state) || inUse(d, state) {
 			continue
 		}
-		if err := errors.Join(os.RemoveAll(data), removeIfExists(state)); err != nil {
+		if err := errors.Join(d.Remove(data), d.Remove(state)); err != nil {
 			return removed, err
 		}
 		removed = append(removed, name)
 	}
-	return removed, removeOrphanStates(dir, entries, cutoff)
+	return removed, removeOrphanStates(d, dir, entries, cutoff)
+}
+
+func readDir(d *safefile.Dir, dir string) ([]os.DirEntry, error) {
+	f, err := d.Root().Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
 }
 
 // removeOrphanStates removes old state files whose data is gone.
-func removeOrphanStates(dir string, entries []os.DirEntry, cutoff time.Time) error {
+func removeOrphanStates(d *safefile.Dir, dir string, entries []os.DirEntry, cutoff time.Time) error {
 	for _, e := range entries {
 		stem, ok := strings.CutSuffix(e.Name(), StateSuffix)
 		if !ok || !strings.HasPrefix(stem, ".") {
 			continue
 		}
-		state := filepath.Join(dir, e.Name())
-		if _, err := os.Lstat(filepath.Join(dir, stem+DataSuffix)); errors.Is(err, fs.ErrNotExist) && olderThan(cutoff, state) && !inUse(state) {
-			if err := removeIfExists(state); err != nil {
+		state := path.Join(dir, e.Name())
+		if _, err := d.Root().Lstat(path.Join(dir, stem+DataSuffix)); errors.Is(err, fs.ErrNotExist) && olderThan(d, cutoff, state) && !inUse(d, state) {
+			if err := d.Remove(state); err != nil {
 				return err
 			}
 		}
@@ -76,34 +90,35 @@ func removeOrphanStates(dir string, entries []os.DirEntry, cutoff time.Time) err
 	return nil
 }
 
-// olderThan reports whether every existing file among paths was last
+// olderThan reports whether every existing file among names was last
 // modified before cutoff.
-func olderThan(cutoff time.Time, paths ...string) bool {
-	for _, p := range paths {
-		if fi, err := os.Lstat(p); err == nil && !fi.ModTime().Before(cutoff) {
+func olderThan(d *safefile.Dir, cutoff time.Time, names ...string) bool {
+	for _, n := range names {
+		if fi, err := d.Root().Lstat(n); err == nil && !fi.ModTime().Before(cutoff) {
 			return false
 		}
 	}
 	return true
 }
 
-// inUse reports whether another process holds the state file's lock.
-func inUse(state string) bool {
-	f, err := os.OpenFile(state, os.O_RDWR, 0)
+// inUse reports whether another process holds the lock of the state file
+// name. Only a regular file is opened to find out, never a link or FIFO.
+func inUse(d *safefile.Dir, name string) bool {
+	fi, err := d.Root().Lstat(name)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	f, err := d.Root().OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !os.SameFile(fi, st) {
+		return false
+	}
 	if err := lock(f); err != nil {
 		return true
 	}
 	unlock(f)
 	return false
-}
-
-func removeIfExists(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
 }

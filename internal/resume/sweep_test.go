@@ -27,7 +27,7 @@ func TestSweep(t *testing.T) {
 	touch(filepath.Base(newState), old) // the data is recent: keep both
 	orphan := touch(".gone.tar"+StateSuffix, old)
 	user := touch("user.skiff-partial", old) // not a hidden partial: the user's
-	removed, err := Sweep(dir, DefaultMaxAge)
+	removed, err := Sweep(testDir(t, dir), ".", DefaultMaxAge)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestSweep(t *testing.T) {
 		}
 	}
 	// Age 0 removes every set but the kept ones and the ones in use.
-	held, err := OpenState(newState, [32]byte{}, 1, false)
+	held, err := openStatePath(newState, [32]byte{}, 1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestSweep(t *testing.T) {
 	touch(filepath.Base(otherData), time.Now())
 	keptData, _ := Names(filepath.Join(dir, "kept.tar"))
 	touch(filepath.Base(keptData), time.Now())
-	removed, _ = Sweep(dir, 0, filepath.Base(keptData))
+	removed, _ = Sweep(testDir(t, dir), ".", 0, filepath.Base(keptData))
 	if lockWorks && !slices.Equal(removed, []string{filepath.Base(otherData)}) {
 		t.Fatalf("age 0 removed %v", removed)
 	}

@@ -17,6 +17,17 @@ import (
 // a name changes while it works: another process is racing it.
 const attempts = 8
 
+// TempPrefix starts the name of every temporary file Replace and CreateNew
+// write beside their final name (".tmp-NAME-DIGITS"), so that what a
+// crash leaves is found by it (registry gc removes such files).
+const TempPrefix = ".tmp-"
+
+// tempPattern is the CreateTemp pattern of name's temporary file.
+func tempPattern(name string) string {
+	dir, base := path.Split(name)
+	return dir + TempPrefix + base + "-*"
+}
+
 // Dir is a directory skiff writes in. Names given to its methods are
 // slash-separated and relative to it; none resolves outside it.
 type Dir struct {
@@ -119,7 +130,10 @@ func (d *Dir) CreateTemp(pattern string) (f *os.File, name string, err error) {
 // that holds to, so the new name survives a power loss.
 func (d *Dir) Commit(from, to string, sync bool) error {
 	if err := d.root.Rename(from, to); err != nil {
-		return fmt.Errorf("safefile: %w", err)
+		if fi, lerr := d.root.Lstat(to); lerr == nil && fi.IsDir() {
+			return fmt.Errorf("safefile: %s is a directory; skiff replaces no directory", filepath.Join(d.Name(), to))
+		}
+		return fmt.Errorf("safefile: naming %s: %w", filepath.Join(d.Name(), to), err)
 	}
 	if sync {
 		return d.SyncDir(path.Dir(to))
@@ -132,8 +146,7 @@ func (d *Dir) Commit(from, to string, sync bool) error {
 // is renamed over name. When any step fails the temporary file is removed
 // and name is left as it was.
 func (d *Dir) Replace(name string, perm fs.FileMode, sync bool, write func(io.Writer) error) (err error) {
-	dir, base := path.Split(name)
-	f, tmp, err := d.CreateTemp(dir + "." + base + ".tmp-*")
+	f, tmp, err := d.CreateTemp(tempPattern(name))
 	if err != nil {
 		return err
 	}
@@ -173,8 +186,7 @@ func (d *Dir) WriteFile(name string, data []byte, perm fs.FileMode, sync bool) e
 // linked to name, so an existing file (or link) is never replaced. The
 // error wraps fs.ErrExist when name exists.
 func (d *Dir) CreateNew(name string, data []byte, perm fs.FileMode) error {
-	dir, base := path.Split(name)
-	f, tmp, err := d.CreateTemp(dir + "." + base + ".tmp-*")
+	f, tmp, err := d.CreateTemp(tempPattern(name))
 	if err != nil {
 		return err
 	}
@@ -195,7 +207,7 @@ func (d *Dir) CreateNew(name string, data []byte, perm fs.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("safefile: %w", err)
 	}
-	return d.SyncDir(dir)
+	return d.SyncDir(path.Dir(name))
 }
 
 // Remove removes name, never following it; a name that is absent is not
@@ -217,17 +229,22 @@ func (d *Dir) Remove(name string) error {
 }
 
 // SyncDir flushes the directory dir ("." for d itself), so that names
-// created or renamed in it survive a power loss.
+// created or renamed in it survive a power loss. Where a directory cannot
+// be flushed (Windows, file systems that refuse it) the rename has
+// happened anyway, and SyncDir does nothing.
 func (d *Dir) SyncDir(dir string) error {
 	if dir == "" {
 		dir = "."
+	}
+	if !canSyncDir {
+		return nil
 	}
 	f, err := d.root.Open(dir)
 	if err != nil {
 		return fmt.Errorf("safefile: %w", err)
 	}
 	defer f.Close()
-	if err := f.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+	if err := f.Sync(); err != nil && !cannotSync(err) {
 		return fmt.Errorf("safefile: sync %s: %w", filepath.Join(d.Name(), dir), err)
 	}
 	return nil

@@ -18,6 +18,11 @@
 // it. A new file appears under its final name only by a rename, which
 // replaces what is there and never writes through it.
 //
-// Directories skiff keeps its own state in are made by MkdirPrivate: mode
-// 0700, and refused when another user owns them or can write them.
+// A directory skiff invents (a partial layout, --no-tar's partial output)
+// is continued by ReuseDir only when it is the effective user's and no one
+// else can write it, and files in it are then opened through it. A
+// temporary file skiff reads again by name is checked to be the same
+// file (Reopen). Directories skiff keeps its own state in are made by
+// MkdirPrivate: mode 0700, and refused when another user owns them or can
+// write them.
 package safefile

@@ -20,3 +20,13 @@ func foreign(fi fs.FileInfo) string {
 // ownedPrivate always accepts a directory where the system reports no
 // owner.
 func ownedPrivate(fi fs.FileInfo) string { return "" }
+
+// canSyncDir: Windows flushes no directory opened for reading.
+const canSyncDir = false
+
+func cannotSync(err error) bool { return true }
+
+const openNonblock = 0
+
+// ownedByMe is true where files have no owner the system reports.
+func ownedByMe(fs.FileInfo) bool { return true }

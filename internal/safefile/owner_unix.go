@@ -3,6 +3,7 @@
 package safefile
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -46,4 +47,23 @@ func ownedPrivate(fi fs.FileInfo) string {
 		return fmt.Sprintf("writable by others (mode %04o)", fi.Mode().Perm())
 	}
 	return ""
+}
+
+// canSyncDir: a directory opened for reading can be flushed.
+const canSyncDir = true
+
+// cannotSync reports whether err says the file system cannot flush a
+// directory, rather than that flushing it failed.
+func cannotSync(err error) bool {
+	return errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EINVAL)
+}
+
+// openNonblock makes opening a FIFO return at once instead of waiting for
+// its other end; it changes nothing for a regular file.
+const openNonblock = syscall.O_NONBLOCK
+
+// ownedByMe reports whether the effective user owns fi.
+func ownedByMe(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
 }

@@ -61,6 +61,42 @@ func Commit(from, to string, sync bool) error {
 	})
 }
 
+// ReadOwn is Dir.ReadOwn of path's last element in its directory.
+func ReadOwn(path string, limit int64) (b []byte, err error) {
+	err = inDir(path, func(d *Dir, name string) error {
+		b, err = d.ReadOwn(name, limit)
+		return err
+	})
+	return b, err
+}
+
+// FollowOwnLinks returns path, or, when its last element is a symbolic
+// link the effective user owns (a dotfiles manager's link to a config
+// file), the path it leads to, through any number of such links, as long
+// as the file at the end exists. A link another user owns is not
+// followed: a file written to the path returned replaces that link
+// rather than the file it points to.
+func FollowOwnLinks(path string) string {
+	if _, err := os.Stat(path); err != nil {
+		return path
+	}
+	for range 40 {
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 || !ownedByMe(fi) {
+			return path
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return path
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return path
+}
+
 // Remove is Dir.Remove of path's last element in its directory.
 func Remove(path string) error {
 	return inDir(path, func(d *Dir, name string) error { return d.Remove(name) })
