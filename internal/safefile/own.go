@@ -26,7 +26,7 @@ func (d *Dir) ReadOwn(name string, limit int64) ([]byte, error) {
 			}
 			return nil, fmt.Errorf("safefile: %s: %w", filepath.Join(d.Name(), name), fs.ErrNotExist)
 		}
-		f, err := d.root.OpenFile(name, os.O_RDONLY|openNonblock, 0)
+		f, err := d.root.OpenFile(name, os.O_RDONLY|nonblock, 0)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -61,7 +61,7 @@ func (d *Dir) ReadOwn(name string, limit int64) ([]byte, error) {
 // file is another.
 func Reopen(path string, want fs.FileInfo) (f *os.File, err error) {
 	err = inDir(path, func(d *Dir, name string) error {
-		f, err = d.root.OpenFile(name, os.O_RDONLY|openNonblock, 0)
+		f, err = d.root.OpenFile(name, os.O_RDONLY|nonblock, 0)
 		if err != nil {
 			return fmt.Errorf("safefile: %w", err)
 		}

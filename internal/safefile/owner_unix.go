@@ -58,9 +58,6 @@ func cannotSync(err error) bool {
 	return errors.Is(err, errors.ErrUnsupported) || errors.Is(err, syscall.EINVAL)
 }
 
-// openNonblock makes opening a FIFO return at once instead of waiting for
-// its other end; it changes nothing for a regular file.
-const openNonblock = syscall.O_NONBLOCK
 
 // ownedByMe reports whether the effective user owns fi.
 func ownedByMe(fi fs.FileInfo) bool {
