@@ -26,7 +26,5 @@ const canSyncDir = false
 
 func cannotSync(err error) bool { return true }
 
-const openNonblock = 0
-
 // ownedByMe is true where files have no owner the system reports.
 func ownedByMe(fs.FileInfo) bool { return true }
