@@ -143,6 +143,19 @@ func writeAtomic(dir, name string, sync bool, write func(io.Writer) error) (err 
 	return nil
 }
 
+// writeBlob writes the blob desc names in dir under its hex name, as
+// writeAtomic does, from what fill writes: the file is renamed into place
+// only when fill's proof is for desc.
+func writeBlob(dir string, desc manifest.Descriptor, sync bool, fill func(io.Writer) (manifest.Verified, error)) error {
+	return writeAtomic(dir, desc.Digest.Hex(), sync, func(w io.Writer) error {
+		proof, err := fill(w)
+		if err != nil {
+			return err
+		}
+		return proof.Check(desc)
+	})
+}
+
 // writeFileAtomic replaces the small file name (index.json, oci-layout)
 // with data, always synced: it is what makes a layout's change durable.
 func writeFileAtomic(dir, name string, data []byte) error {

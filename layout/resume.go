@@ -97,8 +97,8 @@ func (l *Layout) pushOpened(ctx context.Context, desc manifest.Descriptor, open 
 	return l.Push(ctx, desc, rc)
 }
 
-// fillPartial writes the blob into the partial file data and, once it is
-// whole and verified, renames it to final.
+// fillPartial writes the blob into the partial file data and, once a
+// proof says it is whole and verified, renames it to final.
 func (l *Layout) fillPartial(ctx context.Context, st *resume.State, data, final string, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) (err error) {
 	if st.Fresh() {
 		if err := resume.Discard(data); err != nil {
@@ -115,7 +115,11 @@ func (l *Layout) fillPartial(ctx context.Context, st *resume.State, data, final 
 		}
 	}()
 	slot := &resume.Slot{File: f, Desc: desc, State: st}
-	if _, err := slot.Fill(ctx, open); err != nil {
+	_, proof, err := slot.Fill(ctx, open)
+	if err == nil {
+		err = proof.Check(desc)
+	}
+	if err != nil {
 		return err
 	}
 	if err := f.Truncate(desc.Size); err != nil {
