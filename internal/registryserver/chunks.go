@@ -1,11 +1,11 @@
 package registryserver
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -136,70 +136,89 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// commit verifies a session's bytes against d and stores them as the blob
-// d of the session's repository.
+// commit proves a session's bytes to be the blob d and stores them, on
+// stable storage, as the blob d of the session's repository.
 func (s *Server) commit(up *session, d manifest.Digest) error {
 	// A refused chunk whose truncation failed may have left bytes past
 	// the session's size: they must not become part of the blob.
 	if err := os.Truncate(up.path, up.size); err != nil {
 		return err
 	}
-	got, err := up.digest(d.Algorithm())
+	proof, err := up.proof(d)
 	if err != nil {
 		return err
 	}
-	if got != d {
-		return fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
+	if err := syncFile(up.path); err != nil {
+		return err
 	}
-	return s.storeFile(up.repo, d, up.path)
+	return s.storeFile(up.repo, proof, up.path)
 }
 
-// digest returns the digest of the session's bytes: from the running hash
-// for sha256, by reading the file again for another algorithm.
-func (up *session) digest(algorithm string) (manifest.Digest, error) {
-	if algorithm == manifest.SHA256 {
-		return manifest.Digest(manifest.SHA256 + ":" + hex.EncodeToString(up.sha.Sum(nil))), nil
+// proof returns the proof that the session's bytes are the blob d: from
+// the running hash for sha256, by reading the file again for another
+// algorithm.
+func (up *session) proof(d manifest.Digest) (manifest.Verified, error) {
+	desc := manifest.Descriptor{Digest: d, Size: up.size}
+	var v *manifest.Verifier
+	if d.Algorithm() == manifest.SHA256 {
+		_, state := up.mark()
+		prefix := manifest.NewDigester(manifest.SHA256)
+		if err := prefix.UnmarshalBinary(state); err != nil {
+			return manifest.Verified{}, err
+		}
+		v = manifest.NewResumedVerifier(http.NoBody, desc, prefix, up.size)
+	} else {
+		f, err := os.Open(up.path)
+		if err != nil {
+			return manifest.Verified{}, err
+		}
+		defer f.Close()
+		v = manifest.NewVerifier(f, desc)
 	}
-	f, err := os.Open(up.path)
-	if err != nil {
-		return "", err
+	if _, err := io.Copy(io.Discard, v); err != nil {
+		return manifest.Verified{}, err
 	}
-	defer f.Close()
-	g := manifest.NewDigester(algorithm)
-	if _, err := io.Copy(g, f); err != nil {
-		return "", err
-	}
-	return g.Digest(), nil
+	return v.Verified()
 }
 
-// receiveBlob streams body into a file of the upload directory while
-// hashing it, and stores it as the blob d of repo if it hashes to d.
-func (s *Server) receiveBlob(repo string, d manifest.Digest, body io.Reader) error {
+// receiveBlob streams body, the whole blob desc, into a file of the upload
+// directory through a Verifier, and stores it, on stable storage, as the
+// blob of repo once the Verifier proved it.
+func (s *Server) receiveBlob(repo string, desc manifest.Descriptor, body io.Reader) error {
 	f, err := createUploadFile(s.opts.UploadDir, "post-"+randomHex(16))
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name())
-	g := manifest.NewDigester(d.Algorithm())
-	_, err = io.Copy(&hashedFile{f: f, h: g}, bodyReader{body})
+	v := manifest.NewVerifier(bodyReader{body}, desc)
+	_, err = io.Copy(f, v)
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	if got := g.Digest(); got != d {
-		return fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
+	proof, err := v.Verified()
+	if err != nil {
+		return err
 	}
-	return s.storeFile(repo, d, f.Name())
+	return s.storeFile(repo, proof, f.Name())
 }
 
-// storeFile makes the verified file at path the blob d, moved into the
-// storage when it can take files, and links it into repo.
-func (s *Server) storeFile(repo string, d manifest.Digest, path string) error {
+// storeFile makes the file at path, which proof proves to be a blob, that
+// blob: moved into the storage when it can take files, and linked into
+// repo.
+func (s *Server) storeFile(repo string, proof manifest.Verified, path string) error {
+	d := proof.Digest()
+	if d == "" {
+		return fmt.Errorf("registryserver: storing %s: %w", path, manifest.ErrUnverified)
+	}
 	var err error
 	if a, ok := s.store.(BlobAdopter); ok {
-		err = a.AdoptBlob(d, path)
+		err = a.AdoptBlob(proof, path)
 	} else {
 		err = putFile(s.store, d, path)
 	}
@@ -207,6 +226,29 @@ func (s *Server) storeFile(repo string, d manifest.Digest, path string) error {
 		return err
 	}
 	return s.store.Link(repo, Link{Kind: KindBlob, Name: string(d), Digest: d})
+}
+
+// syncFile flushes the file at path to stable storage.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncDir flushes the directory dir, so that the names just made in it
+// survive a power cut. Windows cannot flush a directory; its file system
+// journals names.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	return syncFile(dir)
 }
 
 func putFile(store Storage, d manifest.Digest, path string) error {

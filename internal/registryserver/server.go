@@ -2,6 +2,7 @@ package registryserver
 
 import (
 	"context"
+	"log"
 	"net/http"
 	"sync"
 	"time"
@@ -60,6 +61,11 @@ type Options struct {
 	// Now is the clock sessions expire by; time.Now when nil.
 	Now func() time.Time
 
+	// ErrorLog receives what the server cannot tell a client, such as a
+	// blob of a layout found under NewLayoutStorage's root whose bytes
+	// do not hash to its name (it is not served); nil discards it.
+	ErrorLog *log.Logger
+
 	// Wrap, when set, wraps the handling of every request that passed
 	// validation and authorization: middleware for logging, metrics or
 	// a test's fault injection. RouteOf tells it what the request names.
@@ -90,6 +96,9 @@ func New(opts *Options) *Server {
 	s := &Server{opts: *opts, store: opts.Storage, repos: map[string]*repoLock{}}
 	s.sessions = &sessionTable{dir: opts.UploadDir, max: orDefault(opts.MaxUploadSessions, DefaultMaxUploadSessions),
 		idle: orDefault(opts.UploadIdleTimeout, DefaultUploadIdleTimeout), now: s.now, m: map[string]*session{}}
+	if l, ok := s.store.(interface{ setErrorLog(*log.Logger) }); ok && opts.ErrorLog != nil {
+		l.setErrorLog(opts.ErrorLog)
+	}
 	s.admitted = http.HandlerFunc(s.serveAdmitted)
 	if opts.Wrap != nil {
 		s.admitted = opts.Wrap(s.admitted)

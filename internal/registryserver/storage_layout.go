@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/skiffoci/skiff/internal/iobuf"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -29,6 +32,7 @@ type layoutStorage struct {
 	root    string
 	mu      sync.Mutex
 	layouts map[string]*layout.Layout
+	log     atomic.Pointer[log.Logger]
 }
 
 // NewLayoutStorage returns a Storage that keeps every repository as an OCI
@@ -66,7 +70,8 @@ func (s *layoutStorage) OpenBlob(d manifest.Digest) (io.ReadSeekCloser, error) {
 	return f, err
 }
 
-// PutBlob writes r to a temporary file, verifies it and renames it.
+// PutBlob writes r to a temporary file, verifies it, flushes it and renames
+// it, and flushes the directory.
 func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 	if err := d.Validate(); err != nil {
 		return 0, err
@@ -85,6 +90,9 @@ func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -94,16 +102,23 @@ func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 	if got := g.Digest(); got != d {
 		return n, fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
 	}
-	return n, os.Rename(f.Name(), s.blobPath(d))
+	if err := os.Rename(f.Name(), s.blobPath(d)); err != nil {
+		return n, err
+	}
+	return n, syncDir(dir)
 }
 
-// AdoptBlob hard-links the verified file at path into the blob store and
-// removes path. A blob stored already is kept: the layouts holding it
-// share its file.
-func (s *layoutStorage) AdoptBlob(d manifest.Digest, path string) error {
+// AdoptBlob hard-links the file at path, which proof proves, into the
+// blob store, flushes the store's directory, and removes path. A blob
+// stored already is kept: the layouts holding it share its file.
+func (s *layoutStorage) AdoptBlob(proof manifest.Verified, path string) error {
 	defer os.Remove(path)
+	d := proof.Digest()
 	if err := d.Validate(); err != nil {
-		return err
+		return fmt.Errorf("registryserver: adopting %s: %w", path, manifest.ErrUnverified)
+	}
+	if fi, err := os.Lstat(path); err != nil || fi.Size() != proof.Size() {
+		return fmt.Errorf("registryserver: adopting %s as %s: %w: it changed since", path, d, manifest.ErrUnverified)
 	}
 	dst := s.blobPath(d)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -117,9 +132,12 @@ func (s *layoutStorage) AdoptBlob(d manifest.Digest, path string) error {
 	case errors.Is(err, fs.ErrExist):
 		return nil
 	case err != nil: // a file system without hard links
-		return os.Rename(path, dst)
+		err = os.Rename(path, dst)
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dst))
 }
 
 // repo opens (create: or makes) the layout of repository name.
@@ -179,10 +197,16 @@ func (s *layoutStorage) adopt(l *layout.Layout) error {
 	return nil
 }
 
-// adoptFile links path into the blob store as d, unless d is there.
+// adoptFile links path into the blob store as d, unless d is there. The
+// file is hashed first: one whose bytes are not d is left out, and
+// reported once, when its layout is first opened.
 func (s *layoutStorage) adoptFile(path string, d manifest.Digest) error {
 	dst := s.blobPath(d)
 	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	if _, err := verifyFile(path, d); err != nil {
+		s.logf("registryserver: not serving the layout blob %s: %v", path, err)
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -193,6 +217,39 @@ func (s *layoutStorage) adoptFile(path string, d manifest.Digest) error {
 	}
 	return nil
 }
+
+// verifyFile reads the regular file at path through a Verifier of the
+// blob d of its size, and returns the proof.
+func verifyFile(path string, d manifest.Digest) (manifest.Verified, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return manifest.Verified{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return manifest.Verified{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return manifest.Verified{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	v := manifest.NewVerifier(f, manifest.Descriptor{Digest: d, Size: fi.Size()})
+	if _, err := iobuf.Copy(io.Discard, v); err != nil {
+		return manifest.Verified{}, err
+	}
+	return v.Verified()
+}
+
+// logf reports what the server cannot tell a client, through the
+// Options.ErrorLog of the Server using the storage.
+func (s *layoutStorage) logf(format string, args ...any) {
+	if l := s.log.Load(); l != nil {
+		l.Printf(format, args...)
+	}
+}
+
+// setErrorLog is how New hands the storage Options.ErrorLog.
+func (s *layoutStorage) setErrorLog(l *log.Logger) { s.log.Store(l) }
 
 // startLayout writes the files of an empty layout into dir.
 func startLayout(dir string) error {
@@ -205,7 +262,9 @@ func startLayout(dir string) error {
 	return os.WriteFile(filepath.Join(dir, layout.LayoutFile), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
 }
 
-// linkFile hard-links the stored blob d into l's blobs directory.
+// linkFile hard-links the stored blob d into l's blobs directory, and
+// flushes that directory, so that what the server confirms survives a
+// power cut.
 func (s *layoutStorage) linkFile(l *layout.Layout, d manifest.Digest) error {
 	dst := filepath.Join(l.Dir(), layout.BlobsDir, d.Algorithm(), d.Hex())
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -215,7 +274,10 @@ func (s *layoutStorage) linkFile(l *layout.Layout, d manifest.Digest) error {
 	if errors.Is(err, fs.ErrExist) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dst))
 }
 
 func (s *layoutStorage) Link(repo string, ln Link) error {
