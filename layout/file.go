@@ -128,6 +128,19 @@ func (l *Layout) writeAtomic(dir, name string, sync bool, write func(io.Writer) 
 	return d.Replace(path.Join(dir, name), 0o644, sync, write)
 }
 
+// writeBlob writes the blob desc names in dir under its hex name, as
+// writeAtomic does, from what fill writes: the file is renamed into place
+// only when fill's proof is for desc.
+func (l *Layout) writeBlob(dir string, desc manifest.Descriptor, sync bool, fill func(io.Writer) (manifest.Verified, error)) error {
+	return l.writeAtomic(dir, desc.Digest.Hex(), sync, func(w io.Writer) error {
+		proof, err := fill(w)
+		if err != nil {
+			return err
+		}
+		return proof.Check(desc)
+	})
+}
+
 // writeFileAtomic replaces the small file name (index.json, oci-layout)
 // of the layout in d with data, always synced: it is what makes a
 // layout's change durable.

@@ -151,7 +151,8 @@ func (l *Layout) Resolve(ctx context.Context, ref string) (manifest.Descriptor, 
 // subject is also listed in index.json, untagged, for Referrers to find.
 // The bytes go to a temporary
 // file beside the blob's final name and are checked against desc's size and
-// digest as they stream; only verified content is renamed into place,
+// digest as they stream; only content a manifest.Verifier proved whole,
+// read from its first byte, is renamed into place,
 // synced first if SyncBlobs is set. On any error, including ctx ending,
 // nothing appears under the final name. A blob already present (a regular
 // file of the right size) is not written again, and r is not read.
@@ -160,9 +161,12 @@ func (l *Layout) Push(ctx context.Context, desc manifest.Descriptor, r io.Reader
 	if err != nil || have {
 		return err
 	}
-	err = l.writeAtomic(dir, desc.Digest.Hex(), l.SyncBlobs, func(w io.Writer) error {
-		_, err := iobuf.Copy(w, iobuf.ContextReader(ctx, manifest.EnsureVerified(r, desc)))
-		return err
+	err = l.writeBlob(dir, desc, l.SyncBlobs, func(w io.Writer) (manifest.Verified, error) {
+		v := manifest.NewVerifier(r, desc)
+		if _, err := iobuf.Copy(w, iobuf.ContextReader(ctx, v)); err != nil {
+			return manifest.Verified{}, err
+		}
+		return v.Verified()
 	})
 	if err == nil {
 		err = l.listReferrer(ctx, desc)

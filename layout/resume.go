@@ -104,7 +104,8 @@ func (l *Layout) pushOpened(ctx context.Context, desc manifest.Descriptor, open 
 }
 
 // fillPartial writes the blob into the partial file data of the layout
-// in d and, once it is whole and verified, renames it to final.
+// in d and, once a proof says it is whole and verified, renames it to
+// final.
 func (l *Layout) fillPartial(ctx context.Context, d *safefile.Dir, st *resume.State, data, final string, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) (err error) {
 	f, err := resume.OpenPartial(d, data, 0o644, -1, !st.Fresh())
 	if err != nil {
@@ -116,7 +117,11 @@ func (l *Layout) fillPartial(ctx context.Context, d *safefile.Dir, st *resume.St
 		}
 	}()
 	slot := &resume.Slot{File: f, Desc: desc, State: st}
-	if _, err := slot.Fill(ctx, open); err != nil {
+	_, proof, err := slot.Fill(ctx, open)
+	if err == nil {
+		err = proof.Check(desc)
+	}
+	if err != nil {
 		return err
 	}
 	if err := f.Truncate(desc.Size); err != nil {

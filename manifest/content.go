@@ -16,8 +16,9 @@ type Fetcher interface {
 	Fetch(ctx context.Context, desc Descriptor) (io.ReadCloser, error)
 }
 
-// Pusher stores content read from r under desc. Implementations verify size
-// and digest before the content becomes visible under its name.
+// Pusher stores content read from r under desc. Implementations read r
+// through a Verifier (NewVerifier), and the content becomes visible under
+// its name only with the Verified it yields for desc.
 type Pusher interface {
 	Push(ctx context.Context, desc Descriptor, r io.Reader) error
 }

@@ -355,14 +355,11 @@ func (f *pendingFetch) Read(p []byte) (int, error) {
 	return f.rc.Read(p)
 }
 
-func (f *pendingFetch) verifies() (Digest, int64) {
+func (f *pendingFetch) hashing() *verifier {
 	if f.wait() != nil {
-		return "", 0
+		return nil
 	}
-	if v, ok := f.rc.(interface{ verifies() (Digest, int64) }); ok {
-		return v.verifies()
-	}
-	return "", 0
+	return hashingOf(f.rc)
 }
 
 func (f *pendingFetch) hashState() (int64, []byte, bool) {

@@ -5,7 +5,9 @@
 //
 // Everything read from outside is treated as hostile. Digests are validated
 // strictly before they are used in a URL or a path ([ParseDigest]); content
-// is verified while it streams ([NewVerifyingReader]); documents are parsed
+// is verified while it streams ([NewVerifyingReader]), and a store commits a
+// blob under its digest only with a [Verified] proof, which only a
+// [Verifier] that read all of it makes; documents are parsed
 // eagerly, bounded in size, and refused when ambiguous ([Parse]). A parsed
 // [Document] keeps the exact bytes it came from, because re-encoding would
 // change its digest.

@@ -8,8 +8,8 @@ import (
 // ObserveFetcher returns a Fetcher that reports every blob read through it
 // to fn: StateStart when it is opened, StateProgress as bytes arrive, and
 // StateDone when its reader reaches a verified end. Manifests and indexes
-// are not reported. The readers it returns keep what the wrapped reader
-// verifies visible to EnsureVerified, so watching a transfer never hashes
+// are not reported. A Verifier of the readers it returns reuses the hash
+// of the wrapped verifying reader, so watching a transfer never hashes
 // its bytes a second time. fn may be called from several goroutines and
 // must be cheap: it runs on every Read.
 func ObserveFetcher(f Fetcher, fn func(Event)) Fetcher {
@@ -45,8 +45,8 @@ func (o *observedFetcher) FetchFrom(ctx context.Context, desc Descriptor, offset
 }
 
 // ObserveReader returns a reader of rc's bytes that reports StateProgress
-// events for desc to fn as they are read; what rc verifies stays visible
-// to EnsureVerified, so a store hashes the bytes once.
+// events for desc to fn as they are read; a Verifier of it reuses the
+// hash of rc when rc verifies, so a store hashes the bytes once.
 func ObserveReader(rc io.ReadCloser, desc Descriptor, fn func(Event)) io.ReadCloser {
 	return &progressReader{r: rc, c: rc, desc: desc, fn: fn}
 }
@@ -62,14 +62,9 @@ type progressReader struct {
 	done bool // report StateDone at io.EOF
 }
 
-// verifies passes on what the reader it counts verifies, so that a store
-// calling EnsureVerified does not hash the stream a second time.
-func (p *progressReader) verifies() (Digest, int64) {
-	if v, ok := p.r.(interface{ verifies() (Digest, int64) }); ok {
-		return v.verifies()
-	}
-	return "", 0
-}
+// hashing passes on the verifier of the reader it counts, so that a
+// store's Verifier does not hash the stream a second time.
+func (p *progressReader) hashing() *verifier { return hashingOf(p.r) }
 
 // hashState passes on the hash state of the reader it counts.
 func (p *progressReader) hashState() (int64, []byte, bool) {

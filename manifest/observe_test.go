@@ -10,7 +10,7 @@ import (
 )
 
 // TestObserveFetcherHashesOnce: a watched blob's reader still counts as
-// verified, so a writer calling EnsureVerified hashes it once; its events
+// verified, so a store's Verifier hashes it once; its events
 // add up to its size and end with StateDone.
 func TestObserveFetcherHashesOnce(t *testing.T) {
 	src := newMemStore()
@@ -24,9 +24,9 @@ func TestObserveFetcherHashesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	r := manifest.EnsureVerified(rc, d)
-	if r != io.Reader(rc) {
-		t.Fatal("EnsureVerified wrapped an observed, verifying reader: the blob would be hashed twice")
+	r := manifest.NewVerifier(rc, d)
+	if !manifest.Reused(r) {
+		t.Fatal("a Verifier of an observed, verifying reader hashes again: the blob would be hashed twice")
 	}
 	got, err := io.ReadAll(inChunks(r, 4096))
 	if err != nil || !bytes.Equal(got, data) {
@@ -50,7 +50,7 @@ func TestObserveFetcherPassesMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.ReadAll(manifest.EnsureVerified(rc, d)); !errors.Is(err, manifest.ErrDigestMismatch) || done {
+	if _, err := io.ReadAll(manifest.NewVerifier(rc, d)); !errors.Is(err, manifest.ErrDigestMismatch) || done {
 		t.Fatalf("read error %v, done reported %v", err, done)
 	}
 }

@@ -12,7 +12,7 @@ import (
 type RangeFetcher interface {
 	// FetchFrom returns the bytes of desc's content from offset on. They
 	// are not verified on their own: the caller checks them together with
-	// the bytes it already has (see NewResumedVerifyingReader).
+	// the bytes it already has (see NewResumedVerifier).
 	FetchFrom(ctx context.Context, desc Descriptor, offset int64) (io.ReadCloser, error)
 }
 

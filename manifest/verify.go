@@ -34,13 +34,12 @@ func NewVerifyingReader(r io.Reader, desc Descriptor) io.Reader {
 	return v
 }
 
-// NewResumedVerifyingReader is NewVerifyingReader for content whose first
-// offset bytes the caller already holds and has written to prefix: r
-// yields the bytes from offset on, and the end is checked against desc as
-// if all of them had come through r. It suits a transfer resumed from a
-// partial file.
-func NewResumedVerifyingReader(r io.Reader, desc Descriptor, prefix *Digester, offset int64) io.Reader {
-	v := &verifier{r: r, want: desc.Digest, size: desc.Size, n: offset, d: prefix}
+// newResumedVerifier is a verifier for content whose first offset bytes
+// the caller already holds and has written to prefix: r yields the bytes
+// from offset on, and the end is checked against desc as if all of them
+// had come through r.
+func newResumedVerifier(r io.Reader, desc Descriptor, prefix *Digester, offset int64) *verifier {
+	v := &verifier{r: r, want: desc.Digest, size: desc.Size, n: offset, from: offset, d: prefix}
 	switch {
 	case desc.Digest.Validate() != nil:
 		v.err, v.d = desc.Digest.Validate(), nil
@@ -53,8 +52,8 @@ func NewResumedVerifyingReader(r io.Reader, desc Descriptor, prefix *Digester, o
 }
 
 // HashState returns how many bytes the verifying reader r (from
-// NewVerifyingReader, VerifyReadCloser or NewResumedVerifyingReader, seen
-// through the readers of ObserveFetcher) has returned so far, and the hash
+// NewVerifyingReader, VerifyReadCloser, NewVerifier or NewResumedVerifier,
+// seen through the readers of ObserveFetcher) has returned so far, and the hash
 // state of those bytes (Digester.MarshalBinary). A transfer that writes
 // every byte it reads saves the pair as a checkpoint between reads. ok is
 // false when r is no such reader.
@@ -84,32 +83,17 @@ type verifyingReadCloser struct {
 	io.Closer
 }
 
-// EnsureVerified returns r when it already verifies desc (it came from
-// NewVerifyingReader or VerifyReadCloser for the same digest and size),
-// and otherwise wraps it with NewVerifyingReader. Stores use it on what
-// they are given, so content is hashed once, not once per hop.
-func EnsureVerified(r io.Reader, desc Descriptor) io.Reader {
-	if v, ok := r.(interface{ verifies() (Digest, int64) }); ok {
-		if d, n := v.verifies(); d == desc.Digest && n == desc.Size {
-			return r
-		}
-	}
-	return NewVerifyingReader(r, desc)
-}
-
-func (v *verifier) verifies() (Digest, int64) {
-	if v.d == nil {
-		return "", 0 // an invalid digest: never counts as verified
-	}
-	return v.want, v.size
-}
+// hashing is the verifier itself, for a Verifier to reuse.
+func (v *verifier) hashing() *verifier { return v }
 
 type verifier struct {
 	r    io.Reader
 	want Digest
 	size int64
-	n    int64
+	from int64 // the offset of r's first byte
+	n    int64 // the offset of the next byte
 	d    *Digester
+	ok   bool  // the content verified
 	err  error // sticky: a verdict or a read error
 }
 
@@ -161,6 +145,7 @@ func (v *verifier) finish() error {
 	if got := v.d.Digest(); got != v.want {
 		return fmt.Errorf("manifest: %w: expected %s, got %s", ErrDigestMismatch, v.want, got)
 	}
+	v.ok = true
 	return io.EOF
 }
 

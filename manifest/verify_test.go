@@ -128,28 +128,3 @@ func TestReadAllVerified(t *testing.T) {
 		t.Fatalf("over limit: %v", err)
 	}
 }
-
-func TestEnsureVerified(t *testing.T) {
-	data := []byte("hello")
-	desc := descOf(data)
-	v := manifest.NewVerifyingReader(bytes.NewReader(data), desc)
-	if manifest.EnsureVerified(v, desc) != v {
-		t.Fatal("a reader verifying the same descriptor was wrapped again")
-	}
-	rc := manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(data)), desc)
-	if manifest.EnsureVerified(rc, desc) != io.Reader(rc) {
-		t.Fatal("VerifyReadCloser's reader was wrapped again")
-	}
-	other := descOf([]byte("other"))
-	if _, err := io.ReadAll(manifest.EnsureVerified(v, other)); !errors.Is(err, manifest.ErrDigestMismatch) && !errors.Is(err, manifest.ErrSizeMismatch) {
-		t.Fatalf("a reader verifying another descriptor passed as verified: %v", err)
-	}
-	plain := bytes.NewReader([]byte("hellx"))
-	if _, err := io.ReadAll(manifest.EnsureVerified(plain, desc)); !errors.Is(err, manifest.ErrDigestMismatch) {
-		t.Fatalf("a plain reader was not verified: %v", err)
-	}
-	bad := manifest.Descriptor{Digest: "sha256:bad", Size: 5}
-	if manifest.EnsureVerified(manifest.NewVerifyingReader(bytes.NewReader(data), bad), bad) == nil {
-		t.Fatal("nil")
-	}
-}

@@ -55,7 +55,7 @@ func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.Re
 // at offset, or a 200, whose first offset bytes it skips. A connection cut
 // on the way is resumed as in Fetch. The bytes are not verified here: the
 // caller checks them together with the ones before offset
-// (manifest.NewResumedVerifyingReader). From offset 0 it is Fetch.
+// (manifest.NewResumedVerifier). From offset 0 it is Fetch.
 func (r *Repository) FetchFrom(ctx context.Context, desc manifest.Descriptor, offset int64) (io.ReadCloser, error) {
 	if offset == 0 {
 		return r.Fetch(ctx, desc)

@@ -29,9 +29,10 @@ func (r *Repository) chunkSize(minLen int64) int64 {
 	return min(max(r.client.ChunkSize, minLen, minChunk), maxChunkMemory)
 }
 
-// putChunked sends body to the session at loc in chunks, then closes the
-// session with a PUT naming the digest.
-func (r *Repository) putChunked(ctx context.Context, loc *url.URL, desc manifest.Descriptor, body io.Reader, minLen int64) error {
+// putChunked sends what v yields to the session at loc in chunks, then
+// closes the session with a PUT naming the digest, once v proved it.
+func (r *Repository) putChunked(ctx context.Context, loc *url.URL, desc manifest.Descriptor, v *manifest.Verifier, minLen int64) error {
+	body := io.Reader(v)
 	size := r.chunkSize(minLen)
 	for off := int64(0); off < desc.Size; {
 		// A fresh buffer each time: the transport may still be reading the
@@ -47,11 +48,11 @@ func (r *Repository) putChunked(ctx context.Context, loc *url.URL, desc manifest
 		}
 		off += int64(n)
 	}
-	// The source must end here; the verifying reader checks the digest.
+	// The source must end here; the Verifier checks the digest.
 	if _, err := body.Read(make([]byte, 1)); err != io.EOF {
 		return fmt.Errorf("registry: uploading %s: source did not end as its descriptor says: %v", desc.Digest, err)
 	}
-	return r.putUpload(ctx, loc, desc, http.NoBody, 0)
+	return r.putUpload(ctx, loc, desc, v, http.NoBody, 0)
 }
 
 // sendChunk sends data, which holds the blob's bytes from start on, and

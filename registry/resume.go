@@ -150,18 +150,18 @@ func (r *Repository) freshUpload(ctx context.Context, desc manifest.Descriptor, 
 		return err
 	}
 	defer rc.Close()
-	body := manifest.EnsureVerified(rc, desc)
+	v := manifest.NewVerifier(rc, desc)
 	if minLen > 0 {
-		return r.putChunked(ctx, loc, desc, body, minLen)
+		return r.putChunked(ctx, loc, desc, v, minLen)
 	}
 	st := &uploadState{Location: loc.String()}
-	if _, state, ok := manifest.HashState(body); ok {
+	if _, state, ok := manifest.HashState(v); ok {
 		st.add(checkpoint{0, state})
 	}
 	if err := st.save(path); err != nil {
 		return fmt.Errorf("registry: saving the upload's state: %w", err)
 	}
-	return r.putUpload(ctx, loc, desc, &checkpointer{r: body, st: st, path: path}, desc.Size)
+	return r.putUpload(ctx, loc, desc, v, &checkpointer{r: v, st: st, path: path}, desc.Size)
 }
 
 // continueUpload asks where the saved session stands and sends the rest.
@@ -178,16 +178,16 @@ func (r *Repository) continueUpload(ctx context.Context, desc manifest.Descripto
 	if !ok {
 		return errCannotResume
 	}
-	body, err := resumedBody(open, desc, from)
+	v, rc, err := resumedBody(open, desc, from)
 	if err != nil {
 		return err
 	}
-	defer body.Close()
-	if _, err := io.CopyN(io.Discard, body, at-from.N); err != nil { // hashed, not sent
+	defer rc.Close()
+	if _, err := io.CopyN(io.Discard, v, at-from.N); err != nil { // hashed, not sent
 		return err
 	}
 	if at < desc.Size {
-		ck := &checkpointer{r: body, st: st, path: path}
+		ck := &checkpointer{r: v, st: st, path: path}
 		resp, err := r.patchStream(ctx, next, ck, at, desc.Size-at)
 		if err != nil {
 			return err
@@ -196,7 +196,7 @@ func (r *Repository) continueUpload(ctx context.Context, desc manifest.Descripto
 			return err
 		}
 	}
-	return r.putUpload(ctx, next, desc, nil, 0)
+	return r.putUpload(ctx, next, desc, v, http.NoBody, 0)
 }
 
 // before returns the last checkpoint at or before byte at.
@@ -212,32 +212,28 @@ func (st *uploadState) before(at int64) (checkpoint, bool) {
 }
 
 // resumedBody reads desc's content from checkpoint c on, verifying it
-// together with the bytes before c.
-func resumedBody(open func(int64) (io.ReadCloser, error), desc manifest.Descriptor, c checkpoint) (io.ReadCloser, error) {
+// together with the bytes before c: it returns the Verifier to read and
+// the source, to close.
+func resumedBody(open func(int64) (io.ReadCloser, error), desc manifest.Descriptor, c checkpoint) (*manifest.Verifier, io.ReadCloser, error) {
 	rc, err := open(c.N)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.N == 0 {
-		return readCloser{manifest.EnsureVerified(rc, desc), rc}, nil
+		return manifest.NewVerifier(rc, desc), rc, nil
 	}
 	prefix := manifest.NewDigester(desc.Digest.Algorithm())
 	if err := prefix.UnmarshalBinary(c.State); err != nil {
 		rc.Close()
-		return nil, errCannotResume
+		return nil, nil, errCannotResume
 	}
-	return readCloser{manifest.NewResumedVerifyingReader(rc, desc, prefix, c.N), rc}, nil
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
+	return manifest.NewResumedVerifier(rc, desc, prefix, c.N), rc, nil
 }
 
 // checkpointer saves a checkpoint every checkpointEvery bytes read
 // through it; saving is best effort and never fails the upload.
 type checkpointer struct {
-	r     io.Reader
+	r     *manifest.Verifier
 	st    *uploadState
 	path  string
 	saved int64
@@ -245,11 +241,7 @@ type checkpointer struct {
 
 func (c *checkpointer) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	src := c.r
-	if rc, ok := src.(readCloser); ok {
-		src = rc.Reader
-	}
-	if at, state, ok := manifest.HashState(src); ok && at-c.saved >= checkpointEvery {
+	if at, state, ok := manifest.HashState(c.r); ok && at-c.saved >= checkpointEvery {
 		c.st.add(checkpoint{at, state})
 		c.st.save(c.path)
 		c.saved = at

@@ -42,7 +42,7 @@ func (r *Repository) Push(ctx context.Context, desc manifest.Descriptor, body io
 func (r *Repository) pushBlob(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
 	chunked := r.client.ChunkSize > 0 && desc.Size > r.client.ChunkSize
 	if desc.Size <= smallBlob && !chunked {
-		return r.pushSmall(ctx, desc, manifest.EnsureVerified(body, desc))
+		return r.pushSmall(ctx, desc, manifest.NewVerifier(body, desc))
 	}
 	// The session opens before body is touched: a source still fetching
 	// (manifest.Copy's) arrives meanwhile.
@@ -50,11 +50,11 @@ func (r *Repository) pushBlob(ctx context.Context, desc manifest.Descriptor, bod
 	if err != nil {
 		return err
 	}
-	body = manifest.EnsureVerified(body, desc)
+	v := manifest.NewVerifier(body, desc)
 	if chunked {
-		return r.putChunked(ctx, loc, desc, body, minLen)
+		return r.putChunked(ctx, loc, desc, v, minLen)
 	}
-	return r.putUpload(ctx, loc, desc, body, desc.Size)
+	return r.putUpload(ctx, loc, desc, v, v, desc.Size)
 }
 
 // isUploadLost reports whether err is a registry forgetting an upload
@@ -93,7 +93,11 @@ func (r *Repository) PushStream(ctx context.Context, mediaType string, body io.R
 		}
 	}
 	desc := manifest.Descriptor{MediaType: mediaType, Digest: d.Digest(), Size: counter.n}
-	return desc, r.putUpload(ctx, next, desc, http.NoBody, 0)
+	// The proof that the session holds desc's content: every byte sent
+	// was hashed, from the first, and nothing is left to read.
+	v := manifest.NewResumedVerifier(http.NoBody, desc, d, counter.n)
+	io.Copy(io.Discard, v)
+	return desc, r.putUpload(ctx, next, desc, v, http.NoBody, 0)
 }
 
 // countingReader counts the bytes read through it.
@@ -108,16 +112,20 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// pushSmall sends a small blob in one monolithic POST; a registry that
-// does not take that answers 202 and gets the same bytes in a PUT. With a
-// session opened ahead (PrepareUploads), the PUT alone does.
-func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
-	data, err := io.ReadAll(body)
+// pushSmall sends a small blob in one monolithic POST ?digest=, once v
+// has proved it; a registry that does not take that answers 202 and gets
+// the same bytes in a PUT. With a session opened ahead (PrepareUploads),
+// the PUT alone does.
+func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, v *manifest.Verifier) error {
+	data, err := io.ReadAll(v)
 	if err != nil {
 		return err
 	}
+	if err := proven(v, desc); err != nil {
+		return err
+	}
 	if s, ok := r.prepared.take(ctx); ok && s.err == nil {
-		return r.putUpload(ctx, s.loc, desc, bytes.NewReader(data), desc.Size)
+		return r.putUpload(ctx, s.loc, desc, v, bytes.NewReader(data), desc.Size)
 	}
 	req, err := r.newRequest(ctx, http.MethodPost, "blobs/uploads/?digest="+url.QueryEscape(string(desc.Digest)), bytes.NewReader(data))
 	if err != nil {
@@ -136,7 +144,7 @@ func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, bo
 	if err != nil {
 		return err
 	}
-	return r.putUpload(ctx, loc, desc, bytes.NewReader(data), desc.Size)
+	return r.putUpload(ctx, loc, desc, v, bytes.NewReader(data), desc.Size)
 }
 
 // startUpload opens an upload session (query may ask for a mount). It
@@ -186,9 +194,16 @@ func location(resp *http.Response) (*url.URL, error) {
 	return u, nil
 }
 
-// putUpload sends the last n bytes of the blob (all of it, or none after
-// chunks) to the session and closes it.
-func (r *Repository) putUpload(ctx context.Context, loc *url.URL, desc manifest.Descriptor, body io.Reader, n int64) error {
+// putUpload closes the session at loc with the PUT ?digest= that commits
+// desc's blob, carrying its last n bytes (all of it, or none after
+// chunks), read from body: v, a reader of v, or bytes v proved. The
+// registry gets the whole request only with v's proof for desc (see
+// sealBody).
+func (r *Repository) putUpload(ctx context.Context, loc *url.URL, desc manifest.Descriptor, v *manifest.Verifier, body io.Reader, n int64) error {
+	body, err := sealBody(v, desc, body, n)
+	if err != nil {
+		return fmt.Errorf("registry: uploading %s: %w", desc.Digest, err)
+	}
 	u := *loc
 	q := u.Query()
 	q.Set("digest", string(desc.Digest))
@@ -208,6 +223,49 @@ func (r *Repository) putUpload(ctx context.Context, loc *url.URL, desc manifest.
 	}
 	closeBody(resp)
 	return nil
+}
+
+// sealBody returns what the request that commits desc's blob sends: body
+// as it is once v has proved desc's content, and otherwise, when the
+// request carries the blob's last bytes, a reader of body that ends only
+// with that proof. v holds back the blob's last byte until it verifies,
+// so a request whose body fails is abandoned short of its Content-Length
+// and commits nothing. A request without a body needs the proof first.
+func sealBody(v *manifest.Verifier, desc manifest.Descriptor, body io.Reader, n int64) (io.Reader, error) {
+	proof, err := v.Verified()
+	switch {
+	case err == nil:
+		return body, proof.Check(desc)
+	case n == 0:
+		return nil, err
+	}
+	return &provenBody{r: body, v: v, desc: desc}, nil
+}
+
+// provenBody is a request body that ends only with its Verifier's proof.
+type provenBody struct {
+	r    io.Reader
+	v    *manifest.Verifier
+	desc manifest.Descriptor
+}
+
+func (b *provenBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		if perr := proven(b.v, b.desc); perr != nil {
+			return 0, perr
+		}
+	}
+	return n, err
+}
+
+// proven returns nil when v has proved desc's content.
+func proven(v *manifest.Verifier, desc manifest.Descriptor) error {
+	proof, err := v.Verified()
+	if err != nil {
+		return err
+	}
+	return proof.Check(desc)
 }
 
 // Mount asks the registry to make the blob desc, stored in repository

@@ -2,13 +2,16 @@ package tarball
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 
 	"github.com/skiffoci/skiff/internal/iobuf"
+	"github.com/skiffoci/skiff/internal/spill"
 )
 
 // An Opener opens one layer's bytes: a tar, plain or compressed with gzip
@@ -62,9 +65,16 @@ const (
 //
 // Names are cleaned with CleanPath; an unsafe name, link target or
 // whiteout fails with an *UnsafePathError. Each layer is read to its end.
+//
+// What Flatten remembers of the paths of the layers above and of the
+// hard links waiting for their target goes, past a few MiB, to temporary
+// files in os.TempDir, removed before it returns: its memory does not
+// grow with the number of entries.
 func Flatten(ctx context.Context, w io.Writer, layers []Opener, opts *ExportOptions) error {
-	tw := tar.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 64<<10) // an entry of a few bytes is not a write of its own
+	tw := tar.NewWriter(bw)
 	f := newFlattener(tw, opts)
+	defer f.close()
 	for i := len(layers) - 1; i >= 0; i-- {
 		if err := f.layer(ctx, layers[i]); err != nil {
 			return fmt.Errorf("tarball: layer %d: %w", i, err)
@@ -73,13 +83,15 @@ func Flatten(ctx context.Context, w io.Writer, layers []Opener, opts *ExportOpti
 	if err := f.danglingLinks(); err != nil {
 		return err
 	}
-	if err := tw.Close(); err != nil {
+	if err := errors.Join(tw.Close(), bw.Flush()); err != nil {
 		return fmt.Errorf("tarball: flatten: %w", err)
 	}
 	return nil
 }
 
-// Flags recorded per path while flattening.
+// Flags recorded per path while flattening. A path's entry in the
+// flattener's table holds the flags of the layers above in its low byte,
+// and in the next those that this layer sets for the layers below.
 const (
 	flagWritten    uint8 = 1 << iota // an entry was written at this path
 	flagImpliedDir                   // a written entry lies below this path
@@ -87,19 +99,25 @@ const (
 	flagOpaque                       // a higher layer hid lower contents
 	flagNonDir                       // a higher layer put a non-directory here
 	flagEmitted                      // this layer's non-directory is in the output
+	flagHiddenHere                   // this layer's non-directory, hidden from above
 )
 
+// flattener remembers, for every path written or whited out, its flags,
+// and the hard links waiting for their target, in tables that move to a
+// temporary file past a bound (internal/spill): its memory does not grow
+// with the number of entries.
 type flattener struct {
 	tw      *tar.Writer
-	paths   map[string]uint8
-	pending map[string]uint8         // flags that take effect below this layer
-	waiting map[string][]*tar.Header // hard links, by the target they wait for
+	paths   *spill.Table // flags by path: above | below<<8
+	waiting *links       // hard links, by the target they wait for
 
-	hiddenHere map[string]bool // this layer's non-directories hidden from above
-	refetch    bool            // a link waits for one of them
-	in, out    *byteBudget
-	maxWindow  int64 // for zstd layers
+	refetch   bool // a link waits for a non-directory hidden here
+	in, out   *byteBudget
+	maxWindow int64 // for zstd layers
 }
+
+// Bounds of what Flatten holds in memory; tests make them small.
+var spillEntries, spillBytes int
 
 func newFlattener(tw *tar.Writer, opts *ExportOptions) *flattener {
 	var limit, window int64
@@ -109,18 +127,35 @@ func newFlattener(tw *tar.Writer, opts *ExportOptions) *flattener {
 	return &flattener{
 		maxWindow: window,
 		tw:        tw,
-		paths:     map[string]uint8{},
-		waiting:   map[string][]*tar.Header{},
+		paths:     &spill.Table{MemEntries: spillEntries},
+		waiting:   newLinks(),
 		in:        newByteBudget(limit, "uncompressed layers"),
 		out:       newByteBudget(limit, "flattened entries"),
 	}
 }
 
+func (f *flattener) close() {
+	f.paths.Close()
+	f.waiting.close()
+}
+
+// flags returns the flags of p from the layers above.
+func (f *flattener) flags(p string) uint8 { return uint8(f.paths.Get(spill.KeyOf(p))) }
+
+// below returns the flags this layer set on p for the layers below.
+func (f *flattener) below(p string) uint8 { return uint8(f.paths.Get(spill.KeyOf(p)) >> 8) }
+
+// set adds flags to p's flags from the layers above; setBelow adds them to
+// those for the layers below.
+func (f *flattener) set(p string, flags uint8)      { f.paths.Or(spill.KeyOf(p), uint64(flags)) }
+func (f *flattener) setBelow(p string, flags uint8) { f.paths.Or(spill.KeyOf(p), uint64(flags)<<8) }
+
 // layer writes the visible entries of one layer, then, if a hard link in
 // it points at a file of the same layer that a higher layer hides, reads
-// the layer again for that file's contents.
+// the layer again for that file's contents. Then what the layer set for
+// the layers below takes effect.
 func (f *flattener) layer(ctx context.Context, open Opener) error {
-	f.pending, f.hiddenHere, f.refetch = map[string]uint8{}, map[string]bool{}, false
+	f.refetch = false
 	if err := f.pass(ctx, open, f.entry); err != nil {
 		return err
 	}
@@ -129,10 +164,9 @@ func (f *flattener) layer(ctx context.Context, open Opener) error {
 			return err
 		}
 	}
-	for p, flags := range f.pending {
-		f.paths[p] |= flags
-	}
-	return nil
+	return f.paths.Update(func(_ spill.Key, v uint64) uint64 {
+		return v&0xff | v>>8&uint64(^flagHiddenHere)
+	})
 }
 
 // pass reads one layer, calling fn for each entry, and drains it.
@@ -166,6 +200,9 @@ func (f *flattener) entries(tr *tar.Reader, fn func(*tar.Reader, *tar.Header) er
 		if err := fn(tr, hdr); err != nil {
 			return err
 		}
+		if err := errors.Join(f.paths.Err(), f.waiting.err()); err != nil {
+			return err
+		}
 	}
 }
 
@@ -182,12 +219,12 @@ func (f *flattener) entry(tr *tar.Reader, hdr *tar.Header) error {
 	}
 	isDir := hdr.Typeflag == tar.TypeDir
 	hidden := f.hidden(name, isDir)
-	if len(f.waiting[name]) > 0 && !isDir {
+	if !isDir && f.waiting.has(name) {
 		return f.linkTarget(tr, hdr, name, hidden)
 	}
 	if hidden {
 		if !isDir {
-			f.hiddenHere[name] = true
+			f.setBelow(name, flagHiddenHere)
 		}
 		return nil
 	}
@@ -201,10 +238,11 @@ func (f *flattener) write(tr *tar.Reader, hdr *tar.Header, name string) error {
 		return err
 	}
 	f.record(name, hdr.Typeflag == tar.TypeDir)
-	if hdr.Typeflag == tar.TypeLink && f.pending[hdr.Linkname]&flagEmitted == 0 {
-		f.waiting[hdr.Linkname] = append(f.waiting[hdr.Linkname], hdr)
-		f.refetch = f.refetch || f.hiddenHere[hdr.Linkname]
-		return nil
+	if hdr.Typeflag == tar.TypeLink {
+		if below := f.below(hdr.Linkname); below&flagEmitted == 0 {
+			f.refetch = f.refetch || below&flagHiddenHere != 0
+			return f.waiting.add(hdr.Linkname, hdr)
+		}
 	}
 	if err := f.copyEntry(tr, hdr); err != nil || hdr.Typeflag == tar.TypeDir {
 		return err
@@ -217,14 +255,14 @@ func (f *flattener) whiteout(raw, name, base string) error {
 	dir := path.Dir(name)
 	switch {
 	case base == whiteoutOpaque:
-		f.pending[dir] |= flagOpaque
+		f.setBelow(dir, flagOpaque)
 	case strings.HasPrefix(base, whiteoutMeta):
 	default:
 		target := base[len(whiteoutPrefix):]
 		if target == "" || target == "." || target == ".." {
 			return &UnsafePathError{Name: raw, Reason: "whiteout names no file inside its directory"}
 		}
-		f.pending[path.Join(dir, target)] |= flagDeleted
+		f.setBelow(path.Join(dir, target), flagDeleted)
 	}
 	return nil
 }
@@ -232,12 +270,12 @@ func (f *flattener) whiteout(raw, name, base string) error {
 // hidden reports whether a higher layer, or an earlier entry of this one,
 // hides an entry at name.
 func (f *flattener) hidden(name string, isDir bool) bool {
-	flags := f.paths[name]
+	flags := f.flags(name)
 	if flags&(flagWritten|flagDeleted) != 0 || flags&flagImpliedDir != 0 && !isDir {
 		return true
 	}
 	for dir := path.Dir(name); ; dir = path.Dir(dir) {
-		if f.paths[dir]&(flagDeleted|flagOpaque|flagNonDir) != 0 {
+		if f.flags(dir)&(flagDeleted|flagOpaque|flagNonDir) != 0 {
 			return true
 		}
 		if dir == "." {
@@ -248,15 +286,14 @@ func (f *flattener) hidden(name string, isDir bool) bool {
 
 // record notes that an entry was written at name.
 func (f *flattener) record(name string, isDir bool) {
-	f.paths[name] |= flagWritten
+	f.set(name, flagWritten)
 	if !isDir {
-		f.pending[name] |= flagNonDir
+		f.setBelow(name, flagNonDir)
 	}
 	for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
-		if f.paths[dir]&flagImpliedDir != 0 {
+		if f.paths.Or(spill.KeyOf(dir), uint64(flagImpliedDir))&uint64(flagImpliedDir) != 0 {
 			break
 		}
-		f.paths[dir] |= flagImpliedDir
 	}
 }
 
@@ -295,7 +332,7 @@ func (f *flattener) copyEntry(tr *tar.Reader, hdr *tar.Header) error {
 	if err := f.tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	_, err := io.Copy(f.tw, tr)
+	_, err := iobuf.Copy(f.tw, tr) // io.Copy would take 32 KiB anew for each file
 	return err
 }
 

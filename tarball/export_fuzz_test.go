@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -27,9 +28,16 @@ func FuzzFlatten(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
 		split := int(cut) % (len(data) + 1)
 		layers := openers(base, data[:split], data[split:])
-		var out bytes.Buffer
+		var out, spilled bytes.Buffer
 		opts := &tarball.ExportOptions{MaxUncompressed: 4 << 20}
-		if err := tarball.Flatten(context.Background(), &out, layers, opts); err != nil {
+		err := tarball.Flatten(context.Background(), &out, layers, opts)
+		restore := tarball.SetSpill(4, 256) // what it remembers goes to files
+		serr := tarball.Flatten(context.Background(), &spilled, layers, opts)
+		restore()
+		if fmt.Sprint(err) != fmt.Sprint(serr) || !bytes.Equal(out.Bytes(), spilled.Bytes()) {
+			t.Fatalf("in memory %v, %d bytes; spilled %v, %d bytes", err, out.Len(), serr, spilled.Len())
+		}
+		if err != nil {
 			if !strings.HasPrefix(err.Error(), "tarball: ") {
 				t.Fatalf("error without the package prefix: %v", err)
 			}

@@ -3,7 +3,6 @@ package tarball
 import (
 	"archive/tar"
 	"fmt"
-	"sort"
 )
 
 // linkTarget handles an entry that hard links set aside are waiting for.
@@ -15,43 +14,54 @@ func (f *flattener) linkTarget(tr *tar.Reader, hdr *tar.Header, name string, hid
 	if !hidden {
 		return f.write(tr, hdr, name)
 	}
-	links := f.waiting[name]
-	delete(f.waiting, name)
+	chain := f.waiting.take(name)
 	if hdr.Typeflag == tar.TypeLink {
 		target, err := CleanPath(hdr.Linkname)
 		if err != nil {
 			return err
 		}
-		f.waiting[target] = append(f.waiting[target], links...)
-		return nil
+		return f.waiting.splice(target, chain)
+	}
+	link, rest, err := f.waiting.read(chain)
+	if err != nil {
+		return err
 	}
 	first := *hdr
-	if err := f.outHeader(&first, links[0].Name); err != nil {
+	if err := f.outHeader(&first, link.Name); err != nil {
 		return err
 	}
 	if err := f.copyEntry(tr, &first); err != nil {
 		return err
 	}
-	f.waiting[first.Name] = append(f.waiting[first.Name], links[1:]...)
+	if err := f.waiting.splice(first.Name, f.waiting.rest(chain, rest)); err != nil {
+		return err
+	}
 	return f.flush(first.Name)
 }
 
 // flush marks name as written in this layer and writes the hard links
 // waiting for it, then those waiting for them, and so on.
 func (f *flattener) flush(name string) error {
-	queue := []string{name}
+	f.setBelow(name, flagEmitted)
+	queue := []string{name} // only names that links wait for
 	for len(queue) > 0 {
 		target := queue[0]
 		queue = queue[1:]
-		f.pending[target] |= flagEmitted
-		for _, l := range f.waiting[target] {
+		for ref := f.waiting.take(target); ref != 0; {
+			l, next, err := f.waiting.read(ref)
+			if err != nil {
+				return err
+			}
 			l.Linkname = target
 			if err := f.copyEntry(nil, l); err != nil {
 				return err
 			}
-			queue = append(queue, l.Name)
+			f.setBelow(l.Name, flagEmitted)
+			if f.waiting.has(l.Name) {
+				queue = append(queue, l.Name)
+			}
+			ref = next
 		}
-		delete(f.waiting, target)
 	}
 	return nil
 }
@@ -63,22 +73,18 @@ func (f *flattener) hiddenTarget(tr *tar.Reader, hdr *tar.Header) error {
 		return nil
 	}
 	name, err := CleanPath(hdr.Name)
-	if err != nil || !f.hiddenHere[name] || len(f.waiting[name]) == 0 {
+	if err != nil || f.below(name)&flagHiddenHere == 0 || !f.waiting.has(name) {
 		return err
 	}
 	return f.linkTarget(tr, hdr, name, true)
 }
 
-// danglingLinks reports hard links whose target no layer provided.
+// danglingLinks reports a hard link whose target no layer provided: the
+// first of those waiting for the target that sorts first.
 func (f *flattener) danglingLinks() error {
-	if len(f.waiting) == 0 {
-		return nil
+	l, target, err := f.waiting.least()
+	if err != nil || l == nil {
+		return err
 	}
-	targets := make([]string, 0, len(f.waiting))
-	for t := range f.waiting {
-		targets = append(targets, t)
-	}
-	sort.Strings(targets)
-	l := f.waiting[targets[0]][0]
-	return fmt.Errorf("tarball: flatten: hard link %q to %q, which no layer provides", l.Name, targets[0])
+	return fmt.Errorf("tarball: flatten: hard link %q to %q, which no layer provides", l.Name, target)
 }

@@ -118,30 +118,40 @@ func (e *Entry) write(ctx context.Context, w io.Writer) error {
 	if _, err := w.Write(e.header); err != nil {
 		return err
 	}
-	if err := e.writeContent(ctx, w); err != nil {
+	if e.src == nil {
+		if _, err := w.Write(e.data); err != nil {
+			return err
+		}
+	} else if err := e.complete(e.writeBlob(ctx, w)); err != nil {
 		return err
 	}
 	_, err := w.Write(zeroBlocks[:padding(e.Size)])
 	return err
 }
 
-// writeContent writes e's content, exactly e.Size bytes, fetching and
-// verifying it when it is a blob from a Fetcher.
-func (e *Entry) writeContent(ctx context.Context, w io.Writer) error {
-	if e.src == nil {
-		_, err := w.Write(e.data)
-		return err
-	}
+// writeBlob fetches e's blob and writes it, exactly e.Size bytes, through
+// a manifest.Verifier, whose proof it returns.
+func (e *Entry) writeBlob(ctx context.Context, w io.Writer) (manifest.Verified, error) {
 	rc, err := e.src.Fetch(ctx, e.Blob)
 	if err != nil {
-		return fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
+		return manifest.Verified{}, fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
 	}
 	defer rc.Close()
-	n, err := iobuf.Copy(w, iobuf.ContextReader(ctx, manifest.EnsureVerified(rc, e.Blob)))
-	if err == nil && n != e.Size {
-		err = fmt.Errorf("%w: wrote %d bytes of %d", manifest.ErrSizeMismatch, n, e.Size)
+	v := manifest.NewVerifier(rc, e.Blob)
+	_, err = iobuf.Copy(w, iobuf.ContextReader(ctx, v))
+	if err == nil {
+		return v.Verified()
 	}
+	return manifest.Verified{}, fmt.Errorf("tarball: writing %s: %w", e.Name, err)
+}
+
+// complete counts e's slot complete when whatever wrote its blob
+// succeeded with a proof for e's blob, and returns why not otherwise.
+func (e *Entry) complete(proof manifest.Verified, err error) error {
 	if err != nil {
+		return err
+	}
+	if err := proof.Check(e.Blob); err != nil {
 		return fmt.Errorf("tarball: writing %s: %w", e.Name, err)
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"sync"
+
+	"github.com/skiffoci/skiff/manifest"
 )
 
 // WriteAt writes the planned tarball into w at offsets 0 to p.Size: first
@@ -14,8 +16,8 @@ func (p *Plan) WriteAt(ctx context.Context, w io.WriterAt, jobs int) error {
 	if err := p.writeFixed(w); err != nil {
 		return err
 	}
-	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, _ int, e *Entry) error {
-		return e.writeContent(ctx, io.NewOffsetWriter(w, e.Offset))
+	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, _ int, e *Entry) (manifest.Verified, error) {
+		return e.writeBlob(ctx, io.NewOffsetWriter(w, e.Offset))
 	})
 }
 
@@ -42,8 +44,9 @@ func (p *Plan) writeFixed(w io.WriterAt) error {
 }
 
 // fillBlobs calls fill for every fetched entry, numbered in plan order,
-// with a pool of jobs workers; the first failure cancels the rest.
-func (p *Plan) fillBlobs(ctx context.Context, jobs int, fill func(context.Context, int, *Entry) error) error {
+// with a pool of jobs workers; an entry is complete when fill's proof is
+// for its blob. The first failure cancels the rest.
+func (p *Plan) fillBlobs(ctx context.Context, jobs int, fill func(context.Context, int, *Entry) (manifest.Verified, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan numbered)
@@ -57,7 +60,7 @@ func (p *Plan) fillBlobs(ctx context.Context, jobs int, fill func(context.Contex
 		go func() {
 			defer wg.Done()
 			for j := range work {
-				if err := fill(ctx, j.n, j.e); err != nil {
+				if err := j.e.complete(fill(ctx, j.n, j.e)); err != nil {
 					once.Do(func() { first = err })
 					cancel()
 				}

@@ -89,30 +89,31 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 			return fmt.Errorf("tarball: %w", err)
 		}
 	}
-	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *Entry) error {
-		if err := fillFile(ctx, root, e, st, n, opts != nil && opts.Sync); err != nil {
-			return fmt.Errorf("tarball: writing %s: %w", e.Name, err)
+	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *Entry) (manifest.Verified, error) {
+		proof, err := fillFile(ctx, root, e, st, n, opts != nil && opts.Sync)
+		if err != nil {
+			return proof, fmt.Errorf("tarball: writing %s: %w", e.Name, err)
 		}
-		return nil
+		return proof, nil
 	})
 }
 
 // fillFile writes the fetched entry e into its own file in root, resuming
-// from checkpoint n of st.
-func fillFile(ctx context.Context, root *safefile.Dir, e *Entry, st *resume.State, n int, sync bool) (err error) {
+// from checkpoint n of st, and returns the proof of what it holds.
+func fillFile(ctx context.Context, root *safefile.Dir, e *Entry, st *resume.State, n int, sync bool) (proof manifest.Verified, err error) {
 	f, err := resume.OpenPartial(root, e.Name, 0o644, -1, true)
 	if err != nil {
-		return err
+		return proof, err
 	}
 	defer func() { err = errors.Join(err, f.Close()) }()
 	slot := &resume.Slot{File: f, Desc: e.Blob, State: st, Index: n}
-	if _, err := slot.Fill(ctx, func(off int64) (io.ReadCloser, error) {
+	if _, proof, err = slot.Fill(ctx, func(off int64) (io.ReadCloser, error) {
 		return manifest.FetchFrom(ctx, e.src, e.Blob, off)
 	}); err != nil {
-		return err
+		return proof, err
 	}
 	if err := f.Truncate(e.Size); err != nil || !sync {
-		return err
+		return proof, err
 	}
-	return f.Sync()
+	return proof, f.Sync()
 }

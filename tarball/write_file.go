@@ -92,9 +92,9 @@ func (p *Plan) resumeAt(ctx context.Context, f *os.File, st *resume.State, jobs 
 	if err := p.writeFixed(f); err != nil {
 		return err
 	}
-	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, n int, e *Entry) error {
+	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, n int, e *Entry) (manifest.Verified, error) {
 		slot := &resume.Slot{File: f, Offset: e.Offset, Desc: e.Blob, State: st, Index: n}
-		_, err := slot.Fill(ctx, func(off int64) (io.ReadCloser, error) {
+		_, proof, err := slot.Fill(ctx, func(off int64) (io.ReadCloser, error) {
 			rc, err := manifest.FetchFrom(ctx, e.src, e.Blob, off)
 			if err != nil {
 				return nil, fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
@@ -102,9 +102,9 @@ func (p *Plan) resumeAt(ctx context.Context, f *os.File, st *resume.State, jobs 
 			return rc, nil
 		})
 		if err != nil {
-			return fmt.Errorf("tarball: writing %s: %w", e.Name, err)
+			return proof, fmt.Errorf("tarball: writing %s: %w", e.Name, err)
 		}
-		return nil
+		return proof, nil
 	})
 }
 

@@ -60,7 +60,10 @@ library has no bcrypt.
 
 Memory stays small (about 32 MiB at most) whatever the size of what is pushed or
 pulled: uploads stream to files in ROOT/.uploads while they are hashed, and a blob is
-moved into place only once its digest verifies; downloads stream from disk. An upload
+moved into place only once its digest verifies, and flushed to disk before the
+upload is confirmed; downloads stream from disk. A blob of a layout already under
+ROOT is hashed before it is served; one whose bytes do not match its name is left
+out and reported once on stderr. An upload
 session without a request for --upload-idle-timeout is removed with its file (a
 request whose body sends nothing for that long is cut); beyond
 --max-upload-sessions a new upload is refused with 429 TOOMANYREQUESTS and a
@@ -134,6 +137,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if opts.Auth, err = f.auth(); err != nil {
 		return err
 	}
+	opts.ErrorLog = log.New(e.stderr, "skiff: ", 0)
 	if err := os.MkdirAll(f.root, 0o755); err != nil {
 		return err
 	}

@@ -45,7 +45,9 @@ on DST for oci:DIR, whose index.json is read) and moves nothing; a changed tag
 moves only the blobs DST lacks, mounted within one registry. 4×-j images are
 copied at a time, with -j blob transfers in all. An interrupted sync continues when
 run again. --prune removes DST's tags (among those --tag selects) that SRC no
-longer has, and prints each; without it nothing is ever deleted. --dry-run says
+longer has, and prints each; without it nothing is ever deleted. A SRC that lists
+no tags at all is refused with --prune, since it would empty DST: add
+--allow-empty-source when that is meant. --dry-run says
 what would move and be removed, and changes nothing. One line per image and a
 total go to stderr; --json prints the report on stdout.
 
@@ -65,6 +67,7 @@ type syncFlags struct {
 	dryRun       bool
 	jsonOut      bool
 	prune        bool
+	allowEmpty   bool
 	allPlatforms bool
 }
 
@@ -83,6 +86,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON on stdout")
 	fs.BoolVar(&f.prune, "prune", false, "remove DST's tags that SRC no longer has (among those --tag selects), printing each")
 	o.registerOCIMediaTypes(fs)
+	fs.BoolVar(&f.allowEmpty, "allow-empty-source", false, "with --prune, prune even when SRC lists no tags (every selected tag of DST goes)")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -151,9 +155,12 @@ func (r *syncRun) pair(ctx context.Context, p *syncPair) {
 		return
 	}
 	opts := &mirror.Options{Tags: p.tags, Platforms: r.platforms, Referrers: r.o.referrers, OCIMediaTypes: r.o.ociMediaTypes, Jobs: r.o.jobs, Pool: r.pool,
-		DryRun: r.f.dryRun, Prune: r.f.prune, Progress: r.display.Event,
+		DryRun: r.f.dryRun, Prune: r.f.prune, AllowEmptySource: r.f.allowEmpty, Progress: r.display.Event,
 		Done: func(im mirror.Image) { r.log("  %s", imageLine(p, im)) }}
 	rep, err := mirror.Sync(ctx, dst, src, opts)
+	if errors.Is(err, mirror.ErrEmptySource) {
+		err = fmt.Errorf("%w (--allow-empty-source prunes anyway)", err)
+	}
 	if err == nil {
 		err = done()
 	}

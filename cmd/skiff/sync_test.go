@@ -209,6 +209,33 @@ func TestSyncPrune(t *testing.T) {
 	}
 }
 
+// TestSyncPruneEmptySource: when SRC lists no tags, --prune refuses in one
+// line naming --allow-empty-source and DST keeps its tags; with the flag
+// they go.
+func TestSyncPruneEmptySource(t *testing.T) {
+	a, b := registrytest.NewServer(t, nil), registrytest.NewServer(t, nil)
+	pushTags(t, a.Host, "o/app", syncBase(t), 1, "1.0", "1.1")
+	mustRun(t, "sync", "--quiet", a.Host+"/o/app", b.Host)
+	for _, tag := range []string{"1.0", "1.1"} {
+		mustRun(t, "delete", a.Host+"/o/app:"+tag)
+	}
+	code, _, stderr := runSkiff(t, t.Context(), "", "sync", "--quiet", "--prune", a.Host+"/o/app", b.Host)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != exitError || len(lines) != 1 || !strings.Contains(stderr, "lists no tags") || !strings.Contains(stderr, "--allow-empty-source") {
+		t.Fatalf("--prune of an empty source: exit %d\n%s", code, stderr)
+	}
+	if got := mustRun(t, "ls", b.Host+"/o/app"); got != "1.0\n1.1\n" {
+		t.Fatalf("a refused prune left the tags %q", got)
+	}
+	code, _, stderr = runSkiff(t, t.Context(), "", "sync", "--prune", "--allow-empty-source", a.Host+"/o/app", b.Host)
+	if code != exitOK || !strings.Contains(stderr, "2 removed") {
+		t.Fatalf("--allow-empty-source: exit %d\n%s", code, stderr)
+	}
+	if got := mustRun(t, "ls", b.Host+"/o/app"); got != "" {
+		t.Fatalf("after --allow-empty-source the tags are %q", got)
+	}
+}
+
 // TestSyncDryRun changes nothing: a registry DST gets no write, a layout
 // DST stays byte for byte, and a layout not there yet is not made.
 func TestSyncDryRun(t *testing.T) {

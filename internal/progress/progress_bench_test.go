@@ -42,7 +42,7 @@ func BenchmarkWatchedBlob(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := iobuf.Copy(io.Discard, manifest.EnsureVerified(rc, d)); err != nil {
+				if _, err := iobuf.Copy(io.Discard, manifest.NewVerifier(rc, d)); err != nil {
 					b.Fatal(err)
 				}
 				rc.Close()

@@ -161,31 +161,14 @@ func (h *Handler) serveBlob(w http.ResponseWriter, r *http.Request, s string) {
 	defer rc.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(desc.Size, 10))
-	if err := copyVerified(w, manifest.EnsureVerified(rc, desc), desc.Size); err != nil {
+	// The Verifier holds back the last byte until the blob verified, so
+	// a mismatch cuts the response short of its Content-Length
+	// (RELIABILITY #36).
+	v := manifest.NewVerifier(rc, desc)
+	if _, err := io.Copy(w, v); err != nil {
 		h.logf("proxy: serving %s: %v", d, err)
-		// Cut the response short of its Content-Length (RELIABILITY #36).
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// copyVerified copies a verifying reader of size bytes to w, holding back
-// the last byte until the reader has confirmed the digest, so that a
-// mismatch always leaves the response short.
-func copyVerified(w io.Writer, r io.Reader, size int64) error {
-	if size > 1 {
-		if _, err := io.CopyN(w, r, size-1); err != nil {
-			return err
-		}
-	}
-	last, err := io.ReadAll(r) // at most one byte: r verifies the size
-	if err != nil {
-		return err
-	}
-	if int64(len(last)) != min(size, 1) {
-		return fmt.Errorf("short read: %d bytes at the end", len(last))
-	}
-	_, err = w.Write(last)
-	return err
 }
 
 func (h *Handler) logf(format string, args ...any) {

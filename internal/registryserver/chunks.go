@@ -1,7 +1,6 @@
 package registryserver
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -142,45 +141,55 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// commit verifies a session's bytes against d and stores them as the blob
-// d of the session's repository.
+// commit proves a session's bytes to be the blob d and stores them, on
+// stable storage, as the blob d of the session's repository.
 func (s *Server) commit(up *session, d manifest.Digest) error {
 	// A refused chunk whose truncation failed may have left bytes past
 	// the session's size: they must not become part of the blob.
 	if err := up.truncate(up.size); err != nil {
 		return err
 	}
-	got, err := up.digest(d.Algorithm())
+	proof, err := up.proof(d)
 	if err != nil {
 		return err
 	}
-	if got != d {
-		return fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
+	if err := up.sync(); err != nil {
+		return err
 	}
-	return s.storeFile(up.repo, d, up.path)
+	return s.storeFile(up.repo, proof, up.path)
 }
 
-// digest returns the digest of the session's bytes: from the running hash
-// for sha256, by reading the file again for another algorithm.
-func (up *session) digest(algorithm string) (manifest.Digest, error) {
-	if algorithm == manifest.SHA256 {
-		return manifest.Digest(manifest.SHA256 + ":" + hex.EncodeToString(up.sha.Sum(nil))), nil
+// proof returns the proof that the session's bytes are the blob d: from
+// the running hash for sha256, by reading the file again for another
+// algorithm.
+func (up *session) proof(d manifest.Digest) (manifest.Verified, error) {
+	desc := manifest.Descriptor{Digest: d, Size: up.size}
+	var v *manifest.Verifier
+	if d.Algorithm() == manifest.SHA256 {
+		_, state := up.mark()
+		prefix := manifest.NewDigester(manifest.SHA256)
+		if err := prefix.UnmarshalBinary(state); err != nil {
+			return manifest.Verified{}, err
+		}
+		v = manifest.NewResumedVerifier(http.NoBody, desc, prefix, up.size)
+	} else {
+		f, err := up.open(os.O_RDONLY)
+		if err != nil {
+			return manifest.Verified{}, err
+		}
+		defer f.Close()
+		v = manifest.NewVerifier(f, desc)
 	}
-	f, err := up.open(os.O_RDONLY)
-	if err != nil {
-		return "", err
+	if _, err := io.Copy(io.Discard, v); err != nil {
+		return manifest.Verified{}, err
 	}
-	defer f.Close()
-	g := manifest.NewDigester(algorithm)
-	if _, err := io.Copy(g, f); err != nil {
-		return "", err
-	}
-	return g.Digest(), nil
+	return v.Verified()
 }
 
-// receiveBlob streams body into a file of the upload directory while
-// hashing it, and stores it as the blob d of repo if it hashes to d.
-func (s *Server) receiveBlob(repo string, d manifest.Digest, body io.Reader) error {
+// receiveBlob streams body, the whole blob desc, into a file of the upload
+// directory through a Verifier, and stores it, on stable storage, as the
+// blob of repo once the Verifier proved it.
+func (s *Server) receiveBlob(repo string, desc manifest.Descriptor, body io.Reader) error {
 	dir, err := s.sessions.openDir()
 	if err != nil {
 		return err
@@ -190,26 +199,35 @@ func (s *Server) receiveBlob(repo string, d manifest.Digest, body io.Reader) err
 		return err
 	}
 	defer dir.Remove(name)
-	g := manifest.NewDigester(d.Algorithm())
-	_, err = io.Copy(&hashedFile{f: f, h: g}, bodyReader{body})
+	v := manifest.NewVerifier(bodyReader{body}, desc)
+	_, err = io.Copy(f, v)
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	if got := g.Digest(); got != d {
-		return fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
+	proof, err := v.Verified()
+	if err != nil {
+		return err
 	}
-	return s.storeFile(repo, d, filepath.Join(s.sessions.dir, name))
+	return s.storeFile(repo, proof, filepath.Join(s.sessions.dir, name))
 }
 
-// storeFile makes the verified file at path the blob d, moved into the
-// storage when it can take files, and links it into repo.
-func (s *Server) storeFile(repo string, d manifest.Digest, path string) error {
+// storeFile makes the file at path, which proof proves to be a blob, that
+// blob: moved into the storage when it can take files, and linked into
+// repo.
+func (s *Server) storeFile(repo string, proof manifest.Verified, path string) error {
+	d := proof.Digest()
+	if d == "" {
+		return fmt.Errorf("registryserver: storing %s: %w", path, manifest.ErrUnverified)
+	}
 	var err error
 	if a, ok := s.store.(BlobAdopter); ok {
-		err = a.AdoptBlob(d, path)
+		err = a.AdoptBlob(proof, path)
 	} else {
 		err = s.putFile(d, path)
 	}

@@ -96,6 +96,9 @@ func New(opts *Options) *Server {
 	s := &Server{opts: *opts, store: opts.Storage, repos: map[string]*repoLock{}}
 	s.sessions = &sessionTable{dir: opts.UploadDir, max: orDefault(opts.MaxUploadSessions, DefaultMaxUploadSessions),
 		idle: orDefault(opts.UploadIdleTimeout, DefaultUploadIdleTimeout), now: s.now, m: map[string]*session{}}
+	if l, ok := s.store.(interface{ setErrorLog(*log.Logger) }); ok && opts.ErrorLog != nil {
+		l.setErrorLog(opts.ErrorLog)
+	}
 	s.admitted = http.HandlerFunc(s.serveAdmitted)
 	if opts.Wrap != nil {
 		s.admitted = opts.Wrap(s.admitted)

@@ -141,6 +141,19 @@ func (up *session) open(flag int) (*os.File, error) {
 	return f, nil
 }
 
+// sync flushes the session's file to stable storage.
+func (up *session) sync() error {
+	f, err := up.open(os.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // truncate cuts the session's file to size bytes.
 func (up *session) truncate(size int64) error {
 	f, err := up.open(os.O_WRONLY)

@@ -64,10 +64,11 @@ type Storage interface {
 // copying it: a rename or a hard link within one file system. The Server
 // hands it finished uploads; other storages get them through PutBlob.
 type BlobAdopter interface {
-	// AdoptBlob makes the file at path, whose bytes the caller verified
-	// to hash to d, the blob d. The file is gone afterwards, moved or
-	// removed, also on error.
-	AdoptBlob(d manifest.Digest, path string) error
+	// AdoptBlob makes the file at path, whose bytes proof proves, the
+	// blob proof.Digest(), on stable storage when it returns (the Server
+	// has flushed the file's bytes). The file is gone afterwards, moved
+	// or removed, also on error.
+	AdoptBlob(proof manifest.Verified, path string) error
 }
 
 // NameChecker is a Storage that cannot keep some repositories the spec
@@ -115,3 +116,5 @@ func checkLink(repo string, kind Kind, name string) error {
 // implementations: it refuses names that are not a repository, a digest
 // or a tag, before any path is built from them.
 func CheckLink(repo string, kind Kind, name string) error { return checkLink(repo, kind, name) }
+
+var _ BlobAdopter = (*layoutStorage)(nil)

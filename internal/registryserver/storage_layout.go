@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
+	"github.com/skiffoci/skiff/internal/iobuf"
 	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
@@ -37,6 +40,7 @@ type layoutStorage struct {
 	mu      sync.Mutex // guards d and layouts; held while a repository is made
 	d       *safefile.Dir
 	layouts map[string]*repoLayout
+	log     atomic.Pointer[log.Logger] // Options.ErrorLog of the Server using it
 }
 
 // repoLayout is a repository's layout, read through the root.
@@ -131,8 +135,8 @@ func (s *layoutStorage) OpenBlob(d manifest.Digest) (io.ReadSeekCloser, error) {
 	return f, err
 }
 
-// PutBlob writes r to a temporary file, verifies it and links it into
-// place.
+// PutBlob writes r to a temporary file, verifies it, flushes it and renames
+// it, and flushes the directory.
 func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 	if err := d.Validate(); err != nil {
 		return 0, err
@@ -154,6 +158,9 @@ func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -163,7 +170,10 @@ func (s *layoutStorage) PutBlob(d manifest.Digest, r io.Reader) (int64, error) {
 	if got := g.Digest(); got != d {
 		return n, fmt.Errorf("%w: expected %s, got %s", manifest.ErrDigestMismatch, d, got)
 	}
-	return n, linkBlob(dir, tmp, blobName(d))
+	if err := linkBlob(dir, tmp, blobName(d)); err != nil {
+		return n, err
+	}
+	return n, dir.SyncDir(path.Dir(blobName(d)))
 }
 
 // linkBlob links the verified file from to the name to, unless a blob is
@@ -184,10 +194,14 @@ func linkBlob(d *safefile.Dir, from, to string) error {
 	return d.Link(from, to)
 }
 
-// AdoptBlob hard-links the verified file at path into the blob store and
-// removes path. A blob stored already is kept: the layouts holding it
-// share its file.
-func (s *layoutStorage) AdoptBlob(d manifest.Digest, path string) error {
+// AdoptBlob hard-links the file at path, which proof proves, into the
+// blob store, flushes the store's directory, and removes path. A blob
+// stored already is kept: the layouts holding it share its file.
+func (s *layoutStorage) AdoptBlob(proof manifest.Verified, path string) error {
+	d := proof.Digest()
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("registryserver: adopting %s: %w", path, manifest.ErrUnverified)
+	}
 	rel, ok := s.inRoot(path)
 	if !ok {
 		return s.copyIn(d, path) // uploads kept outside the root
@@ -197,8 +211,8 @@ func (s *layoutStorage) AdoptBlob(d manifest.Digest, path string) error {
 		return err
 	}
 	defer dir.Remove(rel)
-	if err := d.Validate(); err != nil {
-		return err
+	if fi, err := dir.Root().Lstat(rel); err != nil || !fi.Mode().IsRegular() || fi.Size() != proof.Size() {
+		return fmt.Errorf("registryserver: adopting %s as %s: %w: it changed since", path, d, manifest.ErrUnverified)
 	}
 	if err := storeDir(dir, d.Algorithm()); err != nil {
 		return err
@@ -207,9 +221,11 @@ func (s *layoutStorage) AdoptBlob(d manifest.Digest, path string) error {
 		return err
 	}
 	if err := linkBlob(dir, rel, blobName(d)); err != nil { // a file system without hard links
-		return dir.Commit(rel, blobName(d), false)
+		if err := dir.Commit(rel, blobName(d), false); err != nil {
+			return err
+		}
 	}
-	return nil
+	return dir.SyncDir(blobStore + "/" + d.Algorithm())
 }
 
 // inRoot returns path relative to the root, if it is under it.
@@ -337,9 +353,14 @@ func (s *layoutStorage) adopt(d *safefile.Dir, l *repoLayout) error {
 }
 
 // adoptFile links the layout blob at name into the blob store as d,
-// unless d is there.
+// unless d is there. The file is hashed first: one whose bytes are not d
+// is left out, and reported once, when its layout is first opened.
 func (s *layoutStorage) adoptFile(dir *safefile.Dir, name string, d manifest.Digest) error {
 	if fi, err := dir.Root().Lstat(blobName(d)); err == nil && fi.Mode().IsRegular() {
+		return nil
+	}
+	if _, err := verifyFile(dir, name, d); err != nil {
+		s.logf("registryserver: not serving the layout blob %s: %v", filepath.Join(dir.Name(), name), err)
 		return nil
 	}
 	if err := storeDir(dir, d.Algorithm()); err != nil {
@@ -351,7 +372,39 @@ func (s *layoutStorage) adoptFile(dir *safefile.Dir, name string, d manifest.Dig
 	return nil
 }
 
-// linkFile hard-links the stored blob d into l's blobs directory.
+// verifyFile reads the regular file name of dir through a Verifier of
+// the blob d of its size, and returns the proof.
+func verifyFile(dir *safefile.Dir, name string, d manifest.Digest) (manifest.Verified, error) {
+	f, err := dir.OpenFile(name, os.O_RDONLY)
+	if err != nil {
+		return manifest.Verified{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return manifest.Verified{}, err
+	}
+	v := manifest.NewVerifier(f, manifest.Descriptor{Digest: d, Size: fi.Size()})
+	if _, err := iobuf.Copy(io.Discard, v); err != nil {
+		return manifest.Verified{}, err
+	}
+	return v.Verified()
+}
+
+// logf reports what the server cannot tell a client, through the
+// Options.ErrorLog of the Server using the storage.
+func (s *layoutStorage) logf(format string, args ...any) {
+	if l := s.log.Load(); l != nil {
+		l.Printf(format, args...)
+	}
+}
+
+// setErrorLog is how New hands the storage Options.ErrorLog.
+func (s *layoutStorage) setErrorLog(l *log.Logger) { s.log.Store(l) }
+
+// linkFile hard-links the stored blob d into l's blobs directory, and
+// flushes that directory, so that what the server confirms survives a
+// power cut.
 func (s *layoutStorage) linkFile(l *repoLayout, d manifest.Digest) error {
 	dir, err := s.dir()
 	if err != nil {
@@ -361,7 +414,10 @@ func (s *layoutStorage) linkFile(l *repoLayout, d manifest.Digest) error {
 	if err := dir.MkdirAll(blobs, 0o755); err != nil {
 		return err
 	}
-	return linkBlob(dir, blobName(d), path.Join(blobs, d.Hex()))
+	if err := linkBlob(dir, blobName(d), path.Join(blobs, d.Hex())); err != nil {
+		return err
+	}
+	return dir.SyncDir(blobs)
 }
 
 func (s *layoutStorage) Link(repo string, ln Link) error {

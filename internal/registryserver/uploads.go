@@ -78,7 +78,7 @@ func (s *Server) singlePOST(w http.ResponseWriter, r *http.Request, rt Route, di
 		writeError(w, http.StatusRequestEntityTooLarge, CodeSizeInvalid, tooBig(max))
 		return
 	}
-	if err := s.receiveBlob(rt.Name, d, r.Body); err != nil {
+	if err := s.receiveBlob(rt.Name, manifest.Descriptor{Digest: d, Size: r.ContentLength}, r.Body); err != nil {
 		s.blobError(w, d, err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -39,33 +40,43 @@ type Open func(offset int64) (io.ReadCloser, error)
 
 // Fill writes the slot's blob, verified, continuing from its checkpoint
 // when the bytes on disk still hash to it, and fetching the rest with
-// open. It returns how many bytes came through open. On a failure that
-// can be resumed it saves a checkpoint at the last byte written; when the
-// content itself is wrong it forgets the slot's checkpoint.
-func (s *Slot) Fill(ctx context.Context, open Open) (int64, error) {
+// open. It returns how many bytes came through open, and the proof that
+// the slot holds the blob, which the caller checks before it counts the
+// slot complete. On a failure that can be resumed it saves a checkpoint
+// at the last byte written; when the content itself is wrong it forgets
+// the slot's checkpoint.
+func (s *Slot) Fill(ctx context.Context, open Open) (int64, manifest.Verified, error) {
 	offset, prefix, err := s.Resumable()
-	if err != nil || offset == s.Desc.Size && prefix != nil {
-		return 0, err
+	if err != nil {
+		return 0, manifest.Verified{}, err
+	}
+	var v *manifest.Verifier
+	if offset == s.Desc.Size && prefix != nil {
+		// Whole on disk already: the proof is its hash, with nothing to read.
+		v = manifest.NewResumedVerifier(strings.NewReader(""), s.Desc, prefix, offset)
+		io.Copy(io.Discard, v)
+		proof, err := v.Verified()
+		return 0, proof, err
 	}
 	rc, err := open(offset)
 	if err != nil {
-		return 0, err // the checkpoint on disk stands
+		return 0, manifest.Verified{}, err // the checkpoint on disk stands
 	}
 	defer rc.Close()
-	var r io.Reader
 	if offset == 0 {
-		r = manifest.EnsureVerified(rc, s.Desc)
+		v = manifest.NewVerifier(rc, s.Desc)
 	} else {
-		r = manifest.NewResumedVerifyingReader(rc, s.Desc, prefix, offset)
+		v = manifest.NewResumedVerifier(rc, s.Desc, prefix, offset)
 	}
-	n, err := s.copy(ctx, r, offset)
+	n, err := s.copy(ctx, v, offset)
 	if err == nil {
-		return n, nil
+		proof, err := v.Verified()
+		return n, proof, err
 	}
 	if errors.Is(err, manifest.ErrDigestMismatch) || errors.Is(err, manifest.ErrSizeMismatch) {
-		return n, errors.Join(err, s.State.Clear(s.Index))
+		return n, manifest.Verified{}, errors.Join(err, s.State.Clear(s.Index))
 	}
-	return n, err
+	return n, manifest.Verified{}, err
 }
 
 // Resumable returns how many leading bytes of the slot still match its

@@ -96,13 +96,16 @@ func TestFillResumesAfterCut(t *testing.T) {
 	dir := t.TempDir()
 	src.cutAt = 3*Interval + 777
 	s, _ := newSlot(t, dir, src)
-	if _, err := s.Fill(t.Context(), src.open); !errors.Is(err, errCut) {
-		t.Fatalf("first run: %v, want the cut", err)
+	if _, proof, err := s.Fill(t.Context(), src.open); !errors.Is(err, errCut) || proof != (manifest.Verified{}) {
+		t.Fatalf("first run: %v, want the cut and no proof", err)
 	}
 	s.State.Close()
 	src.cutAt, src.served = 0, 0
 	s, f := newSlot(t, dir, src)
-	n, err := s.Fill(t.Context(), src.open)
+	n, proof, err := s.Fill(t.Context(), src.open)
+	if err == nil {
+		err = proof.Check(src.desc)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +120,8 @@ func TestFillResumesAfterCut(t *testing.T) {
 	s.State.Close()
 	src.served = 0
 	s, _ = newSlot(t, dir, src)
-	if n, err := s.Fill(t.Context(), src.open); err != nil || n != 0 || src.served != 0 {
-		t.Fatalf("complete slot: fetched %d (%d served), %v", n, src.served, err)
+	if n, proof, err := s.Fill(t.Context(), src.open); err != nil || n != 0 || src.served != 0 || proof.Check(src.desc) != nil {
+		t.Fatalf("complete slot: fetched %d (%d served), proof %v, %v", n, src.served, proof.Check(src.desc), err)
 	}
 }
 
@@ -132,7 +135,7 @@ func TestFillCancelled(t *testing.T) {
 		rc, err := src.open(off)
 		return &cancelAfter{rc, cancel, Interval + 100}, err
 	}
-	_, err := s.Fill(ctx, open)
+	_, _, err := s.Fill(ctx, open)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("%v, want context.Canceled", err)
 	}
@@ -171,7 +174,7 @@ func TestFillDetectsDamage(t *testing.T) {
 		f.WriteAt([]byte{0xde, 0xad}, 512+Interval/2)
 		src.cutAt, src.served = 0, 0
 		s, f = newSlot(t, dir, src)
-		if _, err := s.Fill(t.Context(), src.open); err != nil {
+		if _, _, err := s.Fill(t.Context(), src.open); err != nil {
 			t.Fatal(err)
 		}
 		if src.served != int64(len(src.data)) || !bytes.Equal(slotBytes(t, f, src), src.data) {
@@ -187,10 +190,53 @@ func TestFillWrongBytesForgetsCheckpoint(t *testing.T) {
 	src.desc.Digest = manifest.FromString("something else")
 	s, _ := newSlot(t, t.TempDir(), src)
 	s.Desc = src.desc
-	if _, err := s.Fill(t.Context(), src.open); !errors.Is(err, manifest.ErrDigestMismatch) {
+	if _, _, err := s.Fill(t.Context(), src.open); !errors.Is(err, manifest.ErrDigestMismatch) {
 		t.Fatalf("%v, want a digest mismatch", err)
 	}
 	if c, ok := s.State.Load(0); ok {
 		t.Fatalf("a checkpoint survived wrong content: %+v", c)
+	}
+}
+
+// TestFillRefusesUnprovenReaders: a reader partly read before Fill got it,
+// one resumed from another offset than asked, and one of the wrong length
+// leave no proof and no complete checkpoint: the next run starts over.
+func TestFillRefusesUnprovenReaders(t *testing.T) {
+	src := newSource(2*Interval+5, 5)
+	partly := func(int64) (io.ReadCloser, error) {
+		rc := manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(src.data)), src.desc)
+		io.ReadFull(rc, make([]byte, 6))
+		return rc, nil
+	}
+	fromZero := func(int64) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(src.data)), nil }
+	short := func(off int64) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(src.data[off : len(src.data)-1])), nil
+	}
+	for name, tc := range map[string]struct {
+		cutAt int64
+		open  Open
+	}{
+		"partly read":             {0, partly},
+		"resumed from byte 0":     {Interval + 3, fromZero},
+		"one byte short":          {0, short},
+		"one byte short, resumed": {Interval + 3, short},
+	} {
+		dir := t.TempDir()
+		src.cutAt = tc.cutAt
+		s, _ := newSlot(t, dir, src)
+		if tc.cutAt > 0 {
+			s.Fill(t.Context(), src.open)
+			if c, ok := s.State.Load(0); !ok || c.N == 0 {
+				t.Fatalf("%s: no checkpoint to resume from", name)
+			}
+		}
+		src.cutAt = 0
+		_, proof, err := s.Fill(t.Context(), tc.open)
+		if !errors.Is(err, manifest.ErrSizeMismatch) || proof != (manifest.Verified{}) {
+			t.Errorf("%s: %v, want a size mismatch and no proof", name, err)
+		}
+		if c, ok := s.State.Load(0); ok {
+			t.Errorf("%s: a checkpoint at %d survived", name, c.N)
+		}
 	}
 }

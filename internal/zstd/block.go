@@ -48,6 +48,13 @@ func (d *decoder) startFrame(window, bm int) {
 
 // room makes sure a whole block fits at d.w, growing the history up to
 // its full size first, then wrapping to its start.
+//
+// The history doubles while it is small, so that a frame holding less
+// than its window costs what it holds; past a 32nd of its full size it
+// grows to that size in one step. Growing copies the history, and while
+// it does both copies are held: doubling up to the full size would hold
+// one and a half times the window, and the garbage of the steps before
+// as much again, where one step holds less than a sixteenth more.
 func (d *decoder) room() {
 	need := d.w + d.bm + slack
 	if need <= len(d.buf) {
@@ -55,7 +62,10 @@ func (d *decoder) room() {
 	}
 	full := d.window + 2*(d.bm+slack)
 	if len(d.buf) < full {
-		size := min(full, max(2*len(d.buf), need, 64<<10))
+		size := max(2*len(d.buf), need, 64<<10)
+		if size > full/32 {
+			size = full
+		}
 		nb := make([]byte, size)
 		copy(nb, d.buf[:d.w])
 		d.buf = nb

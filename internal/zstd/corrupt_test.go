@@ -183,6 +183,32 @@ func TestBoundedMemory(t *testing.T) {
 	}
 }
 
+// TestWindowMemory decodes a frame that fills its 128 MiB window (with
+// RLE blocks, so its input is small): the decoder allocates at most 1.1
+// times the window in all, where doubling its history up to the window
+// allocated twice the window and held up to three times it.
+func TestWindowMemory(t *testing.T) {
+	if raceEnabled {
+		t.Skip("128 MiB decoded under -race takes ten times as long; the run without it checks this")
+	}
+	const window, block = 128 << 20, 128 << 10
+	blocks := window/block + 8
+	frame := cat(magic, []byte{0x00, 17 << 3}) // a 128 MiB window, no size, no checksum
+	for i := range blocks {
+		frame = cat(frame, blockHeader(i == blocks-1, 1, block), []byte{byte(i)})
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	n, err := io.Copy(io.Discard, zstd.NewReader(bytes.NewReader(frame), nil))
+	runtime.ReadMemStats(&after)
+	if err != nil || n != int64(blocks*block) {
+		t.Fatalf("decoded %d bytes, %v; want %d", n, err, blocks*block)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > window*11/10 {
+		t.Errorf("%.2f times the window allocated", float64(grew)/window)
+	}
+}
+
 // TestCorruptFrames decodes hand-made frames that break one rule each,
 // and checks that each is refused for that rule.
 func TestCorruptFrames(t *testing.T) {

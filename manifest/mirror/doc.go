@@ -18,7 +18,9 @@
 //
 // Options.DryRun asks the target what it lacks and changes nothing.
 // Options.Prune removes the target's tags that vanished at the source,
-// and only those that the patterns select; the [Report] names each.
+// and only those that the patterns select; the [Report] names each. A
+// source that lists no tags is refused ([ErrEmptySource]) unless
+// Options.AllowEmptySource says an empty source is meant.
 //
 // Sources and targets are the content interfaces of package manifest
 // and a [TagLister]; registry.Repository and layout.Layout are both.

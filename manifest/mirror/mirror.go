@@ -18,6 +18,12 @@ type TagLister interface {
 	Tags(ctx context.Context) ([]string, error)
 }
 
+// ErrEmptySource is wrapped by the error of a Sync with Prune whose
+// source lists no tags: a repository emptied by mistake, or a registry
+// answering an empty list, would otherwise empty the target too.
+// Options.AllowEmptySource allows it.
+var ErrEmptySource = errors.New("the source lists no tags")
+
 // Source is a repository Sync reads from.
 type Source interface {
 	manifest.Fetcher
@@ -79,8 +85,13 @@ type Options struct {
 	DryRun bool
 	// Prune removes the target's tags that match Tags but no longer
 	// exist at the source. Tags cosign names after digests and the
-	// referrers tag schema's are never pruned.
+	// referrers tag schema's are never pruned. A source that lists no
+	// tags at all fails with ErrEmptySource instead, unless
+	// AllowEmptySource is set.
 	Prune bool
+	// AllowEmptySource lets Prune remove every selected tag of the
+	// target when the source lists none.
+	AllowEmptySource bool
 	// Progress, if set, receives the events of every transfer, possibly
 	// concurrently.
 	Progress func(manifest.Event)
@@ -143,6 +154,9 @@ func Sync(ctx context.Context, dst Target, src Source, opts *Options) (*Report, 
 	all, err := src.Tags(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("mirror: listing the source's tags: %w", err)
+	}
+	if opts.Prune && len(all) == 0 && !opts.AllowEmptySource {
+		return nil, fmt.Errorf("mirror: %w: pruning would remove every tag of the target; refused", ErrEmptySource)
 	}
 	s := newSyncer(dst, src, opts)
 	s.images(ctx, s.selected(all))

@@ -162,6 +162,37 @@ func TestSyncPrune(t *testing.T) {
 	}
 }
 
+// TestSyncPruneEmptySource: a source that lists no tags makes Prune
+// refuse, with ErrEmptySource and the target unchanged, unless
+// AllowEmptySource says an empty source is meant.
+func TestSyncPruneEmptySource(t *testing.T) {
+	a, b := registrytest.NewServer(t, nil), registrytest.NewServer(t, nil)
+	src, dst := repo(t, a, "o/app"), repo(t, b, "o/app")
+	family(t, src, "1.0", "1.1")
+	if _, err := mirror.Sync(t.Context(), dst, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range []string{"1.0", "1.1"} {
+		if err := src.Untag(t.Context(), tag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := tagsOf(t, src); got != "" {
+		t.Fatalf("the source still lists %q", got)
+	}
+	b.Log.Reset()
+	for _, dry := range []bool{true, false} {
+		_, err := mirror.Sync(t.Context(), dst, src, &mirror.Options{Prune: true, DryRun: dry})
+		if !errors.Is(err, mirror.ErrEmptySource) || tagsOf(t, dst) != "1.0,1.1" || writes(b) != 0 {
+			t.Fatalf("dry run %v: %v; target tags %q after %d writes", dry, err, tagsOf(t, dst), writes(b))
+		}
+	}
+	rep, err := mirror.Sync(t.Context(), dst, src, &mirror.Options{Prune: true, AllowEmptySource: true})
+	if err != nil || actions(rep) != "1.0:pruned 1.1:pruned" || tagsOf(t, dst) != "" {
+		t.Fatalf("allowed: %s, %v; target tags %q", actions(rep), err, tagsOf(t, dst))
+	}
+}
+
 // TestSyncPruneByDigest: where the target deletes only by digest
 // (distribution 2.8), a vanished tag's manifest is deleted, unless a tag
 // that stays names it too.
