@@ -18,6 +18,12 @@ type conn struct {
 	// writeErr is the connection's write error for the current request.
 	writeErr error
 	read     int64 // bytes read for the current response
+	// readLimit is how many more bytes the current response's header
+	// may read; noLimit once the header is in.
+	readLimit int64
+	// bodyWait, when positive, is how long each read of a response body
+	// may wait for a byte (Transport.BodyReadTimeout).
+	bodyWait time.Duration
 	// proxyUser is the user of the http proxy requests go through in
 	// absolute form, or nil.
 	proxyUser *url.Userinfo
@@ -36,17 +42,34 @@ type conn struct {
 }
 
 func newConn(nc net.Conn) *conn {
-	c := &conn{Conn: nc}
+	c := &conn{Conn: nc, readLimit: noLimit}
 	c.br = bufio.NewReaderSize(countingReader{c}, bufSize)
 	c.bw = bufio.NewWriterSize(countingWriter{c}, bufSize)
 	return c
 }
 
+// noLimit is a readLimit that never runs out.
+const noLimit = 1<<63 - 1
+
+// countingReader reads c, counting the bytes of the current response,
+// refusing any beyond its header's bound while the header is read, and
+// giving each read of a body bodyWait to deliver a byte.
 type countingReader struct{ c *conn }
 
 func (r countingReader) Read(p []byte) (int, error) {
-	n, err := r.c.Conn.Read(p)
-	r.c.read += int64(n)
+	c := r.c
+	if c.readLimit <= 0 {
+		return 0, errHeaderLimit
+	}
+	if int64(len(p)) > c.readLimit {
+		p = p[:c.readLimit]
+	}
+	if c.bodyWait > 0 {
+		c.armBodyWait()
+	}
+	n, err := c.Conn.Read(p)
+	c.read += int64(n)
+	c.readLimit -= int64(n)
 	return n, err
 }
 
@@ -98,12 +121,24 @@ func (c *conn) requestFailed() bool {
 	return c.reqFailed
 }
 
-// headerArrived ends the response-header timeout.
-func (c *conn) headerArrived() {
+// headerArrived ends the response-header timeout and the header's
+// bound; from now on each read waits at most bodyWait (if positive).
+func (c *conn) headerArrived(bodyWait time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.headersRead = true
+	c.readLimit, c.bodyWait = noLimit, bodyWait
 	if !c.canceled {
 		c.Conn.SetReadDeadline(time.Time{})
+	}
+}
+
+// armBodyWait gives the next read of a body bodyWait to deliver a byte,
+// unless the request was cancelled: its deadline in the past stands.
+func (c *conn) armBodyWait() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.canceled {
+		c.Conn.SetReadDeadline(time.Now().Add(c.bodyWait))
 	}
 }
