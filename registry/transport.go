@@ -30,7 +30,14 @@ type tlsConfigs struct {
 // Blobs must arrive as stored, and the client asks for no compression.
 func newTransport(c *Client) *h1client.Transport {
 	t := &tlsConfigs{c: c, byHC: map[string]*tls.Config{}}
-	return &h1client.Transport{TLSConfig: t.get, Dial: dial, ResponseHeaderTimeout: 2 * time.Minute}
+	to := c.Timeouts
+	return &h1client.Transport{
+		TLSConfig:             t.get,
+		Dial:                  dialer(to.connect()),
+		TLSHandshakeTimeout:   to.handshake(),
+		ResponseHeaderTimeout: to.header(),
+		BodyReadTimeout:       to.body(),
+	}
 }
 
 func (t *tlsConfigs) get(host string) (*tls.Config, error) {
