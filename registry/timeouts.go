@@ -20,11 +20,12 @@ type Timeouts struct {
 	// sent; zero means 2 minutes, which a registry committing a large
 	// upload to slow storage may need before it answers.
 	Header time.Duration
-	// Body bounds how long a response body may send nothing; zero means
-	// DefaultBodyTimeout. The connection is then cut: a blob continues
-	// from where it stopped with a Range request (one of its resumes), and
-	// a manifest, token or listing is asked for again, as the retry
-	// policy allows a failed request.
+	// Body bounds how long a body may stall; zero means
+	// DefaultBodyTimeout. A response body that sends nothing for this long
+	// is cut: a blob continues from where it stopped with a Range request
+	// (one of its resumes), and a manifest, token or listing is asked for
+	// again, as the retry policy allows a failed request. A request body
+	// the registry takes nothing of for this long fails the request.
 	Body time.Duration
 }
 
@@ -42,7 +43,8 @@ func (t Timeouts) header() time.Duration    { return cmpOr(t.Header, 2*time.Minu
 func (t Timeouts) body() time.Duration      { return cmpOr(t.Body, DefaultBodyTimeout) }
 
 // neverAnswered reports a server that did not accept a connection,
-// finish a TLS handshake or send a response header within its bound.
+// finish a TLS handshake, take a request or send a response header
+// within its bound.
 // Such a request is not retried: a retry would wait as long again, and
 // the bound is already what the user allows.
 func neverAnswered(err error) bool {

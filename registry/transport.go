@@ -37,6 +37,7 @@ func newTransport(c *Client) *h1client.Transport {
 		TLSHandshakeTimeout:   to.handshake(),
 		ResponseHeaderTimeout: to.header(),
 		BodyReadTimeout:       to.body(),
+		BodyWriteTimeout:      to.body(),
 	}
 }
 

@@ -24,13 +24,19 @@ type conn struct {
 	// bodyWait, when positive, is how long each read of a response body
 	// may wait for a byte (Transport.BodyReadTimeout).
 	bodyWait time.Duration
+	// writeWait, when positive, is how long each write of the request may
+	// wait for the server to take a byte (Transport.BodyWriteTimeout).
+	writeWait time.Duration
 	// proxyUser is the user of the http proxy requests go through in
 	// absolute form, or nil.
 	proxyUser *url.Userinfo
 
-	mu          sync.Mutex
-	canceled    bool // the request's context ended: never reused
-	headersRead bool // the response header of the current request arrived
+	mu       sync.Mutex
+	canceled bool // the request's context ended: never reused
+	// writeStalled is set when the server took nothing of the request
+	// for writeWait before its answer began: the wait for it ends.
+	writeStalled bool
+	headersRead  bool // the response header of the current request arrived
 	// reqFailed is set when the request could not be written for a cause
 	// other than the connection: its body's Read failed, or its length
 	// was wrong.
@@ -76,6 +82,9 @@ func (r countingReader) Read(p []byte) (int, error) {
 type countingWriter struct{ c *conn }
 
 func (w countingWriter) Write(p []byte) (int, error) {
+	if w.c.writeWait > 0 {
+		w.c.armWriteWait()
+	}
 	n, err := w.c.Conn.Write(p)
 	w.c.written += int64(n)
 	if err != nil {
@@ -107,6 +116,9 @@ func (c *conn) requestWritten(err error, timeout time.Duration) {
 	defer c.mu.Unlock()
 	switch {
 	case c.headersRead || c.canceled:
+	case err != nil && c.writeErr != nil && c.writeWait > 0 && isTimeout(c.writeErr):
+		c.writeStalled = true
+		c.Conn.SetReadDeadline(aLongTimeAgo)
 	case err != nil && c.writeErr == nil:
 		c.reqFailed = true
 		c.Conn.SetReadDeadline(aLongTimeAgo)
@@ -131,6 +143,22 @@ func (c *conn) headerArrived(bodyWait time.Duration) {
 	if !c.canceled {
 		c.Conn.SetReadDeadline(time.Time{})
 	}
+}
+
+// armWriteWait gives the next write writeWait for the server to take a
+// byte, unless the request was cancelled.
+func (c *conn) armWriteWait() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.canceled {
+		c.Conn.SetWriteDeadline(time.Now().Add(c.writeWait))
+	}
+}
+
+func (c *conn) isWriteStalled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writeStalled
 }
 
 // armBodyWait gives the next read of a body bodyWait to deliver a byte,

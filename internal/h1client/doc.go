@@ -39,6 +39,8 @@
 //	redirect body read to reuse    2 KiB, then closed               2 KiB, then closed (Do)
 //	connect                        DefaultTransport: 30 s           Dial; nil: 30 s
 //	TLS handshake                  DefaultTransport: 10 s           TLSHandshakeTimeout; zero: 10 s
+//	request the server takes none  none                             BodyWriteTimeout, none
+//	  of, before it answers
 //	response header                ResponseHeaderTimeout, none      ResponseHeaderTimeout, none
 //	body sending nothing           none (Client.Timeout: the whole) BodyReadTimeout, none
 //	idle pooled connection         IdleConnTimeout, 90 s            IdleTimeout, 90 s
@@ -47,7 +49,7 @@
 //	request written, before reuse  50 ms                            50 ms
 //
 // Package registry sets a 2-minute response-header bound and a 30-second
-// body bound (registry.Timeouts). What the callers read from a body is
+// bound on bodies both ways (registry.Timeouts). What the callers read from a body is
 // bounded by them: manifests, tokens, error bodies and listings each have
 // a limit of their own.
 package h1client

@@ -309,3 +309,28 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 		t.Fatalf("err = %v, want a *TimeoutError for the TLS handshake with %s", r.err, srv.addr)
 	}
 }
+
+// A server that reads a request's header and then takes nothing of its
+// body fails the request after BodyWriteTimeout, with a *TimeoutError
+// naming it, instead of a write blocked for ever.
+func TestBodyWriteTimeout(t *testing.T) {
+	ctx := t.Context()
+	srv := newRawServer(t, nil, func(n int, c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		<-ctx.Done() // reads nothing more
+	})
+	const wait = 30 * time.Millisecond
+	tr := newTransport(t, &h1client.Transport{BodyWriteTimeout: wait, ResponseHeaderTimeout: time.Hour})
+	req := newRequest(t, context.Background(), http.MethodPut, "http://"+srv.addr+"/", io.LimitReader(zeros{}, 1<<30))
+	req.ContentLength = 1 << 30
+	r := await(t, roundTripAsync(tr, req), "the stalled upload to fail")
+	var te *h1client.TimeoutError
+	if !errors.As(r.err, &te) || te.What != h1client.WaitWrite || te.Host != srv.addr || te.Wait != wait {
+		t.Fatalf("err = %v, want a *TimeoutError for the request to %s", r.err, srv.addr)
+	}
+	if want := srv.addr + " took nothing of the request for 30ms"; !strings.Contains(r.err.Error(), want) {
+		t.Errorf("err = %q, want it to say %q", r.err, want)
+	}
+}

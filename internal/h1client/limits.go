@@ -48,20 +48,23 @@ func (e *LimitError) Error() string {
 func (e *LimitError) Unwrap() error { return e.Err }
 
 // TimeoutError reports a server that kept the Transport waiting longer than
-// a bound: a TLS handshake, a response header, or a response body that sent
-// nothing. The connection is closed. It is a net.Error whose Timeout
-// method reports true.
+// a bound: a TLS handshake, a request it took nothing of, a response
+// header, or a response body that sent nothing. The connection is closed.
+// It is a net.Error whose Timeout method reports true.
 type TimeoutError struct {
 	Host string        // the host[:port] that did not answer
-	What string        // "TLS handshake", "response header" or "response body"
+	What string        // one of the Wait constants
 	Wait time.Duration // the bound
 	Err  error         // the error the read or handshake returned
 }
 
 // Error names the host, what did not arrive and the bound.
 func (e *TimeoutError) Error() string {
-	if e.What == WaitBody {
+	switch e.What {
+	case WaitBody:
 		return fmt.Sprintf("h1client: %s sent nothing of the response body for %v", e.Host, e.Wait)
+	case WaitWrite:
+		return fmt.Sprintf("h1client: %s took nothing of the request for %v", e.Host, e.Wait)
 	}
 	return fmt.Sprintf("h1client: no %s from %s within %v", e.What, e.Host, e.Wait)
 }
@@ -78,6 +81,7 @@ func (e *TimeoutError) Temporary() bool { return true }
 // The waits a TimeoutError names in its What field.
 const (
 	WaitHandshake = "TLS handshake"
+	WaitWrite     = "request"
 	WaitHeader    = "response header"
 	WaitBody      = "response body"
 )

@@ -39,6 +39,11 @@ type Transport struct {
 	// a Read that waits longer fails with a *TimeoutError and closes the
 	// connection. Zero means no bound.
 	BodyReadTimeout time.Duration
+	// BodyWriteTimeout bounds how long a write of a request may wait for
+	// the server to take a byte: past it, before the answer began, the
+	// request fails with a *TimeoutError and the connection is closed.
+	// Zero means no bound.
+	BodyWriteTimeout time.Duration
 	// MaxResponseHeaderBytes bounds the bytes of a response's status line
 	// and header, with those of the 1xx responses before it; zero means
 	// 1 MiB (DefaultMaxResponseHeaderBytes). Past it, RoundTrip returns a
@@ -181,8 +186,8 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 	ctx := req.Context()
 	stop := context.AfterFunc(ctx, c.cancel)
 	c.written, c.read, c.writeErr = 0, 0, nil
-	c.headersRead, c.reqFailed = false, false
-	c.bodyWait = 0
+	c.headersRead, c.reqFailed, c.writeStalled = false, false, false
+	c.bodyWait, c.writeWait = 0, t.BodyWriteTimeout
 	wr := req
 	if proxyForm {
 		wr = withProxyAuth(req, c.proxyAuth())
@@ -213,6 +218,8 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 			return nil, ctx.Err()
 		case errors.As(err, new(*LimitError)):
 			return nil, err
+		case c.isWriteStalled():
+			return nil, &TimeoutError{Host: req.URL.Host, What: WaitWrite, Wait: t.BodyWriteTimeout, Err: werr}
 		case c.requestFailed():
 			if sent != nil && sent.err != nil {
 				werr = sent.err // what Request.Write returns hides it
