@@ -24,9 +24,9 @@ type conn struct {
 	// bodyWait, when positive, is how long each read of a response body
 	// may wait for a byte (Transport.BodyReadTimeout).
 	bodyWait time.Duration
-	// writeWait, when positive, is how long each write of the request may
+	// sendWait, when positive, is how long each write of the request may
 	// wait for the server to take a byte (Transport.BodyWriteTimeout).
-	writeWait time.Duration
+	sendWait time.Duration
 	// proxyUser is the user of the http proxy requests go through in
 	// absolute form, or nil.
 	proxyUser *url.Userinfo
@@ -34,7 +34,7 @@ type conn struct {
 	mu       sync.Mutex
 	canceled bool // the request's context ended: never reused
 	// writeStalled is set when the server took nothing of the request
-	// for writeWait before its answer began: the wait for it ends.
+	// for sendWait before its answer began: the wait for it ends.
 	writeStalled bool
 	headersRead  bool // the response header of the current request arrived
 	// reqFailed is set when the request could not be written for a cause
@@ -82,8 +82,8 @@ func (r countingReader) Read(p []byte) (int, error) {
 type countingWriter struct{ c *conn }
 
 func (w countingWriter) Write(p []byte) (int, error) {
-	if w.c.writeWait > 0 {
-		w.c.armWriteWait()
+	if w.c.sendWait > 0 {
+		w.c.armSendWait()
 	}
 	n, err := w.c.Conn.Write(p)
 	w.c.written += int64(n)
@@ -116,7 +116,7 @@ func (c *conn) requestWritten(err error, timeout time.Duration) {
 	defer c.mu.Unlock()
 	switch {
 	case c.headersRead || c.canceled:
-	case err != nil && c.writeErr != nil && c.writeWait > 0 && isTimeout(c.writeErr):
+	case err != nil && c.writeErr != nil && c.sendWait > 0 && isTimeout(c.writeErr):
 		c.writeStalled = true
 		c.Conn.SetReadDeadline(aLongTimeAgo)
 	case err != nil && c.writeErr == nil:
@@ -145,13 +145,13 @@ func (c *conn) headerArrived(bodyWait time.Duration) {
 	}
 }
 
-// armWriteWait gives the next write writeWait for the server to take a
+// armSendWait gives the next write sendWait for the server to take a
 // byte, unless the request was cancelled.
-func (c *conn) armWriteWait() {
+func (c *conn) armSendWait() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.canceled {
-		c.Conn.SetWriteDeadline(time.Now().Add(c.writeWait))
+		c.Conn.SetWriteDeadline(time.Now().Add(c.sendWait))
 	}
 }
 

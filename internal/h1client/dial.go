@@ -125,7 +125,7 @@ func connect(ctx context.Context, nc net.Conn, target string, proxy *url.URL, ma
 	br := bufio.NewReader(lr)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil && lr.N <= 0 {
-		err = &LimitError{Host: proxy.Host, What: "proxy's CONNECT response header", Limit: maxHeader, Err: err}
+		return &LimitError{Host: proxy.Host, What: "proxy's CONNECT response header", Limit: maxHeader, Err: err}
 	}
 	if err != nil {
 		return errOrCtx(ctx, fmt.Errorf("h1client: proxy %s: %w", proxy.Redacted(), err))

@@ -187,7 +187,7 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 	stop := context.AfterFunc(ctx, c.cancel)
 	c.written, c.read, c.writeErr = 0, 0, nil
 	c.headersRead, c.reqFailed, c.writeStalled = false, false, false
-	c.bodyWait, c.writeWait = 0, t.BodyWriteTimeout
+	c.bodyWait, c.sendWait = 0, t.BodyWriteTimeout
 	wr := req
 	if proxyForm {
 		wr = withProxyAuth(req, c.proxyAuth())
