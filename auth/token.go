@@ -145,7 +145,7 @@ func doToken(do RoundTripFunc, tr tokenRequest, req *http.Request) (tokenRespons
 		return tokenResponse{}, &TokenError{Realm: realm, StatusCode: resp.StatusCode, Message: msg}
 	}
 	if len(body) > MaxTokenBytes {
-		return tokenResponse{}, &LimitError{What: "token response", Limit: MaxTokenBytes}
+		return tokenResponse{}, &LimitError{What: "token response from " + realm, Limit: MaxTokenBytes}
 	}
 	var tok tokenResponse
 	if err := json.Unmarshal(body, &tok); err != nil {

@@ -87,7 +87,16 @@ func (m manifestOnly) Fetch(ctx context.Context, desc manifest.Descriptor) (io.R
 	return m.r.Fetch(ctx, desc)
 }
 
+// fetchManifestDesc reads a manifest of up to MaxManifestSize whole, so
+// that one whose body stalls is fetched again; a larger one streams.
 func (r *Repository) fetchManifestDesc(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
+	if desc.Size >= 0 && desc.Size <= manifest.MaxManifestSize {
+		_, raw, err := r.readManifest(ctx, string(desc.Digest), manifest.MaxManifestSize)
+		if err != nil {
+			return nil, err
+		}
+		return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(raw)), desc), nil
+	}
 	resp, err := r.getManifest(ctx, string(desc.Digest))
 	if err != nil {
 		return nil, err

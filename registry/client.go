@@ -70,6 +70,11 @@ type Client struct {
 	// Retry is the retry policy; its zero value is the default policy.
 	Retry RetryPolicy
 
+	// Timeouts bound how long a registry may keep the client waiting:
+	// connecting, the TLS handshake, a response header, a body that sends
+	// nothing. Its zero value is the defaults.
+	Timeouts Timeouts
+
 	// Trace, if set, receives one line per HTTP request and response,
 	// with credentials removed (the CLI's -v).
 	Trace io.Writer
@@ -172,7 +177,7 @@ func (c *Client) baseURL(ctx context.Context, host string) (*url.URL, error) {
 	c.mu.Unlock()
 	if scheme == "" {
 		var err error
-		if scheme, err = probeScheme(ctx, host); err != nil {
+		if scheme, err = probeScheme(ctx, host, c.Timeouts); err != nil {
 			return nil, err
 		}
 		c.mu.Lock()
@@ -185,17 +190,17 @@ func (c *Client) baseURL(ctx context.Context, host string) (*url.URL, error) {
 // probeScheme starts a TLS handshake with host: a server that answers in
 // plain HTTP is reached over http, any handshake over https. Certificates
 // are not checked here; the real requests check them.
-func probeScheme(ctx context.Context, host string) (string, error) {
+func probeScheme(ctx context.Context, host string, to Timeouts) (string, error) {
 	addr := host
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		addr = net.JoinHostPort(host, "443")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := dial(ctx, "tcp", addr)
+	conn, err := dialer(to.connect())(ctx, "tcp", addr)
 	if err == nil {
+		hctx, cancel := context.WithTimeout(ctx, to.handshake())
+		defer cancel()
 		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: hostOnly(host)})
-		err = tc.HandshakeContext(ctx)
+		err = tc.HandshakeContext(hctx)
 		tc.Close()
 		if err == nil {
 			return "https", nil

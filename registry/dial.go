@@ -7,15 +7,20 @@ import (
 	"time"
 )
 
-// dialer is the net.Dialer of every connection skiff opens, with
-// the timeouts net/http's DefaultTransport uses.
-var dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+// dialer opens every connection skiff's transport opens, within timeout,
+// with the keep-alive net/http's DefaultTransport uses.
+func dialer(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dial(ctx, d, network, addr)
+	}
+}
 
-// dial connects to addr as net.Dialer does, except that localhost and
-// *.localhost always mean this machine (RFC 6761 §6.3): they are dialled
-// at 127.0.0.1, then ::1, without asking a resolver, so skiff reaches a
+// dial connects to addr with d, except that localhost and *.localhost
+// always mean this machine (RFC 6761 §6.3): they are dialled at
+// 127.0.0.1, then ::1, without asking a resolver, so skiff reaches a
 // local registry in a chroot or container that has no /etc/hosts.
-func dial(ctx context.Context, network, addr string) (net.Conn, error) {
+func dial(ctx context.Context, dialer *net.Dialer, network, addr string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || !isLocalhostName(host) {
 		return dialer.DialContext(ctx, network, addr)

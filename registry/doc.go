@@ -11,8 +11,11 @@
 //
 // Everything fetched is verified: manifests against the digest asked for
 // or, for tags, the Docker-Content-Digest header; blobs against their
-// descriptor as they stream. A blob download cut short resumes with a
-// Range request. Failures that may pass (resets, 429, 5xx) are retried with
+// descriptor as they stream. A blob download cut short, or stalled past
+// [Timeouts].Body, resumes with a Range request. Every read from a
+// registry is bounded before it is buffered: response headers (1 MiB),
+// manifests, tokens, error bodies, listings; every wait is bounded by
+// [Client.Timeouts]. Failures that may pass (resets, 429, 5xx) are retried with
 // backoff, honouring Retry-After up to a limit; other errors are returned
 // at once as an [*Error], which errors.Is matches against [ErrNotFound],
 // [ErrUnauthorized], [ErrDenied], [ErrTooManyRequests] and [ErrUnsupported].

@@ -36,6 +36,8 @@ type Error struct {
 	Status int
 	Codes  []ErrorCode
 	Body   string // capped; only when it was not a spec error body
+
+	cut bool // the body was longer than MaxErrorBody
 }
 
 // ErrorCode is one entry of the spec's error body.
@@ -59,6 +61,9 @@ func (e *Error) Error() string {
 	}
 	if len(e.Codes) == 0 && e.Body != "" {
 		fmt.Fprintf(&b, ": %s", oneLine(e.Body, 200))
+	}
+	if e.cut {
+		fmt.Fprintf(&b, " (error body longer than %d KiB, cut)", MaxErrorBody>>10)
 	}
 	return b.String()
 }
@@ -123,7 +128,10 @@ func (c ErrorCode) detailText() string {
 // newError reads (a capped part of) resp's body into an *Error.
 func newError(resp *http.Response) *Error {
 	e := &Error{Method: resp.Request.Method, URL: auth.RedactURL(resp.Request.URL), Status: resp.StatusCode}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody+1))
+	if len(body) > MaxErrorBody {
+		body, e.cut = body[:MaxErrorBody], true
+	}
 	var spec struct {
 		Errors []ErrorCode `json:"errors"`
 	}

@@ -105,12 +105,7 @@ func (r *Repository) fetchManifest(ctx context.Context, ref string) (*manifest.D
 	if err != nil {
 		return nil, err
 	}
-	resp, err := r.getManifest(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := manifest.ReadLimited(resp.Body, manifest.MaxManifestSize, "manifest "+r.name+":"+ref)
+	resp, raw, err := r.readManifest(ctx, ref, manifest.MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -122,12 +117,31 @@ func (r *Repository) fetchManifest(ctx context.Context, ref string) (*manifest.D
 
 // getManifest GETs /manifests/<ref> with the Accept list; ref is checked.
 func (r *Repository) getManifest(ctx context.Context, ref string) (*http.Response, error) {
+	req, err := r.manifestRequest(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return r.send(req, http.StatusOK)
+}
+
+// readManifest GETs /manifests/<ref> and reads it whole, up to limit
+// bytes; a body that breaks off or stalls is asked for again.
+func (r *Repository) readManifest(ctx context.Context, ref string, limit int64) (*http.Response, []byte, error) {
+	req, err := r.manifestRequest(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	ok := func(req *http.Request) (*http.Response, error) { return r.send(req, http.StatusOK) }
+	return r.client.readBody(req, ok, limit, "manifest "+r.host+"/"+r.name+":"+ref)
+}
+
+func (r *Repository) manifestRequest(ctx context.Context, ref string) (*http.Request, error) {
 	req, err := r.newRequest(ctx, http.MethodGet, "manifests/"+ref, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", acceptManifests)
-	return r.send(req, http.StatusOK)
+	return req, nil
 }
 
 // verifyManifest checks raw against the digest asked for, or else against

@@ -28,16 +28,12 @@ func (r *Repository) Referrers(ctx context.Context, desc manifest.Descriptor, ar
 		return nil, err
 	}
 	req.Header.Set("Accept", manifest.MediaTypeOCIIndex)
-	resp, err := r.send(req, http.StatusOK)
+	ok := func(req *http.Request) (*http.Response, error) { return r.send(req, http.StatusOK) }
+	resp, raw, err := r.client.readBody(req, ok, manifest.MaxManifestSize, "referrers of "+string(desc.Digest)+" on "+r.host)
 	var idx *manifest.Index
 	filtered := false
 	switch {
 	case err == nil:
-		defer resp.Body.Close()
-		raw, err := manifest.ReadLimited(resp.Body, manifest.MaxManifestSize, "referrers of "+string(desc.Digest))
-		if err != nil {
-			return nil, err
-		}
 		doc, err := manifest.Parse(raw, resp.Header.Get("Content-Type"))
 		if err != nil {
 			return nil, err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/h1client"
+	"github.com/skiffoci/skiff/manifest"
 )
 
 // RetryPolicy says how often and how long a Client retries requests that
@@ -56,18 +56,30 @@ func retryableStatus(code int) bool {
 }
 
 // retryableError reports whether a transport error may pass: a reset, an
-// unexpected EOF or a timeout. TLS and certificate errors, refused
-// connections, redirect refusals and auth errors do not.
+// unexpected EOF or a body that stalled. TLS and certificate errors,
+// refused connections, a server that never answered within its bound,
+// redirect refusals and auth errors do not.
 func retryableError(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || neverAnswered(err) {
 		return false
 	}
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return true
 	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return isTimeout(err)
+}
+
+// isTimeout reports whether any error in err's chain is a timeout. (A
+// *url.Error is a net.Error whose Timeout looks only one level down, so
+// errors.As would stop at it.)
+func isTimeout(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if t, ok := err.(interface{ Timeout() bool }); ok && t.Timeout() {
+			return true
+		}
+	}
+	return false
 }
 
 // parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
@@ -140,6 +152,17 @@ func rateLimitSpent(resp *http.Response) bool {
 		strings.TrimSpace(remaining) == "0"
 }
 
+// sendOK does req and returns its response if it is a 200; any other
+// status becomes an *Error.
+func (c *Client) sendOK(req *http.Request) (*http.Response, error) {
+	resp, err := c.do(req)
+	if err != nil || resp.StatusCode == http.StatusOK {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	return nil, newError(resp)
+}
+
 func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
@@ -154,4 +177,26 @@ func rewind(req *http.Request) error {
 	}
 	req.Body = body
 	return nil
+}
+
+// readBody sends req with send, which returns only the responses it
+// accepts, and reads the body whole, up to limit bytes (what names it in
+// a *manifest.LimitError). A body that breaks off or stalls mid-way (a
+// reset, a cut, nothing for Timeouts.Body) is asked for again, as the
+// retry policy allows a failed request; req must have no body.
+func (c *Client) readBody(req *http.Request, send func(*http.Request) (*http.Response, error), limit int64, what string) (*http.Response, []byte, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := send(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		raw, err := manifest.ReadLimited(resp.Body, limit, what)
+		resp.Body.Close()
+		if err == nil || !retryableError(err) || attempt >= c.Retry.attempts() {
+			return resp, raw, err
+		}
+		if err := c.sleep(req.Context(), c.Retry.backoff(attempt-1)); err != nil {
+			return nil, nil, err
+		}
+	}
 }

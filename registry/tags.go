@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/skiffoci/skiff/manifest"
 )
 
 // maxListPages bounds how many pages of tags or repositories are followed
@@ -75,16 +73,7 @@ func (c *Client) list(ctx context.Context, u *url.URL, page func([]byte) error) 
 		if err != nil {
 			return err
 		}
-		resp, err := c.do(req)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			defer resp.Body.Close()
-			return newError(resp)
-		}
-		raw, err := manifest.ReadLimited(resp.Body, maxListBody, "listing page")
-		resp.Body.Close()
+		resp, raw, err := c.readBody(req, c.sendOK, maxListBody, "listing page of "+u.Host)
 		if err == nil {
 			err = page(raw)
 		}

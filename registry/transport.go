@@ -30,7 +30,15 @@ type tlsConfigs struct {
 // Blobs must arrive as stored, and the client asks for no compression.
 func newTransport(c *Client) *h1client.Transport {
 	t := &tlsConfigs{c: c, byHC: map[string]*tls.Config{}}
-	return &h1client.Transport{TLSConfig: t.get, Dial: dial, ResponseHeaderTimeout: 2 * time.Minute}
+	to := c.Timeouts
+	return &h1client.Transport{
+		TLSConfig:             t.get,
+		Dial:                  dialer(to.connect()),
+		TLSHandshakeTimeout:   to.handshake(),
+		ResponseHeaderTimeout: to.header(),
+		BodyReadTimeout:       to.body(),
+		BodyWriteTimeout:      to.body(),
+	}
 }
 
 func (t *tlsConfigs) get(host string) (*tls.Config, error) {
@@ -49,6 +57,9 @@ func (t *tlsConfigs) get(host string) (*tls.Config, error) {
 
 // tlsConfig builds host's TLS settings from RootCAs, the Insecure list and
 // docker's certs.d layout (CertsDir/HOST/*.crt, client.cert, client.key).
+// A host's CAs go into a pool of its own, copied from RootCAs (or the
+// system's): the caller's pool is never changed, and a CA in one host's
+// directory is trusted for that host alone.
 func (t *tlsConfigs) tlsConfig(host string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: t.c.RootCAs}
 	if t.c.isInsecure(host) {
@@ -66,15 +77,40 @@ func (t *tlsConfigs) tlsConfig(host string) (*tls.Config, error) {
 	if err != nil {
 		return cfg, nil // no directory for this host
 	}
+	hc := &hostCerts{cfg: cfg}
 	for _, e := range entries {
-		if err := addCertsEntry(cfg, dir, e.Name()); err != nil {
+		if err := hc.add(dir, e.Name()); err != nil {
 			return nil, err
 		}
 	}
 	return cfg, nil
 }
 
-func addCertsEntry(cfg *tls.Config, dir, name string) error {
+// hostCerts fills one host's TLS settings from its certs.d directory.
+type hostCerts struct {
+	cfg     *tls.Config
+	ownPool bool // cfg.RootCAs is this host's copy
+}
+
+// pool returns the host's own pool of roots, copying the caller's (or
+// the system's) the first time.
+func (h *hostCerts) pool() *x509.CertPool {
+	if h.ownPool {
+		return h.cfg.RootCAs
+	}
+	h.ownPool = true
+	if h.cfg.RootCAs != nil {
+		h.cfg.RootCAs = h.cfg.RootCAs.Clone()
+	} else if sys, err := x509.SystemCertPool(); err == nil {
+		h.cfg.RootCAs = sys // a copy of its own
+	} else {
+		h.cfg.RootCAs = x509.NewCertPool()
+	}
+	return h.cfg.RootCAs
+}
+
+func (h *hostCerts) add(dir, name string) error {
+	cfg := h.cfg
 	path := filepath.Join(dir, name)
 	switch {
 	case strings.HasSuffix(name, ".crt"):
@@ -82,12 +118,7 @@ func addCertsEntry(cfg *tls.Config, dir, name string) error {
 		if err != nil {
 			return err
 		}
-		if cfg.RootCAs == nil {
-			if cfg.RootCAs, err = x509.SystemCertPool(); err != nil {
-				cfg.RootCAs = x509.NewCertPool()
-			}
-		}
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+		if !h.pool().AppendCertsFromPEM(pem) {
 			return fmt.Errorf("registry: no certificate found in %s", path)
 		}
 	case strings.HasSuffix(name, ".cert"):

@@ -43,6 +43,7 @@ type options struct {
 
 	keepUncompressed bool // push and copy from a tarball (archive_source.go)
 	ociMediaTypes    bool // into a layout (oci_types.go)
+	readTimeout      time.Duration
 }
 
 // newFlagSet returns a FlagSet for command name whose usage prints the
@@ -95,6 +96,7 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 	fs.BoolVar(&o.verbose, "v", false, "trace HTTP requests on stderr (credentials are never shown)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
 	fs.StringVar(&o.progress, "progress", "auto", "show transfers on stderr: `auto` (on a terminal), tty, plain (a line per blob, for logs) or none")
+	fs.DurationVar(&o.readTimeout, "read-timeout", registry.DefaultBodyTimeout, "cut a connection whose registry sends nothing of a response body for `DURATION`: a blob continues where it stopped, other requests are retried")
 }
 
 // registerWrite adds the flags of commands that write files: --fsync and
@@ -198,7 +200,10 @@ func (o *options) client(e *env, hosts []string) (*registry.Client, error) {
 	if o.jobs < 1 || o.jobs > 64 {
 		return nil, usagef("-j must be between 1 and 64")
 	}
-	c := &registry.Client{UserAgent: "skiff/" + version()}
+	if o.readTimeout < 0 {
+		return nil, usagef("--read-timeout must not be negative")
+	}
+	c := &registry.Client{UserAgent: "skiff/" + version(), Timeouts: registry.Timeouts{Body: o.readTimeout}}
 	store := &auth.Store{Getenv: e.getenv} // the environment the command runs with, as login saves to
 	c.Keychain = store
 	if o.user != "" {

@@ -22,7 +22,7 @@ func TestReliabilityMap(t *testing.T) {
 	for _, row := range rows {
 		n, _ := strconv.Atoi(row[1])
 		seen[n] = true
-		tests := regexp.MustCompile("`([a-z/]+)\\.(Test\\w+)`").FindAllStringSubmatch(row[2], -1)
+		tests := regexp.MustCompile("`([a-z0-9/]+)\\.((?:Test|Fuzz)\\w+)`").FindAllStringSubmatch(row[2], -1)
 		if len(tests) == 0 && !strings.HasPrefix(row[2], "pending:") {
 			t.Errorf("line %d names no test and is not marked pending", n)
 		}

@@ -18,13 +18,25 @@ type conn struct {
 	// writeErr is the connection's write error for the current request.
 	writeErr error
 	read     int64 // bytes read for the current response
+	// readLimit is how many more bytes the current response's header
+	// may read; noLimit once the header is in.
+	readLimit int64
+	// bodyWait, when positive, is how long each read of a response body
+	// may wait for a byte (Transport.BodyReadTimeout).
+	bodyWait time.Duration
+	// sendWait, when positive, is how long each write of the request may
+	// wait for the server to take a byte (Transport.BodyWriteTimeout).
+	sendWait time.Duration
 	// proxyUser is the user of the http proxy requests go through in
 	// absolute form, or nil.
 	proxyUser *url.Userinfo
 
-	mu          sync.Mutex
-	canceled    bool // the request's context ended: never reused
-	headersRead bool // the response header of the current request arrived
+	mu       sync.Mutex
+	canceled bool // the request's context ended: never reused
+	// writeStalled is set when the server took nothing of the request
+	// for sendWait before its answer began: the wait for it ends.
+	writeStalled bool
+	headersRead  bool // the response header of the current request arrived
 	// reqFailed is set when the request could not be written for a cause
 	// other than the connection: its body's Read failed, or its length
 	// was wrong.
@@ -36,23 +48,43 @@ type conn struct {
 }
 
 func newConn(nc net.Conn) *conn {
-	c := &conn{Conn: nc}
+	c := &conn{Conn: nc, readLimit: noLimit}
 	c.br = bufio.NewReaderSize(countingReader{c}, bufSize)
 	c.bw = bufio.NewWriterSize(countingWriter{c}, bufSize)
 	return c
 }
 
+// noLimit is a readLimit that never runs out.
+const noLimit = 1<<63 - 1
+
+// countingReader reads c, counting the bytes of the current response,
+// refusing any beyond its header's bound while the header is read, and
+// giving each read of a body bodyWait to deliver a byte.
 type countingReader struct{ c *conn }
 
 func (r countingReader) Read(p []byte) (int, error) {
-	n, err := r.c.Conn.Read(p)
-	r.c.read += int64(n)
+	c := r.c
+	if c.readLimit <= 0 {
+		return 0, errHeaderLimit
+	}
+	if int64(len(p)) > c.readLimit {
+		p = p[:c.readLimit]
+	}
+	if c.bodyWait > 0 {
+		c.armBodyWait()
+	}
+	n, err := c.Conn.Read(p)
+	c.read += int64(n)
+	c.readLimit -= int64(n)
 	return n, err
 }
 
 type countingWriter struct{ c *conn }
 
 func (w countingWriter) Write(p []byte) (int, error) {
+	if w.c.sendWait > 0 {
+		w.c.armSendWait()
+	}
 	n, err := w.c.Conn.Write(p)
 	w.c.written += int64(n)
 	if err != nil {
@@ -84,6 +116,9 @@ func (c *conn) requestWritten(err error, timeout time.Duration) {
 	defer c.mu.Unlock()
 	switch {
 	case c.headersRead || c.canceled:
+	case err != nil && c.writeErr != nil && c.sendWait > 0 && isTimeout(c.writeErr):
+		c.writeStalled = true
+		c.Conn.SetReadDeadline(aLongTimeAgo)
 	case err != nil && c.writeErr == nil:
 		c.reqFailed = true
 		c.Conn.SetReadDeadline(aLongTimeAgo)
@@ -98,12 +133,40 @@ func (c *conn) requestFailed() bool {
 	return c.reqFailed
 }
 
-// headerArrived ends the response-header timeout.
-func (c *conn) headerArrived() {
+// headerArrived ends the response-header timeout and the header's
+// bound; from now on each read waits at most bodyWait (if positive).
+func (c *conn) headerArrived(bodyWait time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.headersRead = true
+	c.readLimit, c.bodyWait = noLimit, bodyWait
 	if !c.canceled {
 		c.Conn.SetReadDeadline(time.Time{})
+	}
+}
+
+// armSendWait gives the next write sendWait for the server to take a
+// byte, unless the request was cancelled.
+func (c *conn) armSendWait() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.canceled {
+		c.Conn.SetWriteDeadline(time.Now().Add(c.sendWait))
+	}
+}
+
+func (c *conn) isWriteStalled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writeStalled
+}
+
+// armBodyWait gives the next read of a body bodyWait to deliver a byte,
+// unless the request was cancelled: its deadline in the past stands.
+func (c *conn) armBodyWait() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.canceled {
+		c.Conn.SetReadDeadline(time.Now().Add(c.bodyWait))
 	}
 }

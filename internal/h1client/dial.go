@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -42,12 +43,12 @@ func (t *Transport) dialConn(ctx context.Context, u, proxy *url.URL) (*conn, err
 		return nil, err
 	}
 	if proxy != nil && proxy.Scheme == "https" {
-		if nc, err = handshake(ctx, nc, &tls.Config{ServerName: proxy.Hostname()}); err != nil {
+		if nc, err = t.handshake(ctx, nc, &tls.Config{ServerName: proxy.Hostname()}, proxy.Host); err != nil {
 			return nil, err
 		}
 	}
 	if proxy != nil && u.Scheme == "https" {
-		if err := connect(ctx, nc, target, proxy); err != nil {
+		if err := connect(ctx, nc, target, proxy, t.maxHeaderBytes()); err != nil {
 			nc.Close()
 			return nil, err
 		}
@@ -58,7 +59,7 @@ func (t *Transport) dialConn(ctx context.Context, u, proxy *url.URL) (*conn, err
 			nc.Close()
 			return nil, err
 		}
-		if nc, err = handshake(ctx, nc, cfg); err != nil {
+		if nc, err = t.handshake(ctx, nc, cfg, u.Host); err != nil {
 			return nil, err
 		}
 	}
@@ -88,20 +89,29 @@ func (t *Transport) tlsConfig(u *url.URL) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// handshake runs a TLS client handshake on nc, closing nc if it fails.
-func handshake(ctx context.Context, nc net.Conn, cfg *tls.Config) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+// handshake runs a TLS client handshake with host on nc, closing nc if it
+// fails.
+func (t *Transport) handshake(ctx context.Context, nc net.Conn, cfg *tls.Config, host string) (net.Conn, error) {
+	wait := t.TLSHandshakeTimeout
+	if wait <= 0 {
+		wait = DefaultTLSHandshakeTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	tc := tls.Client(nc, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	if err := tc.HandshakeContext(hctx); err != nil {
 		nc.Close()
+		if ctx.Err() == nil && hctx.Err() != nil {
+			return nil, &TimeoutError{Host: host, What: WaitHandshake, Wait: wait, Err: err}
+		}
 		return nil, err
 	}
 	return tc, nil
 }
 
-// connect asks the proxy at the other end of nc for a tunnel to target.
-func connect(ctx context.Context, nc net.Conn, target string, proxy *url.URL) error {
+// connect asks the proxy at the other end of nc for a tunnel to target;
+// its answer may take maxHeader bytes.
+func connect(ctx context.Context, nc net.Conn, target string, proxy *url.URL, maxHeader int64) error {
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
 	defer stop()
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: target}, Host: target, Header: http.Header{}}
@@ -111,8 +121,12 @@ func connect(ctx context.Context, nc net.Conn, target string, proxy *url.URL) er
 	if err := req.Write(nc); err != nil {
 		return errOrCtx(ctx, err)
 	}
-	br := bufio.NewReader(nc)
+	lr := &io.LimitedReader{R: nc, N: maxHeader}
+	br := bufio.NewReader(lr)
 	resp, err := http.ReadResponse(br, req)
+	if err != nil && lr.N <= 0 {
+		return &LimitError{Host: proxy.Host, What: "proxy's CONNECT response header", Limit: maxHeader, Err: err}
+	}
 	if err != nil {
 		return errOrCtx(ctx, fmt.Errorf("h1client: proxy %s: %w", proxy.Redacted(), err))
 	}

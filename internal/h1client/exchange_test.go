@@ -174,8 +174,12 @@ func TestResponseHeaderTimeout(t *testing.T) {
 			r.resp.Body.Close()
 			t.Fatal("RoundTrip succeeded")
 		}
-		if !strings.Contains(r.err.Error(), "no response header within") || !isTimeout(r.err) {
-			t.Errorf("err = %v, want a timeout naming the response header", r.err)
+		var te *h1client.TimeoutError
+		if !errors.As(r.err, &te) || te.What != h1client.WaitHeader || te.Host != srv.addr || te.Wait != timeout || !isTimeout(r.err) {
+			t.Errorf("err = %v, want a *TimeoutError for the response header of %s", r.err, srv.addr)
+		}
+		if want := "no response header from " + srv.addr + " within 50ms"; !strings.Contains(r.err.Error(), want) {
+			t.Errorf("err = %v, want it to say %q", r.err, want)
 		}
 	})
 	t.Run("slow body", func(t *testing.T) {

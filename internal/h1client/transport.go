@@ -1,25 +1,3 @@
-// Package h1client sends HTTP/1.1 requests: the client every request of
-// skiff goes through, as h1server is the server of its servers.
-//
-// It exists for size. A program in which anything calls an
-// http.RoundTripper's RoundTrip through the interface links net/http's
-// whole Transport with its HTTP/2 client, about 600 KiB, because
-// http.DefaultTransport is always made. skiff speaks HTTP/1.1 to
-// registries (a connection per blob in flight moves blobs faster than
-// HTTP/2's flow-controlled streams), so it sends requests with this small
-// transport and never calls RoundTrip through an interface.
-//
-// What it does: a pool of keep-alive connections per scheme, host and
-// proxy (idle ones watched, so that one the server closed is dropped
-// before it is reused); TLS with per-host settings; proxies from
-// HTTPS_PROXY, HTTP_PROXY and NO_PROXY (CONNECT tunnels for https, with the
-// proxy URL's user as Proxy-Authorization); the request written while the
-// response is read, so an early answer such as 401 or 413 to an upload is
-// seen; 1xx responses skipped; a response-header timeout that starts once
-// the request is written; the request's context cancelling a dial, a
-// handshake or a body read at once; one retry on a fresh connection when
-// a reused one turns out to be closed before it answered. Do follows
-// redirects as net/http's Client does.
 package h1client
 
 import (
@@ -44,14 +22,33 @@ type Transport struct {
 	// request's URL; nil, or a nil result, means the defaults. The
 	// Transport fills in ServerName and NextProtos on a copy.
 	TLSConfig func(host string) (*tls.Config, error)
-	// Dial opens a connection; nil means a net.Dialer with a 30 s timeout.
+	// Dial opens a connection; nil means a net.Dialer with a 30 s timeout
+	// (DefaultDialTimeout).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLSHandshakeTimeout bounds a TLS handshake, with the server or with
+	// an https proxy; zero means 10 s (DefaultTLSHandshakeTimeout).
+	TLSHandshakeTimeout time.Duration
 	// Proxy returns the proxy for a request, or nil for none; nil means
 	// http.ProxyFromEnvironment.
 	Proxy func(*http.Request) (*url.URL, error)
 	// ResponseHeaderTimeout bounds the wait for a response's header once
-	// the request is written; zero means no bound.
+	// the request is written; zero means no bound. Past it, RoundTrip
+	// returns a *TimeoutError.
 	ResponseHeaderTimeout time.Duration
+	// BodyReadTimeout bounds how long a response body may send nothing:
+	// a Read that waits longer fails with a *TimeoutError and closes the
+	// connection. Zero means no bound.
+	BodyReadTimeout time.Duration
+	// BodyWriteTimeout bounds how long a write of a request may wait for
+	// the server to take a byte: past it, before the answer began, the
+	// request fails with a *TimeoutError and the connection is closed.
+	// Zero means no bound.
+	BodyWriteTimeout time.Duration
+	// MaxResponseHeaderBytes bounds the bytes of a response's status line
+	// and header, with those of the 1xx responses before it; zero means
+	// 1 MiB (DefaultMaxResponseHeaderBytes). Past it, RoundTrip returns a
+	// *LimitError.
+	MaxResponseHeaderBytes int64
 	// MaxIdlePerHost is how many idle connections are kept per host;
 	// zero means 32.
 	MaxIdlePerHost int
@@ -63,8 +60,7 @@ type Transport struct {
 }
 
 const (
-	bufSize          = 64 << 10
-	handshakeTimeout = 10 * time.Second
+	bufSize = 64 << 10
 	// writeWait is how long a response read to its end waits for the
 	// writer to report that the request went out, as net/http does.
 	writeWait = 50 * time.Millisecond
@@ -73,7 +69,14 @@ const (
 // aLongTimeAgo is a deadline in the past: it interrupts a blocked read.
 var aLongTimeAgo = time.Unix(1, 0)
 
-var defaultDialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+var defaultDialer = &net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}
+
+func (t *Transport) maxHeaderBytes() int64 {
+	if t.MaxResponseHeaderBytes > 0 {
+		return t.MaxResponseHeaderBytes
+	}
+	return DefaultMaxResponseHeaderBytes
+}
 
 // RoundTrip sends req and returns its response, as an http.RoundTripper
 // does: the body of req is closed, and the caller closes the response's.
@@ -183,7 +186,8 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 	ctx := req.Context()
 	stop := context.AfterFunc(ctx, c.cancel)
 	c.written, c.read, c.writeErr = 0, 0, nil
-	c.headersRead, c.reqFailed = false, false
+	c.headersRead, c.reqFailed, c.writeStalled = false, false, false
+	c.bodyWait, c.sendWait = 0, t.BodyWriteTimeout
 	wr := req
 	if proxyForm {
 		wr = withProxyAuth(req, c.proxyAuth())
@@ -203,7 +207,7 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 		c.requestWritten(err, t.ResponseHeaderTimeout)
 		writeDone <- err
 	}()
-	resp, err := readResponse(c.br, req)
+	resp, err := c.readHeader(req, t.maxHeaderBytes())
 	if err != nil {
 		stop()
 		c.cancel() // a write that fails from here on is not the request's fault
@@ -212,19 +216,23 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 		switch {
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case errors.As(err, new(*LimitError)):
+			return nil, err
+		case c.isWriteStalled():
+			return nil, &TimeoutError{Host: req.URL.Host, What: WaitWrite, Wait: t.BodyWriteTimeout, Err: werr}
 		case c.requestFailed():
 			if sent != nil && sent.err != nil {
 				werr = sent.err // what Request.Write returns hides it
 			}
 			return nil, fmt.Errorf("h1client: sending request: %w", werr)
 		case isTimeout(err) && werr == nil:
-			return nil, fmt.Errorf("h1client: no response header within %v: %w", t.ResponseHeaderTimeout, err)
+			return nil, &TimeoutError{Host: req.URL.Host, What: WaitHeader, Wait: t.ResponseHeaderTimeout, Err: err}
 		case c.read == 0 && !isTimeout(err):
 			return nil, &noResponse{err: err, unwritten: c.written == 0}
 		}
 		return nil, err
 	}
-	c.headerArrived()
+	c.headerArrived(t.BodyReadTimeout)
 	b := &body{t: t, c: c, resp: resp, req: req, writeDone: writeDone, stop: stop}
 	if resp.Body == http.NoBody {
 		b.finish(true)
@@ -273,8 +281,21 @@ func endWrite(req *http.Request, writeDone <-chan error) error {
 	}
 }
 
-// readResponse reads the response to req, skipping 1xx ones.
-func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+// readHeader reads the header of the response to req, skipping 1xx
+// responses, as net/http's Transport does: limit bounds the bytes of all
+// their status lines and headers together; past it, the error is a
+// *LimitError.
+func (c *conn) readHeader(req *http.Request, limit int64) (*http.Response, error) {
+	c.readLimit = limit
+	resp, err := skip1xx(c.br, req)
+	if err != nil && c.readLimit <= 0 {
+		return nil, &LimitError{Host: req.URL.Host, What: "response header", Limit: limit, Err: err}
+	}
+	return resp, err
+}
+
+// skip1xx reads the response to req, skipping 1xx ones.
+func skip1xx(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	for {
 		resp, err := http.ReadResponse(br, req)
 		if err != nil {
@@ -310,12 +331,27 @@ func (b *body) Read(p []byte) (int, error) {
 	case err == io.EOF:
 		b.finish(true)
 	case err != nil:
-		if ctxErr := b.req.Context().Err(); ctxErr != nil && b.c.isCanceled() {
-			err = ctxErr
-		}
+		err = b.readError(err)
 		b.finish(false)
 	}
 	return n, err
+}
+
+// readError says why a Read of the body failed: the request's context
+// ended, the server sent nothing for BodyReadTimeout, or more than a
+// bound of the chunked encoding allows.
+func (b *body) readError(err error) error {
+	host := b.req.URL.Host
+	if ctxErr := b.req.Context().Err(); ctxErr != nil && b.c.isCanceled() {
+		return ctxErr
+	}
+	if isTimeout(err) && b.c.bodyWait > 0 {
+		return &TimeoutError{Host: host, What: WaitBody, Wait: b.c.bodyWait, Err: err}
+	}
+	if le := bodyLimit(host, err); le != nil {
+		return le
+	}
+	return err
 }
 
 func (b *body) Close() error {
@@ -337,6 +373,7 @@ func (b *body) finish(atEOF bool) {
 		}
 		reuse = reuse && err == nil
 		if reuse {
+			b.c.bodyWait = 0
 			b.t.put(b.c)
 		} else {
 			b.c.Close()

@@ -10,9 +10,38 @@
 // http.ReadRequest (Content-Length or chunked), responses with a
 // Content-Length when the handler sets one or writes little, chunked
 // otherwise, HEAD without a body, "Expect: 100-continue", a header size
-// limit and read-header timeout, panics recovered (http.ErrAbortHandler
-// cuts the connection without finishing the response, as net/http does),
-// and Shutdown that lets responses in flight finish.
+// limit and read-header timeout, a request's context cancelled when its
+// client goes away, panics recovered (http.ErrAbortHandler cuts the
+// connection without finishing the response, as net/http does), and
+// Shutdown that lets responses in flight finish.
+//
+// # Bounds
+//
+// Replacing net/http's Server means inheriting its bounds:
+//
+//	bound                         net/http's Server                  h1server
+//	request line and headers      MaxHeaderBytes, 1 MiB (+4 KiB): 431 MaxHeaderBytes, 1 MiB: 431
+//	chunk-size line               4096 bytes                         the same (net/http's chunked reader)
+//	chunk lines outgrowing data   16 KiB past 16 B + 2x the data     the same (net/http's chunked reader)
+//	trailers                      its read buffer, 4 KiB             its read buffer, 4 KiB
+//	TLS handshake                 the least of the read timeouts     ReadHeaderTimeout
+//	request header                ReadHeaderTimeout, none            ReadHeaderTimeout, none
+//	whole request                 ReadTimeout, none                  none; BodyReadTimeout bounds each wait
+//	                                                                   for body bytes instead
+//	response                      WriteTimeout, none                 none
+//	keep-alive idle               IdleTimeout (zero: ReadTimeout)    IdleTimeout (zero: ReadHeaderTimeout)
+//	body left unread by handler   256 KiB drained, else closed       256 KiB drained, else closed
+//	Expect: 100-continue          sent at the first body read;       the same; unasked, the body is never
+//	                                others get 417                     read and the connection closes
+//	client gone                   context cancelled, once the body   the same (a read of the connection
+//	                                is read (background read)          while the handler runs)
+//	HTTP/1.1 without Host         400                                served (http.ReadRequest drops the
+//	                                                                   header, so "Host:" with no value,
+//	                                                                   which is valid, looks the same)
+//
+// skiff's registry serve sets a 30 s header bound, a 2 min idle bound and
+// its --upload-idle-timeout as BodyReadTimeout; its handlers bound what
+// they buffer of a body themselves.
 package h1server
 
 import (
@@ -278,7 +307,7 @@ func (c *conn) serve() {
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !isTimeout(err) {
 				status := "400 Bad Request"
-				if errors.Is(err, errHeaderTooLarge) {
+				if lr.n <= 0 { // the error may be a line the bound cut short
 					status = "431 Request Header Fields Too Large"
 				}
 				fmt.Fprintf(c.nc, "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%s\n", status, status)
@@ -303,6 +332,8 @@ func isTimeout(err error) bool {
 func (c *conn) handle(req *http.Request, br *bufio.Reader, bw *bufio.Writer) (keep bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	watch := &watch{nc: c.nc, br: br, cancel: cancel}
+	defer watch.stop()
 	req = req.WithContext(ctx)
 	req.RemoteAddr = c.nc.RemoteAddr().String()
 	if tc, ok := c.nc.(*tls.Conn); ok {
@@ -313,19 +344,24 @@ func (c *conn) handle(req *http.Request, br *bufio.Reader, bw *bufio.Writer) (ke
 		fmt.Fprintf(c.nc, "HTTP/1.1 505 HTTP Version Not Supported\r\nConnection: close\r\n\r\n")
 		return false
 	}
-	if strings.EqualFold(req.Header.Get("Expect"), "100-continue") && req.ProtoAtLeast(1, 1) {
-		bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-		if bw.Flush() != nil {
-			return false
-		}
-	}
-	if d := c.s.BodyReadTimeout; d > 0 && req.Body != nil && req.Body != http.NoBody {
-		req.Body = &deadlineBody{ReadCloser: req.Body, nc: c.nc, d: d}
-		defer c.nc.SetReadDeadline(time.Time{})
+	if status := badRequest(req); status != "" {
+		fmt.Fprintf(c.nc, "HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status)
+		return false
 	}
 	w := &response{bw: bw, req: req, header: http.Header{}}
 	if req.Close || !req.ProtoAtLeast(1, 1) && !strings.EqualFold(req.Header.Get("Connection"), "keep-alive") {
 		w.closeAfter = true
+	}
+	var body *requestBody
+	if req.Body != nil && req.Body != http.NoBody {
+		body = &requestBody{rc: req.Body, nc: c.nc, w: w, wait: c.s.BodyReadTimeout, watch: watch,
+			owed: req.ProtoAtLeast(1, 1) && strings.EqualFold(req.Header.Get("Expect"), "100-continue")}
+		req.Body = body
+		if body.wait > 0 {
+			defer c.nc.SetReadDeadline(time.Time{})
+		}
+	} else {
+		watch.start()
 	}
 	aborted := false
 	func() {
@@ -339,6 +375,12 @@ func (c *conn) handle(req *http.Request, br *bufio.Reader, bw *bufio.Writer) (ke
 		}()
 		c.s.Handler.ServeHTTP(w, req)
 	}()
+	if body != nil && body.owed {
+		// The client was never asked for its body: it may send it or not,
+		// so the connection cannot carry another request.
+		w.closeAfter = true
+		body = nil
+	}
 	if aborted || w.err != nil {
 		if !aborted && !w.wroteHeader {
 			return false
@@ -351,7 +393,7 @@ func (c *conn) handle(req *http.Request, br *bufio.Reader, bw *bufio.Writer) (ke
 	}
 	// Drain what the handler left of the body, a little, to reuse the
 	// connection; a larger rest is cheaper to drop with the connection.
-	if req.Body != nil {
+	if body != nil {
 		n, err := io.CopyN(io.Discard, req.Body, 256<<10)
 		if n == 256<<10 || err != nil && !errors.Is(err, io.EOF) {
 			w.closeAfter = true // too much left, or the body broke off mid-way
@@ -361,19 +403,6 @@ func (c *conn) handle(req *http.Request, br *bufio.Reader, bw *bufio.Writer) (ke
 		}
 	}
 	return !w.closeAfter && !c.s.isClosed()
-}
-
-// deadlineBody gives every Read of a request body BodyReadTimeout to
-// make progress.
-type deadlineBody struct {
-	io.ReadCloser
-	nc net.Conn
-	d  time.Duration
-}
-
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	b.nc.SetReadDeadline(time.Now().Add(b.d))
-	return b.ReadCloser.Read(p)
 }
 
 // response is the http.ResponseWriter of one request.

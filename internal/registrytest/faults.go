@@ -31,6 +31,11 @@ type Fault struct {
 	// are sent, mid-body; a negative value closes it right after the
 	// headers. 0 disables it.
 	CutAfter int64
+	// StallAfter sends this many response body bytes, then nothing more,
+	// with the connection open, until the client hangs up (as a server or
+	// a NAT that dropped the flow would); a negative value stalls right
+	// after the headers. 0 disables it.
+	StallAfter int64
 	// WrongBytes flips the first byte of the response body.
 	WrongBytes bool
 	// NoRange ignores the request's Range header: the whole content
@@ -159,8 +164,8 @@ func (g *Registry) applyFault(w http.ResponseWriter, r *http.Request) (http.Resp
 		r = r.Clone(r.Context())
 		r.Header.Del("Range")
 	}
-	if f.CutAfter != 0 || f.WrongBytes {
-		w = &faultWriter{ResponseWriter: w, cutAfter: f.CutAfter, flip: f.WrongBytes}
+	if f.CutAfter != 0 || f.WrongBytes || f.StallAfter != 0 {
+		w = &faultWriter{ResponseWriter: w, cutAfter: f.CutAfter, stallAfter: f.StallAfter, flip: f.WrongBytes, gone: r.Context().Done()}
 	}
 	return w, r.WithContext(context.WithValue(r.Context(), faultKey{}, f)), false
 }
@@ -191,13 +196,16 @@ func writeStatusFault(w http.ResponseWriter, f *Fault) {
 	writeError(w, f.Status, code, nil)
 }
 
-// faultWriter flips the first body byte and cuts the body short.
+// faultWriter flips the first body byte, and cuts the body short or
+// stalls it.
 type faultWriter struct {
 	http.ResponseWriter
-	cutAfter int64
-	flip     bool
-	written  int64
-	headers  bool
+	cutAfter   int64
+	stallAfter int64
+	flip       bool
+	written    int64
+	headers    bool
+	gone       <-chan struct{} // closed when the client hangs up
 }
 
 func (w *faultWriter) WriteHeader(status int) {
@@ -206,6 +214,9 @@ func (w *faultWriter) WriteHeader(status int) {
 	if w.cutAfter < 0 {
 		http.NewResponseController(w.ResponseWriter).Flush()
 		panic(http.ErrAbortHandler)
+	}
+	if w.stallAfter < 0 {
+		w.stall()
 	}
 }
 
@@ -220,13 +231,28 @@ func (w *faultWriter) Write(p []byte) (int, error) {
 	if cut {
 		p = p[:w.cutAfter-w.written]
 	}
+	stall := w.stallAfter > 0 && w.written+int64(len(p)) >= w.stallAfter
+	if stall {
+		p = p[:w.stallAfter-w.written]
+	}
 	n, err := w.ResponseWriter.Write(p)
 	w.written += int64(n)
 	if cut {
 		http.NewResponseController(w.ResponseWriter).Flush()
 		panic(http.ErrAbortHandler)
 	}
+	if stall {
+		w.stall()
+	}
 	return n, err
+}
+
+// stall sends what is written so far and waits for the client to hang
+// up, which ends the request.
+func (w *faultWriter) stall() {
+	http.NewResponseController(w.ResponseWriter).Flush()
+	<-w.gone
+	panic(http.ErrAbortHandler)
 }
 
 func (w *faultWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

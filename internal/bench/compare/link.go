@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -20,6 +21,43 @@ type link struct {
 	rtt      time.Duration
 	up, down *bucket // client → server, server → client; nil: no cap
 	queue    int     // chunks a connection holds in flight, about one bandwidth-delay product
+	stall    stall
+}
+
+// stall makes a link stop sending on one connection, as a server or a NAT
+// that dropped the flow does: once armed, the first connection that has
+// sent the client more than after bytes sends nothing more, with the
+// connection open, until the client hangs up.
+type stall struct {
+	mu    sync.Mutex
+	after int64 // 0: disarmed
+	hit   bool  // a connection stalled since the link was armed
+}
+
+// arm makes the next connection to send more than after bytes stall.
+func (s *stall) arm(after int64) {
+	s.mu.Lock()
+	s.after, s.hit = after, false
+	s.mu.Unlock()
+}
+
+// take reports whether a connection that has sent sent bytes is the one
+// to stall, and disarms the link if it is.
+func (s *stall) take(sent int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.after == 0 || sent <= s.after {
+		return false
+	}
+	s.after, s.hit = 0, true
+	return true
+}
+
+// stalled reports whether a connection stalled since the link was armed.
+func (s *stall) stalled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hit
 }
 
 // chunkSize is the most a connection reads from the client at once, and
@@ -112,8 +150,11 @@ type linkConn struct {
 	accepted time.Time
 	in       chan chunk
 	closed   chan struct{}
+	gone     chan struct{} // closed when the client's side ends
 	once     sync.Once
 	readErr  error // why the queue ended; read after in is closed
+	sent     int64 // bytes written to the client; Write's own
+	stalled  bool  // the link's stall hit this connection; Write's own
 
 	pending *chunk // taken from in, not yet due
 	cur     []byte // due, not yet read
@@ -128,7 +169,7 @@ type linkConn struct {
 
 func newLinkConn(c net.Conn, l *link) *linkConn {
 	lc := &linkConn{Conn: c, link: l, accepted: time.Now(), in: make(chan chunk, l.queue),
-		closed: make(chan struct{}), between: true}
+		closed: make(chan struct{}), gone: make(chan struct{}), between: true}
 	lc.rd.changed = make(chan struct{})
 	go lc.pump()
 	return lc
@@ -137,6 +178,7 @@ func newLinkConn(c net.Conn, l *link) *linkConn {
 // pump reads the client's bytes, stamps when each chunk is due, and
 // queues it.
 func (c *linkConn) pump() {
+	defer close(c.gone)
 	defer close(c.in)
 	buf := make([]byte, chunkSize)
 	handshake := c.accepted.Add(2 * c.link.rtt)
@@ -235,11 +277,25 @@ func (c *linkConn) sleepUntil(t time.Time) error {
 	}
 }
 
-// Write sends p through the link's bucket, a chunk at a time.
+// errStalled ends a write the link's stall held until the client left.
+var errStalled = errors.New("link: stalled until the client hung up")
+
+// Write sends p through the link's bucket, a chunk at a time; a stalled
+// connection sends nothing more, and the write returns once the client
+// has hung up.
 func (c *linkConn) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		n := min(len(p), chunkSize)
+		if c.stalled || c.link.stall.take(c.sent+int64(n)) {
+			c.stalled = true
+			select {
+			case <-c.gone:
+			case <-c.closed:
+			}
+			return written, errStalled
+		}
+		c.sent += int64(n)
 		if d := time.Until(c.link.down.reserve(n)); d > 0 {
 			time.Sleep(d)
 		}

@@ -278,3 +278,43 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// An armed stall stops the first connection that sends past its mark,
+// mid-body, with the connection open; the proxy's write returns once the
+// client hangs up, and the next connection is served whole.
+func TestLinkStall(t *testing.T) {
+	const size, after = 3 << 20, 1 << 20
+	lk := newLink(0, 0)
+	p := startTestProxy(t, backend(t, size).Listener.Addr().String(), lk)
+	lk.stall.arm(after)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get("http://" + p.host + "/blob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The mark counts the header too, and the link sends whole chunks:
+	// all but the last chunk before the mark arrive.
+	got, err := io.ReadFull(resp.Body, make([]byte, after-chunkSize))
+	if err != nil {
+		t.Fatalf("read %d bytes before the stall: %v", got, err)
+	}
+	// Nothing more arrives: a read waits until the deadline the test sets.
+	more := make(chan int, 1)
+	go func() {
+		n, _ := io.ReadFull(resp.Body, make([]byte, 2*chunkSize+1))
+		more <- n
+	}()
+	select {
+	case n := <-more:
+		t.Fatalf("%d more bytes after the stall", n)
+	case <-time.After(200 * time.Millisecond): // an absence, seen over a while
+	}
+	resp.Body.Close()
+	if !lk.stall.stalled() {
+		t.Error("the link does not report the stall")
+	}
+	if _, b := get(t, &http.Client{Transport: &http.Transport{}}, "GET", "http://"+p.host+"/blob", nil); len(b) != size {
+		t.Errorf("after the stall, a new connection got %d bytes", len(b))
+	}
+}

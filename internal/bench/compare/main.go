@@ -12,8 +12,10 @@
 // The operations come in groups, each a table of the report: main (pulls,
 // push, copies and append on loopback), stderr (the big pull with stderr on
 // a terminal, /dev/null and a pipe, and skiff's progress kinds), wan
-// (through the links) and scale (a 4.3 GB image, 300 layers, 20 images at
-// once; in the first -scale-runs runs only).
+// (through the links), scale (a 4.3 GB image, 300 layers, 20 images at
+// once; in the first -scale-runs runs only), sync, resume (a pull killed
+// at half and run again) and stall (a pull through a link that stops
+// sending mid-blob).
 //
 // crane and regctl are installed at pinned versions into a temporary GOBIN
 // unless -crane and -regctl (or $CRANE and $REGCTL) name binaries; skopeo
@@ -84,9 +86,10 @@ var opGroups = []struct {
 	{groupScale, []string{"scale-huge", "scale-layers", "scale-images"}},
 	{groupSync, []string{"sync", "sync-again"}},
 	{groupResume, []string{"resume"}},
+	{groupStall, []string{"stall"}},
 }
 
-const defaultOps = "main,stderr,wan,scale,sync,resume"
+const defaultOps = "main,stderr,wan,scale,sync,resume,stall"
 
 func opsHelp() string {
 	var parts []string

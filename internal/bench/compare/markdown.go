@@ -60,6 +60,12 @@ func (h *harness) tables(res *results) string {
 			"\"Fetched again\" is what both runs took beyond the image's size.\n\n%s",
 			fmtBytes(res.resumeSize), res.resumeTable())
 	}
+	if len(res.stall) > 0 {
+		fmt.Fprintf(&b, "\n## A link that stalls mid-blob\n\nOne platform of the index pulled to a docker tarball through a link of %s round trip and %s "+
+			"that stops sending the first response to pass %s, with the connection open until the tool hangs up "+
+			"(a server, or a NAT that dropped the flow). A tool still waiting after %s is killed.\n\n%s",
+			h.opts.rtt, h.linkBandwidth(), bytesIEC(res.stallAfter), stallLimit, res.stallTable())
+	}
 	fmt.Fprintf(&b, "\n## Targets\n\n%s", targetTable(res.targets()))
 	return b.String()
 }

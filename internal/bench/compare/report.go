@@ -29,6 +29,10 @@ type results struct {
 	// resumeSize the image's size.
 	resume     map[string]resumeSample
 	resumeSize int64
+	// stall holds each tool's pull through a link that stalled after
+	// stallAfter bytes of one response.
+	stall      map[string]stallSample
+	stallAfter int64
 }
 
 func (r *results) cell(opKey, tool string) *cell {

@@ -184,7 +184,7 @@ func fakeFixture() *fixture {
 func TestOpGroupsNameEveryOperation(t *testing.T) {
 	var want []string
 	for _, g := range opGroups {
-		if g.name != groupResume { // measured apart: killed and run again, not timed
+		if g.name != groupResume && g.name != groupStall { // measured apart, not timed
 			want = append(want, g.keys...)
 		}
 	}
@@ -205,8 +205,8 @@ func TestParseOps(t *testing.T) {
 	if err != nil || len(got) != 8 || !got["pull-tar"] || !got["wan-tiny"] || got["wan-append"] {
 		t.Errorf("parseOps(main, wan-tiny) = %v, %v", got, err)
 	}
-	if all, err := parseOps("all"); err != nil || len(all) != 23 || !all["resume"] || !all["sync-again"] {
-		t.Errorf("parseOps(all) = %d operations, %v; want 23 with resume and sync", len(all), err)
+	if all, err := parseOps("all"); err != nil || len(all) != 24 || !all["resume"] || !all["sync-again"] || !all["stall"] {
+		t.Errorf("parseOps(all) = %d operations, %v; want 24 with resume, sync and stall", len(all), err)
 	}
 	if _, err := parseOps("main,bogus"); err == nil || !strings.Contains(err.Error(), `"bogus"`) {
 		t.Errorf("parseOps(main,bogus) = %v, want an error naming it", err)
@@ -279,6 +279,20 @@ func TestResumeTable(t *testing.T) {
 	for _, want := range []string{"| skiff | 200.0 MiB | 201.0 MiB | 1.0 MiB | 0.50 |", "| crane | 210.0 MiB | 400.0 MiB | 210.0 MiB | 1.00 |"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("resume table lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestStallTable(t *testing.T) {
+	r := &results{tools: []string{"skiff", "crane", "regctl"}, stall: map[string]stallSample{
+		"skiff":  {wall: 31 * time.Second, stalled: true},
+		"crane":  {wall: stallLimit, stalled: true, hung: true},
+		"regctl": {wall: time.Second},
+	}}
+	got := r.stallTable()
+	for _, want := range []string{"| skiff | completed | 31.000 s |", "| crane | still waiting after 1m30s: killed | — |", "| regctl | the link never stalled"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stall table lacks %q:\n%s", want, got)
 		}
 	}
 }
