@@ -16,10 +16,14 @@ type Timeouts struct {
 	Connect time.Duration
 	// Handshake bounds a TLS handshake; zero means 10 s.
 	Handshake time.Duration
-	// Header bounds the wait for a response's header once its request is
-	// sent; zero means 2 minutes, which a registry committing a large
-	// upload to slow storage may need before it answers.
+	// Header bounds the wait for the response header of a request without
+	// a body (a GET, HEAD or DELETE) once it is sent; zero means 30 s.
 	Header time.Duration
+	// UploadHeader bounds the same wait for a request with a body (an
+	// upload, a manifest PUT); zero means 2 minutes, which a registry
+	// committing a large upload to slow storage may need before it
+	// answers.
+	UploadHeader time.Duration
 	// Body bounds how long a body may stall; zero means
 	// DefaultBodyTimeout. A response body that sends nothing for this long
 	// is cut: a blob continues from where it stopped with a Range request
@@ -39,7 +43,8 @@ const DefaultBodyTimeout = 30 * time.Second
 
 func (t Timeouts) connect() time.Duration   { return cmpOr(t.Connect, 30*time.Second) }
 func (t Timeouts) handshake() time.Duration { return cmpOr(t.Handshake, 10*time.Second) }
-func (t Timeouts) header() time.Duration    { return cmpOr(t.Header, 2*time.Minute) }
+func (t Timeouts) header() time.Duration    { return cmpOr(t.Header, 30*time.Second) }
+func (t Timeouts) upload() time.Duration    { return cmpOr(t.UploadHeader, 2*time.Minute) }
 func (t Timeouts) body() time.Duration      { return cmpOr(t.Body, DefaultBodyTimeout) }
 
 // neverAnswered reports a server that did not accept a connection,

@@ -35,7 +35,8 @@ func newTransport(c *Client) *h1client.Transport {
 		TLSConfig:             t.get,
 		Dial:                  dialer(to.connect()),
 		TLSHandshakeTimeout:   to.handshake(),
-		ResponseHeaderTimeout: to.header(),
+		ResponseHeaderTimeout: to.upload(),
+		QueryHeaderTimeout:    to.header(),
 		BodyReadTimeout:       to.body(),
 		BodyWriteTimeout:      to.body(),
 	}

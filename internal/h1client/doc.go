@@ -41,7 +41,9 @@
 //	TLS handshake                  DefaultTransport: 10 s           TLSHandshakeTimeout; zero: 10 s
 //	request the server takes none  none                             BodyWriteTimeout, none
 //	  of, before it answers
-//	response header                ResponseHeaderTimeout, none      ResponseHeaderTimeout, none
+//	response header                ResponseHeaderTimeout, none      ResponseHeaderTimeout, none; for a
+//	                                                                request without a body
+//	                                                                QueryHeaderTimeout if set
 //	body sending nothing           none (Client.Timeout: the whole) BodyReadTimeout, none
 //	idle pooled connection         IdleConnTimeout, 90 s            IdleTimeout, 90 s
 //	idle connections per host      MaxIdleConnsPerHost, 2           MaxIdlePerHost, 32

@@ -202,6 +202,44 @@ func TestResponseHeaderTimeout(t *testing.T) {
 	})
 }
 
+// TestQueryHeaderTimeout: a request without a body waits for its answer
+// as long as QueryHeaderTimeout says, one with a body as long as
+// ResponseHeaderTimeout says.
+func TestQueryHeaderTimeout(t *testing.T) {
+	const short = 50 * time.Millisecond
+	for _, tc := range []struct {
+		method string
+		body   io.Reader
+		query  time.Duration
+		upload time.Duration
+	}{
+		{http.MethodGet, nil, short, time.Hour},
+		{http.MethodHead, nil, short, time.Hour},
+		{http.MethodPut, strings.NewReader("upload"), time.Hour, short},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			ctx := t.Context()
+			srv := newRawServer(t, nil, func(n int, c net.Conn) {
+				if _, _, err := readRequest(bufio.NewReader(c)); err != nil {
+					t.Error(err)
+				}
+				<-ctx.Done()
+			})
+			tr := newTransport(t, &h1client.Transport{QueryHeaderTimeout: tc.query, ResponseHeaderTimeout: tc.upload})
+			req := newRequest(t, context.Background(), tc.method, "http://"+srv.addr+"/", tc.body)
+			r := await(t, roundTripAsync(tr, req), "RoundTrip to time out")
+			if r.err == nil {
+				r.resp.Body.Close()
+				t.Fatal("RoundTrip succeeded")
+			}
+			var te *h1client.TimeoutError
+			if !errors.As(r.err, &te) || te.What != h1client.WaitHeader || te.Wait != short {
+				t.Errorf("err = %v, want a *TimeoutError after %v", r.err, short)
+			}
+		})
+	}
+}
+
 func TestCancelBodyRead(t *testing.T) {
 	srv := newCountingServer(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello")

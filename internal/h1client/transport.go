@@ -35,6 +35,10 @@ type Transport struct {
 	// the request is written; zero means no bound. Past it, RoundTrip
 	// returns a *TimeoutError.
 	ResponseHeaderTimeout time.Duration
+	// QueryHeaderTimeout, if set, is ResponseHeaderTimeout for requests
+	// without a body (GET, HEAD, DELETE): a server answers those at once,
+	// while one that takes an upload may first have to store it.
+	QueryHeaderTimeout time.Duration
 	// BodyReadTimeout bounds how long a response body may send nothing:
 	// a Read that waits longer fails with a *TimeoutError and closes the
 	// connection. Zero means no bound.
@@ -204,7 +208,7 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 		if err == nil {
 			err = c.bw.Flush()
 		}
-		c.requestWritten(err, t.ResponseHeaderTimeout)
+		c.requestWritten(err, t.headerTimeout(req))
 		writeDone <- err
 	}()
 	resp, err := c.readHeader(req, t.maxHeaderBytes())
@@ -226,7 +230,7 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 			}
 			return nil, fmt.Errorf("h1client: sending request: %w", werr)
 		case isTimeout(err) && werr == nil:
-			return nil, &TimeoutError{Host: req.URL.Host, What: WaitHeader, Wait: t.ResponseHeaderTimeout, Err: err}
+			return nil, &TimeoutError{Host: req.URL.Host, What: WaitHeader, Wait: t.headerTimeout(req), Err: err}
 		case c.read == 0 && !isTimeout(err):
 			return nil, &noResponse{err: err, unwritten: c.written == 0}
 		}
@@ -401,4 +405,12 @@ func (b *body) written(wait bool) (bool, error) {
 	case <-timer.C:
 		return false, nil
 	}
+}
+
+// headerTimeout is the bound on the wait for req's response header.
+func (t *Transport) headerTimeout(req *http.Request) time.Duration {
+	if t.QueryHeaderTimeout > 0 && (req.Body == nil || req.Body == http.NoBody) {
+		return t.QueryHeaderTimeout
+	}
+	return t.ResponseHeaderTimeout
 }
