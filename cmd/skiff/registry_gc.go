@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/skiffoci/skiff/internal/progress"
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 var gcCommand = &command{
@@ -48,19 +48,19 @@ func runGC(ctx context.Context, e *env, args []string) error {
 	if _, err := os.Stat(*root); err != nil {
 		return err
 	}
-	lock, err := registryserver.LockRoot(*root, !*dry)
+	lock, err := server.LockRoot(*root, !*dry)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	res, err := registryserver.GC(ctx, *root, *dry)
+	res, err := server.GC(ctx, *root, *dry)
 	if res != nil {
 		reportGC(e, res, *dry)
 	}
 	return err
 }
 
-func reportGC(e *env, res *registryserver.GCResult, dry bool) {
+func reportGC(e *env, res *server.GCResult, dry bool) {
 	for _, f := range res.Removed {
 		fmt.Fprintf(e.stdout, "%s %d\n", f.Path, f.Size)
 	}

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/h1server"
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 func init() {
@@ -109,9 +109,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.cert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	fs.StringVar(&f.key, "tls-key", "", "the certificate's private key `FILE` (PEM)")
 	fs.StringVar(&f.users, "htpasswd", "", "require basic auth with the users of `FILE`")
-	fs.DurationVar(&f.idle, "upload-idle-timeout", registryserver.DefaultUploadIdleTimeout,
+	fs.DurationVar(&f.idle, "upload-idle-timeout", server.DefaultUploadIdleTimeout,
 		"remove an upload session and its file after `DURATION` without a request (0: never)")
-	fs.IntVar(&f.maxSessions, "max-upload-sessions", registryserver.DefaultMaxUploadSessions,
+	fs.IntVar(&f.maxSessions, "max-upload-sessions", server.DefaultMaxUploadSessions,
 		"refuse a new upload with 429 while `N` sessions are open (0: no limit)")
 	fs.StringVar(&f.maxBlob, "max-blob-size", "16GiB",
 		"refuse a blob larger than `SIZE` with 413: bytes, or a number with KiB, MiB, GiB or TiB (0: no limit)")
@@ -141,26 +141,26 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := os.MkdirAll(f.root, 0o755); err != nil {
 		return err
 	}
-	lock, err := registryserver.LockRoot(f.root, true)
+	lock, err := server.LockRoot(f.root, true)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	left, err := registryserver.RemoveTemporary(f.root)
+	left, err := server.RemoveTemporary(f.root)
 	if err != nil {
 		return err
 	}
 	if len(left) > 0 {
 		fmt.Fprintf(e.stderr, "skiff: removed %d temporary files an interrupted run left in %s\n", len(left), f.root)
 	}
-	srv := registryserver.New(opts)
+	srv := server.New(opts)
 	defer srv.Close()
 	go expireUploads(ctx, srv, f.idle)
 	return serve(ctx, e, srv, f.addr, f.cert, f.key, f.root, f.idle)
 }
 
 // options turns the flags into the server's options; 0 means no limit.
-func (f *serveFlags) options() (*registryserver.Options, error) {
+func (f *serveFlags) options() (*server.Options, error) {
 	size, err := parseSize(f.maxBlob)
 	if err != nil {
 		return nil, usagef("--max-blob-size: %v", err)
@@ -168,9 +168,9 @@ func (f *serveFlags) options() (*registryserver.Options, error) {
 	if f.idle < 0 || f.maxSessions < 0 {
 		return nil, usagef("--upload-idle-timeout and --max-upload-sessions must not be negative")
 	}
-	return &registryserver.Options{
-		Storage:           registryserver.NewLayoutStorage(f.root),
-		UploadDir:         filepath.Join(f.root, registryserver.UploadsDir),
+	return &server.Options{
+		Storage:           server.NewLayoutStorage(f.root),
+		UploadDir:         filepath.Join(f.root, server.UploadsDir),
 		MaxBlobSize:       noLimit(size),
 		MaxUploadSessions: int(noLimit(int64(f.maxSessions))),
 		UploadIdleTimeout: time.Duration(noLimit(int64(f.idle))),
@@ -186,7 +186,7 @@ func noLimit(v int64) int64 {
 }
 
 // auth returns basic auth with the users of --htpasswd, or nil.
-func (f *serveFlags) auth() (registryserver.Authorizer, error) {
+func (f *serveFlags) auth() (server.Authorizer, error) {
 	if f.users == "" {
 		return nil, nil
 	}
@@ -194,12 +194,12 @@ func (f *serveFlags) auth() (registryserver.Authorizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &registryserver.BasicAuth{CheckPassword: check}, nil
+	return &server.BasicAuth{CheckPassword: check}, nil
 }
 
 // expireUploads removes idle upload sessions every minute (or every idle
 // period, if shorter) until ctx ends.
-func expireUploads(ctx context.Context, srv *registryserver.Server, idle time.Duration) {
+func expireUploads(ctx context.Context, srv *server.Server, idle time.Duration) {
 	if idle <= 0 {
 		return
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // AuthMode selects how a Registry authenticates requests.
@@ -116,7 +116,7 @@ func (a *Auth) ttl() time.Duration {
 }
 
 // scope is a resource scope of the token spec, "repository:a/b:pull,push".
-type scope = registryserver.Scope
+type scope = server.Scope
 
 // parseScopes reads scope parameters, each one or more space-separated
 // scopes; malformed ones are skipped.
@@ -137,7 +137,7 @@ func parseScopes(params []string) []scope {
 }
 
 // authorizer returns what decides who may do what in the Auth's mode.
-func (g *Registry) authorizer() registryserver.Authorizer {
+func (g *Registry) authorizer() server.Authorizer {
 	switch g.opts.Auth.Mode {
 	case AuthBasic:
 		return g.basic
@@ -150,11 +150,11 @@ func (g *Registry) authorizer() registryserver.Authorizer {
 // bearerAuth accepts tokens of the registry's own token endpoint.
 type bearerAuth struct{ g *Registry }
 
-func (b bearerAuth) Authorize(w http.ResponseWriter, r *http.Request, need, ask []scope) (registryserver.Grant, bool) {
+func (b bearerAuth) Authorize(w http.ResponseWriter, r *http.Request, need, ask []scope) (server.Grant, bool) {
 	return b.g.authorizeBearer(w, r, need, ask)
 }
 
-func (g *Registry) authorizeBearer(w http.ResponseWriter, r *http.Request, need, ask []scope) (registryserver.Grant, bool) {
+func (g *Registry) authorizeBearer(w http.ResponseWriter, r *http.Request, need, ask []scope) (server.Grant, bool) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
 		g.challengeBearer(w, r, ask, "")
@@ -192,12 +192,12 @@ func (g *Registry) challengeBearer(w http.ResponseWriter, r *http.Request, ask [
 		c += fmt.Sprintf(",error=%q", reason)
 	}
 	w.Header().Set("WWW-Authenticate", c)
-	writeError(w, http.StatusUnauthorized, CodeUnauthorized, registryserver.AccessDetail(ask))
+	writeError(w, http.StatusUnauthorized, CodeUnauthorized, server.AccessDetail(ask))
 }
 
 func (g *Registry) realmFor(r *http.Request) string {
 	if g.opts.Auth.Realm != "" {
 		return g.opts.Auth.Realm
 	}
-	return registryserver.BaseURL(r) + g.opts.Auth.tokenPath()
+	return server.BaseURL(r) + g.opts.Auth.tokenPath()
 }

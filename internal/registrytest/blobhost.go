@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -42,5 +42,5 @@ func (g *Registry) serveRedirectedBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	registryserver.ServeBlob(w, r, d, f)
+	server.ServeBlob(w, r, d, f)
 }

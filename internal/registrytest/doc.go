@@ -5,7 +5,7 @@
 // 2.8 does. It is strict on purpose: a lenient fake hides client bugs.
 //
 // The registry is the production handler of "skiff registry serve"
-// (package internal/registryserver), wrapped from outside with what only
+// (package registry/server), wrapped from outside with what only
 // tests need: a memory storage by default, a token endpoint for bearer
 // authentication, the quirks of other registries (Options.NoSinglePOST,
 // NoReferrers, IgnoreAccept, RelativeLocations, StaleUploadCheck, and the
@@ -25,7 +25,7 @@
 //
 // # Endpoints
 //
-// The endpoints, as registryserver serves them:
+// The endpoints, as registry/server serves them:
 //
 //	end-1     GET  /v2/                                  200, Docker-Distribution-API-Version
 //	end-2     GET/HEAD /v2/<name>/blobs/<digest>         200, 206 with Range, 416

@@ -3,33 +3,33 @@ package registrytest
 import (
 	"net/http"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // The error codes of the distribution spec, plus the one distribution
 // uses for bad pagination parameters.
 const (
-	CodeBlobUnknown         = registryserver.CodeBlobUnknown
-	CodeBlobUploadInvalid   = registryserver.CodeBlobUploadInvalid
-	CodeBlobUploadUnknown   = registryserver.CodeBlobUploadUnknown
-	CodeDigestInvalid       = registryserver.CodeDigestInvalid
-	CodeManifestBlobUnknown = registryserver.CodeManifestBlobUnknown
-	CodeManifestInvalid     = registryserver.CodeManifestInvalid
-	CodeManifestUnknown     = registryserver.CodeManifestUnknown
-	CodeNameInvalid         = registryserver.CodeNameInvalid
-	CodeNameUnknown         = registryserver.CodeNameUnknown
-	CodeSizeInvalid         = registryserver.CodeSizeInvalid
-	CodeTagInvalid          = registryserver.CodeTagInvalid
-	CodeUnauthorized        = registryserver.CodeUnauthorized
-	CodeDenied              = registryserver.CodeDenied
-	CodeUnsupported         = registryserver.CodeUnsupported
-	CodeTooManyRequests     = registryserver.CodeTooManyRequests
-	CodeUnknown             = registryserver.CodeUnknown
-	CodePaginationInvalid   = registryserver.CodePaginationInvalid
+	CodeBlobUnknown         = server.CodeBlobUnknown
+	CodeBlobUploadInvalid   = server.CodeBlobUploadInvalid
+	CodeBlobUploadUnknown   = server.CodeBlobUploadUnknown
+	CodeDigestInvalid       = server.CodeDigestInvalid
+	CodeManifestBlobUnknown = server.CodeManifestBlobUnknown
+	CodeManifestInvalid     = server.CodeManifestInvalid
+	CodeManifestUnknown     = server.CodeManifestUnknown
+	CodeNameInvalid         = server.CodeNameInvalid
+	CodeNameUnknown         = server.CodeNameUnknown
+	CodeSizeInvalid         = server.CodeSizeInvalid
+	CodeTagInvalid          = server.CodeTagInvalid
+	CodeUnauthorized        = server.CodeUnauthorized
+	CodeDenied              = server.CodeDenied
+	CodeUnsupported         = server.CodeUnsupported
+	CodeTooManyRequests     = server.CodeTooManyRequests
+	CodeUnknown             = server.CodeUnknown
+	CodePaginationInvalid   = server.CodePaginationInvalid
 )
 
 func writeError(w http.ResponseWriter, status int, code string, detail any) {
-	registryserver.WriteError(w, status, code, detail)
+	server.WriteError(w, status, code, detail)
 }
 
 // codeForStatus picks the error code a fault with status answers with.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // Fault is a misbehaviour programmed into a Registry. Faults apply to
@@ -174,8 +174,8 @@ func (g *Registry) applyFault(w http.ResponseWriter, r *http.Request) (http.Resp
 // the repository holds the blob.
 func (g *Registry) redirect(w http.ResponseWriter, r *http.Request) bool {
 	f := faultFrom(r.Context())
-	rt, _ := registryserver.RouteOf(r)
-	if f == nil || f.RedirectTo == "" || rt.Kind != registryserver.RouteBlob || r.Method == http.MethodDelete {
+	rt, _ := server.RouteOf(r)
+	if f == nil || f.RedirectTo == "" || rt.Kind != server.RouteBlob || r.Method == http.MethodDelete {
 		return false
 	}
 	if _, err := g.store.Lookup(rt.Name, KindBlob, string(rt.Digest)); err != nil {

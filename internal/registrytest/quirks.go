@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -14,20 +14,20 @@ import (
 // registries do, by changing the request on its way in and the headers on
 // their way out. done reports that it answered the request itself.
 func (g *Registry) quirks(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, bool) {
-	rt, _ := registryserver.RouteOf(r)
+	rt, _ := server.RouteOf(r)
 	o := &g.opts
-	if o.NoReferrers && rt.Kind == registryserver.RouteReferrers {
+	if o.NoReferrers && rt.Kind == server.RouteReferrers {
 		writeError(w, http.StatusNotFound, CodeUnsupported, "the referrers API is not supported")
 		return w, r, true
 	}
-	if o.StaleUploadCheck && rt.Kind == registryserver.RouteUpload && g.states.stale(rt.Ref, r.URL.Query().Get("_state")) {
+	if o.StaleUploadCheck && rt.Kind == server.RouteUpload && g.states.stale(rt.Ref, r.URL.Query().Get("_state")) {
 		writeError(w, http.StatusNotFound, CodeBlobUploadInvalid, "missing, wrong or stale _state parameter")
 		return w, r, true
 	}
-	if o.NoSinglePOST && rt.Kind == registryserver.RouteUploads {
+	if o.NoSinglePOST && rt.Kind == server.RouteUploads {
 		r = withoutSinglePOST(r)
 	}
-	if o.IgnoreAccept && rt.Kind == registryserver.RouteManifest {
+	if o.IgnoreAccept && rt.Kind == server.RouteManifest {
 		r = r.Clone(r.Context())
 		r.Header.Set("Accept", strings.Join([]string{manifest.MediaTypeOCIManifest, manifest.MediaTypeOCIIndex,
 			manifest.MediaTypeDockerManifest, manifest.MediaTypeDockerManifestList}, ", "))
@@ -61,7 +61,7 @@ func (g *Registry) rewriteHeaders(h http.Header, r *http.Request) {
 		g.states.record(loc)
 	}
 	if g.opts.RelativeLocations {
-		if path, ok := strings.CutPrefix(loc, registryserver.BaseURL(r)); ok {
+		if path, ok := strings.CutPrefix(loc, server.BaseURL(r)); ok {
 			h.Set("Location", path)
 		}
 	}

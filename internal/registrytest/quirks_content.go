@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -111,8 +111,8 @@ func artifactoryHistory(g *Registry, doc *manifest.Document, _ []byte) *refusal 
 }
 
 func gitlabStrictAccept(g *Registry, next http.Handler) http.Handler {
-	unlisted := func(r *http.Request, rt registryserver.Route) bool {
-		if !is(registryserver.RouteManifest, http.MethodGet, http.MethodHead)(r, rt) {
+	unlisted := func(r *http.Request, rt server.Route) bool {
+		if !is(server.RouteManifest, http.MethodGet, http.MethodHead)(r, rt) {
 			return false
 		}
 		l, ok := g.manifestOf(rt.Name, rt.Ref)
@@ -138,9 +138,9 @@ func accepts(values []string, mt string) bool {
 }
 
 func artifactoryAccept406(g *Registry, next http.Handler) http.Handler {
-	manifestAccept := func(r *http.Request, rt registryserver.Route) bool {
+	manifestAccept := func(r *http.Request, rt server.Route) bool {
 		switch rt.Kind {
-		case registryserver.RouteBlob, registryserver.RouteUploads, registryserver.RouteUpload:
+		case server.RouteBlob, server.RouteUploads, server.RouteUpload:
 			a := strings.Join(r.Header.Values("Accept"), ",")
 			return strings.Contains(a, "manifest") || strings.Contains(a, "image.index")
 		}
@@ -153,15 +153,15 @@ func artifactoryAccept406(g *Registry, next http.Handler) http.Handler {
 }
 
 func artifactoryMissingTag403(g *Registry, next http.Handler) http.Handler {
-	missing := func(r *http.Request, rt registryserver.Route) bool {
-		if !is(registryserver.RouteManifest, http.MethodGet, http.MethodHead)(r, rt) || strings.Contains(rt.Ref, ":") {
+	missing := func(r *http.Request, rt server.Route) bool {
+		if !is(server.RouteManifest, http.MethodGet, http.MethodHead)(r, rt) || strings.Contains(rt.Ref, ":") {
 			return false
 		}
 		_, err := g.store.Lookup(rt.Name, KindTag, rt.Ref)
 		return err != nil
 	}
 	return when(missing, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, _ := registryserver.RouteOf(r)
+		rt, _ := server.RouteOf(r)
 		g.hit(ArtifactoryMissingTag403)
 		writeQuirkError(w, http.StatusForbidden, CodeUnauthorized, fmt.Sprintf("The client does not have permission for "+
 			"manifest: Download request for repo:path 'docker-remote:%s/%s/list.manifest.json' is forbidden for user: "+
@@ -170,16 +170,16 @@ func artifactoryMissingTag403(g *Registry, next http.Handler) http.Handler {
 }
 
 func nexusPutNoDigest(g *Registry, next http.Handler) http.Handler {
-	return dropHeader(g, NexusPutNoDigest, "Docker-Content-Digest", is(registryserver.RouteManifest, http.MethodPut), next)
+	return dropHeader(g, NexusPutNoDigest, "Docker-Content-Digest", is(server.RouteManifest, http.MethodPut), next)
 }
 
 // nexusBlobCannotBeUpdated refuses the request that would complete an
 // upload of a blob the repository already has.
 func nexusBlobCannotBeUpdated(g *Registry, next http.Handler) http.Handler {
-	again := func(r *http.Request, rt registryserver.Route) bool {
+	again := func(r *http.Request, rt server.Route) bool {
 		q := r.URL.Query()
-		completes := rt.Kind == registryserver.RouteUpload && r.Method == http.MethodPut ||
-			rt.Kind == registryserver.RouteUploads && r.Method == http.MethodPost && !q.Has("mount")
+		completes := rt.Kind == server.RouteUpload && r.Method == http.MethodPut ||
+			rt.Kind == server.RouteUploads && r.Method == http.MethodPost && !q.Has("mount")
 		if !completes || !q.Has("digest") {
 			return false
 		}
@@ -195,13 +195,13 @@ func nexusBlobCannotBeUpdated(g *Registry, next http.Handler) http.Handler {
 }
 
 func proxyNoDigestOnHead(g *Registry, next http.Handler) http.Handler {
-	return dropHeader(g, ProxyNoDigestOnHead, "Docker-Content-Digest", is(registryserver.RouteManifest, http.MethodHead), next)
+	return dropHeader(g, ProxyNoDigestOnHead, "Docker-Content-Digest", is(server.RouteManifest, http.MethodHead), next)
 }
 
 // redHatGzipEncoding gzips blob bodies for clients that accept gzip.
 func redHatGzipEncoding(g *Registry, next http.Handler) http.Handler {
-	asks := func(r *http.Request, rt registryserver.Route) bool {
-		return is(registryserver.RouteBlob, http.MethodGet)(r, rt) && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
+	asks := func(r *http.Request, rt server.Route) bool {
+		return is(server.RouteBlob, http.MethodGet)(r, rt) && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
 	}
 	return when(asks, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.hit(RedHatGzipEncoding)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -15,9 +15,9 @@ import (
 const ecrRegistryID = "123456789012"
 
 // isMount matches the POST that asks for a mount.
-func isMount(r *http.Request, rt registryserver.Route) bool {
+func isMount(r *http.Request, rt server.Route) bool {
 	q := r.URL.Query()
-	return rt.Kind == registryserver.RouteUploads && r.Method == http.MethodPost && q.Has("mount") && q.Has("from")
+	return rt.Kind == server.RouteUploads && r.Method == http.MethodPost && q.Has("mount") && q.Has("from")
 }
 
 func ecrMountNeedsManifest(g *Registry, next http.Handler) http.Handler {
@@ -56,11 +56,11 @@ func (g *Registry) referenced(repo string, d manifest.Digest) bool {
 }
 
 func ecrNoDigestOnGet(g *Registry, next http.Handler) http.Handler {
-	return dropHeader(g, ECRNoDigestOnGet, "Docker-Content-Digest", is(registryserver.RouteManifest, http.MethodGet), next)
+	return dropHeader(g, ECRNoDigestOnGet, "Docker-Content-Digest", is(server.RouteManifest, http.MethodGet), next)
 }
 
 func ecrPatchCreated(g *Registry, next http.Handler) http.Handler {
-	return when(is(registryserver.RouteUpload, http.MethodPatch), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return when(is(server.RouteUpload, http.MethodPatch), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(onHeaders(w, func(status int, _ http.Header) int {
 			if status == http.StatusAccepted {
 				g.hit(ECRPatchCreated)
@@ -77,8 +77,8 @@ func ecrPatchCreated(g *Registry, next http.Handler) http.Handler {
 func ecrChunkDiscard(g *Registry, next http.Handler) http.Handler {
 	var mu sync.Mutex
 	patched := map[string]bool{}
-	return when(is(registryserver.RouteUpload, http.MethodPatch), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, _ := registryserver.RouteOf(r)
+	return when(is(server.RouteUpload, http.MethodPatch), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt, _ := server.RouteOf(r)
 		mu.Lock()
 		again := patched[rt.Ref]
 		patched[rt.Ref] = true
@@ -109,12 +109,12 @@ func ecrChunkDiscard(g *Registry, next http.Handler) http.Handler {
 }
 
 func ecrRepositoryMustExist(g *Registry, next http.Handler) http.Handler {
-	writes := func(r *http.Request, rt registryserver.Route) bool {
-		return (rt.Kind == registryserver.RouteUploads || rt.Kind == registryserver.RouteManifest && r.Method == http.MethodPut) &&
+	writes := func(r *http.Request, rt server.Route) bool {
+		return (rt.Kind == server.RouteUploads || rt.Kind == server.RouteManifest && r.Method == http.MethodPut) &&
 			!g.repoExists(rt.Name)
 	}
 	return when(writes, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, _ := registryserver.RouteOf(r)
+		rt, _ := server.RouteOf(r)
 		g.hit(ECRRepositoryMustExist)
 		writeQuirkError(w, http.StatusNotFound, CodeNameUnknown,
 			fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", rt.Name, ecrRegistryID), nil)
@@ -122,8 +122,8 @@ func ecrRepositoryMustExist(g *Registry, next http.Handler) http.Handler {
 }
 
 // existingTagPut matches manifest PUTs to a tag the repository has.
-func (g *Registry) existingTagPut(r *http.Request, rt registryserver.Route) bool {
-	if rt.Kind != registryserver.RouteManifest || r.Method != http.MethodPut || strings.Contains(rt.Ref, ":") {
+func (g *Registry) existingTagPut(r *http.Request, rt server.Route) bool {
+	if rt.Kind != server.RouteManifest || r.Method != http.MethodPut || strings.Contains(rt.Ref, ":") {
 		return false
 	}
 	_, err := g.store.Lookup(rt.Name, KindTag, rt.Ref)
@@ -132,7 +132,7 @@ func (g *Registry) existingTagPut(r *http.Request, rt registryserver.Route) bool
 
 func ecrImmutableTags(g *Registry, next http.Handler) http.Handler {
 	return when(g.existingTagPut, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, _ := registryserver.RouteOf(r)
+		rt, _ := server.RouteOf(r)
 		g.hit(ECRImmutableTags)
 		writeQuirkError(w, http.StatusBadRequest, CodeTagInvalid, fmt.Sprintf("The image tag '%s' already exists in the '%s' "+
 			"repository and cannot be overwritten because the repository is immutable.", rt.Ref, rt.Name), nil)
@@ -164,15 +164,15 @@ func ecrBlobRedirectS3(g *Registry, next http.Handler) http.Handler {
 // and a Location on the blob host (Server.BlobURL), query appended, as a
 // signed storage URL.
 func (g *Registry) redirectBlobs(q Quirk, status int, query string, next http.Handler) http.Handler {
-	held := func(r *http.Request, rt registryserver.Route) bool {
-		if rt.Kind != registryserver.RouteBlob || r.Method != http.MethodGet || g.blobURL == "" {
+	held := func(r *http.Request, rt server.Route) bool {
+		if rt.Kind != server.RouteBlob || r.Method != http.MethodGet || g.blobURL == "" {
 			return false
 		}
 		_, err := g.store.Lookup(rt.Name, KindBlob, string(rt.Digest))
 		return err == nil
 	}
 	return when(held, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, _ := registryserver.RouteOf(r)
+		rt, _ := server.RouteOf(r)
 		g.hit(q)
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Location", g.blobURL+"/blobs/"+string(rt.Digest)+"?"+query)

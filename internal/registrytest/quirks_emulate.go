@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -86,9 +86,9 @@ func (g *Registry) emulate(next http.Handler) http.Handler {
 }
 
 // when serves requests that match with serve, others with next.
-func when(match func(*http.Request, registryserver.Route) bool, serve, next http.Handler) http.Handler {
+func when(match func(*http.Request, server.Route) bool, serve, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt, _ := registryserver.RouteOf(r); match(r, rt) {
+		if rt, _ := server.RouteOf(r); match(r, rt) {
 			serve.ServeHTTP(w, r)
 			return
 		}
@@ -97,8 +97,8 @@ func when(match func(*http.Request, registryserver.Route) bool, serve, next http
 }
 
 // is matches requests to endpoint kind with one of methods.
-func is(kind string, methods ...string) func(*http.Request, registryserver.Route) bool {
-	return func(r *http.Request, rt registryserver.Route) bool {
+func is(kind string, methods ...string) func(*http.Request, server.Route) bool {
+	return func(r *http.Request, rt server.Route) bool {
 		return rt.Kind == kind && slices.Contains(methods, r.Method)
 	}
 }
@@ -143,7 +143,7 @@ func (w *statusHook) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // dropHeader removes header name from responses to requests that match,
 // counting a hit for q when it was there.
-func dropHeader(g *Registry, q Quirk, name string, match func(*http.Request, registryserver.Route) bool, next http.Handler) http.Handler {
+func dropHeader(g *Registry, q Quirk, name string, match func(*http.Request, server.Route) bool, next http.Handler) http.Handler {
 	return when(match, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(onHeaders(w, func(status int, h http.Header) int {
 			if h.Get(name) != "" {
@@ -212,7 +212,7 @@ func (g *Registry) readDocument(l Link) (*manifest.Document, error) {
 // with the status and body check returns.
 func refuseManifests(q Quirk, check func(g *Registry, doc *manifest.Document, raw []byte) *refusal) quirkMiddleware {
 	return func(g *Registry, next http.Handler) http.Handler {
-		return when(is(registryserver.RouteManifest, http.MethodPut), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return when(is(server.RouteManifest, http.MethodPut), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, err := io.ReadAll(io.LimitReader(r.Body, manifest.MaxManifestSize+1))
 			if err != nil {
 				writeError(w, http.StatusBadRequest, CodeManifestInvalid, err.Error())

@@ -7,14 +7,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // readsMissingRepo matches reads of a repository that holds nothing.
-func (g *Registry) readsMissingRepo(r *http.Request, rt registryserver.Route) bool {
+func (g *Registry) readsMissingRepo(r *http.Request, rt server.Route) bool {
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch rt.Kind {
-	case registryserver.RouteManifest, registryserver.RouteBlob, registryserver.RouteTags, registryserver.RouteReferrers:
+	case server.RouteManifest, server.RouteBlob, server.RouteTags, server.RouteReferrers:
 		return read && !g.repoExists(rt.Name) && !g.tokenAllows(r, rt.Name, "push")
 	}
 	return false
@@ -29,7 +29,7 @@ func (g *Registry) tokenAllows(r *http.Request, repo, action string) bool {
 
 func hubMissingRepo401(g *Registry, next http.Handler) http.Handler {
 	return when(g.readsMissingRepo, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, _ := registryserver.RouteOf(r)
+		rt, _ := server.RouteOf(r)
 		g.hit(HubMissingRepo401)
 		g.challengeBearer(w, r, []scope{{Type: "repository", Name: rt.Name, Actions: []string{"pull"}}}, "insufficient_scope")
 	}), next)
@@ -43,7 +43,7 @@ const (
 )
 
 func hubPullRateLimit(g *Registry, next http.Handler) http.Handler {
-	return when(is(registryserver.RouteManifest, http.MethodGet), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return when(is(server.RouteManifest, http.MethodGet), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.hit(HubPullRateLimit)
 		w.Header().Set("RateLimit-Limit", hubRateLimit)
 		w.Header().Set("RateLimit-Remaining", hubRateRemaining)
@@ -53,7 +53,7 @@ func hubPullRateLimit(g *Registry, next http.Handler) http.Handler {
 }
 
 func hubCatalogDenied(g *Registry, next http.Handler) http.Handler {
-	return when(is(registryserver.RouteCatalog, http.MethodGet), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return when(is(server.RouteCatalog, http.MethodGet), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.hit(HubCatalogDenied)
 		g.challengeBearer(w, r, []scope{{Type: "registry", Name: "catalog", Actions: []string{"*"}}}, "insufficient_scope")
 	}), next)
@@ -64,8 +64,8 @@ func hubCDNRedirect(g *Registry, next http.Handler) http.Handler {
 }
 
 func ghcrNoReferrersAPI(g *Registry, next http.Handler) http.Handler {
-	next = dropHeader(g, GHCRNoReferrersAPI, "OCI-Subject", is(registryserver.RouteManifest, http.MethodPut), next)
-	return when(is(registryserver.RouteReferrers, http.MethodGet), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	next = dropHeader(g, GHCRNoReferrersAPI, "OCI-Subject", is(server.RouteManifest, http.MethodPut), next)
+	return when(is(server.RouteReferrers, http.MethodGet), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.hit(GHCRNoReferrersAPI)
 		writeQuirkError(w, http.StatusNotFound, CodeManifestUnknown, "manifest unknown", nil)
 	}), next)
@@ -74,7 +74,7 @@ func ghcrNoReferrersAPI(g *Registry, next http.Handler) http.Handler {
 // gcrTagsNoPagination serves every tag whatever n and last say, adding
 // GCR's "manifest" and "child" fields.
 func gcrTagsNoPagination(g *Registry, next http.Handler) http.Handler {
-	return when(is(registryserver.RouteTags, http.MethodGet), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return when(is(server.RouteTags, http.MethodGet), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		all := r.Clone(r.Context())
 		all.URL.RawQuery = ""
 		rec := served(next, all)
@@ -87,7 +87,7 @@ func gcrTagsNoPagination(g *Registry, next http.Handler) http.Handler {
 			return
 		}
 		g.hit(GCRTagsNoPagination)
-		rt, _ := registryserver.RouteOf(r)
+		rt, _ := server.RouteOf(r)
 		body, _ := json.Marshal(map[string]any{"child": []string{}, "manifest": g.gcrManifests(rt.Name),
 			"name": page.Name, "tags": page.Tags})
 		rec.Header().Del("Link")
@@ -117,8 +117,8 @@ func (g *Registry) gcrManifests(repo string) map[string]any {
 const acrPage = 1000
 
 func acrLinkOrderby(g *Registry, next http.Handler) http.Handler {
-	lists := func(r *http.Request, rt registryserver.Route) bool {
-		return r.Method == http.MethodGet && (rt.Kind == registryserver.RouteTags || rt.Kind == registryserver.RouteCatalog)
+	lists := func(r *http.Request, rt server.Route) bool {
+		return r.Method == http.MethodGet && (rt.Kind == server.RouteTags || rt.Kind == server.RouteCatalog)
 	}
 	return when(lists, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -154,7 +154,7 @@ func (g *Registry) projectExists(project string) bool {
 }
 
 func harborMountMissingProject(g *Registry, next http.Handler) http.Handler {
-	missing := func(r *http.Request, rt registryserver.Route) bool {
+	missing := func(r *http.Request, rt server.Route) bool {
 		return isMount(r, rt) && !g.projectExists(harborProject(r.URL.Query().Get("from")))
 	}
 	return when(missing, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -169,8 +169,8 @@ func harborMountMissingProject(g *Registry, next http.Handler) http.Handler {
 }
 
 func harborVulnerable412(g *Registry, next http.Handler) http.Handler {
-	stored := func(r *http.Request, rt registryserver.Route) bool {
-		if !is(registryserver.RouteManifest, http.MethodGet, http.MethodHead)(r, rt) {
+	stored := func(r *http.Request, rt server.Route) bool {
+		if !is(server.RouteManifest, http.MethodGet, http.MethodHead)(r, rt) {
 			return false
 		}
 		l, ok := g.manifestOf(rt.Name, rt.Ref)
@@ -191,7 +191,7 @@ func manifestIsIndex(mt string) bool {
 
 func harborImmutableTags(g *Registry, next http.Handler) http.Handler {
 	return when(g.existingTagPut, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, _ := registryserver.RouteOf(r)
+		rt, _ := server.RouteOf(r)
 		g.hit(HarborImmutableTags)
 		writeQuirkError(w, http.StatusPreconditionFailed, CodeDenied,
 			fmt.Sprintf("The tag:%s:%s is immutable, cannot be overwrite.", rt.Name, rt.Ref), nil)

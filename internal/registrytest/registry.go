@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/skiffoci/skiff/internal/registryserver"
+	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/internal/safefile"
 )
 
@@ -62,7 +62,7 @@ type Options struct {
 	StaleUploadCheck bool
 
 	// MaxBlobSize, MaxUploadSessions and UploadIdleTimeout are the
-	// server's limits, as in registryserver.Options: zero is the
+	// server's limits, as in server.Options: zero is the
 	// default, negative no limit.
 	MaxBlobSize       int64
 	MaxUploadSessions int
@@ -78,7 +78,7 @@ type Options struct {
 }
 
 // Registry is an in-process registry implementing the OCI distribution
-// spec, strictly: registryserver's handler with the test switches, faults,
+// spec, strictly: registry/server's handler with the test switches, faults,
 // a token endpoint and a request log around it. It is an http.Handler;
 // use it with httptest.NewServer or through NewServer.
 type Registry struct {
@@ -89,8 +89,8 @@ type Registry struct {
 
 	opts    Options
 	store   Storage
-	srv     *registryserver.Server
-	basic   *registryserver.BasicAuth // users and what they may do, in every mode
+	srv     *server.Server
+	basic   *server.BasicAuth // users and what they may do, in every mode
 	tokens  *tokenTable
 	states  *stateTable
 	handler http.HandlerFunc
@@ -117,10 +117,10 @@ func New(opts *Options) *Registry {
 		uploads = processUploads()
 	}
 	a := &g.opts.Auth
-	g.basic = &registryserver.BasicAuth{Realm: "registrytest", Users: a.Users, CheckPassword: a.CheckPassword,
+	g.basic = &server.BasicAuth{Realm: "registrytest", Users: a.Users, CheckPassword: a.CheckPassword,
 		Access: a.Access, AnonymousPull: a.AnonymousPull}
 	g.tokens = newTokenTable(a.RefreshTokens)
-	g.srv = registryserver.New(&registryserver.Options{
+	g.srv = server.New(&server.Options{
 		Storage: g.store, UploadDir: uploads, Auth: g.authorizer(),
 		ReadOnly: g.opts.ReadOnly, DisableDelete: g.opts.DisableDelete,
 		ChunkMinLength: g.opts.ChunkMinLength, MaxChunkLength: g.opts.MaxChunkLength,
@@ -135,7 +135,7 @@ func New(opts *Options) *Registry {
 func (g *Registry) Storage() Storage { return g.store }
 
 // Server returns the production handler the registry wraps.
-func (g *Registry) Server() *registryserver.Server { return g.srv }
+func (g *Registry) Server() *server.Server { return g.srv }
 
 // Close ends the upload sessions and removes their files. NewServer
 // calls it when the test ends.
