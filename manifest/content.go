@@ -84,3 +84,24 @@ func FetchAll(ctx context.Context, f Fetcher, desc Descriptor, limit int64) ([]b
 	defer rc.Close()
 	return ReadAllVerified(rc, desc, limit)
 }
+
+// Bounds on the graph Copy walks (RELIABILITY #10).
+const (
+	MaxDepth     = 8     // index nesting
+	MaxManifests = 10000 // manifests and indexes in one graph
+)
+
+// Mounter is implemented by stores that can take a blob from another
+// store on the same server without moving its bytes (a registry's
+// cross-repository mount). MountFrom reports false, with no error, when
+// src is not such a store (then without a request) or the server
+// declined. Copy tries it after checking that dst lacks the blob.
+type Mounter interface {
+	MountFrom(ctx context.Context, desc Descriptor, src Fetcher) (bool, error)
+}
+
+// ReferencePusher is implemented by stores that can store a manifest under
+// a tag in one step, instead of Push and then Tag.
+type ReferencePusher interface {
+	PushReference(ctx context.Context, desc Descriptor, r io.Reader, tag string) error
+}

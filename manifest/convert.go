@@ -2,9 +2,7 @@ package manifest
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -107,55 +105,11 @@ func convertDesc(d Descriptor, table map[string]string) (Descriptor, error) {
 	return d, fmt.Errorf("no counterpart for media type %s", d.MediaType)
 }
 
-// ToOCI returns g with every Docker-typed document converted to OCI media
-// types as ToOCI converts one, children before parents, and each index's
-// entries pointing at the converted children: a graph that every OCI tool
-// reads, under new digests. Blobs keep their bytes and digests; only the
-// media types that describe them change. A graph with referrers or
-// cosign-tagged documents is refused: they name their subjects' digests,
-// which change.
-func (g *Graph) ToOCI() (*Graph, error) {
-	if _, refs := g.split(); len(refs) > 0 || len(g.Tagged) > 0 {
-		return nil, errors.New("manifest: converting to OCI media types changes digests, so what refers to the image would no longer apply")
+// OCIMediaType returns the OCI media type of content of Docker's type mt,
+// or mt when it has no Docker counterpart.
+func OCIMediaType(mt string) string {
+	if oci, ok := dockerToOCI[mt]; ok {
+		return oci
 	}
-	out := &Graph{Docs: make([]*Document, 0, len(g.Docs)), Blobs: make([]Descriptor, 0, len(g.Blobs))}
-	conv := make(map[Digest]*Document, len(g.Docs))
-	for _, d := range g.Docs {
-		nd, err := docToOCI(d, conv)
-		if err != nil {
-			return nil, err
-		}
-		conv[d.Digest] = nd
-		out.Docs = append(out.Docs, nd)
-	}
-	out.Root = conv[g.Root.Digest]
-	for _, b := range g.Blobs {
-		if mt, ok := dockerToOCI[b.MediaType]; ok {
-			b.MediaType = mt
-		}
-		out.Blobs = append(out.Blobs, b)
-	}
-	return out, nil
-}
-
-// docToOCI converts d; an index also gets the converted descriptors of
-// the children conv holds.
-func docToOCI(d *Document, conv map[Digest]*Document) (*Document, error) {
-	if d.Index == nil {
-		return ToOCI(d)
-	}
-	idx := *d.Index
-	idx.Manifests = slices.Clone(idx.Manifests)
-	changed := d.MediaType != MediaTypeOCIIndex
-	for i, e := range idx.Manifests {
-		if c, ok := conv[e.Digest]; ok && c.Digest != e.Digest {
-			idx.Manifests[i].MediaType, idx.Manifests[i].Digest, idx.Manifests[i].Size = c.MediaType, c.Digest, int64(len(c.Raw))
-			changed = true
-		}
-	}
-	if !changed {
-		return d, nil
-	}
-	idx.MediaType = MediaTypeOCIIndex
-	return Marshal(MediaTypeOCIIndex, &idx)
+	return mt
 }

@@ -44,11 +44,12 @@ func (o *observedFetcher) FetchFrom(ctx context.Context, desc Descriptor, offset
 	return &progressReader{r: rc, c: rc, desc: desc, fn: o.fn, n: offset, done: true}, nil
 }
 
-// ObserveReader returns a reader of rc's bytes that reports StateProgress
-// events for desc to fn as they are read; a Verifier of it reuses the
-// hash of rc when rc verifies, so a store hashes the bytes once.
-func ObserveReader(rc io.ReadCloser, desc Descriptor, fn func(Event)) io.ReadCloser {
-	return &progressReader{r: rc, c: rc, desc: desc, fn: fn}
+// ObserveReader returns a reader of rc's bytes, the content of desc from
+// offset on, that reports StateProgress events for desc to fn as they are
+// read, counting from offset; a Verifier of it reuses the hash of rc when
+// rc verifies, so a store hashes the bytes once.
+func ObserveReader(rc io.ReadCloser, desc Descriptor, offset int64, fn func(Event)) io.ReadCloser {
+	return &progressReader{r: rc, c: rc, desc: desc, fn: fn, n: offset}
 }
 
 // progressReader reports the bytes read through it, and with done its

@@ -2,6 +2,7 @@ package manifest_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"testing"
@@ -13,19 +14,18 @@ import (
 // verified, so a store's Verifier hashes it once; its events
 // add up to its size and end with StateDone.
 func TestObserveFetcherHashesOnce(t *testing.T) {
-	src := newMemStore()
 	data := bytes.Repeat([]byte("layer"), 20000)
 	d := manifest.DescriptorFor(manifest.MediaTypeOCILayerGzip, data)
-	src.blobs[d.Digest] = data
+	src := blobMap{d.Digest: data}
 	var events []manifest.Event
-	f := manifest.ObserveFetcher(verifiedSource{src}, func(e manifest.Event) { events = append(events, e) })
+	f := manifest.ObserveFetcher(src, func(e manifest.Event) { events = append(events, e) })
 	rc, err := f.Fetch(t.Context(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
 	r := manifest.NewVerifier(rc, d)
-	if !manifest.Reused(r) {
+	if !r.Reused() {
 		t.Fatal("a Verifier of an observed, verifying reader hashes again: the blob would be hashed twice")
 	}
 	got, err := io.ReadAll(inChunks(r, 4096))
@@ -41,11 +41,10 @@ func TestObserveFetcherHashesOnce(t *testing.T) {
 // TestObserveFetcherPassesMismatch: watching never hides a bad blob: the
 // mismatch reaches the reader and no StateDone is reported.
 func TestObserveFetcherPassesMismatch(t *testing.T) {
-	src := newMemStore()
 	d := manifest.DescriptorFor(manifest.MediaTypeOCILayerGzip, []byte("right"))
-	src.blobs[d.Digest] = []byte("wrong")
+	src := blobMap{d.Digest: []byte("wrong")}
 	var done bool
-	f := manifest.ObserveFetcher(verifiedSource{src}, func(e manifest.Event) { done = done || e.State == manifest.StateDone })
+	f := manifest.ObserveFetcher(src, func(e manifest.Event) { done = done || e.State == manifest.StateDone })
 	rc, err := f.Fetch(t.Context(), d)
 	if err != nil {
 		t.Fatal(err)
@@ -63,3 +62,14 @@ func inChunks(r io.Reader, n int) io.Reader {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// blobMap is a Fetcher of blobs in memory, verified as they are read.
+type blobMap map[manifest.Digest][]byte
+
+func (m blobMap) Fetch(ctx context.Context, d manifest.Descriptor) (io.ReadCloser, error) {
+	b, ok := m[d.Digest]
+	if !ok {
+		return nil, manifest.ErrNotFound
+	}
+	return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(b)), d), nil
+}

@@ -212,3 +212,13 @@ func ParseConfig(raw []byte) (*Config, error) {
 	}
 	return &c, nil
 }
+
+// Marshal encodes v (a *Manifest or *Index) and parses the result, so the
+// returned Document carries its raw bytes and digest.
+func Marshal(mediaType string, v any) (*Document, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(raw, mediaType)
+}

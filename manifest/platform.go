@@ -108,3 +108,20 @@ func (p Platform) Matches(want Platform) bool {
 }
 
 func field(have, want string) bool { return want == "" || have == want }
+
+// SelectPlatform returns the entry of idx for want, preferring an exact
+// variant match; ErrNotFound wrapped with the platforms available
+// otherwise.
+func SelectPlatform(idx *Index, want Platform) (Descriptor, error) {
+	var have []string
+	for _, d := range idx.Manifests {
+		if d.Platform == nil {
+			continue
+		}
+		if d.Platform.Matches(want) {
+			return d, nil
+		}
+		have = append(have, d.Platform.String())
+	}
+	return Descriptor{}, fmt.Errorf("%w: no manifest for platform %s (available: %v)", ErrNotFound, want, have)
+}

@@ -191,3 +191,8 @@ func hashingOf(r io.Reader) *verifier {
 	}
 	return nil
 }
+
+// Reused reports whether v hashes with its source's verifier (a verifying
+// reader nothing had read yet), so that the bytes are hashed once on
+// their way from one store to another.
+func (v *Verifier) Reused() bool { return v.reused }

@@ -58,11 +58,11 @@ func TestVerifierReusesHash(t *testing.T) {
 	for name, r := range map[string]io.Reader{
 		"NewVerifyingReader": manifest.NewVerifyingReader(bytes.NewReader(data), desc),
 		"VerifyReadCloser":   manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(data)), desc),
-		"ObserveReader":      manifest.ObserveReader(manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(data)), desc), desc, func(manifest.Event) {}),
+		"ObserveReader":      manifest.ObserveReader(manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(data)), desc), desc, 0, func(manifest.Event) {}),
 		"another Verifier":   manifest.NewVerifier(manifest.NewVerifyingReader(bytes.NewReader(data), desc), desc),
 	} {
 		v := manifest.NewVerifier(r, desc)
-		if !manifest.Reused(v) {
+		if !v.Reused() {
 			t.Errorf("%s: hashed a second time", name)
 		}
 		if _, proof, err := readProof(v); err != nil || proof.Check(desc) != nil {
@@ -70,7 +70,7 @@ func TestVerifierReusesHash(t *testing.T) {
 		}
 	}
 	other := descOf([]byte("other"))
-	if v := manifest.NewVerifier(manifest.NewVerifyingReader(bytes.NewReader(data), desc), other); manifest.Reused(v) {
+	if v := manifest.NewVerifier(manifest.NewVerifyingReader(bytes.NewReader(data), desc), other); v.Reused() {
 		t.Error("a reader verifying another descriptor was trusted")
 	}
 }
@@ -99,7 +99,7 @@ func TestVerifierRefuses(t *testing.T) {
 		want error
 	}{
 		{"partly read", manifest.NewVerifier(partly(), desc), manifest.ErrSizeMismatch},
-		{"partly read, observed", manifest.NewVerifier(manifest.ObserveReader(io.NopCloser(partly()), desc, func(manifest.Event) {}), desc), manifest.ErrSizeMismatch},
+		{"partly read, observed", manifest.NewVerifier(manifest.ObserveReader(io.NopCloser(partly()), desc, 0, func(manifest.Event) {}), desc), manifest.ErrSizeMismatch},
 		{"a range from byte 6", manifest.NewVerifier(bytes.NewReader(data[6:]), desc), manifest.ErrSizeMismatch},
 		{"resumed at 6 with the bytes from 10", resumed(data[:6], bytes.NewReader(data[10:])), manifest.ErrSizeMismatch},
 		{"resumed at 6 with the bytes from 0", resumed(data[:6], bytes.NewReader(data)), manifest.ErrSizeMismatch},
@@ -129,7 +129,7 @@ func TestVerifierSharedSource(t *testing.T) {
 	desc := descOf(data)
 	src := manifest.NewVerifyingReader(bytes.NewReader(data), desc)
 	v := manifest.NewVerifier(src, desc)
-	if !manifest.Reused(v) {
+	if !v.Reused() {
 		t.Fatal("not reused")
 	}
 	io.ReadFull(v, make([]byte, 10))

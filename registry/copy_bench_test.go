@@ -7,9 +7,9 @@ import (
 
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
-	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 func benchRepo(b *testing.B, c *registry.Client, url, name string) *registry.Repository {
@@ -52,7 +52,7 @@ func BenchmarkCopy(b *testing.B) {
 		dst := httptest.NewServer(dreg)
 		to := benchRepo(b, c, dst.URL, "bench/dst")
 		b.StartTimer()
-		if _, err := manifest.Copy(b.Context(), to, from, im.Descriptor(), &manifest.CopyOptions{Tag: "v1"}); err != nil {
+		if _, err := images.Copy(b.Context(), to, from, im.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

@@ -15,9 +15,9 @@ import (
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/image"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -78,7 +78,7 @@ func Example_addFilesAndPush() {
 	ctx := context.Background()
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
 	repo := (&registry.Client{}).Repository(ref)
-	img, err := image.Open(ctx, repo, ref.Tag, nil)
+	img, err := images.Open(ctx, repo, ref.Tag, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func Example_addFilesAndPush() {
 	if img, err = img.AppendLayer(layer, manifest.History{CreatedBy: "add config and hello"}); err != nil {
 		log.Fatal(err)
 	}
-	img = img.EditConfig(manifest.ConfigChanges{Env: []string{"APP_DEBUG=1"}})
+	img = img.EditConfig(images.ConfigChanges{Env: []string{"APP_DEBUG=1"}})
 	if _, err := img.Write(ctx, repo, "1.0-debug", nil); err != nil {
 		log.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func Example_copyWithMount() {
 		log.Fatal(err)
 	}
 	var mounted atomic.Int32 // Progress is called from every transfer at once
-	_, err = manifest.Copy(ctx, dst, src, root, &manifest.CopyOptions{
+	_, err = images.Copy(ctx, dst, src, root, &images.CopyOptions{
 		Tag: dstRef.Tag,
 		Progress: func(e manifest.Event) {
 			if e.State == manifest.StateMounted {
@@ -131,7 +131,7 @@ func Example_copyWithMount() {
 }
 
 // Read a tarball written by "docker save" (here Docker 25's shape, from
-// testdata) and list what it holds; push it with manifest.Copy.
+// testdata) and list what it holds; push it with images.Copy.
 func Example_readDockerSave() {
 	r, err := tarball.OpenFile("../testdata/tarball/docker25.tar", nil)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // faultClock is a clock the matrix moves forward to expire tokens.
@@ -118,7 +119,7 @@ func faultRun(t *testing.T, run int, clock *faultClock, src, dst *registrytest.S
 		repo.WillPush()
 		to, fetchBack = repo, repo
 	}
-	if _, err := manifest.Copy(t.Context(), to, from, im.Manifest.Descriptor(), &manifest.CopyOptions{Tag: "v1"}); err != nil {
+	if _, err := images.Copy(t.Context(), to, from, im.Manifest.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
 		return err
 	}
 	if err := verifyAll(t, fetchBack, im); err != nil {

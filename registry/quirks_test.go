@@ -11,6 +11,7 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // Quirks of real registries that the command-line table
@@ -99,7 +100,7 @@ func TestQuirkHarborMountMissingProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := manifest.Copy(t.Context(), dst, src, root, &manifest.CopyOptions{Tag: "1"}); err != nil {
+	if _, err := images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Tag: "1"}); err != nil {
 		t.Fatalf("copy through a refused mount: %v", err)
 	}
 	if harbor.QuirkHits(registrytest.HarborMountMissingProject) == 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // stallWait is the body bound of these tests: the feature is a timeout,
@@ -60,7 +61,7 @@ func TestReliability50_StalledBlobContinuesWithRange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := manifest.Copy(t.Context(), l, repo, im.Manifest.Descriptor(), &manifest.CopyOptions{Tag: "v1"}); err != nil {
+			if _, err := images.Copy(t.Context(), l, repo, im.Manifest.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
 				t.Fatalf("pull with a stalled blob: %v", err)
 			}
 			if err := verifyAll(t, l, im); err != nil {

@@ -45,7 +45,7 @@ func (r *Repository) pushBlob(ctx context.Context, desc manifest.Descriptor, bod
 		return r.pushSmall(ctx, desc, manifest.NewVerifier(body, desc))
 	}
 	// The session opens before body is touched: a source still fetching
-	// (manifest.Copy's) arrives meanwhile.
+	// (images.Copy's) arrives meanwhile.
 	loc, minLen, err := r.startUpload(ctx, "")
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // pushBlob pushes a random blob of n bytes and reads it back.
@@ -147,7 +148,7 @@ func TestCopyWithinRegistryMounts(t *testing.T) {
 	im := seed(t, srv, nil, "team/base", "v1", 1<<20, 1000)
 	dst := repoOn(t, c, srv, "team/app")
 	dst.WillPush()
-	if _, err := manifest.Copy(t.Context(), dst, src, im.Descriptor(), &manifest.CopyOptions{Tag: "v1"}); err != nil {
+	if _, err := images.Copy(t.Context(), dst, src, im.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.Log.Count(is("GET", "/blobs/")); n != 0 {

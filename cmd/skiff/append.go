@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/image"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -71,7 +71,7 @@ func runAppend(ctx context.Context, e *env, args []string) error {
 	}
 	// The layer went up (or is going up) while the base was read: the
 	// config goes up meanwhile, and the manifest waits for both.
-	digest, err := pushEditedWith(ctx, b, img, dst, &image.WriteOptions{Jobs: o.jobs,
+	digest, err := pushEditedWith(ctx, b, img, dst, &images.WriteOptions{Jobs: o.jobs,
 		Stored: []manifest.Digest{layer.Desc.Digest},
 		Wait: func() error {
 			if err := <-ahead; err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -173,7 +174,7 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 
 // copyTo copies one image to a registry or an OCI layout.
 func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
-	opts := &manifest.CopyOptions{Platforms: platforms, Jobs: o.jobs, Progress: display.Event, Referrers: o.referrers}
+	opts := &images.CopyOptions{Platforms: platforms, Jobs: o.jobs, Progress: display.Event, Referrers: o.referrers}
 	var store manifest.Store
 	var lay *layout.Layout
 	if dst.kind == kindRegistry {
@@ -195,7 +196,7 @@ func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, 
 		return manifest.Descriptor{}, err
 	}
 	root := g.Root.Descriptor()
-	if err := manifest.CopyGraph(ctx, store, src.fetcher, g, opts); err != nil {
+	if err := images.CopyGraph(ctx, store, src.fetcher, g, opts); err != nil {
 		return root, err
 	}
 	if lay != nil {

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/image"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // listFlag is a repeatable string flag.
@@ -24,7 +24,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 type base struct {
 	repo *registry.Repository // nil for scratch
 	ref  reference.Reference
-	img  *image.Image
+	img  *images.Image
 	dst  *registry.Repository
 }
 
@@ -100,7 +100,7 @@ func startScratch(e *env, o *options, dstName string) (*registry.Client, *base, 
 	if err != nil {
 		return nil, nil, dst, err
 	}
-	return c, &base{img: image.Scratch(platforms[0])}, dst, nil
+	return c, &base{img: images.Scratch(platforms[0])}, dst, nil
 }
 
 // loadBase reads only the manifest and the config of ref, choosing from
@@ -127,23 +127,23 @@ func loadBase(ctx context.Context, e *env, c *registry.Client, ref reference.Ref
 			return nil, err
 		}
 	}
-	img, err := image.OpenDocument(ctx, repo, doc)
+	img, err := images.OpenDocument(ctx, repo, doc)
 	if err != nil {
 		return nil, err
 	}
 	return &base{repo: repo, ref: ref, img: img}, nil
 }
 
-// pushEdited writes an edited image to dst (image.Image.Write: the base's
+// pushEdited writes an edited image to dst (images.Image.Write: the base's
 // layers mounted or streamed when dst is another repository, the new
 // layers and the config side by side, the manifest last) and returns its
 // digest.
-func pushEdited(ctx context.Context, b *base, img *image.Image, dst reference.Reference, o *options) (manifest.Digest, error) {
-	return pushEditedWith(ctx, b, img, dst, &image.WriteOptions{Jobs: o.jobs})
+func pushEdited(ctx context.Context, b *base, img *images.Image, dst reference.Reference, o *options) (manifest.Digest, error) {
+	return pushEditedWith(ctx, b, img, dst, &images.WriteOptions{Jobs: o.jobs})
 }
 
 // pushEditedWith is pushEdited with the write's options given.
-func pushEditedWith(ctx context.Context, b *base, img *image.Image, dst reference.Reference, opts *image.WriteOptions) (manifest.Digest, error) {
+func pushEditedWith(ctx context.Context, b *base, img *images.Image, dst reference.Reference, opts *images.WriteOptions) (manifest.Digest, error) {
 	target := dst.Tag
 	if dst.Digest != "" {
 		target = dst.Digest

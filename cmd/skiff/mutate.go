@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 func init() { commands["mutate"] = mutateCommand }
@@ -84,8 +84,8 @@ func runMutate(ctx context.Context, e *env, args []string) error {
 }
 
 // changes turns the flags into config changes.
-func (f *mutateFlags) changes(e *env) (manifest.ConfigChanges, error) {
-	ch := manifest.ConfigChanges{Env: f.env, ExposedPorts: f.expose}
+func (f *mutateFlags) changes(e *env) (images.ConfigChanges, error) {
+	ch := images.ConfigChanges{Env: f.env, ExposedPorts: f.expose}
 	var err error
 	if ch.Entrypoint, err = f.entrypoint.words("--entrypoint"); err != nil {
 		return ch, err

@@ -5,6 +5,7 @@ import (
 	"flag"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // registerOCIMediaTypes adds --oci-media-types to commands that write
@@ -16,8 +17,8 @@ func (o *options) registerOCIMediaTypes(fs *flag.FlagSet) {
 // walkFor walks the graph copyTo moves from src, converted to OCI media
 // types with --oci-media-types; src.converted then keeps the digest the
 // root had before, for transfer to say what changed.
-func walkFor(ctx context.Context, src *source, platforms []manifest.Platform, o *options) (*manifest.Graph, error) {
-	g, err := manifest.Walk(ctx, src.fetcher, src.root, &manifest.WalkOptions{Platforms: platforms, Referrers: o.referrers})
+func walkFor(ctx context.Context, src *source, platforms []manifest.Platform, o *options) (*images.Graph, error) {
+	g, err := images.Walk(ctx, src.fetcher, src.root, &images.WalkOptions{Platforms: platforms, Referrers: o.referrers})
 	if err != nil || !o.ociMediaTypes {
 		return g, err
 	}

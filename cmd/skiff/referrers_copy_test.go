@@ -20,6 +20,7 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -74,7 +75,7 @@ func artifact(t *testing.T, repo *registry.Repository, artifactType string, subj
 // attachedTo finds what the walker finds attached to image in store.
 func attachedTo(t *testing.T, store manifest.Fetcher, image manifest.Descriptor) []manifest.Digest {
 	t.Helper()
-	g, err := manifest.Walk(t.Context(), store, image, &manifest.WalkOptions{Referrers: true})
+	g, err := images.Walk(t.Context(), store, image, &images.WalkOptions{Referrers: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,9 @@ import (
 
 	"github.com/skiffoci/skiff/internal/progress"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/mirror"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
+	"github.com/skiffoci/skiff/registry/mirror"
 )
 
 func init() { commands["sync"] = syncCommand }
@@ -121,7 +122,7 @@ func executeSync(ctx context.Context, e *env, o *options, f *syncFlags, plan []*
 	if err != nil {
 		return err
 	}
-	r := &syncRun{e: e, o: o, f: f, c: c, display: display, platforms: platforms, pool: manifest.NewPool(o.jobs)}
+	r := &syncRun{e: e, o: o, f: f, c: c, display: display, platforms: platforms, pool: images.NewPool(o.jobs)}
 	for _, p := range plan {
 		if ctx.Err() != nil {
 			break
@@ -140,7 +141,7 @@ type syncRun struct {
 	c         *registry.Client
 	display   *progress.Display
 	platforms []manifest.Platform
-	pool      *manifest.Pool
+	pool      *images.Pool
 	errs      []error
 	total     mirror.Totals
 	out       syncJSON

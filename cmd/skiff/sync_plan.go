@@ -15,8 +15,8 @@ import (
 
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/mirror"
 	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry/mirror"
 )
 
 // syncEnd is one side of a mirrored repository: a repository in a

@@ -12,9 +12,9 @@ import (
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/mirror"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/mirror"
 )
 
 // syncBase is the base every test image of sync is built on: its two

@@ -27,6 +27,11 @@ var allowed = map[string][]string{
 	"tarball":   {"reference", "manifest"},
 	// The registry server stores repositories as OCI layouts.
 	"registry/server": {"reference", "manifest", "layout"},
+	// The front door opens images wherever they are: it sits on every
+	// store, and on nothing above them.
+	"registry/images": {"reference", "manifest", "auth", "registry", "layout", "tarball"},
+	"registry/mirror": {"reference", "manifest", "registry", "registry/images"},
+	"registry/cosign": {"reference", "manifest", "registry", "registry/images"},
 }
 
 // testOnly are internal packages that product code must never import.
@@ -167,8 +172,11 @@ func TestImportProblem(t *testing.T) {
 		{"registry", module + "/internal/registrytest"},
 		{"registry", "golang.org/x/net/http2"},
 		{"internal/x", module + "/cmd/skiff"},
-		{"manifest/image", module + "/registry"},
-		{"manifest", module + "/manifest/image"},
+		{"registry/images", module + "/cmd/skiff"},
+		{"manifest", module + "/registry/images"},
+		{"registry", module + "/registry/images"},
+		{"layout", module + "/registry/images"},
+		{"registry/server", module + "/registry"},
 	}
 	for _, b := range bad {
 		if importProblem(b.pkg, b.ip, false) == "" {
@@ -181,7 +189,11 @@ func TestImportProblem(t *testing.T) {
 		{"cmd/skiff", module + "/registry"},
 		{"tarball", "archive/tar"},
 		{"tarball", module + "/internal/pgzip"},
-		{"manifest/image", module + "/manifest"},
+		{"registry/images", module + "/manifest"},
+		{"registry/images", module + "/layout"},
+		{"registry/images", module + "/registry"},
+		{"registry/mirror", module + "/registry/images"},
+		{"registry/server", module + "/layout"},
 	}
 	for _, g := range good {
 		if p := importProblem(g.pkg, g.ip, false); p != "" {

@@ -1,7 +1,7 @@
 // Package progress shows transfers on stderr: on a terminal, one line per
 // blob in flight with bytes, rate and time left, plus a total, redrawn in
 // place; in plain mode (CI logs), one line per finished blob. It consumes
-// the events of manifest.Copy and tarball's WriteOptions.Progress. It
+// the events of images.Copy and tarball's WriteOptions.Progress. It
 // never writes to stdout.
 package progress
 
@@ -90,7 +90,7 @@ func (d *Display) loop() {
 	}
 }
 
-// Event records e; it suits manifest.CopyOptions.Progress. Progress
+// Event records e; it suits images.CopyOptions.Progress. Progress
 // events take no lock: they only raise the blob's byte count, which the
 // display reads when it redraws.
 func (d *Display) Event(e manifest.Event) {

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // BlobHandler returns the host that Fault.RedirectTo sends blob GETs to:

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // quirks applies the switches that make the registry behave as other

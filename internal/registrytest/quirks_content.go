@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // quayMixedIndex refuses OCI indexes that list Docker manifests.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // ecrRegistryID is the account id ECR names in its messages.

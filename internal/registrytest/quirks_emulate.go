@@ -10,8 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // QuirkHits reports how many requests quirk q changed or answered.

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/internal/safefile"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // Options configure a Registry. The zero value is a registry without

@@ -3,8 +3,8 @@ package registrytest
 import (
 	"fmt"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // Storage is where a Registry keeps content: registry/server's interface.

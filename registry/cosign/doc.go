@@ -55,6 +55,6 @@
 // under internal, since a library user needs Sign and Verify.
 //
 // [Find] lists what is attached to one image (the .sig, .att and .sbom
-// tags and the referrers); manifest.Walk follows them through a whole graph
+// tags and the referrers); images.Walk follows them through a whole graph
 // for "skiff copy --referrers".
 package cosign

@@ -46,7 +46,7 @@ type Attached struct {
 // Find looks up what is attached to the manifest desc names in r: cosign's
 // .sig, .att and .sbom tags and, when r is a manifest.ReferrersLister, the
 // referrers. An absent tag is no error; any other failure is. It looks at
-// one digest; manifest.Walk with Referrers follows a whole graph.
+// one digest; images.Walk with Referrers follows a whole graph.
 func Find(ctx context.Context, r manifest.Resolver, desc manifest.Descriptor) (*Attached, error) {
 	a := &Attached{}
 	for _, t := range []struct {

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // statuses collects unexpected answers from goroutines.

@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // lines is a concurrency-safe log of the server's error lines.

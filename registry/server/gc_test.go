@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // gcFixture pushes, into a served root: in repository a, an image "keep"

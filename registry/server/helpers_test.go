@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // testServer is a Server over a layout storage in a temporary root, on

@@ -11,10 +11,10 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // outside is a directory beside a served root, with a victim file whose

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // TestUploadSessionsExpire: a session without a request for longer than

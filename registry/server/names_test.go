@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // message returns the message of a spec error body's first error.

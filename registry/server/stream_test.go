@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // watchedBody yields n deterministic bytes and, on every Read after the

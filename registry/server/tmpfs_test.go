@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // tmpfs mounts an 8 MiB tmpfs for the test, unmounted when it ends.

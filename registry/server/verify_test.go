@@ -11,9 +11,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // TestUploadCommitNeedsWholeBlob: a blob sent partly (its bytes from 6

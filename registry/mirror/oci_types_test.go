@@ -8,7 +8,7 @@ import (
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/mirror"
+	"github.com/skiffoci/skiff/registry/mirror"
 )
 
 // TestSyncOCIMediaTypes: a Docker-typed image lands in a layout with OCI

@@ -1,4 +1,4 @@
-package manifest
+package images
 
 import (
 	"encoding/json"
@@ -7,29 +7,31 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/skiffoci/skiff/manifest"
 )
 
-// Image is a single-platform image being edited: its manifest and its
-// config. The edit functions return a new Image and never change the one
+// record is a single-platform image being edited: its manifest and its
+// config. The edit functions return a new record and never change the one
 // they are given, so the original stays valid for comparison or retry.
-type Image struct {
-	Manifest Manifest
-	Config   Config
-	// ConfigRaw is the config as it was fetched. EncodeConfig keeps the
+type record struct {
+	Manifest manifest.Manifest
+	Config   manifest.Config
+	// ConfigRaw is the config as it was fetched. encodeConfig keeps the
 	// fields of it that Config does not know.
 	ConfigRaw []byte
 }
 
-// NewLayer is a layer to append: its descriptor, its diffID (the digest
+// newLayer is a layer to append: its descriptor, its diffID (the digest
 // of its uncompressed tar) and how it was made.
-type NewLayer struct {
-	Desc    Descriptor
-	DiffID  Digest
-	History History
+type newLayer struct {
+	Desc    manifest.Descriptor
+	DiffID  manifest.Digest
+	History manifest.History
 }
 
 // clone deep-copies the parts of im that edits change.
-func (im Image) clone() Image {
+func (im record) clone() record {
 	im.Manifest.Layers = slices.Clone(im.Manifest.Layers)
 	im.Config.RootFS.DiffIDs = slices.Clone(im.Config.RootFS.DiffIDs)
 	im.Config.History = slices.Clone(im.Config.History)
@@ -54,26 +56,26 @@ func cloneMap[V any](m map[string]V) map[string]V {
 // LayerMediaType returns the gzip layer media type that fits im: Docker's
 // for a Docker manifest, OCI's otherwise, so an edited image keeps
 // consistent media types.
-func (im Image) LayerMediaType() string {
-	if im.Manifest.MediaType == MediaTypeDockerManifest {
-		return MediaTypeDockerLayer
+func (im record) layerMediaType() string {
+	if im.Manifest.MediaType == manifest.MediaTypeDockerManifest {
+		return manifest.MediaTypeDockerLayer
 	}
-	return MediaTypeOCILayerGzip
+	return manifest.MediaTypeOCILayerGzip
 }
 
-// AppendLayers returns im with layers added on top, their diffIDs in the
+// appendLayers returns im with layers added on top, their diffIDs in the
 // config and a history entry each.
-func AppendLayers(im Image, layers ...NewLayer) (Image, error) {
+func appendLayers(im record, layers ...newLayer) (record, error) {
 	im = im.clone()
 	if len(im.Manifest.Layers) != len(im.Config.RootFS.DiffIDs) {
-		return im, fmt.Errorf("manifest: image has %d layers but %d diff_ids", len(im.Manifest.Layers), len(im.Config.RootFS.DiffIDs))
+		return im, fmt.Errorf("images: image has %d layers but %d diff_ids", len(im.Manifest.Layers), len(im.Config.RootFS.DiffIDs))
 	}
 	for _, l := range layers {
 		if err := l.Desc.Validate(); err != nil {
 			return im, err
 		}
 		if err := l.DiffID.Validate(); err != nil {
-			return im, fmt.Errorf("manifest: diffID: %w", err)
+			return im, fmt.Errorf("images: diffID: %w", err)
 		}
 		im.Manifest.Layers = append(im.Manifest.Layers, l.Desc)
 		im.Config.RootFS.DiffIDs = append(im.Config.RootFS.DiffIDs, l.DiffID)
@@ -85,16 +87,16 @@ func AppendLayers(im Image, layers ...NewLayer) (Image, error) {
 	return im, nil
 }
 
-// RemoveLayer returns im without layer i (0 is the bottom layer), with its
+// removeLayer returns im without layer i (0 is the bottom layer), with its
 // diffID and history entry removed too.
-func RemoveLayer(im Image, i int) (Image, error) {
+func removeLayer(im record, i int) (record, error) {
 	im = im.clone()
 	n := len(im.Manifest.Layers)
 	if i < 0 || i >= n {
-		return im, fmt.Errorf("manifest: no layer %d in an image of %d layers", i, n)
+		return im, fmt.Errorf("images: no layer %d in an image of %d layers", i, n)
 	}
 	if len(im.Config.RootFS.DiffIDs) != n {
-		return im, fmt.Errorf("manifest: image has %d layers but %d diff_ids", n, len(im.Config.RootFS.DiffIDs))
+		return im, fmt.Errorf("images: image has %d layers but %d diff_ids", n, len(im.Config.RootFS.DiffIDs))
 	}
 	im.Manifest.Layers = slices.Delete(im.Manifest.Layers, i, i+1)
 	im.Config.RootFS.DiffIDs = slices.Delete(im.Config.RootFS.DiffIDs, i, i+1)
@@ -105,7 +107,7 @@ func RemoveLayer(im Image, i int) (Image, error) {
 }
 
 // layerHistory finds the history entry of the i-th non-empty layer, or -1.
-func layerHistory(hs []History, i int) int {
+func layerHistory(hs []manifest.History, i int) int {
 	for j, h := range hs {
 		if h.EmptyLayer {
 			continue
@@ -130,11 +132,11 @@ type ConfigChanges struct {
 	ExposedPorts []string          // add, as "80/tcp" or "53/udp" ("80" means tcp)
 	StopSignal   *string           // replaces
 	Created      *time.Time        // replaces; callers honour SOURCE_DATE_EPOCH
-	History      *History          // appended as an empty-layer step, if set
+	History      *manifest.History // appended as an empty-layer step, if set
 }
 
-// EditConfig returns im with ch applied to its config.
-func EditConfig(im Image, ch ConfigChanges) Image {
+// editConfig returns im with ch applied to its config.
+func editConfig(im record, ch ConfigChanges) record {
 	im = im.clone()
 	rc := &im.Config.Config
 	for _, kv := range ch.Env {
@@ -207,27 +209,27 @@ func setEnv(env []string, kv string) []string {
 // Encode returns im's config and manifest as bytes, with the manifest's
 // config descriptor updated to the new config. The config keeps every
 // field of ConfigRaw that Config does not know.
-func (im Image) Encode() (config []byte, doc *Document, err error) {
-	if config, err = EncodeConfig(im.ConfigRaw, &im.Config); err != nil {
+func (im record) Encode() (config []byte, doc *manifest.Document, err error) {
+	if config, err = encodeConfig(im.ConfigRaw, &im.Config); err != nil {
 		return nil, nil, err
 	}
 	m := im.Manifest
 	mt := m.Config.MediaType
 	if mt == "" {
-		mt = MediaTypeOCIConfig
+		mt = manifest.MediaTypeOCIConfig
 	}
-	m.Config = DescriptorFor(mt, config)
+	m.Config = manifest.DescriptorFor(mt, config)
 	if m.MediaType == "" {
-		m.MediaType = MediaTypeOCIManifest
+		m.MediaType = manifest.MediaTypeOCIManifest
 	}
-	doc, err = Marshal(m.MediaType, &m)
+	doc, err = manifest.Marshal(m.MediaType, &m)
 	return config, doc, err
 }
 
-// EncodeConfig encodes c, keeping the top-level fields and "config"
+// encodeConfig encodes c, keeping the top-level fields and "config"
 // fields of base (a config as fetched) that Config does not know, so an
 // edit loses nothing another tool wrote.
-func EncodeConfig(base []byte, c *Config) ([]byte, error) {
+func encodeConfig(base []byte, c *manifest.Config) ([]byte, error) {
 	raw, err := json.Marshal(c)
 	if err != nil || len(base) == 0 {
 		return raw, err
@@ -236,11 +238,11 @@ func EncodeConfig(base []byte, c *Config) ([]byte, error) {
 	if json.Unmarshal(base, &orig) != nil || json.Unmarshal(raw, &out) != nil {
 		return raw, nil // base was not an object: nothing to keep
 	}
-	keepUnknown(out, orig, jsonKeys(reflect.TypeFor[Config]()))
+	keepUnknown(out, orig, jsonKeys(reflect.TypeFor[manifest.Config]()))
 	if inner, ok := orig["config"]; ok {
 		var oi, ni map[string]json.RawMessage
 		if json.Unmarshal(inner, &oi) == nil && json.Unmarshal(out["config"], &ni) == nil {
-			keepUnknown(ni, oi, jsonKeys(reflect.TypeFor[RuntimeConfig]()))
+			keepUnknown(ni, oi, jsonKeys(reflect.TypeFor[manifest.RuntimeConfig]()))
 			if out["config"], err = json.Marshal(ni); err != nil {
 				return nil, err
 			}

@@ -1,4 +1,4 @@
-package image
+package images
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 
 // with returns a copy of im holding edit, with its added layers shared
 // (they are never changed in place) and its encoding to be redone.
-func (im *Image) with(edit manifest.Image) *Image {
+func (im *Image) with(edit record) *Image {
 	return &Image{edit: edit, base: im.base, added: im.added}
 }
 
@@ -19,9 +19,9 @@ func (im *Image) RemoveLayer(i int) (*Image, error) {
 	if i < 0 {
 		i += len(im.edit.Manifest.Layers)
 	}
-	edit, err := manifest.RemoveLayer(im.edit, i)
+	edit, err := removeLayer(im.edit, i)
 	if err != nil {
-		return nil, fmt.Errorf("image: %w", err)
+		return nil, fmt.Errorf("images: %w", err)
 	}
 	return im.with(edit), nil
 }
@@ -47,9 +47,9 @@ func (im *Image) AppendLayer(l Layer, h manifest.History) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	edit, err := manifest.AppendLayers(base, manifest.NewLayer{Desc: desc, DiffID: diffID, History: h})
+	edit, err := appendLayers(base, newLayer{Desc: desc, DiffID: diffID, History: h})
 	if err != nil {
-		return nil, fmt.Errorf("image: %w", err)
+		return nil, fmt.Errorf("images: %w", err)
 	}
 	out := im.with(edit)
 	out.added = maps.Clone(im.added)
@@ -79,7 +79,7 @@ func fitMediaType(desc manifest.Descriptor, docker bool) (manifest.Descriptor, e
 		}
 	}
 	if docker {
-		return desc, fmt.Errorf("image: a Docker image cannot carry a layer of type %s: %w", desc.MediaType, manifest.ErrUnsupportedMedia)
+		return desc, fmt.Errorf("images: a Docker image cannot carry a layer of type %s: %w", desc.MediaType, manifest.ErrUnsupportedMedia)
 	}
 	return desc, nil
 }
@@ -91,23 +91,23 @@ func (im *Image) WithoutLayers() *Image {
 	edit.Manifest.Layers = []manifest.Descriptor{}
 	edit.Config.RootFS.DiffIDs = []manifest.Digest{}
 	edit.Config.History = nil
-	return &Image{edit: manifest.EditConfig(edit, manifest.ConfigChanges{}), base: im.base}
+	return &Image{edit: editConfig(edit, ConfigChanges{}), base: im.base}
 }
 
 // EditConfig returns the image with ch applied to its config.
-func (im *Image) EditConfig(ch manifest.ConfigChanges) *Image {
-	return im.with(manifest.EditConfig(im.edit, ch))
+func (im *Image) EditConfig(ch ConfigChanges) *Image {
+	return im.with(editConfig(im.edit, ch))
 }
 
 // toOCI returns im with OCI media types: the same config and layers under
 // the OCI names of their types.
-func toOCI(im manifest.Image) (manifest.Image, error) {
+func toOCI(im record) (record, error) {
 	_, doc, err := im.Encode()
 	if err == nil {
 		doc, err = manifest.ToOCI(doc)
 	}
 	if err != nil {
-		return im, fmt.Errorf("image: %w", err)
+		return im, fmt.Errorf("images: %w", err)
 	}
 	im.Manifest = *doc.Manifest
 	return im, nil

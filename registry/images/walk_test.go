@@ -1,4 +1,4 @@
-package manifest_test
+package images_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // referrerStore is a memStore that lists referrers, as registries with
@@ -46,11 +47,11 @@ func TestWalkReferrers(t *testing.T) {
 	src.refs[sbom.Digest] = []manifest.Descriptor{sbomSig}
 	sig := src.putArtifact(t, "cosign sig", nil)
 	src.tags[manifest.CosignTag(root.Digest, ".sig")] = sig
-	plain, err := manifest.Walk(t.Context(), src, root, nil)
+	plain, err := images.Walk(t.Context(), src, root, nil)
 	if err != nil || len(plain.Docs) != 3 || len(plain.Tagged) != 0 {
 		t.Fatalf("plain walk: %d docs, %d tagged, %v", len(plain.Docs), len(plain.Tagged), err)
 	}
-	g, err := manifest.Walk(t.Context(), src, root, &manifest.WalkOptions{Referrers: true})
+	g, err := images.Walk(t.Context(), src, root, &images.WalkOptions{Referrers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestWalkReferrers(t *testing.T) {
 		t.Fatalf("%d blobs, %d without referrers", len(g.Blobs), len(plain.Blobs))
 	}
 	dst := newMemStore()
-	if err := manifest.CopyGraph(t.Context(), dst, src, g, &manifest.CopyOptions{Tag: "v1"}); err != nil {
+	if err := images.CopyGraph(t.Context(), dst, src, g, &images.CopyOptions{Tag: "v1"}); err != nil {
 		t.Fatal(err)
 	}
 	if dst.tags["v1"].Digest != root.Digest || dst.tags[g.Tagged[0].Tag].Digest != sig.Digest || len(dst.blobs) != len(src.blobs) {
@@ -84,12 +85,12 @@ func TestWalkReferrerCycle(t *testing.T) {
 	a := src.putArtifact(t, "a", &img)
 	src.refs[img.Digest] = []manifest.Descriptor{a}
 	src.refs[a.Digest] = []manifest.Descriptor{img} // a claims the image refers back to it
-	g, err := manifest.Walk(t.Context(), src, img, &manifest.WalkOptions{Referrers: true})
+	g, err := images.Walk(t.Context(), src, img, &images.WalkOptions{Referrers: true})
 	if err != nil || len(g.Docs) != 2 {
 		t.Fatalf("%v, %d docs", err, len(g.Docs))
 	}
 	src.tags[manifest.CosignTag(img.Digest, ".att")] = manifest.Descriptor{MediaType: manifest.MediaTypeOCIManifest, Digest: manifest.FromString("gone"), Size: 4}
-	if _, err := manifest.Walk(t.Context(), src, img, &manifest.WalkOptions{Referrers: true}); err == nil || !strings.Contains(err.Error(), "fetching") {
+	if _, err := images.Walk(t.Context(), src, img, &images.WalkOptions{Referrers: true}); err == nil || !strings.Contains(err.Error(), "fetching") {
 		t.Fatalf("a cosign tag naming a missing manifest: %v", err)
 	}
 }

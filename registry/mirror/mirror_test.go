@@ -15,7 +15,7 @@ import (
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/mirror"
+	"github.com/skiffoci/skiff/registry/mirror"
 )
 
 // TestSyncIncremental: the first sync moves every blob once (the base two

@@ -1,4 +1,4 @@
-package image
+package images
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ type holder interface {
 // layout.Layout), named tag unless tag is "", and returns its manifest's
 // descriptor. The base's layers are not checked when dst is the store
 // the image was opened from; otherwise they are copied as
-// manifest.CopyBlobs does: skipped when dst has them, mounted within one
+// CopyBlobs does: skipped when dst has them, mounted within one
 // registry, streamed across, never to disk. The new layers and the config
 // are pushed side by side, and the manifest last.
 func (im *Image) Write(ctx context.Context, dst manifest.Store, tag string, opts *WriteOptions) (manifest.Descriptor, error) {
@@ -80,10 +80,10 @@ func (im *Image) writeBlobs(ctx context.Context, dst manifest.Store, doc *manife
 	}
 	if h, ok := dst.(holder); len(fromBase) > 0 && (!ok || im.base == nil || !h.Holds(im.base)) {
 		if im.base == nil {
-			return fmt.Errorf("image: %d layers have no source", len(fromBase))
+			return fmt.Errorf("images: %d layers have no source", len(fromBase))
 		}
-		copyOpts := &manifest.CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress}
-		if err := manifest.CopyBlobs(ctx, dst, im.base, fromBase, copyOpts); err != nil {
+		copyOpts := &CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress}
+		if err := CopyBlobs(ctx, dst, im.base, fromBase, copyOpts); err != nil {
 			return err
 		}
 	}
@@ -120,10 +120,10 @@ func (im *Image) push(ctx context.Context, dst manifest.Store, d manifest.Descri
 	event(manifest.StateStart, 0)
 	var r io.Reader = rc
 	if progress != nil {
-		r = manifest.ObserveReader(rc, d, progress)
+		r = manifest.ObserveReader(rc, d, 0, progress)
 	}
 	if err := dst.Push(ctx, d, r); err != nil {
-		return fmt.Errorf("image: pushing %s: %w", d.Digest, err)
+		return fmt.Errorf("images: pushing %s: %w", d.Digest, err)
 	}
 	event(manifest.StateDone, d.Size)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // image mirrors one tag: it compares the roots on both sides, and walks
@@ -28,7 +29,7 @@ func (s *syncer) image(ctx context.Context, tag string) (Image, error) {
 		im.Digest, im.Action = have, Unchanged
 		return im, nil
 	}
-	g, err := manifest.Walk(ctx, s.src, root, &manifest.WalkOptions{Platforms: s.opts.Platforms, Referrers: s.opts.Referrers})
+	g, err := images.Walk(ctx, s.src, root, &images.WalkOptions{Platforms: s.opts.Platforms, Referrers: s.opts.Referrers})
 	if err == nil && s.opts.OCIMediaTypes {
 		g, err = g.ToOCI()
 	}
@@ -95,7 +96,7 @@ func (s *syncer) targetDigest(ctx context.Context, tag string) (manifest.Digest,
 }
 
 // missingDocs counts the documents of g the target lacks.
-func (s *syncer) missingDocs(ctx context.Context, g *manifest.Graph) (int, error) {
+func (s *syncer) missingDocs(ctx context.Context, g *images.Graph) (int, error) {
 	docs := slices.Clone(g.Docs)
 	for _, t := range g.Tagged {
 		docs = append(docs, t.Doc)
@@ -115,7 +116,7 @@ func (s *syncer) missingDocs(ctx context.Context, g *manifest.Graph) (int, error
 
 // plan counts what copying g would move: the blobs the target lacks.
 // Blobs a registry would mount count as moving.
-func (s *syncer) plan(ctx context.Context, g *manifest.Graph, im *Image) error {
+func (s *syncer) plan(ctx context.Context, g *images.Graph, im *Image) error {
 	for _, b := range g.Blobs {
 		if manifest.IsForeign(b.MediaType) {
 			continue
@@ -137,13 +138,13 @@ func (s *syncer) plan(ctx context.Context, g *manifest.Graph, im *Image) error {
 }
 
 // copy moves g and tags its root, counting what moved.
-func (s *syncer) copy(ctx context.Context, g *manifest.Graph, im *Image) error {
+func (s *syncer) copy(ctx context.Context, g *images.Graph, im *Image) error {
 	t := &tally{im: im, next: s.opts.Progress, blobs: map[manifest.Digest]bool{}, offset: map[manifest.Digest]int64{}}
 	for _, b := range g.Blobs {
 		t.blobs[b.Digest] = true
 	}
-	opts := &manifest.CopyOptions{Tag: im.Tag, Pool: s.pool, Progress: t.event}
-	if err := manifest.CopyGraph(ctx, s.dst, s.src, g, opts); err != nil {
+	opts := &images.CopyOptions{Tag: im.Tag, Pool: s.pool, Progress: t.event}
+	if err := images.CopyGraph(ctx, s.dst, s.src, g, opts); err != nil {
 		return err
 	}
 	im.Action = Copied

@@ -1,4 +1,4 @@
-package manifest_test
+package images
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 )
 
-func baseImage(t *testing.T, docker bool) manifest.Image {
+func baseImage(t *testing.T, docker bool) record {
 	t.Helper()
 	mt, cfgType, layerType := manifest.MediaTypeOCIManifest, manifest.MediaTypeOCIConfig, manifest.MediaTypeOCILayerGzip
 	if docker {
@@ -24,7 +24,7 @@ func baseImage(t *testing.T, docker bool) manifest.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return manifest.Image{
+	return record{
 		Manifest: manifest.Manifest{SchemaVersion: 2, MediaType: mt, Config: manifest.DescriptorFor(cfgType, raw),
 			Layers: []manifest.Descriptor{manifest.DescriptorFor(layerType, []byte("c0")), manifest.DescriptorFor(layerType, []byte("c1"))}},
 		Config:    *c,
@@ -34,12 +34,12 @@ func baseImage(t *testing.T, docker bool) manifest.Image {
 
 func TestAppendLayers(t *testing.T) {
 	base := baseImage(t, true)
-	l := manifest.NewLayer{Desc: manifest.DescriptorFor(base.LayerMediaType(), []byte("new")), DiffID: manifest.FromString("new tar"),
+	l := newLayer{Desc: manifest.DescriptorFor(base.layerMediaType(), []byte("new")), DiffID: manifest.FromString("new tar"),
 		History: manifest.History{CreatedBy: "skiff append"}}
-	if base.LayerMediaType() != manifest.MediaTypeDockerLayer {
+	if base.layerMediaType() != manifest.MediaTypeDockerLayer {
 		t.Fatal("a Docker base must get Docker layers")
 	}
-	got, err := manifest.AppendLayers(base, l)
+	got, err := appendLayers(base, l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,14 +51,14 @@ func TestAppendLayers(t *testing.T) {
 	}
 	bad := l
 	bad.DiffID = "sha256:nope"
-	if _, err := manifest.AppendLayers(base, bad); err == nil {
+	if _, err := appendLayers(base, bad); err == nil {
 		t.Fatal("an invalid diffID was accepted")
 	}
 }
 
 func TestRemoveLayer(t *testing.T) {
 	base := baseImage(t, false)
-	got, err := manifest.RemoveLayer(base, 0)
+	got, err := removeLayer(base, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestRemoveLayer(t *testing.T) {
 	if !slices.Equal(steps, []string{"FROM scratch", "ENV A=1", "ADD l1"}) {
 		t.Fatalf("history = %v", steps)
 	}
-	if _, err := manifest.RemoveLayer(base, 2); err == nil {
+	if _, err := removeLayer(base, 2); err == nil {
 		t.Fatal("removing a layer that does not exist succeeded")
 	}
 }
@@ -81,7 +81,7 @@ func TestEditConfig(t *testing.T) {
 	base := baseImage(t, false)
 	user, wd := "1000:1000", "/app"
 	when := time.Unix(1700000000, 0)
-	got := manifest.EditConfig(base, manifest.ConfigChanges{
+	got := editConfig(base, ConfigChanges{
 		Env: []string{"A=2", "B=3", "PATH"}, Entrypoint: []string{"/app/run"}, Cmd: []string{},
 		User: &user, WorkingDir: &wd, Labels: map[string]string{"new": "x", "keep": ""},
 		ExposedPorts: []string{"8080", "53/udp"}, Created: &when, History: &manifest.History{CreatedBy: "skiff mutate"},
@@ -99,7 +99,7 @@ func TestEditConfig(t *testing.T) {
 
 func TestEncodeKeepsUnknownFields(t *testing.T) {
 	base := baseImage(t, false)
-	cfg, doc, err := manifest.EditConfig(base, manifest.ConfigChanges{Env: []string{"Z=9"}}).Encode()
+	cfg, doc, err := editConfig(base, ConfigChanges{Env: []string{"Z=9"}}).Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestEncodeKeepsUnknownFields(t *testing.T) {
 	if err := json.Unmarshal(cfg, &back); err != nil || back.RootFS.DiffIDs[1] != manifest.FromString("l1") {
 		t.Fatalf("re-read config: %v", err)
 	}
-	again, _, _ := manifest.EditConfig(base, manifest.ConfigChanges{Env: []string{"Z=9"}}).Encode()
+	again, _, _ := editConfig(base, ConfigChanges{Env: []string{"Z=9"}}).Encode()
 	if string(again) != string(cfg) {
 		t.Fatal("encoding is not deterministic")
 	}

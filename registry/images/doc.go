@@ -39,4 +39,4 @@
 //     the spec's error codes.
 //
 // See the example of Open for errors.Is at work.
-package image
+package images

@@ -1,9 +1,11 @@
-package manifest
+package images
 
 import (
 	"context"
 	"reflect"
 	"sync"
+
+	"github.com/skiffoci/skiff/manifest"
 )
 
 // Pool bounds the blob transfers of several copies running at once, as
@@ -15,14 +17,14 @@ import (
 type Pool struct {
 	slots chan struct{}
 	mu    sync.Mutex
-	busy  map[Digest]chan struct{} // closed when the blob's holder is done
-	done  map[doneKey]bool         // blobs a copy stored in a destination
+	busy  map[manifest.Digest]chan struct{} // closed when the blob's holder is done
+	done  map[doneKey]bool                  // blobs a copy stored in a destination
 }
 
 // doneKey is a blob stored in one destination.
 type doneKey struct {
-	dst Store
-	d   Digest
+	dst manifest.Store
+	d   manifest.Digest
 }
 
 // NewPool returns a Pool of n slots; n < 1 means 4.
@@ -30,7 +32,7 @@ func NewPool(n int) *Pool {
 	if n < 1 {
 		n = 4
 	}
-	return &Pool{slots: make(chan struct{}, n), busy: map[Digest]chan struct{}{}, done: map[doneKey]bool{}}
+	return &Pool{slots: make(chan struct{}, n), busy: map[manifest.Digest]chan struct{}{}, done: map[doneKey]bool{}}
 }
 
 // Size returns the number of slots.
@@ -38,7 +40,7 @@ func (p *Pool) Size() int { return cap(p.slots) }
 
 // acquire waits until no other copy is handling d and a slot is free,
 // then holds both until the returned function is called.
-func (p *Pool) acquire(ctx context.Context, d Digest) (release func(), err error) {
+func (p *Pool) acquire(ctx context.Context, d manifest.Digest) (release func(), err error) {
 	done, err := p.claim(ctx, d)
 	if err != nil {
 		return nil, err
@@ -59,7 +61,7 @@ func (p *Pool) acquire(ctx context.Context, d Digest) (release func(), err error
 }
 
 // claim waits until no other copy holds d, and takes it.
-func (p *Pool) claim(ctx context.Context, d Digest) (chan struct{}, error) {
+func (p *Pool) claim(ctx context.Context, d manifest.Digest) (chan struct{}, error) {
 	for {
 		p.mu.Lock()
 		wait, held := p.busy[d]
@@ -82,7 +84,7 @@ func (p *Pool) claim(ctx context.Context, d Digest) (chan struct{}, error) {
 // copies after it skip d without a request. (Mounting it again is not
 // harmless: distribution rewrites the link of a blob it mounts, and a
 // manifest pushed meanwhile can find the link empty.)
-func (p *Pool) stored(dst Store, d Digest) bool {
+func (p *Pool) stored(dst manifest.Store, d manifest.Digest) bool {
 	if !comparable(dst) {
 		return false
 	}
@@ -92,7 +94,7 @@ func (p *Pool) stored(dst Store, d Digest) bool {
 }
 
 // markStored records that d is in dst.
-func (p *Pool) markStored(dst Store, d Digest) {
+func (p *Pool) markStored(dst manifest.Store, d manifest.Digest) {
 	if !comparable(dst) {
 		return
 	}
@@ -103,6 +105,6 @@ func (p *Pool) markStored(dst Store, d Digest) {
 
 // comparable reports whether dst can be a map key (stores are pointers,
 // as a rule).
-func comparable(dst Store) bool {
+func comparable(dst manifest.Store) bool {
 	return reflect.TypeOf(dst).Comparable()
 }

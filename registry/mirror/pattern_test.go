@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/skiffoci/skiff/manifest/mirror"
+	"github.com/skiffoci/skiff/registry/mirror"
 )
 
 var tags = []string{"latest", "1", "1.2", "1.2.0", "1.2.3", "v1.2.4", "1.3.0", "1.10.0", "2.0.0-rc.1", "2.0.0", "2.1",

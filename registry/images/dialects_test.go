@@ -1,10 +1,11 @@
-package manifest_test
+package images_test
 
 import (
 	"encoding/json"
 	"testing"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // TestCopyEveryPlatformKeepsIndex: naming every platform of an index, in
@@ -18,11 +19,11 @@ func TestCopyEveryPlatformKeepsIndex(t *testing.T) {
 		pl, _ := manifest.ParsePlatform(p)
 		every = append(every, pl)
 	}
-	got, err := manifest.Copy(t.Context(), dst, src, root, &manifest.CopyOptions{Platforms: every})
+	got, err := images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Platforms: every})
 	if err != nil || got.Digest != root.Digest {
 		t.Fatalf("every platform: copied %s, %v; want the index %s", got.Digest, err, root.Digest)
 	}
-	got, err = manifest.Copy(t.Context(), dst, src, root, &manifest.CopyOptions{Platforms: every[:2]})
+	got, err = images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Platforms: every[:2]})
 	if err != nil || got.Digest == root.Digest {
 		t.Fatalf("two platforms: copied %s, %v; want a new index", got.Digest, err)
 	}
@@ -47,7 +48,7 @@ func TestGraphToOCI(t *testing.T) {
 	raw, _ := json.Marshal(manifest.Index{SchemaVersion: 2, MediaType: manifest.MediaTypeDockerManifestList,
 		Manifests: []manifest.Descriptor{dockerImage(t, src, "amd64"), dockerImage(t, src, "arm64")}})
 	root := src.put(manifest.MediaTypeDockerManifestList, raw)
-	g, err := manifest.Walk(t.Context(), src, root, nil)
+	g, err := images.Walk(t.Context(), src, root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,10 +73,10 @@ func TestGraphToOCI(t *testing.T) {
 			t.Errorf("layer digest changed: %s", child.Manifest.Layers[0].Digest)
 		}
 	}
-	if err := manifest.CopyGraph(t.Context(), dst, src, oci, nil); err != nil {
+	if err := images.CopyGraph(t.Context(), dst, src, oci, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := manifest.Walk(t.Context(), dst, oci.Root.Descriptor(), nil); err != nil {
+	if _, err := images.Walk(t.Context(), dst, oci.Root.Descriptor(), nil); err != nil {
 		t.Fatalf("the copy does not walk: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package image_test
+package images_test
 
 import (
 	"encoding/json"
@@ -12,18 +12,18 @@ import (
 	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/image"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/tarball"
 )
 
 // edited opens example/app:1.0 and adds a layer and an env variable.
-func edited(t *testing.T) (*image.Image, *registry.Repository) {
+func edited(t *testing.T) (*images.Image, *registry.Repository) {
 	t.Helper()
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
 	repo := (&registry.Client{}).Repository(ref)
-	img, err := image.Open(t.Context(), repo, "1.0", nil)
+	img, err := images.Open(t.Context(), repo, "1.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func edited(t *testing.T) (*image.Image, *registry.Repository) {
 	if img, err = img.AppendLayer(l, manifest.History{CreatedBy: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	return img.EditConfig(manifest.ConfigChanges{Env: []string{"X=1"}}), repo
+	return img.EditConfig(images.ConfigChanges{Env: []string{"X=1"}}), repo
 }
 
 // TestWriteEverywhere writes one edited image to a registry, a layout and
@@ -76,7 +76,7 @@ func TestWriteEverywhere(t *testing.T) {
 		if name == "tarball" {
 			ref = "everywhere/app:1"
 		}
-		got, err := image.Open(ctx, store, ref, nil)
+		got, err := images.Open(ctx, store, ref, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -111,7 +111,7 @@ func TestWriteEverywhere(t *testing.T) {
 // TestEditsDoNotChangeTheOriginal: every edit returns a new value.
 func TestEditsDoNotChangeTheOriginal(t *testing.T) {
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	img, err := image.Open(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
+	img, err := images.Open(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestEditsDoNotChangeTheOriginal(t *testing.T) {
 	if _, err := img.RemoveLayer(0); err != nil {
 		t.Fatal(err)
 	}
-	img.EditConfig(manifest.ConfigChanges{Env: []string{"Y=2"}})
+	img.EditConfig(images.ConfigChanges{Env: []string{"Y=2"}})
 	after, _ := img.Descriptor()
 	cfgAfter, _ := img.RawConfig()
 	if after.Digest != before.Digest || string(cfgAfter) != string(cfgBefore) || len(img.Layers()) != 2 {
@@ -137,7 +137,7 @@ func TestEditsDoNotChangeTheOriginal(t *testing.T) {
 // is refused.
 func TestDockerImageLayerTypes(t *testing.T) {
 	ref, _ := reference.Parse(exampleHost + "/example/docker:1.0")
-	img, err := image.Open(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
+	img, err := images.Open(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestDockerImageLayerTypes(t *testing.T) {
 	if _, err := img.AppendLayer(foreign, manifest.History{}); !errors.Is(err, manifest.ErrUnsupportedMedia) {
 		t.Fatalf("an uncompressed layer on a Docker image: %v", err)
 	}
-	if _, err := image.Scratch(manifest.Platform{OS: "linux", Architecture: "amd64"}).AppendLayer(zst, manifest.History{}); err != nil {
+	if _, err := images.Scratch(manifest.Platform{OS: "linux", Architecture: "amd64"}).AppendLayer(zst, manifest.History{}); err != nil {
 		t.Fatalf("an OCI image refused zstd: %v", err)
 	}
 }
@@ -186,7 +186,7 @@ func TestWriteSkipsStored(t *testing.T) {
 	top := img.Layers()[len(img.Layers())-1]
 	dstRef, _ := reference.Parse(exampleHost + "/stored/app:1")
 	dst := (&registry.Client{}).Repository(dstRef)
-	_, err := img.Write(t.Context(), dst, "1", &image.WriteOptions{Stored: []manifest.Digest{top.Digest}})
+	_, err := img.Write(t.Context(), dst, "1", &images.WriteOptions{Stored: []manifest.Digest{top.Digest}})
 	if err == nil {
 		t.Fatal("a manifest naming a layer the destination lacks was accepted: the layer was pushed anyway")
 	}

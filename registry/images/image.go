@@ -1,4 +1,4 @@
-package image
+package images
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // where to read each of its blobs. The zero value is not usable: call
 // Open or Scratch. An Image is immutable and safe for concurrent use.
 type Image struct {
-	edit  manifest.Image
+	edit  record
 	base  manifest.Fetcher          // where the original blobs are; nil for Scratch
 	added map[manifest.Digest]Layer // new layers, by digest
 	orig  *manifest.Document        // the manifest as opened, while unedited
@@ -69,7 +69,7 @@ func Open(ctx context.Context, src manifest.ReadOnlyStore, ref string, opts *Opt
 	if doc.Index != nil {
 		d, err := manifest.SelectPlatform(doc.Index, opts.platform())
 		if err != nil {
-			return nil, fmt.Errorf("image: %s: %w", ref, err)
+			return nil, fmt.Errorf("images: %s: %w", ref, err)
 		}
 		return OpenDescriptor(ctx, src, d)
 	}
@@ -102,13 +102,13 @@ func OpenDescriptor(ctx context.Context, src manifest.Fetcher, desc manifest.Des
 // src, is doc.
 func OpenDocument(ctx context.Context, src manifest.Fetcher, doc *manifest.Document) (*Image, error) {
 	if doc.Index != nil {
-		return nil, fmt.Errorf("image: %s is an index: open it with OpenIndex", doc.Digest)
+		return nil, fmt.Errorf("images: %s is an index: open it with OpenIndex", doc.Digest)
 	}
 	cfg, raw, err := manifest.FetchConfig(ctx, src, doc.Manifest.Config)
 	if err != nil {
 		return nil, err
 	}
-	im := &Image{base: src, orig: doc, edit: manifest.Image{Manifest: *doc.Manifest, Config: *cfg, ConfigRaw: raw}}
+	im := &Image{base: src, orig: doc, edit: record{Manifest: *doc.Manifest, Config: *cfg, ConfigRaw: raw}}
 	im.enc = &encoded{config: raw, doc: doc}
 	return im, nil
 }
@@ -116,7 +116,7 @@ func OpenDocument(ctx context.Context, src manifest.Fetcher, doc *manifest.Docum
 // Scratch returns an empty image for platform p: an OCI manifest with no
 // layers, to append the first one to.
 func Scratch(p manifest.Platform) *Image {
-	return &Image{edit: manifest.Image{
+	return &Image{edit: record{
 		Manifest: manifest.Manifest{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIManifest,
 			Config: manifest.Descriptor{MediaType: manifest.MediaTypeOCIConfig}, Layers: []manifest.Descriptor{}},
 		Config: manifest.Config{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion,
@@ -160,7 +160,7 @@ func (im *Image) Descriptor() (manifest.Descriptor, error) {
 
 // Config returns a copy of the image's parsed config.
 func (im *Image) Config() manifest.Config {
-	return manifest.EditConfig(im.edit, manifest.ConfigChanges{}).Config
+	return editConfig(im.edit, ConfigChanges{}).Config
 }
 
 // Layers returns the descriptors of the image's layers, bottom first.

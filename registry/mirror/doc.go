@@ -6,11 +6,11 @@
 // (globs, or ranges of semantic versions), and compares each tag's image
 // on both sides: a tag the target already has costs a resolve on each
 // side (a HEAD, or a read of index.json) and moves nothing. A new or
-// changed tag is walked and copied by [manifest.Walk] and
-// [manifest.CopyGraph], the walker every graph operation shares, so only
+// changed tag is walked and copied by [images.Walk] and
+// [images.CopyGraph], the walker every graph operation shares, so only
 // the blobs the target lacks move, mounted when both sides are on one
 // registry. Images are mirrored several at a time with one bound on
-// their blob transfers together ([manifest.Pool]); a blob two images
+// their blob transfers together ([images.Pool]); a blob two images
 // share moves once. Signatures, attestations and SBOMs come along with
 // Options.Referrers. A target that resumes pushes (a layout) or keeps
 // what it received (a registry) makes an interrupted Sync resumable: run

@@ -13,9 +13,9 @@ import (
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/layout"
-	"github.com/skiffoci/skiff/manifest/mirror"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/mirror"
 )
 
 // exampleHost is an in-process registry holding example/app:1.0, 1.1,

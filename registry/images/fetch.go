@@ -1,4 +1,4 @@
-package image
+package images
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func (im *Image) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCl
 		return l.Open()
 	}
 	if im.base == nil {
-		return nil, fmt.Errorf("image: %s: %w", desc.Digest, manifest.ErrNotFound)
+		return nil, fmt.Errorf("images: %s: %w", desc.Digest, manifest.ErrNotFound)
 	}
 	return im.base.Fetch(ctx, desc)
 }

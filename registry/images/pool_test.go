@@ -1,4 +1,4 @@
-package manifest_test
+package images_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // TestPoolBoundsAndSharesAcrossCopies runs eight copies at once into one
@@ -25,14 +26,14 @@ func TestPoolBoundsAndSharesAcrossCopies(t *testing.T) {
 		raw, _ := json.Marshal(manifest.Manifest{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIManifest, Config: cfg, Layers: []manifest.Descriptor{base, top}})
 		roots = append(roots, src.put(manifest.MediaTypeOCIManifest, raw))
 	}
-	pool := manifest.NewPool(3)
+	pool := images.NewPool(3)
 	var wg sync.WaitGroup
 	errs := make(chan error, len(roots))
 	for _, r := range roots {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := manifest.Copy(t.Context(), dst, src, r, &manifest.CopyOptions{Jobs: 3, Pool: pool})
+			_, err := images.Copy(t.Context(), dst, src, r, &images.CopyOptions{Jobs: 3, Pool: pool})
 			errs <- err
 		}()
 	}
@@ -81,17 +82,17 @@ func TestPoolCanceledWhileWaiting(t *testing.T) {
 	first := src.putImage(t, "amd64", 100)
 	second := src.putImage(t, "arm64", 300)
 	dst := &gatedStore{memStore: newMemStore(), started: make(chan struct{}, 8), gate: make(chan struct{})}
-	pool := manifest.NewPool(1)
+	pool := images.NewPool(1)
 	done := make(chan error, 1)
 	go func() {
-		_, err := manifest.Copy(t.Context(), dst, src, first, &manifest.CopyOptions{Pool: pool})
+		_, err := images.Copy(t.Context(), dst, src, first, &images.CopyOptions{Pool: pool})
 		done <- err
 	}()
 	<-dst.started // the first copy holds the slot
 	ctx, cancel := context.WithCancel(t.Context())
 	waiting := make(chan error, 1)
 	go func() {
-		_, err := manifest.Copy(ctx, dst, src, second, &manifest.CopyOptions{Pool: pool})
+		_, err := images.Copy(ctx, dst, src, second, &images.CopyOptions{Pool: pool})
 		waiting <- err
 	}()
 	cancel()
@@ -102,7 +103,7 @@ func TestPoolCanceledWhileWaiting(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := manifest.Copy(t.Context(), dst, src, second, &manifest.CopyOptions{Pool: pool}); err != nil {
+	if _, err := images.Copy(t.Context(), dst, src, second, &images.CopyOptions{Pool: pool}); err != nil {
 		t.Fatalf("the pool kept a slot or a claim after a canceled copy: %v", err)
 	}
 	if pool.Size() != 1 {

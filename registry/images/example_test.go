@@ -1,4 +1,4 @@
-package image_test
+package images_test
 
 import (
 	"archive/tar"
@@ -18,9 +18,9 @@ import (
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/image"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -51,17 +51,17 @@ func TestMain(m *testing.M) {
 
 func seedExamples(ctx context.Context) error {
 	client := &registry.Client{}
-	var images []*testimage.Image
+	var imgs []*testimage.Image
 	for i, arch := range []string{"amd64", "arm64"} {
 		im, err := testimage.New(testimage.Options{LayerSizes: []int{4096, 512}, Seed: uint64(42 + i),
 			Platform: manifest.Platform{OS: "linux", Architecture: arch}, Env: []string{"PATH=/bin"}})
 		if err != nil {
 			return err
 		}
-		images = append(images, im)
+		imgs = append(imgs, im)
 	}
 	app, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	if err := testimage.Push(ctx, client.Repository(app), images[0], "1.0"); err != nil {
+	if err := testimage.Push(ctx, client.Repository(app), imgs[0], "1.0"); err != nil {
 		return err
 	}
 	docker, err := testimage.New(testimage.Options{LayerSizes: []int{100}, Seed: 7, Docker: true})
@@ -74,12 +74,12 @@ func seedExamples(ctx context.Context) error {
 	}
 	multi, _ := reference.Parse(exampleHost + "/example/multi:1.0")
 	repo := client.Repository(multi)
-	for _, im := range images {
+	for _, im := range imgs {
 		if err := testimage.Push(ctx, repo, im, ""); err != nil {
 			return err
 		}
 	}
-	idx, err := testimage.Index(false, images...)
+	idx, err := testimage.Index(false, imgs...)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func Example() {
 	ctx := context.Background()
 	client := &registry.Client{Keychain: auth.FromEnvironment()}
 	src, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	img, err := image.Open(ctx, client.Repository(src), src.Identifier(), nil) // manifest and config only
+	img, err := images.Open(ctx, client.Repository(src), src.Identifier(), nil) // manifest and config only
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func Example() {
 	if img, err = img.AppendLayer(files, manifest.History{CreatedBy: "add app.conf"}); err != nil {
 		log.Fatal(err)
 	}
-	img = img.EditConfig(manifest.ConfigChanges{Env: []string{"DEBUG=1"}})
+	img = img.EditConfig(images.ConfigChanges{Env: []string{"DEBUG=1"}})
 
 	if err := tarball.WriteFile(ctx, filepath.Join(exampleOut, "app.tar"), []tarball.Image{{Tags: []string{"example/app:debug"}, Source: img}}, nil); err != nil {
 		log.Fatal(err)
@@ -166,7 +166,7 @@ func Example_appendLayer() {
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
 	repo := client.Repository(ref)
 	exampleReg.Log.Reset()
-	img, err := image.Open(ctx, repo, ref.Identifier(), nil)
+	img, err := images.Open(ctx, repo, ref.Identifier(), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func Example_onePlatformToTarball() {
 	ctx := context.Background()
 	ref, _ := reference.Parse(exampleHost + "/example/multi:1.0")
 	arm64 := manifest.Platform{OS: "linux", Architecture: "arm64"}
-	img, err := image.Open(ctx, (&registry.Client{}).Repository(ref), ref.Identifier(), &image.Options{Platform: &arm64})
+	img, err := images.Open(ctx, (&registry.Client{}).Repository(ref), ref.Identifier(), &images.Options{Platform: &arm64})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func ExampleIndex_Replace() {
 	ctx := context.Background()
 	ref, _ := reference.Parse(exampleHost + "/example/multi:1.0")
 	repo := (&registry.Client{}).Repository(ref)
-	ix, err := image.OpenIndex(ctx, repo, ref.Identifier())
+	ix, err := images.OpenIndex(ctx, repo, ref.Identifier())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -228,13 +228,13 @@ func ExampleIndex_Replace() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if ix, err = ix.Replace(arm64, img.EditConfig(manifest.ConfigChanges{Env: []string{"ARM=1"}})); err != nil {
+	if ix, err = ix.Replace(arm64, img.EditConfig(images.ConfigChanges{Env: []string{"ARM=1"}})); err != nil {
 		log.Fatal(err)
 	}
 	if _, err := ix.Write(ctx, repo, "1.0-arm-edited", nil); err != nil {
 		log.Fatal(err)
 	}
-	before, _ := image.OpenIndex(ctx, repo, "1.0")
+	before, _ := images.OpenIndex(ctx, repo, "1.0")
 	for i, d := range ix.Manifests() {
 		fmt.Println(d.Platform, d.Digest == before.Manifests()[i].Digest)
 	}
@@ -247,7 +247,7 @@ func ExampleIndex_Replace() {
 // failures.
 func ExampleOpen_errors() {
 	ref, _ := reference.Parse(exampleHost + "/example/app:no-such-tag")
-	_, err := image.Open(context.Background(), (&registry.Client{}).Repository(ref), ref.Identifier(), nil)
+	_, err := images.Open(context.Background(), (&registry.Client{}).Repository(ref), ref.Identifier(), nil)
 	fmt.Println(errors.Is(err, registry.ErrNotFound), errors.Is(err, manifest.ErrNotFound), errors.Is(err, registry.ErrUnauthorized))
 	// Output: true true false
 }
@@ -258,7 +258,7 @@ func ExampleOpen_errors() {
 func Example_tarballOfTwoImages() {
 	ctx := context.Background()
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	app, err := image.Open(ctx, (&registry.Client{}).Repository(ref), "1.0", nil)
+	app, err := images.Open(ctx, (&registry.Client{}).Repository(ref), "1.0", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -271,11 +271,11 @@ func Example_tarballOfTwoImages() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	images := []tarball.Image{
+	imgs := []tarball.Image{
 		{Tags: []string{"example/app:1.0", "example/app:latest"}, Source: app},
 		{Tags: []string{"example/app:2", "example/app:foreign"}, Source: withForeign},
 	}
-	size, _ := tarball.CalculateSize(images, nil)
+	size, _ := tarball.CalculateSize(imgs, nil)
 	var moved atomic.Int64
 	progress := func(e manifest.Event) { // from every blob at once
 		if e.State == manifest.StateDone {
@@ -283,7 +283,7 @@ func Example_tarballOfTwoImages() {
 		}
 	}
 	path := filepath.Join(exampleOut, "two.tar")
-	if err := tarball.WriteFile(ctx, path, images, &tarball.WriteOptions{Progress: progress}); err != nil {
+	if err := tarball.WriteFile(ctx, path, imgs, &tarball.WriteOptions{Progress: progress}); err != nil {
 		log.Fatal(err)
 	}
 	r, err := tarball.OpenFile(path, nil)
@@ -291,7 +291,7 @@ func Example_tarballOfTwoImages() {
 		log.Fatal(err)
 	}
 	defer r.Close()
-	back, err := image.Open(ctx, r, "example/app:foreign", nil)
+	back, err := images.Open(ctx, r, "example/app:foreign", nil)
 	if err != nil {
 		log.Fatal(err)
 	}

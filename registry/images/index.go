@@ -1,4 +1,4 @@
-package image
+package images
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func OpenIndex(ctx context.Context, src manifest.ReadOnlyStore, ref string) (*In
 		return nil, err
 	}
 	if doc.Index == nil {
-		return nil, fmt.Errorf("image: %s is a single image's manifest: open it with Open", ref)
+		return nil, fmt.Errorf("images: %s is a single image's manifest: open it with Open", ref)
 	}
 	ix := *doc.Index
 	ix.Manifests = slices.Clone(ix.Manifests)
@@ -54,7 +54,7 @@ func (ix *Index) Image(ctx context.Context, p manifest.Platform) (*Image, error)
 func (ix *Index) find(p manifest.Platform) (int, error) {
 	d, err := manifest.SelectPlatform(&ix.index, p)
 	if err != nil {
-		return 0, fmt.Errorf("image: index %s: %w", ix.orig.Digest, err)
+		return 0, fmt.Errorf("images: index %s: %w", ix.orig.Digest, err)
 	}
 	return slices.IndexFunc(ix.index.Manifests, func(e manifest.Descriptor) bool { return e.Digest == d.Digest }), nil
 }
@@ -91,7 +91,7 @@ func (ix *Index) Document() (*manifest.Document, error) {
 }
 
 // Write stores the index in dst, named tag unless tag is "": every
-// replaced image as Image.Write does, every other entry as manifest.Copy
+// replaced image as Image.Write does, every other entry as Copy
 // does (nothing to do when dst is the store the index came from;
 // mounted within one registry; streamed across), the index last.
 func (ix *Index) Write(ctx context.Context, dst manifest.Store, tag string, opts *WriteOptions) (manifest.Descriptor, error) {
@@ -108,7 +108,7 @@ func (ix *Index) Write(ctx context.Context, dst manifest.Store, tag string, opts
 		if im := ix.replaced[i]; im != nil {
 			_, err = im.Write(ctx, dst, "", opts)
 		} else if !sameStore {
-			_, err = manifest.Copy(ctx, dst, ix.base, entry, &manifest.CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress})
+			_, err = Copy(ctx, dst, ix.base, entry, &CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress})
 		}
 		if err != nil {
 			return manifest.Descriptor{}, err

@@ -9,9 +9,9 @@ import (
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/manifest/mirror"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/mirror"
 )
 
 // repo returns the repository name on srv.

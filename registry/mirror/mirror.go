@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // TagLister lists the tags of a repository. registry.Repository and
@@ -60,14 +61,14 @@ type Options struct {
 	// Tags selects the tags to mirror: those that match any pattern.
 	// None means every tag.
 	Tags []*Pattern
-	// Platforms narrows indexes as manifest.CopyOptions.Platforms does;
+	// Platforms narrows indexes as images.CopyOptions.Platforms does;
 	// none keeps every platform.
 	Platforms []manifest.Platform
 	// Referrers mirrors signatures, attestations and SBOMs with each
-	// image, found as manifest.Walk finds them.
+	// image, found as images.Walk finds them.
 	Referrers bool
 	// OCIMediaTypes stores Docker-typed images with OCI media types
-	// (manifest.Graph.ToOCI), under new digests: a target every OCI tool
+	// (images.Graph.ToOCI), under new digests: a target every OCI tool
 	// reads. An unchanged Docker-typed tag then costs a walk of its
 	// manifests at the source, not one request. It does not go with
 	// Referrers.
@@ -79,7 +80,7 @@ type Options struct {
 	// Pool, if set, bounds the blob transfers of this Sync together with
 	// those of any other copy sharing it: one limit for several
 	// repositories mirrored at once.
-	Pool *manifest.Pool
+	Pool *images.Pool
 	// DryRun moves and deletes nothing: it reports what would be copied
 	// (asking the target which blobs it lacks) and pruned.
 	DryRun bool
@@ -176,7 +177,7 @@ type syncer struct {
 	dst  Target
 	src  Source
 	opts *Options
-	pool *manifest.Pool
+	pool *images.Pool
 
 	mu     sync.Mutex // guards report and errs, and serializes Done
 	report Report
@@ -186,7 +187,7 @@ type syncer struct {
 func newSyncer(dst Target, src Source, opts *Options) *syncer {
 	s := &syncer{dst: dst, src: src, opts: opts, pool: opts.Pool}
 	if s.pool == nil {
-		s.pool = manifest.NewPool(opts.Jobs)
+		s.pool = images.NewPool(opts.Jobs)
 	}
 	return s
 }
