@@ -1,4 +1,4 @@
-// Package image is skiff's front door for editing images: an Image is a
+// Package images is skiff's front door for editing images: an Image is a
 // lazy, immutable value that knows where each of its blobs lives.
 //
 // Open reads an image's manifest and config, and nothing else, from any
