@@ -89,17 +89,31 @@ func roundTrip(t *testing.T, c *registry.Client, host string) {
 }
 
 func TestIntegrationDistribution(t *testing.T) {
-	reg := distribution.Start(t, nil)
-	roundTrip(t, &registry.Client{}, reg.Host)
+	for _, v := range distribution.Versions {
+		t.Run(v, func(t *testing.T) {
+			reg := distribution.Start(t, &distribution.Options{Version: v})
+			roundTrip(t, &registry.Client{}, reg.Host)
+		})
+	}
 }
 
 func TestIntegrationDistributionChunked(t *testing.T) {
-	reg := distribution.Start(t, nil)
-	roundTrip(t, &registry.Client{ChunkSize: 1 << 20}, reg.Host)
+	for _, v := range distribution.Versions {
+		t.Run(v, func(t *testing.T) {
+			reg := distribution.Start(t, &distribution.Options{Version: v})
+			roundTrip(t, &registry.Client{ChunkSize: 1 << 20}, reg.Host)
+		})
+	}
 }
 
 func TestIntegrationDistributionBasicAuthTLS(t *testing.T) {
-	reg := distribution.Start(t, &distribution.Options{TLS: true, Users: map[string]string{"alice": "s3cret-pass"}})
+	for _, v := range distribution.Versions {
+		t.Run(v, func(t *testing.T) { basicAuthTLS(t, v) })
+	}
+}
+
+func basicAuthTLS(t *testing.T, version string) {
+	reg := distribution.Start(t, &distribution.Options{Version: version, TLS: true, Users: map[string]string{"alice": "s3cret-pass"}})
 	anon := &registry.Client{RootCAs: reg.Roots, CertsDir: "-"}
 	ref, _ := reference.Parse(reg.Host + "/skiff/integration:v1")
 	if _, err := anon.Repository(ref).Tags(t.Context()); !errors.Is(err, registry.ErrUnauthorized) {

@@ -59,7 +59,12 @@ func mustRun(t *testing.T, args ...string) string {
 }
 
 func TestPullPushCopyAgainstDistribution(t *testing.T) {
-	reg := distribution.Start(t, nil)
+	for _, v := range distribution.Versions {
+		t.Run(v, func(t *testing.T) { pullPushCopy(t, distribution.Start(t, &distribution.Options{Version: v})) })
+	}
+}
+
+func pullPushCopy(t *testing.T, reg *distribution.Registry) {
 	ims, idx := multiArch(t, reg.Host, "e2e/app:1.0")
 	dir := t.TempDir()
 	src := reg.Host + "/e2e/app:1.0"

@@ -1,7 +1,8 @@
-// Package distribution runs Debian's docker-registry (the CNCF
-// distribution registry) on a loopback port for integration tests, with
-// optional htpasswd basic auth and TLS from a certificate authority the
-// test makes.
+// Package distribution runs the CNCF distribution registry on a loopback
+// port for integration tests, with optional htpasswd basic auth and TLS
+// from a certificate authority the test makes: Debian's docker-registry
+// (distribution 2.8) or distribution v3, which .ci/run builds through the
+// Go module proxy and puts on PATH as distribution-registry-v3.
 package distribution
 
 import (
@@ -23,10 +24,20 @@ import (
 	"time"
 )
 
+// The registries Start runs, by the name of their binary.
+const (
+	V2 = "docker-registry"          // Debian's distribution 2.8
+	V3 = "distribution-registry-v3" // distribution v3, built by .ci/run
+)
+
+// Versions are the registries integration tests run against, each one.
+var Versions = []string{V2, V3}
+
 // Options choose how the registry runs.
 type Options struct {
-	Users map[string]string // htpasswd basic auth when not empty
-	TLS   bool
+	Users   map[string]string // htpasswd basic auth when not empty
+	TLS     bool
+	Version string // V2 or V3; V2 when empty
 }
 
 // Registry is a running registry.
@@ -54,10 +65,10 @@ func RequireTool(t testing.TB, name string) string {
 // Start runs a registry until the test ends.
 func Start(t testing.TB, opts *Options) *Registry {
 	t.Helper()
-	bin := RequireTool(t, "docker-registry")
 	if opts == nil {
 		opts = &Options{}
 	}
+	bin := RequireTool(t, cmpOr(opts.Version, V2))
 	dir := t.TempDir()
 	r := &Registry{Dir: filepath.Join(dir, "storage")}
 	port := freePort(t)
@@ -76,6 +87,13 @@ func Start(t testing.TB, opts *Options) *Registry {
 	}
 	run(t, bin, cfgPath, r.Host)
 	return r
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // run starts the registry and waits until its log says it listens.
