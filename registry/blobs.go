@@ -188,15 +188,8 @@ func (b *blobReader) Close() error { return b.body.Close() }
 // contentRangeStart parses "bytes a-b/size" and returns a, checking that
 // b is the last byte and size (when not "*") the full size.
 func contentRangeStart(v string, size int64) (int64, error) {
-	rest, ok := strings.CutPrefix(v, "bytes ")
-	span, total, ok2 := strings.Cut(rest, "/")
-	first, last, ok3 := strings.Cut(span, "-")
-	if !ok || !ok2 || !ok3 {
-		return 0, fmt.Errorf("malformed Content-Range %q", v)
-	}
-	a, err1 := strconv.ParseInt(first, 10, 64)
-	z, err2 := strconv.ParseInt(last, 10, 64)
-	if err1 != nil || err2 != nil || a < 0 || z != size-1 || a > z {
+	a, z, total, err := parseContentRange(v)
+	if err != nil || z != size-1 {
 		return 0, fmt.Errorf("malformed Content-Range %q", v)
 	}
 	if total != "*" && total != strconv.FormatInt(size, 10) {

@@ -34,6 +34,7 @@ type Entry struct {
 	header []byte           // encoded tar header
 	data   []byte           // content known up front
 	src    manifest.Fetcher // else where the content is fetched from
+	raw    manifest.Fetcher // src unobserved, for ranges
 }
 
 // Fetched reports whether the entry's content is fetched when written,
@@ -43,6 +44,7 @@ func (e *Entry) Fetched() bool { return e.src != nil }
 // planImage is an Image checked and merged with its duplicates.
 type planImage struct {
 	img  Image
+	raw  manifest.Fetcher // img.Fetcher before Progress observes it
 	man  *manifest.Manifest
 	tags []tagName
 }
@@ -55,8 +57,9 @@ func NewPlan(images []Image, opts *WriteOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts != nil && opts.Progress != nil {
-		for _, pi := range imgs {
+	for _, pi := range imgs {
+		pi.raw = pi.img.Fetcher
+		if opts != nil && opts.Progress != nil {
 			pi.img.Fetcher = manifest.ObserveFetcher(pi.img.Fetcher, opts.Progress)
 		}
 	}
@@ -156,23 +159,23 @@ func (b *planBuilder) appendBlobs(out []Entry, pi *planImage) []Entry {
 		out = b.appendBlob(out, blobPath(pi.img.Manifest.Digest), pi.img.Manifest.Descriptor(), pi.img.Manifest.Raw, nil)
 	}
 	cfg := pi.man.Config
-	out = b.appendBlob(out, b.blobName(cfg.Digest, true), cfg, pi.img.Config, pi.img.Fetcher)
+	out = b.appendBlob(out, b.blobName(cfg.Digest, true), cfg, pi.img.Config, pi)
 	for _, l := range pi.man.Layers {
-		out = b.appendBlob(out, b.blobName(l.Digest, false), l, nil, pi.img.Fetcher)
+		out = b.appendBlob(out, b.blobName(l.Digest, false), l, nil, pi)
 	}
 	return out
 }
 
 // appendBlob appends one blob entry, with its content in data or, when
-// data is nil, fetched from src.
-func (b *planBuilder) appendBlob(out []Entry, name string, d manifest.Descriptor, data []byte, src manifest.Fetcher) []Entry {
+// data is nil, fetched from pi's Fetcher.
+func (b *planBuilder) appendBlob(out []Entry, name string, d manifest.Descriptor, data []byte, pi *planImage) []Entry {
 	if b.seen[name] {
 		return out
 	}
 	b.seen[name] = true
 	e := Entry{Name: name, Size: d.Size, Blob: d, data: data}
 	if data == nil {
-		e.src = src
+		e.src, e.raw = pi.img.Fetcher, pi.raw
 	}
 	return append(out, e)
 }

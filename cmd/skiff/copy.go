@@ -276,7 +276,7 @@ func writeArchive(ctx context.Context, e *env, o *options, srcs []*source, dst l
 		}
 		images = append(images, tarball.Image{Tags: archiveTags(s.loc, dst, len(srcs)), Manifest: doc, Fetcher: s.fetcher})
 	}
-	opts := &tarball.WriteOptions{Jobs: o.jobs, Sync: o.fsync, Fresh: o.noResume, PartialMaxAge: o.partialMaxAge}
+	opts := &tarball.WriteOptions{Jobs: o.jobs, Sync: o.fsync, Fresh: o.noResume, PartialMaxAge: o.partialMaxAge, RangeMin: o.rangeMinBytes}
 	if display.Mode() != progress.Off {
 		opts.Progress = display.Event
 	}

@@ -41,6 +41,9 @@ type options struct {
 	partialMaxAge time.Duration
 	verifyKey     string // --verify-key of pull, copy and proxy (verify.go)
 
+	rangeMin         string // --range-min, of commands that write files
+	rangeMinBytes    int64  // parsed: 0 the default, -1 never
+
 	keepUncompressed bool // push and copy from a tarball (archive_source.go)
 	ociMediaTypes    bool // into a layout (oci_types.go)
 	readTimeout      time.Duration
@@ -92,7 +95,7 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 	fs.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and unverified TLS for the registries named in this command")
 	fs.StringVar(&o.user, userFlag, "", "`USER` name for the registries named in this command (password from --password-stdin)")
 	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password for --user from standard input")
-	fs.IntVar(&o.jobs, "j", 4, "number of blobs to transfer in parallel")
+	fs.IntVar(&o.jobs, "j", 4, "transfer blobs over up to `N` connections at once: one per blob; into a file, a blob of --range-min or more borrows the free ones for ranges")
 	fs.BoolVar(&o.verbose, "v", false, "trace HTTP requests on stderr (credentials are never shown)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
 	fs.StringVar(&o.progress, "progress", "auto", "show transfers on stderr: `auto` (on a terminal), tty, plain (a line per blob, for logs) or none")
@@ -103,6 +106,7 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 // those that govern resuming an interrupted run.
 func (o *options) registerWrite(fs *flag.FlagSet) {
 	fs.BoolVar(&o.fsync, "fsync", false, "flush the tarball or each layout blob to stable storage before naming it (slower; survives a power loss)")
+	fs.StringVar(&o.rangeMin, "range-min", "32MiB", "fetch a blob of at least `SIZE` from a registry into a tarball as several ranges at once, over as many of -j's connections as raise the throughput (0: never)")
 	o.registerResume(fs)
 }
 
@@ -202,6 +206,16 @@ func (o *options) client(e *env, hosts []string) (*registry.Client, error) {
 	}
 	if o.readTimeout < 0 {
 		return nil, usagef("--read-timeout must not be negative")
+	}
+	if o.rangeMin != "" {
+		n, err := parseSize(o.rangeMin)
+		if err != nil {
+			return nil, usagef("--range-min: %v", err)
+		}
+		o.rangeMinBytes = n
+		if n == 0 {
+			o.rangeMinBytes = -1
+		}
 	}
 	c := &registry.Client{UserAgent: "skiff/" + version(), Timeouts: registry.Timeouts{Body: o.readTimeout}}
 	store := &auth.Store{Getenv: e.getenv} // the environment the command runs with, as login saves to
