@@ -41,8 +41,8 @@ type options struct {
 	partialMaxAge time.Duration
 	verifyKey     string // --verify-key of pull, copy and proxy (verify.go)
 
-	rangeMin         string // --range-min, of commands that write files
-	rangeMinBytes    int64  // parsed: 0 the default, -1 never
+	rangeMin      string // --range-min, of commands that write files
+	rangeMinBytes int64  // parsed: 0 the default, -1 never
 
 	keepUncompressed bool // push and copy from a tarball (archive_source.go)
 	ociMediaTypes    bool // into a layout (oci_types.go)
