@@ -60,6 +60,7 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	o.registerKeepUncompressed(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
 	o.registerWrite(fs)
+	o.registerRanges(fs)
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
 	fs.BoolVar(&o.referrers, "referrers", false, "copy signatures, attestations and SBOMs too: what the referrers API lists and cosign's sha256-DIGEST.sig/.att/.sbom tags, recursively")
 	o.registerOCIMediaTypes(fs)

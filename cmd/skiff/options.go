@@ -95,7 +95,7 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 	fs.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP and unverified TLS for the registries named in this command")
 	fs.StringVar(&o.user, userFlag, "", "`USER` name for the registries named in this command (password from --password-stdin)")
 	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password for --user from standard input")
-	fs.IntVar(&o.jobs, "j", 4, "transfer blobs over up to `N` connections at once: one per blob; into a file, a blob of --range-min or more borrows the free ones for ranges")
+	fs.IntVar(&o.jobs, "j", 4, "number of blobs to transfer in parallel")
 	fs.BoolVar(&o.verbose, "v", false, "trace HTTP requests on stderr (credentials are never shown)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print nothing but errors")
 	fs.StringVar(&o.progress, "progress", "auto", "show transfers on stderr: `auto` (on a terminal), tty, plain (a line per blob, for logs) or none")
@@ -106,8 +106,16 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 // those that govern resuming an interrupted run.
 func (o *options) registerWrite(fs *flag.FlagSet) {
 	fs.BoolVar(&o.fsync, "fsync", false, "flush the tarball or each layout blob to stable storage before naming it (slower; survives a power loss)")
-	fs.StringVar(&o.rangeMin, "range-min", "32MiB", "fetch a blob of at least `SIZE` from a registry into a tarball as several ranges at once, over as many of -j's connections as raise the throughput (0: never)")
 	o.registerResume(fs)
+}
+
+// registerRanges adds --range-min to the commands that write tarballs,
+// and says how -j bounds the ranges.
+func (o *options) registerRanges(fs *flag.FlagSet) {
+	fs.StringVar(&o.rangeMin, "range-min", "32MiB", "fetch a blob of at least `SIZE` from a registry into a tarball as several ranges at once, over as many of -j's connections as raise the throughput (0: never)")
+	if j := fs.Lookup("j"); j != nil {
+		j.Usage = "transfer blobs over up to `N` connections at once: each blob holds one, and one of --range-min or more borrows the free ones for its ranges"
+	}
 }
 
 // registerZstd adds the flag of commands that read layers: how much

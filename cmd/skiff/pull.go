@@ -59,6 +59,7 @@ func runPull(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.tarname, "tarname", "", "name the tarball `NAME` (dockersave's flag; the same as FILE)")
 	fs.StringVar(&f.workDir, "working-dir", "", "write the output in `DIR` (dockersave's flag)")
 	o.registerWrite(fs)
+	o.registerRanges(fs)
 	fs.BoolVar(&f.noTar, "no-tar", false, "write the tarball's contents as a directory instead of a tar (dockersave's flag)")
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to save from an index, a comma-separated list, or \"all\" (default: this machine's; every platform for --format oci)")
 	fs.StringVar(&f.out, "o", "", "write to `FILE` (\"-\" for stdout); every argument is then an image")
