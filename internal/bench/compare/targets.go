@@ -45,7 +45,7 @@ func (r *results) targets() []target {
 	for _, k := range []string{"scale-huge", "scale-layers", "scale-images"} {
 		ts = append(ts, r.rssTarget(issue16, k))
 	}
-	return ts
+	return append(ts, r.cappedTargets()...)
 }
 
 // opName names key's operation; an operation that did not run is named
