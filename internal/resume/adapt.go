@@ -5,20 +5,25 @@ import "time"
 // adaptation is how a ranged fetch picks its number of connections. It
 // starts with one and, once that one's first range came back as asked,
 // with startConns. Then it measures the throughput in epochs during which
-// the same connections all stream (each at least minEpoch, and four times
-// the longest a range took to answer, so that a long round trip's slow
-// start is over): after each, one more connection is tried, up to
-// maxConns and as many as Conns lends. A new number that does not gain at
-// least half of what one more connection would add if each carried as
-// much (from n to n+1: 1/(2n)) goes back to n and stops the growth: the
-// link, a shared cap or the CPU is the limit, not the connections.
+// the same connections all stream: each at least minEpoch, and eight
+// round trips (the quickest a range was answered), so that a new TCP
+// connection's slow start is over. After each epoch it doubles the
+// connections, as TCP doubles its window, up to maxConns and as many as
+// Conns lends. A step from n to m connections that does not gain at
+// least a quarter of what m-n more would add if each carried as much as
+// the n did, in two epochs running (one may be noise), goes back to n and
+// stops the growth: the link, a shared cap
+// or the CPU is the limit, not the connections. (A quarter: a step that
+// was wrongly kept costs a few idle connections, one wrongly undone
+// leaves a long link half used.)
 type adaptation struct {
 	probed    bool          // a range came back as asked
 	stopped   bool          // the growth stopped
+	doubt     bool          // the last epoch did not gain enough
 	pending   int           // connections that have not had an answer yet
 	since     time.Time     // the epoch's start
 	bytes     int64         // bytes written when it started
-	answer    time.Duration // the longest a range took to answer
+	rtt       time.Duration // the quickest a range was answered
 	prevConns int           // the connections of the epoch before, 0 at first
 	prevRate  float64       // and their bytes per second
 }
@@ -34,7 +39,9 @@ func (r *ranged) answered(d time.Duration, first bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := &r.adapt
-	a.answer = max(a.answer, d)
+	if a.rtt == 0 || d < a.rtt {
+		a.rtt = d
+	}
 	if !a.probed {
 		a.probed = true
 		r.want = startConns
@@ -50,28 +57,33 @@ func (r *ranged) answered(d time.Duration, first bool) {
 // to start; r.mu is held.
 func (r *ranged) step(now time.Time) int {
 	a := &r.adapt
-	if !a.probed || r.done {
-		return 0
+	if gap, _ := r.gap(); !a.probed || r.done || gap >= r.s.Desc.Size {
+		return 0 // every byte is written or being written: no range for another
 	}
 	if r.running < r.want {
 		return r.want - r.running // those Conns could not lend yet
 	}
 	elapsed := now.Sub(a.since)
-	if a.stopped || a.pending > 0 || elapsed < max(minEpoch, 4*a.answer) {
+	if a.stopped || a.pending > 0 || elapsed < max(minEpoch, 8*a.rtt) {
 		return 0
 	}
 	rate := float64(r.written-a.bytes) / elapsed.Seconds()
 	n := r.running
-	if a.prevConns > 0 && n > a.prevConns && rate < a.prevRate*(1+0.5/float64(a.prevConns)) {
-		a.stopped = true
-		r.want = a.prevConns
+	if p := a.prevConns; p > 0 && n > p && rate < a.prevRate*(1+0.25*float64(n-p)/float64(p)) {
+		if a.doubt {
+			a.stopped = true
+			r.want = p
+		}
+		a.doubt = true
+		r.restartEpoch(now)
 		return 0
 	}
+	a.doubt = false
 	a.prevConns, a.prevRate = n, rate
-	if gap, _ := r.gap(); n >= maxConns || gap >= r.s.Desc.Size {
+	if n >= maxConns {
 		return 0
 	}
-	r.want = n + 1
+	r.want = min(2*n, maxConns)
 	r.restartEpoch(now)
-	return 1
+	return r.want - n
 }

@@ -58,6 +58,13 @@ const (
 	minEpoch = 200 * time.Millisecond
 )
 
+// rangeBufSize is the size of a range's buffer: what it reads before each
+// write, and hashes at once. Smaller than a stream's (bufSize): a ranged
+// fetch has several connections, each with its own.
+var rangeBufSize = 128 << 10
+
+var rangeBufPool = sync.Pool{New: func() any { b := make([]byte, rangeBufSize); return &b }}
+
 // crcTable is the CRC-32C table of spans' checksums.
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -91,6 +98,7 @@ type ranged struct {
 	fetched  int64      // bytes that came through ranges
 	adapt    adaptation
 	wake     chan struct{} // a connection ended, or more may start
+	starts   int           // connections started, for tests
 }
 
 // span is a run of bytes [start, end) one range fills; done of them are
@@ -204,6 +212,7 @@ func (r *ranged) run() {
 func (r *ranged) start(extra bool) {
 	r.mu.Lock()
 	r.running++
+	r.starts++
 	r.adapt.pending++
 	r.restartEpoch(time.Now())
 	r.mu.Unlock()
@@ -213,8 +222,8 @@ func (r *ranged) start(extra bool) {
 // finish hashes what the ranges left at the prefix and, unless the blob
 // is whole, saves a checkpoint of where the fetch got.
 func (r *ranged) finish() {
-	buf := bufPool.Get().(*[]byte)
-	defer bufPool.Put(buf)
+	buf := rangeBufPool.Get().(*[]byte)
+	defer rangeBufPool.Put(buf)
 	r.hmu.Lock()
 	defer r.hmu.Unlock()
 	r.catchUp(*buf)
@@ -232,9 +241,9 @@ func (r *ranged) finish() {
 // work is one connection: it takes ranges and fills them until none is
 // left for it.
 func (r *ranged) work(extra bool) {
-	buf := bufPool.Get().(*[]byte)
+	buf := rangeBufPool.Get().(*[]byte)
 	defer func() {
-		bufPool.Put(buf)
+		rangeBufPool.Put(buf)
 		if extra {
 			r.conns.Release()
 		}

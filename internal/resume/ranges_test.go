@@ -273,3 +273,20 @@ func TestRangesConnsBound(t *testing.T) {
 		t.Fatalf("%d connections held after the fill, want the 2 taken before", len(conns.slots))
 	}
 }
+
+// TestRangesStartConnectionsForRanges: a connection starts only to fetch
+// a range, never to find that none is left (which would spin while the
+// last ranges arrive).
+func TestRangesStartConnectionsForRanges(t *testing.T) {
+	rs := newRangeSource(6*RangeSize+7, 7)
+	s, _ := newSlot(t, t.TempDir(), rs.source)
+	s.Ranges, s.RangeMin = rs, 1
+	r := s.newRanged(t.Context(), 0, manifest.NewDigester(manifest.SHA256), nil)
+	r.run()
+	if r.err != nil || r.hashed != int64(len(rs.data)) {
+		t.Fatalf("hashed %d of %d: %v", r.hashed, len(rs.data), r.err)
+	}
+	if r.starts > len(rs.asked)+1 {
+		t.Fatalf("%d connections started for %d ranges", r.starts, len(rs.asked))
+	}
+}

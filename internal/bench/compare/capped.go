@@ -51,13 +51,14 @@ func (f *fixture) cappedOps() []op {
 	}
 	var ops []op
 	for _, im := range []struct {
-		key string
-		s   *seeded
-	}{{"cap-one", f.one}, {"cap-huge", f.oneHuge}} {
+		key  string
+		s    *seeded
+		spec layerSpec
+	}{{"cap-one", f.one, f.sc.one}, {"cap-huge", f.oneHuge, f.sc.oneHuge}} {
 		if im.s == nil {
 			continue
 		}
-		o := f.pullTar(im.key, "pull a one-layer "+bytesIEC(im.s.size)+" image → docker tarball", f.viaCap(im.s.ref), im.s.least(), "")
+		o := f.pullTar(im.key, "pull a one-layer "+bytesIEC(int64(im.spec.size))+" image → docker tarball", f.viaCap(im.s.ref), im.s.least(), "")
 		o.group, o.image = groupCapped, im.s.size
 		if im.key == "cap-huge" {
 			o.maxRuns = 1
