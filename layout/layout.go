@@ -37,9 +37,10 @@ type Layout struct {
 	// written again by the next Push. Set it before the layout is used.
 	SyncBlobs bool
 
-	dir string
-	r   *Reader
-	mu  sync.Mutex // held while index.json is read, changed and replaced
+	dir    string
+	r      *Reader
+	mu     sync.Mutex // held while index.json is read, changed and replaced
+	ranges *ranges    // where PushResumable fetches large blobs in ranges (FetchRanges)
 }
 
 // Open opens the layout in dir, after checking its oci-layout file and

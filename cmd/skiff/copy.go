@@ -187,6 +187,7 @@ func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, 
 		if lay, err = openLayout(dst, o); err != nil {
 			return manifest.Descriptor{}, err
 		}
+		lay.FetchRanges(src.fetcher, &layout.RangeOptions{Min: o.rangeMinBytes, Jobs: o.jobs, Progress: display.Event})
 		store, opts.Tag = lay, dst.name
 		if opts.Tag == "" {
 			opts.Tag = defaultTag(src.loc)

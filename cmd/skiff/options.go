@@ -112,7 +112,7 @@ func (o *options) registerWrite(fs *flag.FlagSet) {
 // registerRanges adds --range-min to the commands that write tarballs,
 // and says how -j bounds the ranges.
 func (o *options) registerRanges(fs *flag.FlagSet) {
-	fs.StringVar(&o.rangeMin, "range-min", "32MiB", "fetch a blob of at least `SIZE` from a registry into a tarball as several ranges at once, over as many of -j's connections as raise the throughput (0: never)")
+	fs.StringVar(&o.rangeMin, "range-min", "32MiB", "fetch a blob of at least `SIZE` from a registry into a tarball or a layout as several ranges at once, over as many of -j's connections as raise the throughput (0: never)")
 	if j := fs.Lookup("j"); j != nil {
 		j.Usage = "transfer blobs over up to `N` connections at once: each blob holds one, and one of --range-min or more borrows the free ones for its ranges"
 	}

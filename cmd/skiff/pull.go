@@ -27,13 +27,14 @@ sparse where nothing arrived yet. A layout keeps partial blobs in its blobs/
 directory the same way. A pull that succeeds removes them; --no-resume starts
 over; partial files older than --partial-max-age are removed by later runs.
 
-A blob of --range-min (32MiB) or more goes into the tarball as several bounded
-Range requests at once, each written where it belongs, so that a long round trip or
-a CDN that caps each connection does not cap the pull: -j bounds the connections
-of the whole pull, each blob holds one, and a large blob borrows the free ones, range
-by range, adding connections while the throughput grows (a one-layer image gets
-all of them; blobs waiting to start take them back as ranges end). A registry
-that ignores Range gets one stream. An interrupted ranged pull keeps every range.
+A blob of --range-min (32MiB) or more goes into the tarball or layout as
+several bounded Range requests at once, each written where it belongs, so that
+a long round trip or a CDN that caps each connection does not cap the pull: -j
+bounds the connections of the whole pull, each blob holds one, and a large blob
+borrows the free ones, range by range, adding connections while the throughput
+grows (a one-layer image gets all of them; blobs waiting to start take them back
+as ranges end). A registry that ignores Range gets one stream. An interrupted
+ranged pull keeps every range.
 
 examples:
   skiff pull debian

@@ -94,9 +94,16 @@ func TestRangedPullAfterSIGKILL(t *testing.T) {
 		{"pull --no-tar", func(o string) []string {
 			return []string{"pull", "--no-tar", "--range-min", "1MiB", srv.Host + "/demo/big:1", o}
 		}, "big"},
+		{"pull --format oci", func(o string) []string {
+			return []string{"pull", "--format", "oci", "--range-min", "1MiB", srv.Host + "/demo/big:1", o}
+		}, "lay"},
 	}
 	for ci, c := range cases {
+		gen := m.next()
 		want := snapshot(t, func(out string) { mustRun(t, append(c.args(out), "--quiet")...) }, c.out)
+		if n := m.sent(-gen); n < 3 {
+			t.Fatalf("%s: %d ranged requests for a layer of %d bytes", c.name, n, layer.Size)
+		}
 		for seed := range 3 {
 			rng := rand.New(rand.NewPCG(uint64(seed), uint64(ci)))
 			dir := t.TempDir()
@@ -115,14 +122,14 @@ func TestRangedPullAfterSIGKILL(t *testing.T) {
 				if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
 					t.Fatalf("%s, kill %d at %d: not killed: %v %s", name, kill, at, err, stderr)
 				}
-				if _, err := os.Stat(out); err == nil {
+				if _, err := os.Stat(out); err == nil && c.out != "lay" {
 					t.Fatalf("%s: the output exists after the kill", name)
 				}
 				assertOnePartialSet(t, dir, name)
 			}
 			kept := keptBytes(t, dir)
 			gen := m.next()
-			if !finished {
+			if !finished || c.out == "lay" {
 				mustRun(t, append(c.args(out), "--quiet")...)
 			}
 			again, ranged := m.sent(gen), m.sent(-gen)

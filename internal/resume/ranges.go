@@ -61,7 +61,7 @@ const (
 // rangeBufSize is the size of a range's buffer: what it reads before each
 // write, and hashes at once. Smaller than a stream's (bufSize): a ranged
 // fetch has several connections, each with its own.
-var rangeBufSize = 128 << 10
+var rangeBufSize = 256 << 10
 
 var rangeBufPool = sync.Pool{New: func() any { b := make([]byte, rangeBufSize); return &b }}
 
@@ -107,6 +107,7 @@ type span struct {
 	start, end, done int64
 	crc              uint32
 	busy             bool
+	reached          bool // the prefix reached it: crc is no longer kept
 }
 
 // fillRanges is Fill for a blob of at least RangeMin bytes from a
@@ -359,9 +360,18 @@ func (r *ranged) fill(sp *span, buf []byte, first bool) error {
 }
 
 // wrote records the n bytes of buf just written at byte at of span sp,
-// and hashes them when they continue the prefix.
+// and hashes them when they continue the prefix. A span's CRC is kept
+// only while it lies beyond the prefix: once the prefix reaches it, it is
+// hashed as it arrives and never checkpointed as a span.
 func (r *ranged) wrote(sp *span, buf []byte, n int, at int64) {
-	crc := crc32.Update(sp.crc, crcTable, buf[:n]) // only this connection writes sp
+	r.mu.Lock()
+	sp.reached = sp.reached || sp.start <= r.hashed
+	reached := sp.reached
+	r.mu.Unlock()
+	crc := sp.crc // only this connection writes sp's bytes and CRC
+	if !reached {
+		crc = crc32.Update(crc, crcTable, buf[:n])
+	}
 	r.mu.Lock()
 	sp.done += int64(n)
 	sp.crc = crc
@@ -477,7 +487,7 @@ func (r *ranged) save() error {
 	r.mu.Lock()
 	c := Checkpoint{N: r.hashed, State: state}
 	for _, sp := range r.spans {
-		if sp.start >= r.hashed && sp.done > 0 {
+		if sp.start >= r.hashed && sp.done > 0 && !sp.reached {
 			c.Spans = append(c.Spans, Span{Start: sp.start, Len: sp.done, CRC: sp.crc})
 		}
 	}
