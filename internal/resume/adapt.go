@@ -26,11 +26,45 @@ type adaptation struct {
 	rtt       time.Duration // the quickest a range was answered
 	prevConns int           // the connections of the epoch before, 0 at first
 	prevRate  float64       // and their bytes per second
+	starved   time.Duration // how long a Stream's reader waited for bytes in the epoch
+	waiting   time.Time     // since when it waits now; zero when it does not
+}
+
+// wait notes that a Stream's reader starts (at, true) or stops waiting
+// for bytes; r.mu is held.
+func (a *adaptation) wait(at time.Time, starts bool) {
+	if starts {
+		a.waiting = at
+		return
+	}
+	a.starved, a.waiting = a.hungry(at), time.Time{}
+}
+
+// hungry is how long a Stream's reader has waited for bytes in the epoch,
+// up to now.
+func (a *adaptation) hungry(now time.Time) time.Duration {
+	if a.waiting.IsZero() {
+		return a.starved
+	}
+	from := a.waiting
+	if from.Before(a.since) {
+		from = a.since
+	}
+	return a.starved + now.Sub(from)
+}
+
+// most is the most connections r opens: a Stream's window, which is
+// memory, grows with them (see streamWindow).
+func (r *ranged) most() int {
+	if r.inOrder {
+		return streamMaxConns
+	}
+	return maxConns
 }
 
 // restartEpoch starts an epoch now; r.mu is held.
 func (r *ranged) restartEpoch(now time.Time) {
-	r.adapt.since, r.adapt.bytes = now, r.written
+	r.adapt.since, r.adapt.bytes, r.adapt.starved = now, r.written, 0
 }
 
 // answered notes that a range came back as asked after d; first says it
@@ -44,7 +78,9 @@ func (r *ranged) answered(d time.Duration, first bool) {
 	}
 	if !a.probed {
 		a.probed = true
-		r.want = startConns
+		if !r.inOrder { // a Stream adds a connection once its reader waits
+			r.want = startConns
+		}
 		r.poke()
 	}
 	if first {
@@ -67,6 +103,10 @@ func (r *ranged) step(now time.Time) int {
 	if a.stopped || a.pending > 0 || elapsed < max(minEpoch, 8*a.rtt) {
 		return 0
 	}
+	if r.inOrder && a.hungry(now) < elapsed/8 {
+		r.restartEpoch(now) // the reader is the slower: more connections would only fill memory
+		return 0
+	}
 	rate := float64(r.written-a.bytes) / elapsed.Seconds()
 	n := r.running
 	if p := a.prevConns; p > 0 && n > p && rate < a.prevRate*(1+0.25*float64(n-p)/float64(p)) {
@@ -80,10 +120,11 @@ func (r *ranged) step(now time.Time) int {
 	}
 	a.doubt = false
 	a.prevConns, a.prevRate = n, rate
-	if n >= maxConns {
+	most := r.most()
+	if n >= most {
 		return 0
 	}
-	r.want = min(2*n, maxConns)
+	r.want = min(2*n, most)
 	r.restartEpoch(now)
 	return r.want - n
 }

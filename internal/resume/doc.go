@@ -28,8 +28,8 @@
 // ranges with the whole blob, or with other bytes, gets one stream.
 //
 // How many connections: a ranged fetch starts with one; once its first
-// range came back as asked, with two; then it adds one at a time while
-// the throughput grows by at least half of what one more connection
+// range came back as asked, with two; then it doubles them while the
+// throughput grows by at least a quarter of what the new connections
 // would carry (see adaptation), up to 8. The connections come from the
 // transfer's Conns, skiff's -j: every blob being filled holds one, and a
 // ranged fetch borrows the free ones, range by range, giving each back
@@ -37,6 +37,13 @@
 // With -j 4 and one large layer, the layer gets up to four connections;
 // with four blobs in flight, a large one gets none more until the others
 // are done.
+//
+// A reader that takes a blob in one stream, in order (an upload to
+// another registry), gets it from a Stream: ranges of 2 MiB fetched into
+// memory just beyond what it took, a range per connection, so that its
+// memory stays under 6.5 MiB. A Stream starts with one connection and
+// adds more only while its reader waits for bytes: when the source, not
+// the reader, is the slower. It keeps no state: its reader verifies.
 //
 // Partial files are named after their output, ".NAME.skiff-partial" with
 // ".NAME.skiff-state" beside it, so any number of interrupted runs leave

@@ -80,18 +80,23 @@ type ranged struct {
 	stop  context.CancelFunc
 	conns *Conns // where extra connections are borrowed from
 
-	hmu sync.Mutex // held while d is written or saved; guards d and savedAt
-	d   *manifest.Digester
+	hmu sync.Mutex         // held while d is written or saved; guards d and savedAt
+	d   *manifest.Digester // nil for a Stream: its reader verifies
+
+	chunk, window int64 // the size of a range, and how far beyond floor ranges start
+	inOrder       bool  // a Stream: see streamWindow
 
 	mu       sync.Mutex
 	cond     *sync.Cond // broadcast when hashed moves or the fetch ends
-	hashed   int64      // bytes of the prefix in d
+	hashed   int64      // bytes of the prefix in d (a Stream's: bytes without a gap)
+	consumed int64      // a Stream's bytes read
 	spans    []*span    // written or being written beyond hashed, by start
 	running  int        // connections at work
 	want     int        // connections the throughput allows
 	done     bool       // no more ranges: finished, failed or unsupported
 	err      error      // why the fetch failed
 	fallback bool       // the source serves no ranges
+	over     bool       // a Stream's run ended
 	base     int64      // bytes on disk at the start (the prefix, kept spans)
 	written  int64      // bytes written since
 	savedAt  int64      // written at the last checkpoint
@@ -166,7 +171,7 @@ func (s *Slot) verdict(d *manifest.Digester) (manifest.Verified, error) {
 func (s *Slot) newRanged(ctx context.Context, offset int64, d *manifest.Digester, spans []*span) *ranged {
 	ctx, stop := context.WithCancel(ctx)
 	r := &ranged{s: s, ctx: ctx, stop: stop, conns: s.Conns, d: d, hashed: offset, spans: spans,
-		want: 1, wake: make(chan struct{}, 1)}
+		chunk: RangeSize, window: rangeWindow, want: 1, wake: make(chan struct{}, 1)}
 	if r.conns == nil {
 		r.conns = NewConns(DefaultRangeConns - 1)
 	}
@@ -303,8 +308,8 @@ func (r *ranged) take(extra bool) *span {
 		if gap >= r.s.Desc.Size {
 			return nil // every byte is written or being written
 		}
-		if gap < r.hashed+rangeWindow {
-			sp := &span{start: gap, end: min(gap+RangeSize, end), busy: true}
+		if gap < r.floor()+r.ahead() {
+			sp := &span{start: gap, end: min(gap+r.chunk, end), busy: true}
 			i, _ := slices.BinarySearchFunc(r.spans, gap, func(s *span, at int64) int { return int(s.start - at) })
 			r.spans = slices.Insert(r.spans, i, sp)
 			return sp
@@ -312,6 +317,52 @@ func (r *ranged) take(extra bool) *span {
 		r.cond.Wait()
 	}
 }
+
+// floor is where the window of ranges starts: the end of the hashed
+// prefix, or of what a Stream's reader took.
+func (r *ranged) floor() int64 {
+	if r.inOrder {
+		return r.consumed
+	}
+	return r.hashed
+}
+
+// ahead is how far beyond floor a range may start; r.mu is held. A
+// Stream's window holds a range per connection it wants: its memory grows
+// with the connections (see streamWindow). A range may start anywhere in
+// it, so that one connection asks for its next range while the reader
+// takes the last streamSlack bytes of the one before: room holds back
+// what has no room yet.
+func (r *ranged) ahead() int64 {
+	if r.inOrder {
+		return streamWindow(r.want)
+	}
+	return r.window
+}
+
+// room waits until bytes up to end may be written: always, but for a
+// Stream, whose ring holds streamWindow bytes from what its reader took.
+func (r *ranged) room(end int64) error {
+	if !r.inOrder {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for end > r.consumed+streamWindow(r.want) && r.err == nil && !r.fallback {
+		r.cond.Wait()
+	}
+	switch {
+	case r.err != nil:
+		return r.err
+	case r.fallback:
+		return errFallback // the reader goes on from the bytes without a gap
+	}
+	return nil
+}
+
+// errFallback stops a Stream's range that has no room once the fetch
+// fell back to one stream.
+var errFallback = fmt.Errorf("resume: %w: the rest comes in one stream", errors.ErrUnsupported)
 
 // gap returns the first byte after the prefix that no span covers, and
 // where the span after it starts (or the blob ends).
@@ -343,6 +394,9 @@ func (r *ranged) fill(sp *span, buf []byte, first bool) error {
 	for at < sp.end {
 		n, rerr := fillBuf(rc, buf[:min(int64(len(buf)), sp.end-at)])
 		if n > 0 {
+			if err := r.room(at + int64(n)); err != nil {
+				return err
+			}
 			if _, err := r.s.File.WriteAt(buf[:n], r.s.Offset+at); err != nil {
 				return fmt.Errorf("resume: writing %s: %w", r.s.Desc.Digest, err)
 			}
@@ -394,7 +448,7 @@ func (r *ranged) wrote(sp *span, buf []byte, n int, at int64) {
 func (r *ranged) advance(buf []byte, n int, at int64) {
 	for r.hmu.TryLock() {
 		r.mu.Lock()
-		inline := n > 0 && at == r.hashed
+		inline := r.d != nil && n > 0 && at == r.hashed
 		r.mu.Unlock()
 		if inline {
 			r.d.Write(buf[:n])
@@ -443,6 +497,10 @@ func (r *ranged) catchUp(buf []byte) {
 		if n == 0 {
 			return
 		}
+		if r.d == nil { // a Stream's reader reads them, and verifies
+			r.moved(n)
+			continue
+		}
 		if _, err := r.s.File.ReadAt(buf[:n], r.s.Offset+at); err != nil {
 			r.fail(fmt.Errorf("resume: rereading %s: %w", r.s.Desc.Digest, err))
 			return
@@ -480,6 +538,9 @@ func (r *ranged) saveIfDue() error {
 // save writes the checkpoint: the hashed prefix and the spans written
 // beyond it; r.hmu is held.
 func (r *ranged) save() error {
+	if r.s.State == nil {
+		return nil // a Stream keeps nothing
+	}
 	state, err := r.d.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("resume: %s: %w", r.s.Desc.Digest, err)
@@ -514,7 +575,7 @@ func (r *ranged) stream(sp *span) {
 	r.mu.Lock()
 	sp.end = r.s.Desc.Size
 	r.spans = []*span{sp} // kept ones are written again as the stream passes
-	r.fallback, r.done = true, true
+	r.done = true         // no more ranges
 	r.cond.Broadcast()
 	r.mu.Unlock()
 }
