@@ -20,7 +20,8 @@ const maxResumes = 8
 // /manifests/ (or from memory, when FetchManifest just read it), anything
 // else from /blobs/. The reader verifies size and
 // digest as it streams, and resumes a blob download cut short with a Range
-// request (RELIABILITY #4, #32, #33).
+// request (RELIABILITY #4, #32, #33). With Client.Ranges, a large blob
+// comes as several ranges at once, read in order.
 func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
 	if raw, ok := r.recent.get(desc.Digest); ok && isManifestDesc(desc) {
 		return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(raw)), desc), nil
@@ -34,6 +35,14 @@ func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.Re
 	if isManifestDesc(desc) {
 		return r.fetchManifestDesc(ctx, desc)
 	}
+	if rc, ok := r.fetchRanged(ctx, desc); ok {
+		return rc, nil
+	}
+	return r.fetchBlob(ctx, desc)
+}
+
+// fetchBlob is Fetch of a blob in one stream.
+func (r *Repository) fetchBlob(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
 	resp, err := r.getBlob(ctx, desc.Digest, 0)
 	if err != nil {
 		return nil, err

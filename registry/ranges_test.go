@@ -438,3 +438,65 @@ func TestRangedPullWrongBytesInOneRange(t *testing.T) {
 		t.Fatalf("the output exists after a digest mismatch: %v", serr)
 	}
 }
+
+// TestFetchRanges: with Client.Ranges, Fetch reads a large blob as
+// bounded ranges, several at once, and yields it in order, verified: a
+// copy uploads it as one stream.
+func TestFetchRanges(t *testing.T) {
+	g := registrytest.New(nil)
+	t.Cleanup(func() { g.Close() })
+	m := &meeting{met: make(chan struct{})}
+	hs := httptest.NewServer(m.wrap(g))
+	t.Cleanup(hs.Close)
+	srv := &registrytest.Server{Registry: g, URL: hs.URL, Host: strings.TrimPrefix(hs.URL, "http://")}
+	im, layer := bigLayer(t, srv, nil)
+	m.digest = string(layer.Digest)
+	c := &registry.Client{Ranges: &registry.Ranges{Min: 1 << 20}}
+	rc, err := repoOn(t, c, srv, "a/b").Fetch(t.Context(), layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if err := repoOn(t, c, srv, "c/d").Push(t.Context(), layer, rc); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := fetchAll(t, repoOn(t, &registry.Client{}, srv, "c/d"), layer); err != nil || !bytes.Equal(got, im.Blobs[layer.Digest]) {
+		t.Fatalf("the copy: %v, %d bytes", err, len(got))
+	}
+	if m.most < 2 {
+		t.Errorf("at most %d range at once", m.most)
+	}
+	for _, r := range layerGETs(srv, layer) {
+		if r.Path == "/v2/a/b/blobs/"+string(layer.Digest) && !bounded(r.Header.Get("Range")) {
+			t.Errorf("a GET with Range %q", r.Header.Get("Range"))
+		}
+	}
+}
+
+// TestFetchRangesIgnored: with Client.Ranges, a registry that ignores
+// Range sends a large blob once, in one stream; one that sends a wrong
+// byte in a range fails the read with a digest mismatch.
+func TestFetchRangesIgnored(t *testing.T) {
+	srv := registrytest.NewServer(t, nil)
+	im, layer := bigLayer(t, srv, nil)
+	c := &registry.Client{Ranges: &registry.Ranges{Min: 1 << 20}}
+	srv.Faults.Add(registrytest.Fault{Match: registrytest.Route("GET", "/blobs/"), NoRange: true})
+	got, err := fetchAll(t, repoOn(t, c, srv, "a/b"), layer)
+	if err != nil || !bytes.Equal(got, im.Blobs[layer.Digest]) {
+		t.Fatalf("%v, %d bytes", err, len(got))
+	}
+	var sent int64
+	for _, r := range layerGETs(srv, layer) {
+		sent += r.BytesOut
+	}
+	if sent > layer.Size+layer.Size/20 {
+		t.Fatalf("%d bytes sent for a layer of %d", sent, layer.Size)
+	}
+	srv.Faults.Reset()
+	srv.Faults.Add(registrytest.Fault{Times: 1, WrongBytes: true, Match: func(r *http.Request) bool {
+		return strings.HasPrefix(r.Header.Get("Range"), "bytes=4194304-")
+	}})
+	if _, err := fetchAll(t, repoOn(t, &registry.Client{Ranges: &registry.Ranges{Min: 1 << 20}}, srv, "a/b"), layer); !errors.Is(err, manifest.ErrDigestMismatch) {
+		t.Fatalf("a wrong byte in a range: %v, want a digest mismatch", err)
+	}
+}
