@@ -114,7 +114,7 @@ func (o *options) registerWrite(fs *flag.FlagSet) {
 func (o *options) registerRanges(fs *flag.FlagSet) {
 	fs.StringVar(&o.rangeMin, "range-min", "32MiB", "fetch a blob of at least `SIZE` from a registry into a tarball or a layout as several ranges at once, over as many of -j's connections as raise the throughput (0: never)")
 	if j := fs.Lookup("j"); j != nil {
-		j.Usage = "transfer blobs over up to `N` connections at once: each blob holds one, and one of --range-min or more borrows the free ones for its ranges"
+		j.Usage = "transfer up to `N` blobs at once, each over a connection; into a file, a blob of --range-min or more borrows the free ones for its ranges (between registries, it borrows up to N more)"
 	}
 }
 
@@ -226,6 +226,9 @@ func (o *options) client(e *env, hosts []string) (*registry.Client, error) {
 		}
 	}
 	c := &registry.Client{UserAgent: "skiff/" + version(), Timeouts: registry.Timeouts{Body: o.readTimeout}}
+	if o.rangeMinBytes > 0 { // a blob read in one stream (a copy between registries, a pull to stdout)
+		c.Ranges = &registry.Ranges{Min: o.rangeMinBytes, Conns: o.jobs}
+	}
 	store := &auth.Store{Getenv: e.getenv} // the environment the command runs with, as login saves to
 	c.Keychain = store
 	if o.user != "" {
