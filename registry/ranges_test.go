@@ -500,3 +500,64 @@ func TestFetchRangesIgnored(t *testing.T) {
 		t.Fatalf("a wrong byte in a range: %v, want a digest mismatch", err)
 	}
 }
+
+// TestRangesIgnoredMidway: a registry that honours the first range of a
+// large layer, then answers the next bounded ones with the whole blob
+// (200, as an edge of a CDN that ignores Range does) while it serves an
+// open Range, gets one stream from the end of the bytes it has: no byte
+// of the layer is sent twice, into a tarball (resume.Slot) or to a reader
+// in order (Client.Ranges, resume.Stream), and the result is the layer.
+func TestRangesIgnoredMidway(t *testing.T) {
+	g := registrytest.New(nil)
+	t.Cleanup(func() { g.Close() })
+	var mu sync.Mutex
+	var blob []byte
+	var digest string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rg := r.Header.Get("Range")
+		mu.Lock()
+		blob, digest := blob, digest
+		mu.Unlock()
+		if digest == "" || !strings.HasSuffix(r.URL.Path, "/blobs/"+digest) || !bounded(rg) || strings.HasPrefix(rg, "bytes=0-") {
+			g.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(blob)))
+		w.Write(blob) // not logged: only what the registry sends counts
+	}))
+	t.Cleanup(hs.Close)
+	srv := &registrytest.Server{Registry: g, URL: hs.URL, Host: strings.TrimPrefix(hs.URL, "http://")}
+	im, layer := bigLayer(t, srv, nil)
+	want := pullOnce(t, &registry.Client{}, srv, im)
+	mu.Lock()
+	blob, digest = im.Blobs[layer.Digest], string(layer.Digest)
+	mu.Unlock()
+	check := func(name string) {
+		t.Helper()
+		var sent int64
+		var open []string
+		for _, r := range layerGETs(srv, layer) {
+			sent += r.BytesOut
+			if rg := r.Header.Get("Range"); !bounded(rg) {
+				open = append(open, rg)
+			}
+		}
+		if sent != layer.Size || len(open) != 1 || open[0] == "" || strings.HasPrefix(open[0], "bytes=0-") {
+			t.Errorf("%s: %d bytes of a layer of %d sent, the stream asked with Range %q: want each byte once, the stream from past byte 0", name, sent, layer.Size, open)
+		}
+		srv.Log.Reset()
+	}
+	out, err := rangedPull(t, &registry.Client{}, srv, im, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, want) {
+		t.Fatal("the pull wrote another tarball")
+	}
+	check("pull")
+	got, err := fetchAll(t, repoOn(t, &registry.Client{Ranges: &registry.Ranges{Min: 1 << 20}}, srv, "a/b"), layer)
+	if err != nil || !bytes.Equal(got, blob) {
+		t.Fatalf("Fetch: %v, %d bytes", err, len(got))
+	}
+	check("Fetch")
+}
