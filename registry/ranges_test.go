@@ -365,7 +365,8 @@ func (w *shiftedRange) WriteHeader(code int) {
 }
 
 // TestRangedPullCutMidRange: a range cut mid-body is continued with a
-// bounded range for its rest.
+// bounded range for its rest, in a pull and through Fetch with
+// Client.Ranges: every byte is sent once.
 func TestRangedPullCutMidRange(t *testing.T) {
 	srv := registrytest.NewServer(t, nil)
 	im, layer := bigLayer(t, srv, nil)
@@ -388,11 +389,25 @@ func TestRangedPullCutMidRange(t *testing.T) {
 	if sent != layer.Size {
 		t.Fatalf("%d bytes sent for a layer of %d", sent, layer.Size)
 	}
+	srv.Log.Reset() // the same through Fetch, for a copy
+	srv.Faults.Add(registrytest.Fault{Match: registrytest.Route("GET", "/blobs/"+string(layer.Digest)), Times: 2, CutAfter: 1 << 20})
+	c := &registry.Client{Ranges: &registry.Ranges{Min: 1 << 20}}
+	if got, err := fetchAll(t, repoOn(t, c, srv, "a/b"), layer); err != nil || !bytes.Equal(got, im.Blobs[layer.Digest]) {
+		t.Fatalf("Fetch: %v, %d bytes", err, len(got))
+	}
+	sent = 0
+	for _, r := range layerGETs(srv, layer) {
+		sent += r.BytesOut
+	}
+	if sent != layer.Size {
+		t.Fatalf("Fetch: %d bytes sent for a layer of %d", sent, layer.Size)
+	}
 }
 
 // TestRangedPullRedirectGetsNoCredentials: every range is redirected to a
 // blob host, which refuses any Authorization (as S3 does) and gets none,
-// while the registry needed a bearer token (RELIABILITY #19).
+// while the registry needed a bearer token (RELIABILITY #19); in a pull,
+// and through Fetch with Client.Ranges.
 func TestRangedPullRedirectGetsNoCredentials(t *testing.T) {
 	srv := registrytest.NewServer(t, bearer(map[string]string{"alice": "pw-alice"}, nil))
 	c := &registry.Client{Keychain: auth.Static{srv.Host: {Username: "alice", Password: "pw-alice"}}}
@@ -406,6 +421,19 @@ func TestRangedPullRedirectGetsNoCredentials(t *testing.T) {
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, want) {
 		t.Fatal("the pull wrote another tarball")
 	}
+	blobHostGotNone(t, srv, layer, 3)
+	srv.Log.Reset()
+	c.Ranges = &registry.Ranges{Min: 1 << 20} // the same through Fetch, for a copy
+	if got, err := fetchAll(t, repoOn(t, c, srv, "a/b"), layer); err != nil || !bytes.Equal(got, im.Blobs[layer.Digest]) {
+		t.Fatalf("Fetch: %v, %d bytes", err, len(got))
+	}
+	blobHostGotNone(t, srv, layer, 2)
+}
+
+// blobHostGotNone checks that at least least bounded ranges of layer
+// reached the blob host, none with Authorization.
+func blobHostGotNone(t *testing.T, srv *registrytest.Server, layer manifest.Descriptor, least int) {
+	t.Helper()
 	hosted := 0
 	for _, r := range layerGETs(srv, layer) {
 		if r.Server != "blobs" {
@@ -416,7 +444,7 @@ func TestRangedPullRedirectGetsNoCredentials(t *testing.T) {
 			t.Errorf("the blob host got Authorization %q, Range %q, answered %d", r.Header.Get("Authorization"), r.Header.Get("Range"), r.Status)
 		}
 	}
-	if hosted < 3 {
+	if hosted < least {
 		t.Fatalf("%d ranges reached the blob host", hosted)
 	}
 }
