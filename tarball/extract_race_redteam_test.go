@@ -10,8 +10,8 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
-	"unsafe"
 	"testing"
+	"unsafe"
 
 	"github.com/skiffoci/skiff/tarball"
 )
