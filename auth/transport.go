@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -422,7 +423,8 @@ func (t *Transport) rotateRefreshToken(host, refresh string) {
 }
 
 // tokenDo sends a token request through Base, following the token
-// server's redirects, but never from https to http.
+// server's redirects, but never from https to http, and never with the
+// body (a refresh token) to another host.
 func (t *Transport) tokenDo(req *http.Request) (*http.Response, error) {
 	return h1client.Do(t.base(), req, func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 5 {
@@ -430,6 +432,9 @@ func (t *Transport) tokenDo(req *http.Request) (*http.Response, error) {
 		}
 		if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
 			return errors.New("auth: token server redirected from https to http")
+		}
+		if req.Body != nil && req.Body != http.NoBody && !sameOrigin(via[0].URL, req.URL) {
+			return fmt.Errorf("auth: token server redirected a refresh-token request to %s, another host", RedactURL(req.URL))
 		}
 		return nil
 	})

@@ -113,7 +113,7 @@ func (s *Server) checkRange(w http.ResponseWriter, r *http.Request, size int64) 
 	}
 	a, err1 := strconv.ParseInt(first, 10, 64)
 	b, err2 := strconv.ParseInt(last, 10, 64)
-	if err1 != nil || err2 != nil || a != size || b < a {
+	if err1 != nil || err2 != nil || a != size || b < a || b-a+1 <= 0 { // b-a+1 overflows for b = 2^63-1
 		writeError(w, http.StatusRequestedRangeNotSatisfiable, CodeBlobUploadInvalid,
 			fmt.Sprintf("range %s does not continue the upload, which has %d bytes", cr, size))
 		return 0, false
