@@ -31,15 +31,18 @@
 // ParseLocation reads the names of the places images are, as skopeo
 // names its transports:
 //
-//	location  = registry | layout | docker-archive | oci-archive
-//	registry  = [ "docker://" ] reference      alpine, ghcr.io/o/app:1.0@sha256:…
-//	layout    = "oci:" DIR [ ":" TAG ]          an OCI image layout directory
+//	location       = registry | layout | docker-archive | oci-archive
+//	registry       = [ "docker://" ] REFERENCE
+//	layout         = "oci:" DIR [ ":" TAG ]
 //	docker-archive = "docker-archive:" FILE [ ":" REFERENCE ]
-//	                                           a tarball docker load reads
-//	oci-archive = "oci-archive:" FILE [ ":" TAG ]
-//	                                           an OCI image layout in a tar
+//	oci-archive    = "oci-archive:" FILE [ ":" TAG ]
 //
-// A reference follows package reference's grammar ("alpine" is
+// A registry location is a repository in a registry ("alpine",
+// "ghcr.io/o/app:1.0@sha256:…"), a layout an OCI image layout directory,
+// a docker-archive a tarball `docker load` reads, an oci-archive an OCI
+// image layout in a tar.
+//
+// REFERENCE follows package reference's grammar ("alpine" is
 // docker.io/library/alpine:latest). A layout or archive path that ends in
 // ":WORD", where WORD is a valid tag, is read as DIR:TAG; the REFERENCE
 // of a docker-archive is everything after the file's first colon. Named

@@ -26,8 +26,8 @@ type Options struct {
 	// anonymous, over HTTPS (plain HTTP to loopback addresses).
 	Client *registry.Client
 
-	// Platforms chooses from an index. Open, Write and WriteIndex into
-	// an archive take one, the host's when Platforms is empty. Copy and
+	// Platforms chooses from an index. Open, OpenFrom, and WriteIndex
+	// into an archive take one, the host's when Platforms is empty. Copy and
 	// Transfer take any number, as CopyOptions.Platforms does; when it
 	// is empty they copy the whole index, except into a docker-archive
 	// or an oci-archive written without Referrers, which hold one
