@@ -78,7 +78,7 @@ func Example_addFilesAndPush() {
 	ctx := context.Background()
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
 	repo := (&registry.Client{}).Repository(ref)
-	img, err := images.Open(ctx, repo, ref.Tag, nil)
+	img, err := images.OpenFrom(ctx, repo, ref.String(), nil) // a tag, a digest or the whole reference
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func Example_copyWithMount() {
 		log.Fatal(err)
 	}
 	var mounted atomic.Int32 // Progress is called from every transfer at once
-	_, err = images.Copy(ctx, dst, src, root, &images.CopyOptions{
+	_, err = images.CopyDescriptor(ctx, dst, src, root, &images.CopyOptions{
 		Tag: dstRef.Tag,
 		Progress: func(e manifest.Event) {
 			if e.State == manifest.StateMounted {

@@ -119,7 +119,7 @@ func faultRun(t *testing.T, run int, clock *faultClock, src, dst *registrytest.S
 		repo.WillPush()
 		to, fetchBack = repo, repo
 	}
-	if _, err := images.Copy(t.Context(), to, from, im.Manifest.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), to, from, im.Manifest.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
 		return err
 	}
 	if err := verifyAll(t, fetchBack, im); err != nil {

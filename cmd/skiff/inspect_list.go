@@ -69,7 +69,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.client(e, hostsOf([]location{{kind: kindRegistry, ref: ref}}))
+	c, err := o.client(e, hostsOf(registryLocation(ref)))
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func runReferrers(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.client(e, hostsOf([]location{{kind: kindRegistry, ref: ref}}))
+	c, err := o.client(e, hostsOf(registryLocation(ref)))
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,7 @@ func TestDefaultFileName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := defaultFileName(l.ref, "docker"); got != want {
+		if got := defaultFileName(l.Ref, "docker"); got != want {
 			t.Errorf("defaultFileName(%q) = %q, want %q", in, got, want)
 		}
 	}

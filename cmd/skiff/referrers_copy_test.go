@@ -193,12 +193,12 @@ func storeAt(t *testing.T, loc string) manifest.Fetcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := openSource(t.Context(), &registry.Client{}, l, nil)
+	s, err := images.OpenSource(t.Context(), l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.close() })
-	return s.fetcher
+	t.Cleanup(func() { s.Close() })
+	return s.Store
 }
 
 // TestReferrersArchiveSkopeo: skopeo reads the oci-archive copy

@@ -176,7 +176,7 @@ func keptBytes(t *testing.T, dir string) int64 {
 			}
 			kept += n
 		case d.IsDir() && strings.HasSuffix(p, ".skiff-partial"):
-			if strings.HasSuffix(p, layoutArchiveSuffix+".skiff-partial") {
+			if strings.HasSuffix(p, ".layout.skiff-partial") {
 				return nil // the layout an archive is assembled in: its blobs count
 			}
 			return filepath.SkipDir // counted by its state

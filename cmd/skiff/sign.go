@@ -89,7 +89,7 @@ func runSign(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.client(e, hostsOf([]location{{kind: kindRegistry, ref: ref}}))
+	c, err := o.client(e, hostsOf(registryLocation(ref)))
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 )
 
-// CopyOptions tune Copy. The zero value copies everything with 4 parallel
-// transfers.
+// CopyOptions tune CopyDescriptor, CopyGraph and CopyBlobs. The zero
+// value copies everything with 4 parallel transfers.
 type CopyOptions struct {
 	// Platforms selects from an index: none means the whole index; one
 	// means just that platform's manifest, which becomes the copy's root;
@@ -40,12 +40,13 @@ type CopyOptions struct {
 	Pool *Pool
 }
 
-// Copy copies the graph under root (an index, a manifest, their configs
-// and layers) from src to dst: blobs first, largest first, Jobs at a time,
-// skipping those dst has and mounting those it can; then manifests,
-// children before parents. It returns the descriptor of the root it
+// CopyDescriptor copies the graph under root (an index, a manifest,
+// their configs and layers) from src to dst, two stores the caller holds
+// (Copy does the same between locations): blobs first, largest first,
+// Jobs at a time, skipping those dst has and mounting those it can; then
+// manifests, children before parents. It returns the descriptor of the root it
 // stored, which differs from root when Platforms selected from an index.
-func Copy(ctx context.Context, dst manifest.Store, src manifest.Fetcher, root manifest.Descriptor, opts *CopyOptions) (manifest.Descriptor, error) {
+func CopyDescriptor(ctx context.Context, dst manifest.Store, src manifest.Fetcher, root manifest.Descriptor, opts *CopyOptions) (manifest.Descriptor, error) {
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
@@ -56,8 +57,8 @@ func Copy(ctx context.Context, dst manifest.Store, src manifest.Fetcher, root ma
 	return g.Root.Descriptor(), CopyGraph(ctx, dst, src, g, opts)
 }
 
-// CopyGraph copies what Walk found under a root from src to dst, as Copy
-// does: the blobs, then the documents (children before parents, the
+// CopyGraph copies what Walk found under a root from src to dst, as
+// CopyDescriptor does: the blobs, then the documents (children before parents, the
 // root tagged opts.Tag, referrers after their subjects), then the
 // documents cosign names by tag, under those tags.
 func CopyGraph(ctx context.Context, dst manifest.Store, src manifest.Fetcher, g *Graph, opts *CopyOptions) error {
@@ -313,7 +314,7 @@ func (c *copier) event(d manifest.Descriptor, s manifest.State, n int64) {
 	}
 }
 
-// CopyBlobs copies blobs from src to dst as Copy does: skipping those dst
+// CopyBlobs copies blobs from src to dst as CopyDescriptor does: skipping those dst
 // has, mounting where dst can, largest first, opts.Jobs at a time. It
 // suits edits that reuse a base image's layers in another repository.
 func CopyBlobs(ctx context.Context, dst manifest.Store, src manifest.Fetcher, blobs []manifest.Descriptor, opts *CopyOptions) error {

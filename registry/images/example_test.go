@@ -103,9 +103,8 @@ func seedExamples(ctx context.Context) error {
 // mounts the base's layers: none is downloaded for it.
 func Example() {
 	ctx := context.Background()
-	client := &registry.Client{Keychain: auth.FromEnvironment()}
-	src, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	img, err := images.Open(ctx, client.Repository(src), src.Identifier(), nil) // manifest and config only
+	opts := &images.Options{Client: &registry.Client{Keychain: auth.FromEnvironment()}}
+	img, err := images.Open(ctx, exampleHost+"/example/app:1.0", opts) // manifest and config only
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -130,12 +129,11 @@ func Example() {
 	}
 	img = img.EditConfig(images.ConfigChanges{Env: []string{"DEBUG=1"}})
 
-	if err := tarball.WriteFile(ctx, filepath.Join(exampleOut, "app.tar"), []tarball.Image{{Tags: []string{"example/app:debug"}, Source: img}}, nil); err != nil {
+	if _, err := images.Write(ctx, img, "docker-archive:"+filepath.Join(exampleOut, "app.tar")+":example/app:debug", opts); err != nil {
 		log.Fatal(err)
 	}
-	dst, _ := reference.Parse(exampleHost + "/team/app:debug")
 	exampleReg.Log.Reset()
-	desc, err := img.Write(ctx, client.Repository(dst), dst.Tag, nil)
+	desc, err := images.Write(ctx, img, exampleHost+"/team/app:debug", opts)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -162,11 +160,9 @@ func blobGETs() int {
 func Example_appendLayer() {
 	ctx := context.Background()
 	stdin := exampleTar() // os.Stdin in a command
-	client := &registry.Client{Keychain: auth.FromEnvironment()}
-	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	repo := client.Repository(ref)
+	opts := &images.Options{Client: &registry.Client{Keychain: auth.FromEnvironment()}}
 	exampleReg.Log.Reset()
-	img, err := images.Open(ctx, repo, ref.Identifier(), nil)
+	img, err := images.Open(ctx, exampleHost+"/example/app:1.0", opts)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -178,7 +174,7 @@ func Example_appendLayer() {
 	if img, err = img.AppendLayer(layer, manifest.History{CreatedBy: "skiff append"}); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := img.Write(ctx, repo, "1.0-appended", nil); err != nil {
+	if _, err := images.Write(ctx, img, exampleHost+"/example/app:1.0-appended", opts); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(len(img.Layers()), "layers; blobs downloaded:", blobGETs(), "(the config); requests:", exampleReg.Log.Count(nil))
@@ -199,16 +195,16 @@ func exampleTar() *bytes.Buffer {
 // a docker tarball.
 func Example_onePlatformToTarball() {
 	ctx := context.Background()
-	ref, _ := reference.Parse(exampleHost + "/example/multi:1.0")
-	arm64 := manifest.Platform{OS: "linux", Architecture: "arm64"}
-	img, err := images.Open(ctx, (&registry.Client{}).Repository(ref), ref.Identifier(), &images.Options{Platform: &arm64})
+	arm64 := &images.Options{Platforms: []manifest.Platform{{OS: "linux", Architecture: "arm64"}}}
+	path := filepath.Join(exampleOut, "multi-arm64.tar")
+	if _, err := images.Copy(ctx, exampleHost+"/example/multi:1.0", "docker-archive:"+path, arm64); err != nil {
+		log.Fatal(err)
+	}
+	img, err := images.Open(ctx, "docker-archive:"+path, nil) // the only image there
 	if err != nil {
 		log.Fatal(err)
 	}
-	var out bytes.Buffer // tarball.WriteFile fills a file in parallel
-	if err := tarball.Write(ctx, &out, []tarball.Image{{Tags: []string{ref.String()}, Source: img}}, nil); err != nil {
-		log.Fatal(err)
-	}
+	defer img.Close()
 	fmt.Println(img.Platform(), len(img.Layers()), "layers")
 	// Output: linux/arm64 2 layers
 }
@@ -217,9 +213,7 @@ func Example_onePlatformToTarball() {
 // index back: the other platform is untouched.
 func ExampleIndex_Replace() {
 	ctx := context.Background()
-	ref, _ := reference.Parse(exampleHost + "/example/multi:1.0")
-	repo := (&registry.Client{}).Repository(ref)
-	ix, err := images.OpenIndex(ctx, repo, ref.Identifier())
+	ix, err := images.OpenIndex(ctx, exampleHost+"/example/multi:1.0", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -231,10 +225,10 @@ func ExampleIndex_Replace() {
 	if ix, err = ix.Replace(arm64, img.EditConfig(images.ConfigChanges{Env: []string{"ARM=1"}})); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := ix.Write(ctx, repo, "1.0-arm-edited", nil); err != nil {
+	if _, err := images.WriteIndex(ctx, ix, exampleHost+"/example/multi:1.0-arm-edited", nil); err != nil {
 		log.Fatal(err)
 	}
-	before, _ := images.OpenIndex(ctx, repo, "1.0")
+	before, _ := images.OpenIndex(ctx, exampleHost+"/example/multi:1.0", nil)
 	for i, d := range ix.Manifests() {
 		fmt.Println(d.Platform, d.Digest == before.Manifests()[i].Digest)
 	}
@@ -246,8 +240,7 @@ func ExampleIndex_Replace() {
 // Errors keep their cause: errors.Is tells a missing image from other
 // failures.
 func ExampleOpen_errors() {
-	ref, _ := reference.Parse(exampleHost + "/example/app:no-such-tag")
-	_, err := images.Open(context.Background(), (&registry.Client{}).Repository(ref), ref.Identifier(), nil)
+	_, err := images.Open(context.Background(), exampleHost+"/example/app:no-such-tag", nil)
 	fmt.Println(errors.Is(err, registry.ErrNotFound), errors.Is(err, manifest.ErrNotFound), errors.Is(err, registry.ErrUnauthorized))
 	// Output: true true false
 }
@@ -257,8 +250,7 @@ func ExampleOpen_errors() {
 // non-distributable (foreign) layer, and one image read back by tag.
 func Example_tarballOfTwoImages() {
 	ctx := context.Background()
-	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	app, err := images.Open(ctx, (&registry.Client{}).Repository(ref), "1.0", nil)
+	app, err := images.Open(ctx, exampleHost+"/example/app:1.0", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -291,7 +283,7 @@ func Example_tarballOfTwoImages() {
 		log.Fatal(err)
 	}
 	defer r.Close()
-	back, err := images.Open(ctx, r, "example/app:foreign", nil)
+	back, err := images.OpenFrom(ctx, r, "example/app:foreign", nil)
 	if err != nil {
 		log.Fatal(err)
 	}

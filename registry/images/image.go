@@ -38,56 +38,6 @@ type Layer interface {
 	Open() (io.ReadCloser, error)
 }
 
-// Options tune Open. The zero value, or nil, takes the host's platform
-// from an index.
-type Options struct {
-	// Platform chooses from an index; nil means the host's.
-	Platform *manifest.Platform
-}
-
-func (o *Options) platform() manifest.Platform {
-	if o == nil || o.Platform == nil {
-		return manifest.HostPlatform()
-	}
-	return *o.Platform
-}
-
-// manifestFetcher is implemented by stores that fetch a manifest by tag in
-// one request (registry.Repository), saving the round trip of Resolve.
-type manifestFetcher interface {
-	FetchManifest(ctx context.Context, ref string) (*manifest.Document, error)
-}
-
-// Open reads the image ref names in src (a tag, or a digest
-// "sha256:…"): its manifest, choosing from an index the platform opts asks
-// for, and its config. No layer is read.
-func Open(ctx context.Context, src manifest.ReadOnlyStore, ref string, opts *Options) (*Image, error) {
-	doc, err := fetchRef(ctx, src, ref)
-	if err != nil {
-		return nil, err
-	}
-	if doc.Index != nil {
-		d, err := manifest.SelectPlatform(doc.Index, opts.platform())
-		if err != nil {
-			return nil, fmt.Errorf("images: %s: %w", ref, err)
-		}
-		return OpenDescriptor(ctx, src, d)
-	}
-	return OpenDocument(ctx, src, doc)
-}
-
-// fetchRef fetches the document ref names, in one request where src can.
-func fetchRef(ctx context.Context, src manifest.ReadOnlyStore, ref string) (*manifest.Document, error) {
-	if mf, ok := src.(manifestFetcher); ok {
-		return mf.FetchManifest(ctx, ref)
-	}
-	desc, err := src.Resolve(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return manifest.FetchDocument(ctx, src, desc)
-}
-
 // OpenDescriptor reads the image whose manifest desc describes from src,
 // with its config.
 func OpenDescriptor(ctx context.Context, src manifest.Fetcher, desc manifest.Descriptor) (*Image, error) {

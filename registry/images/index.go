@@ -19,21 +19,6 @@ type Index struct {
 	replaced map[int]*Image // by position in index.Manifests
 }
 
-// OpenIndex reads the index ref (a tag or a digest) names in src. Only
-// the index is read.
-func OpenIndex(ctx context.Context, src manifest.ReadOnlyStore, ref string) (*Index, error) {
-	doc, err := fetchRef(ctx, src, ref)
-	if err != nil {
-		return nil, err
-	}
-	if doc.Index == nil {
-		return nil, fmt.Errorf("images: %s is a single image's manifest: open it with Open", ref)
-	}
-	ix := *doc.Index
-	ix.Manifests = slices.Clone(ix.Manifests)
-	return &Index{base: src, orig: doc, index: ix}, nil
-}
-
 // Manifests returns the index's entries, one per platform (and any
 // attestations or other artifacts it lists).
 func (ix *Index) Manifests() []manifest.Descriptor { return slices.Clone(ix.index.Manifests) }
@@ -91,7 +76,7 @@ func (ix *Index) Document() (*manifest.Document, error) {
 }
 
 // Write stores the index in dst, named tag unless tag is "": every
-// replaced image as Image.Write does, every other entry as Copy
+// replaced image as Image.Write does, every other entry as CopyDescriptor
 // does (nothing to do when dst is the store the index came from;
 // mounted within one registry; streamed across), the index last.
 func (ix *Index) Write(ctx context.Context, dst manifest.Store, tag string, opts *WriteOptions) (manifest.Descriptor, error) {
@@ -108,7 +93,7 @@ func (ix *Index) Write(ctx context.Context, dst manifest.Store, tag string, opts
 		if im := ix.replaced[i]; im != nil {
 			_, err = im.Write(ctx, dst, "", opts)
 		} else if !sameStore {
-			_, err = Copy(ctx, dst, ix.base, entry, &CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress})
+			_, err = CopyDescriptor(ctx, dst, ix.base, entry, &CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress})
 		}
 		if err != nil {
 			return manifest.Descriptor{}, err

@@ -23,8 +23,8 @@ type WalkOptions struct {
 }
 
 // Graph is an image graph: the documents under a root, every blob they
-// name, and what refers to them. It is what Copy moves, sync compares and
-// verify checks; one walker serves them all.
+// name, and what refers to them. It is what CopyGraph moves, sync
+// compares and verify checks; one walker serves them all.
 type Graph struct {
 	// Root is the root document, after any platform selection.
 	Root *manifest.Document

@@ -1,4 +1,4 @@
-package main
+package images
 
 import (
 	"archive/tar"
@@ -14,54 +14,50 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/iobuf"
-	"github.com/skiffoci/skiff/internal/progress"
 	"github.com/skiffoci/skiff/internal/resume"
 	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/registry"
 )
 
 // layoutArchiveSuffix names the partial layout of an oci-archive written
-// with --referrers: ".NAME.layout.skiff-partial" (a directory) with its
+// with Referrers: ".NAME.layout.skiff-partial" (a directory) with its
 // lock ".NAME.layout.skiff-state", beside the archive.
 const layoutArchiveSuffix = ".layout"
 
-// writeLayoutArchive copies src, with what refers to it, into an OCI layout
+// writeLayoutArchive copies s, with what refers to it, into an OCI layout
 // kept as a partial directory beside dst, then writes that layout as one
 // tar under dst's name: an oci-archive as skopeo and umoci read it, with
 // every platform asked for and the referrers in its index.json. An
 // interrupted run leaves the partial layout for the same command to
 // continue; a finished one removes it. The partial names are skiff's own:
 // anything else found under them is removed, never followed.
-func writeLayoutArchive(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
-	out, err := safefile.OpenDir(filepath.Dir(dst.path))
+func (s *Source) writeLayoutArchive(ctx context.Context, dst Location, platforms []manifest.Platform, o *Options) (manifest.Descriptor, error) {
+	out, err := safefile.OpenDir(filepath.Dir(dst.Path))
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
 	defer out.Close()
-	data, state := resume.Names(filepath.Base(dst.path) + layoutArchiveSuffix)
-	key := sha256.Sum256(fmt.Appendf(nil, "layout archive\x00%s\x00%v", src.root.Digest, platforms))
-	st, err := resume.OpenState(out, state, key, 0, o.noResume)
+	data, state := resume.Names(filepath.Base(dst.Path) + layoutArchiveSuffix)
+	key := sha256.Sum256(fmt.Appendf(nil, "layout archive\x00%s\x00%v", s.Root.Digest, platforms))
+	st, err := resume.OpenState(out, state, key, 0, o.Fresh)
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
 	defer st.Close()
-	dataPath := filepath.Join(filepath.Dir(dst.path), data)
+	dataPath := filepath.Join(filepath.Dir(dst.Path), data)
 	if err := openPartialLayout(ctx, out, data, dataPath, !st.Fresh()); err != nil {
 		return manifest.Descriptor{}, err
 	}
-	age := o.partialMaxAge
-	if o.noResume {
-		age = 0
+	if age, ok := o.maxAge(); ok {
+		if _, err := resume.Sweep(out, ".", age, data); err != nil {
+			return manifest.Descriptor{}, err
+		}
 	}
-	if _, err := resume.Sweep(out, ".", age, data); err != nil {
-		return manifest.Descriptor{}, err
-	}
-	root, err := copyTo(ctx, c, src, location{kind: kindOCI, path: dataPath, name: dst.name}, platforms, o, display)
+	root, err := s.copyTo(ctx, Location{Kind: KindOCI, Path: dataPath, Name: dst.Name}, platforms, o)
 	if err != nil {
 		return root, err
 	}
-	if err := writeTarFile(out, filepath.Base(dst.path), data, dataPath, o.fsync); err != nil {
+	if err := writeTarFile(out, filepath.Base(dst.Path), data, dataPath, o.Sync); err != nil {
 		return root, err
 	}
 	return root, errors.Join(out.Remove(data), st.Remove())
