@@ -25,8 +25,13 @@
 // Errors keep their cause, so a caller can act on them with errors.Is and
 // errors.As:
 //
-//   - registry.ErrNotFound (or manifest.ErrNotFound, which it matches): no
-//     such repository, tag, manifest or blob;
+//   - registry.ErrNotFound (the same sentinel as manifest.ErrNotFound): no
+//     such repository, tag, manifest, blob or platform, in any store;
+//   - registry.ErrUnreachable: no answer from the registry (refused, no
+//     route, TLS failure); registry.ErrPlainHTTP when it speaks plain
+//     HTTP and its host is not in registry.Client.Insecure;
+//   - context.Canceled, context.DeadlineExceeded: the context ended; the
+//     error still names the request it stopped;
 //   - registry.ErrUnauthorized, registry.ErrDenied: credentials missing or
 //     wrong, or not allowed;
 //   - manifest.ErrDigestMismatch, manifest.ErrSizeMismatch: content that is
