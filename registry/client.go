@@ -31,7 +31,10 @@ type Client struct {
 	// set rt.RoundTrip.
 	Transport auth.RoundTripFunc
 
-	// Keychain finds credentials for a host; nil means anonymous.
+	// Keychain finds credentials for a host; nil means anonymous. Its
+	// answers are kept for auth.DefaultCredentialTTL, and it is asked
+	// again at once after a 401 to a kept one, so a credential helper's
+	// rotated secrets reach a long-lived Client.
 	Keychain auth.Keychain
 
 	// Insecure lists hosts ("host" or "host:port") that may be reached
