@@ -3,12 +3,10 @@ package images
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
-	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -23,7 +21,9 @@ type CopyOptions struct {
 	Platforms []manifest.Platform
 	// Tag, if set, names the root in the destination.
 	Tag string
-	// Jobs bounds parallel blob transfers; 0 means 4.
+	// Jobs bounds everything the copy does at once: documents fetched
+	// while walking, blobs moved, manifests pushed; 0 means 4, or the
+	// Pool's size when there is a Pool.
 	Jobs int
 	// Foreign copies non-distributable layers too; by default they are
 	// left where their URLs point.
@@ -49,7 +49,7 @@ func Copy(ctx context.Context, dst manifest.Store, src manifest.Fetcher, root ma
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	g, err := Walk(ctx, src, root, &WalkOptions{Platforms: opts.Platforms, Referrers: opts.Referrers})
+	g, err := Walk(ctx, src, root, &WalkOptions{Platforms: opts.Platforms, Referrers: opts.Referrers, Jobs: opts.jobs()})
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
@@ -125,23 +125,20 @@ func levels(docs []*manifest.Document) [][]*manifest.Document {
 	return out
 }
 
-// manifests pushes docs at once; root, if among them, under tag.
+// manifests pushes docs, opts.Jobs at a time; root, if among them, under
+// tag. The first error cancels the rest.
 func (c *copier) manifests(ctx context.Context, docs []*manifest.Document, root *manifest.Document, tag string) error {
-	errs := make([]error, len(docs))
-	var wg sync.WaitGroup
-	for i, doc := range docs {
+	g := newGroup(ctx, c.opts.jobs())
+	for _, doc := range docs {
 		t := ""
 		if doc == root {
 			t = tag
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.manifest(ctx, doc, t)
-		}()
+		if !g.Go(func(ctx context.Context) error { return c.manifest(ctx, doc, t) }) {
+			break
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return g.Wait()
 }
 
 // copier moves content from src to dst.
@@ -156,37 +153,24 @@ type copier struct {
 func (c *copier) blobs(ctx context.Context, ds []manifest.Descriptor) error {
 	ds = slices.Clone(ds)
 	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Size > ds[j].Size })
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan manifest.Descriptor)
-	var wg sync.WaitGroup
-	workers := c.opts.Jobs
-	switch {
-	case workers <= 0 && c.opts.Pool != nil:
-		workers = c.opts.Pool.Size()
-	case workers <= 0:
-		workers = 4
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range jobs {
-				if err := c.blob(ctx, d); err != nil {
-					cancel(err)
-				}
-			}
-		}()
-	}
+	g := newGroup(ctx, c.opts.jobs())
 	for _, d := range ds {
-		select {
-		case jobs <- d:
-		case <-ctx.Done():
+		if !g.Go(func(ctx context.Context) error { return c.blob(ctx, d) }) {
+			break
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	return context.Cause(ctx) // nil unless a transfer failed or ctx ended
+	return g.Wait()
+}
+
+// jobs is how many things a copy does at once.
+func (o *CopyOptions) jobs() int {
+	switch {
+	case o.Jobs > 0:
+		return o.Jobs
+	case o.Pool != nil:
+		return o.Pool.Size()
+	}
+	return 4
 }
 
 // blob moves one blob unless dst has it, mounts it, or it is foreign.

@@ -3,11 +3,9 @@ package images
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -15,7 +13,8 @@ import (
 // WriteOptions tune Write. The zero value, or nil, moves 4 blobs at a
 // time and reports nothing.
 type WriteOptions struct {
-	// Jobs bounds the base's blobs copied at a time; 0 means 4.
+	// Jobs bounds the blobs moved at a time, the base's and the new
+	// ones alike; 0 means 4.
 	Jobs int
 	// Progress, if set, receives the events of every blob, possibly
 	// from several goroutines at once.
@@ -90,20 +89,21 @@ func (im *Image) writeBlobs(ctx context.Context, dst manifest.Store, doc *manife
 	return im.pushAll(ctx, dst, fresh, opts)
 }
 
-// pushAll pushes ds, read from the image, all at once: new layers and
-// the config depend on nothing and nobody else has them.
+// pushAll pushes ds, read from the image, opts.Jobs at a time: new
+// layers and the config depend on nothing and nobody else has them. The
+// first error cancels the rest.
 func (im *Image) pushAll(ctx context.Context, dst manifest.Store, ds []manifest.Descriptor, opts *WriteOptions) error {
-	errs := make([]error, len(ds))
-	var wg sync.WaitGroup
-	for i, d := range ds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = im.push(ctx, dst, d, opts.Progress)
-		}()
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = 4
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	g := newGroup(ctx, jobs)
+	for _, d := range ds {
+		if !g.Go(func(ctx context.Context) error { return im.push(ctx, dst, d, opts.Progress) }) {
+			break
+		}
+	}
+	return g.Wait()
 }
 
 func (im *Image) push(ctx context.Context, dst manifest.Store, d manifest.Descriptor, progress func(manifest.Event)) error {
