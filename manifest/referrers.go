@@ -24,7 +24,7 @@ func CosignTag(d Digest, suffix string) string {
 	return d.Algorithm() + "-" + d.Hex() + suffix
 }
 
-// Subject returns the subject d refers to, if it has one, and the
+// Subject returns a copy of the subject d refers to, if it has one, and the
 // descriptor that lists d among that subject's referrers: d's digest,
 // size and media type, its artifact type (the config's media type when
 // it names none) and its annotations.
@@ -33,12 +33,12 @@ func (d *Document) Subject() (*Descriptor, Descriptor) {
 	var subject *Descriptor
 	switch {
 	case d.Manifest != nil:
-		subject, entry.ArtifactType, entry.Annotations = d.Manifest.Subject, d.Manifest.ArtifactType, maps.Clone(d.Manifest.Annotations)
+		subject, entry.ArtifactType, entry.Annotations = cloneSubject(d.Manifest.Subject), d.Manifest.ArtifactType, maps.Clone(d.Manifest.Annotations)
 		if entry.ArtifactType == "" {
 			entry.ArtifactType = d.Manifest.Config.MediaType
 		}
 	case d.Index != nil:
-		subject, entry.ArtifactType, entry.Annotations = d.Index.Subject, d.Index.ArtifactType, maps.Clone(d.Index.Annotations)
+		subject, entry.ArtifactType, entry.Annotations = cloneSubject(d.Index.Subject), d.Index.ArtifactType, maps.Clone(d.Index.Annotations)
 	}
 	return subject, entry
 }

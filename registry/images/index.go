@@ -36,7 +36,7 @@ func OpenIndex(ctx context.Context, src manifest.ReadOnlyStore, ref string) (*In
 
 // Manifests returns the index's entries, one per platform (and any
 // attestations or other artifacts it lists).
-func (ix *Index) Manifests() []manifest.Descriptor { return slices.Clone(ix.index.Manifests) }
+func (ix *Index) Manifests() []manifest.Descriptor { return cloneDescriptors(ix.index.Manifests) }
 
 // Image opens the image of platform p, or returns the one that replaced it.
 func (ix *Index) Image(ctx context.Context, p manifest.Platform) (*Image, error) {
@@ -81,11 +81,11 @@ func (ix *Index) Replace(p manifest.Platform, im *Image) (*Index, error) {
 	return out, nil
 }
 
-// Document returns the index as bytes: as opened while nothing was
-// replaced.
+// Document returns a copy of the index as bytes: as opened while nothing
+// was replaced.
 func (ix *Index) Document() (*manifest.Document, error) {
 	if len(ix.replaced) == 0 {
-		return ix.orig, nil
+		return ix.orig.Clone(), nil
 	}
 	return manifest.Marshal(ix.orig.MediaType, &ix.index)
 }

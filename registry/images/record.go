@@ -3,6 +3,7 @@ package images
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -30,25 +31,22 @@ type newLayer struct {
 	History manifest.History
 }
 
-// clone deep-copies the parts of im that edits change.
+// clone deep-copies im: edits change the copy in place.
 func (im record) clone() record {
-	im.Manifest.Layers = slices.Clone(im.Manifest.Layers)
-	im.Config.RootFS.DiffIDs = slices.Clone(im.Config.RootFS.DiffIDs)
-	im.Config.History = slices.Clone(im.Config.History)
-	im.Config.Config.Env = slices.Clone(im.Config.Config.Env)
-	im.Config.Config.Labels = cloneMap(im.Config.Config.Labels)
-	im.Config.Config.ExposedPorts = cloneMap(im.Config.Config.ExposedPorts)
-	im.Config.Config.Volumes = cloneMap(im.Config.Config.Volumes)
+	im.Manifest.Layers = cloneDescriptors(im.Manifest.Layers)
+	im.Manifest.Annotations = maps.Clone(im.Manifest.Annotations)
+	im.Config = im.Config.Clone()
 	return im
 }
 
-func cloneMap[V any](m map[string]V) map[string]V {
-	if m == nil {
+// cloneDescriptors deep-copies ds.
+func cloneDescriptors(ds []manifest.Descriptor) []manifest.Descriptor {
+	if ds == nil {
 		return nil
 	}
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
+	out := make([]manifest.Descriptor, len(ds))
+	for i, d := range ds {
+		out[i] = d.Clone()
 	}
 	return out
 }
