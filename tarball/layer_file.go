@@ -34,7 +34,7 @@ func (l *Layer) Open() (io.ReadCloser, error) {
 	return manifest.VerifyReadCloser(f, l.Desc), nil
 }
 
-// Describe returns the layer's descriptor and diffID, as image.Image's
+// Describe returns the layer's descriptor and diffID, as images.Layer's
 // AppendLayer wants them.
 func (l *Layer) Describe() (manifest.Descriptor, manifest.Digest) { return l.Desc, l.DiffID }
 

@@ -14,7 +14,7 @@
 //     layout): the base's blobs are skipped when the store is the base's
 //     own repository, mounted within one registry or streamed across
 //     (never to disk), the new blobs pushed, the manifest last;
-//   - a tarball.Image takes it as its Source, for tarball.WriteFile.
+//   - a tarball.Entry takes it as its Source, for tarball.WriteFile.
 //
 // An Index does the same for a multi-platform image: pick one platform's
 // Image, replace it, write the index back; the other platforms are copied

@@ -13,12 +13,10 @@ func (im *Image) with(edit record) *Image {
 	return &Image{edit: edit, base: im.base, added: im.added}
 }
 
-// RemoveLayer returns the image without layer i (0 is the bottom layer;
-// -1 the top one), its diffID and its history entry.
+// RemoveLayer returns the image without layer i, its diffID and its
+// history entry. 0 is the bottom layer; a negative i counts from the top,
+// -1 being the top layer.
 func (im *Image) RemoveLayer(i int) (*Image, error) {
-	if i < 0 {
-		i += len(im.edit.Manifest.Layers)
-	}
 	edit, err := removeLayer(im.edit, i)
 	if err != nil {
 		return nil, fmt.Errorf("images: %w", err)

@@ -130,7 +130,7 @@ func Example() {
 	}
 	img = img.EditConfig(images.ConfigChanges{Env: []string{"DEBUG=1"}})
 
-	if err := tarball.WriteFile(ctx, filepath.Join(exampleOut, "app.tar"), []tarball.Image{{Tags: []string{"example/app:debug"}, Source: img}}, nil); err != nil {
+	if err := tarball.WriteFile(ctx, filepath.Join(exampleOut, "app.tar"), []tarball.Entry{{Tags: []string{"example/app:debug"}, Source: img}}, nil); err != nil {
 		log.Fatal(err)
 	}
 	dst, _ := reference.Parse(exampleHost + "/team/app:debug")
@@ -206,7 +206,7 @@ func Example_onePlatformToTarball() {
 		log.Fatal(err)
 	}
 	var out bytes.Buffer // tarball.WriteFile fills a file in parallel
-	if err := tarball.Write(ctx, &out, []tarball.Image{{Tags: []string{ref.String()}, Source: img}}, nil); err != nil {
+	if err := tarball.Write(ctx, &out, []tarball.Entry{{Tags: []string{ref.String()}, Source: img}}, nil); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(img.Platform(), len(img.Layers()), "layers")
@@ -271,7 +271,7 @@ func Example_tarballOfTwoImages() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	imgs := []tarball.Image{
+	imgs := []tarball.Entry{
 		{Tags: []string{"example/app:1.0", "example/app:latest"}, Source: app},
 		{Tags: []string{"example/app:2", "example/app:foreign"}, Source: withForeign},
 	}

@@ -33,7 +33,7 @@ func TestEveryNotFoundIsRegistryErrNotFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	tarPath := filepath.Join(t.TempDir(), "one.tar")
-	if err := tarball.WriteFile(ctx, tarPath, []tarball.Image{{Tags: []string{"one:1"}, Source: img}}, nil); err != nil {
+	if err := tarball.WriteFile(ctx, tarPath, []tarball.Entry{{Tags: []string{"one:1"}, Source: img}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	tr, err := tarball.OpenFile(tarPath, nil)

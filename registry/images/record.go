@@ -85,14 +85,20 @@ func appendLayers(im record, layers ...newLayer) (record, error) {
 	return im, nil
 }
 
-// removeLayer returns im without layer i (0 is the bottom layer), with its
-// diffID and history entry removed too.
+// removeLayer returns im without layer i, with its diffID and history
+// entry removed too. 0 is the bottom layer; a negative i counts from the
+// top (-1 is the top layer), the one rule for layer indexes.
 func removeLayer(im record, i int) (record, error) {
 	im = im.clone()
 	n := len(im.Manifest.Layers)
-	if i < 0 || i >= n {
+	at := i
+	if at < 0 {
+		at += n
+	}
+	if at < 0 || at >= n {
 		return im, fmt.Errorf("images: no layer %d in an image of %d layers", i, n)
 	}
+	i = at
 	if len(im.Config.RootFS.DiffIDs) != n {
 		return im, fmt.Errorf("images: image has %d layers but %d diff_ids", n, len(im.Config.RootFS.DiffIDs))
 	}

@@ -297,7 +297,10 @@ func (w *walker) attachedTo(ctx context.Context, d manifest.Descriptor) (attache
 		return a, nil
 	}
 	for _, suffix := range manifest.CosignSuffixes {
-		tag := manifest.CosignTag(d.Digest, suffix)
+		tag, err := manifest.CosignTag(d.Digest, suffix)
+		if err != nil {
+			return a, nil // a digest cosign cannot name by tag has no such tags
+		}
 		td, err := res.Resolve(ctx, tag)
 		if errors.Is(err, manifest.ErrNotFound) {
 			continue
