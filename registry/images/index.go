@@ -17,6 +17,7 @@ type Index struct {
 	orig     *manifest.Document
 	index    manifest.Index
 	replaced map[int]*Image // by position in index.Manifests
+	edited   bool           // the index's own fields changed (Annotate)
 }
 
 // OpenIndex reads the index ref (a tag or a digest) names in src. Only
@@ -70,8 +71,7 @@ func (ix *Index) Replace(p manifest.Platform, im *Image) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Index{base: ix.base, orig: ix.orig, index: ix.index, replaced: maps.Clone(ix.replaced)}
-	out.index.Manifests = slices.Clone(ix.index.Manifests)
+	out := ix.clone()
 	entry := &out.index.Manifests[i]
 	entry.MediaType, entry.Digest, entry.Size = d.MediaType, d.Digest, d.Size
 	if out.replaced == nil {
@@ -81,13 +81,40 @@ func (ix *Index) Replace(p manifest.Platform, im *Image) (*Index, error) {
 	return out, nil
 }
 
+// clone returns a copy of ix to change.
+func (ix *Index) clone() *Index {
+	out := *ix
+	out.index.Manifests = slices.Clone(ix.index.Manifests)
+	out.index.Annotations = maps.Clone(ix.index.Annotations)
+	out.replaced = maps.Clone(ix.replaced)
+	return &out
+}
+
+// Annotate returns the index with annotations set on the index itself:
+// each key set to its value, or removed when the value is "". A Docker
+// manifest list becomes an OCI index (its entries unchanged), since
+// Docker's list has no annotations.
+func (ix *Index) Annotate(annotations map[string]string) *Index {
+	out := ix.clone()
+	if ix.orig.MediaType == manifest.MediaTypeDockerManifestList || out.index.MediaType == manifest.MediaTypeDockerManifestList {
+		out.index.MediaType = manifest.MediaTypeOCIIndex
+	}
+	out.index.Annotations = annotate(out.index.Annotations, annotations)
+	out.edited = true
+	return out
+}
+
 // Document returns a copy of the index as bytes: as opened while nothing
-// was replaced.
+// was replaced or annotated.
 func (ix *Index) Document() (*manifest.Document, error) {
-	if len(ix.replaced) == 0 {
+	if len(ix.replaced) == 0 && !ix.edited {
 		return ix.orig.Clone(), nil
 	}
-	return manifest.Marshal(ix.orig.MediaType, &ix.index)
+	mt := ix.index.MediaType
+	if mt == "" {
+		mt = ix.orig.MediaType
+	}
+	return manifest.Marshal(mt, &ix.index)
 }
 
 // Write stores the index in dst, named tag unless tag is "": every
