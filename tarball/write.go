@@ -115,6 +115,7 @@ func (p *Plan) Write(ctx context.Context, w io.Writer) error {
 		if err := p.Files[i].write(ctx, bw); err != nil {
 			return err
 		}
+		p.reportKnown(&p.Files[i])
 	}
 	if _, err := bw.Write(zeroBlocks[:trailerSize]); err != nil {
 		return err

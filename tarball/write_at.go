@@ -39,8 +39,13 @@ func (p *Plan) writeFixed(w io.WriterAt) error {
 			}
 		}
 	}
-	_, err := w.WriteAt(zeroBlocks[:trailerSize], p.Size-trailerSize)
-	return err
+	if _, err := w.WriteAt(zeroBlocks[:trailerSize], p.Size-trailerSize); err != nil {
+		return err
+	}
+	for i := range p.Files {
+		p.reportKnown(&p.Files[i])
+	}
+	return nil
 }
 
 // fillBlobs calls fill for every fetched entry, numbered in plan order,
@@ -63,6 +68,8 @@ func (p *Plan) fillBlobs(ctx context.Context, jobs int, fill func(context.Contex
 				if err := j.e.complete(fill(ctx, j.n, j.e)); err != nil {
 					once.Do(func() { first = err })
 					cancel()
+				} else {
+					p.progress.Finish(j.e.Blob) // a slot an earlier run filled
 				}
 			}
 		}()

@@ -88,6 +88,7 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 		if err != nil {
 			return fmt.Errorf("tarball: %w", err)
 		}
+		p.reportKnown(e)
 	}
 	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *PlannedFile) (manifest.Verified, error) {
 		proof, err := fillFile(ctx, root, e, st, n, opts != nil && opts.Sync)

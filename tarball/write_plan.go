@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -16,6 +17,8 @@ import (
 type Plan struct {
 	Files []PlannedFile
 	Size  int64 // bytes of the whole tarball, end-of-archive marker included
+
+	progress *tally.Counter // WriteOptions.Progress, with the tarball's totals
 }
 
 // PlannedFile is one file of a planned tarball. Its header occupies
@@ -55,11 +58,6 @@ func NewPlan(images []Entry, opts *WriteOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts != nil && opts.Progress != nil {
-		for _, pi := range imgs {
-			pi.img.Fetcher = manifest.ObserveFetcher(pi.img.Fetcher, opts.Progress)
-		}
-	}
 	b := &planBuilder{legacy: opts != nil && opts.Legacy, seen: make(map[string]bool)}
 	p := &Plan{}
 	if p.Files, err = b.metadata(imgs); err != nil {
@@ -68,6 +66,9 @@ func NewPlan(images []Entry, opts *WriteOptions) (*Plan, error) {
 	var blobs []PlannedFile
 	for _, pi := range imgs {
 		blobs = b.appendBlobs(blobs, pi)
+	}
+	if opts != nil && opts.Progress != nil {
+		p.observe(blobs, opts.Progress)
 	}
 	if !b.legacy {
 		p.Files = append(p.Files, blobDirs(blobs)...)
@@ -208,4 +209,28 @@ func (p *Plan) layout() error {
 	}
 	p.Size = off + trailerSize
 	return nil
+}
+
+// observe makes the plan report its blobs to fn, with the tarball's
+// totals: the fetched ones as they stream, the ones known up front (a
+// config the caller gave) as they are written.
+func (p *Plan) observe(blobs []PlannedFile, fn func(manifest.Event)) {
+	descs := make([]manifest.Descriptor, len(blobs))
+	for i, e := range blobs {
+		descs[i] = e.Blob
+	}
+	p.progress = tally.New(descs, fn)
+	for i := range blobs {
+		if e := &blobs[i]; e.src != nil {
+			e.src = manifest.ObserveFetcher(e.src, p.progress.Event)
+		}
+	}
+}
+
+// reportKnown reports the blob of e, written from the plan's own bytes,
+// done.
+func (p *Plan) reportKnown(e *PlannedFile) {
+	if e.Blob.Digest != "" && e.src == nil && !manifest.IsManifest(e.Blob.MediaType) && !manifest.IsIndex(e.Blob.MediaType) {
+		p.progress.Event(manifest.Event{Desc: e.Blob, State: manifest.StateDone, Bytes: e.Size})
+	}
 }

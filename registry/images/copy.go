@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -64,10 +65,16 @@ func CopyGraph(ctx context.Context, dst manifest.Store, src manifest.Fetcher, g 
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	c := &copier{dst: dst, src: src, opts: opts}
+	c := &copier{dst: dst, src: src, opts: opts, progress: tally.New(g.Blobs, opts.Progress)}
+	return c.graph(ctx, g)
+}
+
+// graph copies g: the blobs, then the documents.
+func (c *copier) graph(ctx context.Context, g *Graph) error {
 	if err := c.blobs(ctx, g.Blobs); err != nil {
 		return err
 	}
+	opts := c.opts
 	image, referrers := g.split()
 	for _, level := range levels(image) {
 		if err := c.manifests(ctx, level, g.Root, opts.Tag); err != nil {
@@ -143,9 +150,10 @@ func (c *copier) manifests(ctx context.Context, docs []*manifest.Document, root 
 
 // copier moves content from src to dst.
 type copier struct {
-	dst  manifest.Store
-	src  manifest.Fetcher
-	opts *CopyOptions
+	dst      manifest.Store
+	src      manifest.Fetcher
+	opts     *CopyOptions
+	progress *tally.Counter // opts.Progress, with the totals of the transfer
 }
 
 // blobs transfers ds, largest first, opts.Jobs at a time; the first error
@@ -227,7 +235,7 @@ func (c *copier) store(ctx context.Context, d manifest.Descriptor) error {
 // fetch starts while push opens its side (an upload session takes a
 // round trip of its own), and the first read waits for it.
 func (c *copier) transfer(ctx context.Context, d manifest.Descriptor, push func(io.Reader) error) error {
-	f := manifest.FetchAsync(ctx, c.src, d, c.opts.Progress)
+	f := manifest.FetchAsync(ctx, c.src, d, c.progress.Func())
 	defer f.Close()
 	c.event(d, manifest.StateStart, 0)
 	if err := push(f); err != nil {
@@ -265,10 +273,10 @@ func (c *copier) resumable(ctx context.Context, rp manifest.ResumingPusher, d ma
 // watch reports the bytes read through rc to the progress function, if
 // there is one, counting from offset.
 func (c *copier) watch(rc io.ReadCloser, d manifest.Descriptor, offset int64) io.ReadCloser {
-	if c.opts.Progress == nil {
+	if c.progress == nil {
 		return rc
 	}
-	return manifest.ObserveReader(rc, d, offset, c.opts.Progress)
+	return manifest.ObserveReader(rc, d, offset, c.progress.Event)
 }
 
 // manifest stores doc, under tag when one is given.
@@ -292,9 +300,7 @@ func (c *copier) manifest(ctx context.Context, doc *manifest.Document, tag strin
 }
 
 func (c *copier) event(d manifest.Descriptor, s manifest.State, n int64) {
-	if c.opts.Progress != nil {
-		c.opts.Progress(manifest.Event{Desc: d, State: s, Bytes: n})
-	}
+	c.progress.Event(manifest.Event{Desc: d, State: s, Bytes: n})
 }
 
 // CopyBlobs copies blobs from src to dst as Copy does: skipping those dst
@@ -304,6 +310,6 @@ func CopyBlobs(ctx context.Context, dst manifest.Store, src manifest.Fetcher, bl
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	c := &copier{dst: dst, src: src, opts: opts}
+	c := &copier{dst: dst, src: src, opts: opts, progress: tally.New(blobs, opts.Progress)}
 	return c.blobs(ctx, blobs)
 }

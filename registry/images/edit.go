@@ -19,7 +19,7 @@ func (im *Image) with(edit record) *Image {
 func (im *Image) RemoveLayer(i int) (*Image, error) {
 	edit, err := removeLayer(im.edit, i)
 	if err != nil {
-		return nil, fmt.Errorf("images: %w", err)
+		return nil, err
 	}
 	return im.with(edit), nil
 }
@@ -47,7 +47,7 @@ func (im *Image) AppendLayer(l Layer, h manifest.History) (*Image, error) {
 	}
 	edit, err := appendLayers(base, newLayer{Desc: desc, DiffID: diffID, History: h})
 	if err != nil {
-		return nil, fmt.Errorf("images: %w", err)
+		return nil, err
 	}
 	out := im.with(edit)
 	out.added = maps.Clone(im.added)

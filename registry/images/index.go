@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -121,6 +122,7 @@ func (ix *Index) Document() (*manifest.Document, error) {
 // replaced image as Image.Write does, every other entry as Copy
 // does (nothing to do when dst is the store the index came from;
 // mounted within one registry; streamed across), the index last.
+// opts.Progress sees the totals of all of it.
 func (ix *Index) Write(ctx context.Context, dst manifest.Store, tag string, opts *WriteOptions) (manifest.Descriptor, error) {
 	if opts == nil {
 		opts = &WriteOptions{}
@@ -129,17 +131,64 @@ func (ix *Index) Write(ctx context.Context, dst manifest.Store, tag string, opts
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
-	h, isHolder := dst.(holder)
-	sameStore := isHolder && h.Holds(ix.base)
-	for i, entry := range ix.index.Manifests {
-		if im := ix.replaced[i]; im != nil {
-			_, err = im.Write(ctx, dst, "", opts)
-		} else if !sameStore {
-			_, err = Copy(ctx, dst, ix.base, entry, &CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress})
+	writes, graphs, err := ix.planWrite(ctx, dst, opts)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	var blobs []manifest.Descriptor
+	for _, w := range writes {
+		blobs = append(blobs, w.moves()...)
+	}
+	for _, g := range graphs {
+		blobs = append(blobs, g.Blobs...)
+	}
+	progress := tally.New(blobs, opts.Progress)
+	for _, w := range writes {
+		if err := w.blobs(ctx, progress); err != nil {
+			return manifest.Descriptor{}, err
 		}
-		if err != nil {
+	}
+	for _, g := range graphs {
+		c := &copier{dst: dst, src: ix.base, opts: &CopyOptions{Jobs: opts.Jobs}, progress: progress}
+		if err := c.graph(ctx, g); err != nil {
+			return manifest.Descriptor{}, err
+		}
+	}
+	if opts.Wait != nil {
+		if err := opts.Wait(); err != nil {
+			return manifest.Descriptor{}, err
+		}
+	}
+	for _, w := range writes {
+		if err := writeDocument(ctx, dst, w.doc, ""); err != nil {
 			return manifest.Descriptor{}, err
 		}
 	}
 	return doc.Descriptor(), writeDocument(ctx, dst, doc, tag)
+}
+
+// planWrite lists what writing the index takes: the replaced images'
+// writes, and the graphs of the other entries unless dst is the store
+// they are in.
+func (ix *Index) planWrite(ctx context.Context, dst manifest.Store, opts *WriteOptions) ([]*imageWrite, []*Graph, error) {
+	h, isHolder := dst.(holder)
+	sameStore := isHolder && h.Holds(ix.base)
+	var writes []*imageWrite
+	var graphs []*Graph
+	for i, entry := range ix.index.Manifests {
+		if im := ix.replaced[i]; im != nil {
+			w, err := im.planWrite(dst, opts)
+			if err != nil {
+				return nil, nil, err
+			}
+			writes = append(writes, w)
+		} else if !sameStore {
+			g, err := Walk(ctx, ix.base, entry, &WalkOptions{Jobs: opts.Jobs})
+			if err != nil {
+				return nil, nil, err
+			}
+			graphs = append(graphs, g)
+		}
+	}
+	return writes, graphs, nil
 }

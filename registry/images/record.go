@@ -70,7 +70,7 @@ func appendLayers(im record, layers ...newLayer) (record, error) {
 	}
 	for _, l := range layers {
 		if err := l.Desc.Validate(); err != nil {
-			return im, err
+			return im, fmt.Errorf("images: layer: %w", err)
 		}
 		if err := l.DiffID.Validate(); err != nil {
 			return im, fmt.Errorf("images: diffID: %w", err)
