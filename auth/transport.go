@@ -19,7 +19,8 @@ import (
 // http.RoundTripper's RoundTrip method does; pass rt.RoundTrip to use an
 // http.RoundTripper rt. skiff chains transports with functions, never
 // calling RoundTrip through the interface, so that its binary does not
-// carry net/http's Transport (see internal/h1client).
+// carry net/http's Transport: skiff sends requests with an HTTP/1.1
+// client of its own.
 type RoundTripFunc func(*http.Request) (*http.Response, error)
 
 // Transport is an http.RoundTripper that authenticates requests to

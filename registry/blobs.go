@@ -19,8 +19,10 @@ const maxResumes = 8
 // Fetch returns the content desc names: a manifest or index from
 // /manifests/ (or from memory, when FetchManifest just read it), anything
 // else from /blobs/. The reader verifies size and
-// digest as it streams, and resumes a blob download cut short with a Range
-// request (RELIABILITY #4, #32, #33).
+// digest as it streams (never reading past the descriptor's size), and
+// resumes a blob download cut short with a Range request, accepting only
+// a 206 that continues where the bytes stopped, or a 200 whose first
+// bytes it skips.
 func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
 	if raw, ok := r.recent.get(desc.Digest); ok && isManifestDesc(desc) {
 		return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(raw)), desc), nil

@@ -24,11 +24,11 @@ import (
 // and caches bearer tokens per host and scope. Set its fields before its
 // first use: the first request fixes them.
 type Client struct {
-	// Transport sends the requests. Nil means skiff's HTTP/1.1 client
-	// (internal/h1client): keep-alive connections, TLS settings per host
-	// from RootCAs, Insecure and CertsDir, proxies from HTTPS_PROXY,
-	// HTTP_PROXY and NO_PROXY. To use an http.RoundTripper rt instead,
-	// set rt.RoundTrip.
+	// Transport sends the requests. Nil means skiff's own HTTP/1.1
+	// client, bounded as net/http's is: keep-alive connections, TLS
+	// settings per host from RootCAs, Insecure and CertsDir, proxies from
+	// HTTPS_PROXY, HTTP_PROXY and NO_PROXY. To use an http.RoundTripper
+	// rt instead, set rt.RoundTrip.
 	Transport auth.RoundTripFunc
 
 	// Keychain finds credentials for a host; nil means anonymous. Its
