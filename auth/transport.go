@@ -73,8 +73,9 @@ type Transport struct {
 	Credentials Keychain
 	// CredentialTTL is how long a credential found by Credentials is
 	// used before Credentials is asked again; zero means
-	// DefaultCredentialTTL. A refresh token the token server rotated
-	// keeps replacing the one Credentials still answers.
+	// DefaultCredentialTTL, a negative value asks for every request. A
+	// refresh token the token server rotated keeps replacing the one
+	// Credentials still answers.
 	CredentialTTL time.Duration
 	// Now is the clock tokens expire by; nil means time.Now.
 	Now func() time.Time
