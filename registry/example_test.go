@@ -58,8 +58,8 @@ func Example_pullToTarball() {
 		log.Fatal(err)
 	}
 	var tar bytes.Buffer // or a file: tarball.WriteFile fills it in parallel
-	img := tarball.Image{Tags: []string{"example/app:1.0"}, Manifest: doc, Fetcher: repo}
-	if err := tarball.Write(ctx, &tar, []tarball.Image{img}, nil); err != nil {
+	img := tarball.Entry{Tags: []string{"example/app:1.0"}, Manifest: doc, Fetcher: repo}
+	if err := tarball.Write(ctx, &tar, []tarball.Entry{img}, nil); err != nil {
 		log.Fatal(err)
 	}
 	r, err := tarball.Open(bytes.NewReader(tar.Bytes()), int64(tar.Len()), nil)

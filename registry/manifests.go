@@ -117,7 +117,8 @@ func baseType(ct string) string {
 // FetchManifest gets the manifest or index that ref (a tag, a digest or a
 // whole reference, as Resolve takes) names, bounded by manifest.MaxManifestSize, and verifies it: the body's
 // hash must equal the digest asked for, and otherwise the
-// Docker-Content-Digest header when there is one (RELIABILITY #1–#3).
+// Docker-Content-Digest header when there is one, so a registry cannot
+// answer a digest with other content.
 func (r *Repository) FetchManifest(ctx context.Context, ref string) (*manifest.Document, error) {
 	doc, err := r.fetchManifest(ctx, ref)
 	if err == nil {

@@ -33,7 +33,7 @@ func newTransport(c *Client) *h1client.Transport {
 	to := c.Timeouts
 	return &h1client.Transport{
 		TLSConfig:             t.get,
-		Dial:                  dialer(to.connect()),
+		Dial:                  c.dialer(),
 		TLSHandshakeTimeout:   to.handshake(),
 		ResponseHeaderTimeout: to.upload(),
 		QueryHeaderTimeout:    to.header(),

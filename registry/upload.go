@@ -306,8 +306,8 @@ func (r *Repository) cancelUpload(ctx context.Context, loc *url.URL) {
 
 // MountFrom mounts desc from src when src is another repository on the
 // same registry host; otherwise it reports false and does nothing. It
-// implements manifest.Mounter, so Copy moves no layer bytes within one
-// registry.
+// implements manifest.Mounter, so images.Copy moves no layer bytes
+// within one registry.
 func (r *Repository) MountFrom(ctx context.Context, desc manifest.Descriptor, src manifest.Fetcher) (bool, error) {
 	s, ok := src.(*Repository)
 	if !ok || s.host != r.host || s.name == r.name {

@@ -17,7 +17,7 @@ type LayerOptions struct {
 	// MediaType is the layer's media type: manifest.MediaTypeOCILayerGzip
 	// (the default when empty), manifest.MediaTypeDockerLayer, or
 	// manifest.MediaTypeOCILayer for an uncompressed layer, whose digest is
-	// its diffID. WriteTarLayer and LayerFromTar also take
+	// its diffID. WriteTarLayer, LayerFromTar and LayerFromFile also take
 	// manifest.MediaTypeOCILayerZstd, for a tar stream already
 	// zstd-compressed.
 	MediaType string
@@ -46,7 +46,7 @@ type LayerOptions struct {
 	MaxZstdWindow int64
 
 	// TempDir is where LayerFromDir, LayerFromFiles and LayerFromTar put the
-	// layer file; "" means os.TempDir().
+	// layer file; "" means os.TempDir(). LayerFromFile writes no file.
 	TempDir string
 }
 

@@ -162,7 +162,7 @@ func TestAttachedAreNoCandidates(t *testing.T) {
 	}
 	top := manifest.Index{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIIndex, Manifests: []manifest.Descriptor{
 		named(img.doc.Descriptor(), "v1"),
-		named(sig.doc.Descriptor(), manifest.CosignTag(img.doc.Digest, ".sig")),
+		named(sig.doc.Descriptor(), cosignTag(t, img.doc.Digest, ".sig")),
 		named(ref.Descriptor(), ""),
 	}}
 	files := []tfile{{name: "oci-layout", body: `{"imageLayoutVersion":"1.0.0"}`}, {name: "index.json", body: mustJSON(t, top)},
@@ -182,7 +182,7 @@ func TestAttachedAreNoCandidates(t *testing.T) {
 	if d, err := r.Resolve(ctx, ""); err != nil || d.Digest != img.doc.Digest {
 		t.Fatalf(`Resolve("") = %s, %v`, d.Digest, err)
 	}
-	if d, err := r.Resolve(ctx, manifest.CosignTag(img.doc.Digest, ".sig")); err != nil || d.Digest != sig.doc.Digest {
+	if d, err := r.Resolve(ctx, cosignTag(t, img.doc.Digest, ".sig")); err != nil || d.Digest != sig.doc.Digest {
 		t.Errorf("the signature by its tag: %s, %v", d.Digest, err)
 	}
 }
@@ -280,4 +280,14 @@ func TestCompressLayersChecksDiffIDs(t *testing.T) {
 	if !errors.Is(err, manifest.ErrDigestMismatch) && !errors.Is(err, manifest.ErrSizeMismatch) {
 		t.Fatalf("a layer that is not its diffID: %v", err)
 	}
+}
+
+// cosignTag is manifest.CosignTag for a digest that has one.
+func cosignTag(t testing.TB, d manifest.Digest, suffix string) string {
+	t.Helper()
+	tag, err := manifest.CosignTag(d, suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag
 }

@@ -182,7 +182,7 @@ func TestOpenTruncated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range plan.Entries {
+	for _, e := range plan.Files {
 		for _, cut := range []int64{e.HeaderOffset + 100, e.Offset + e.Size/2} {
 			if e.Size < 2 && cut > e.HeaderOffset+100 {
 				continue

@@ -281,11 +281,11 @@ func TestReadForeignLayers(t *testing.T) {
 	layers[0].URLs = []string{"https://example.com/base.tar.gz"}
 	img.doc = manifestDoc(t, true, img.doc.Manifest.Config, layers)
 	im := img.image(store, "win:1")
-	if _, err := tarball.NewPlan([]tarball.Image{im}, nil); err == nil {
-		t.Error("foreign layer without Image.Config: no error")
+	if _, err := tarball.NewPlan([]tarball.Entry{im}, nil); err == nil {
+		t.Error("foreign layer without Entry.Config: no error")
 	}
 	im.Config = img.config
-	out := writeTarball(t, []tarball.Image{im}, &tarball.WriteOptions{Legacy: true})
+	out := writeTarball(t, []tarball.Entry{im}, &tarball.WriteOptions{Legacy: true})
 	var mj []tarball.ManifestEntry
 	json.Unmarshal(entryBytes(t, out, "manifest.json"), &mj)
 	if got := mj[0].LayerSources[img.diffIDs[0]]; got.Digest != layers[0].Digest || len(mj[0].LayerSources) != 1 {

@@ -24,7 +24,7 @@ import (
 // partial directory is continued only when it is a directory of skiff's
 // own that no one else can write; anything else under its name is
 // removed, never followed.
-func WriteDir(ctx context.Context, dir string, images []Image, opts *WriteOptions) (err error) {
+func WriteDir(ctx context.Context, dir string, images []Entry, opts *WriteOptions) (err error) {
 	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("tarball: %s already exists; it is never written into", dir)
 	}
@@ -76,8 +76,8 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 		return fmt.Errorf("tarball: %w", err)
 	}
 	defer root.Close() // before the rename: Windows renames no open directory
-	for i := range p.Entries {
-		e := &p.Entries[i]
+	for i := range p.Files {
+		e := &p.Files[i]
 		var err error
 		switch {
 		case e.Name[len(e.Name)-1] == '/':
@@ -88,8 +88,9 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 		if err != nil {
 			return fmt.Errorf("tarball: %w", err)
 		}
+		p.reportKnown(e)
 	}
-	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *Entry) (manifest.Verified, error) {
+	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *PlannedFile) (manifest.Verified, error) {
 		proof, err := fillFile(ctx, root, e, st, n, opts != nil && opts.Sync)
 		if err != nil {
 			return proof, fmt.Errorf("tarball: writing %s: %w", e.Name, err)
@@ -100,7 +101,7 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 
 // fillFile writes the fetched entry e into its own file in root, resuming
 // from checkpoint n of st, and returns the proof of what it holds.
-func fillFile(ctx context.Context, root *safefile.Dir, e *Entry, st *resume.State, n int, sync bool) (proof manifest.Verified, err error) {
+func fillFile(ctx context.Context, root *safefile.Dir, e *PlannedFile, st *resume.State, n int, sync bool) (proof manifest.Verified, err error) {
 	f, err := resume.OpenPartial(root, e.Name, 0o644, -1, true)
 	if err != nil {
 		return proof, err

@@ -20,14 +20,14 @@ var (
 )
 
 // exampleImage is a one-layer image whose blobs are in memory.
-func exampleImage() tarball.Image {
+func exampleImage() tarball.Entry {
 	store := newMemStore()
 	img := buildImage(&testing.T{}, store, spec{layers: []string{"hello\n"}, level: gzip.NoCompression})
 	return img.image(store, "example.com/hello:v1", "example.com/hello:latest")
 }
 
 func ExampleWrite() {
-	images := []tarball.Image{exampleImage()}
+	images := []tarball.Entry{exampleImage()}
 	size, err := tarball.CalculateSize(images, nil)
 	if err != nil {
 		panic(err)
@@ -38,7 +38,7 @@ func ExampleWrite() {
 	}
 	fmt.Println(size == int64(buf.Len()))
 	plan, _ := tarball.NewPlan(images, nil)
-	for _, e := range plan.Entries[:5] {
+	for _, e := range plan.Files[:5] {
 		fmt.Println(e.HeaderOffset, e.Offset, e.Size, e.Name)
 	}
 	// Output:
@@ -52,7 +52,7 @@ func ExampleWrite() {
 
 func ExampleOpen() {
 	var buf bytes.Buffer
-	if err := tarball.Write(context.Background(), &buf, []tarball.Image{exampleImage()}, nil); err != nil {
+	if err := tarball.Write(context.Background(), &buf, []tarball.Entry{exampleImage()}, nil); err != nil {
 		panic(err)
 	}
 	r, err := tarball.Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)

@@ -36,7 +36,7 @@ import (
 // the second fails with an error naming the state file. The partial names
 // are skiff's own: whatever else is found under them (a symbolic link,
 // another user's file) is removed, never followed or written through.
-func WriteFile(ctx context.Context, path string, images []Image, opts *WriteOptions) (err error) {
+func WriteFile(ctx context.Context, path string, images []Entry, opts *WriteOptions) (err error) {
 	p, err := NewPlan(images, opts)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (p *Plan) resumeAt(ctx context.Context, f *os.File, st *resume.State, jobs 
 	if err := p.writeFixed(f); err != nil {
 		return err
 	}
-	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, n int, e *Entry) (manifest.Verified, error) {
+	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, n int, e *PlannedFile) (manifest.Verified, error) {
 		slot := &resume.Slot{File: f, Offset: e.Offset, Desc: e.Blob, State: st, Index: n}
 		_, proof, err := slot.Fill(ctx, func(off int64) (io.ReadCloser, error) {
 			rc, err := manifest.FetchFrom(ctx, e.src, e.Blob, off)
@@ -114,7 +114,7 @@ func (p *Plan) fingerprint() [32]byte {
 	h := sha256.New()
 	num := func(v int64) { binary.Write(h, binary.LittleEndian, v) }
 	num(p.Size)
-	for _, e := range p.Entries {
+	for _, e := range p.Files {
 		io.WriteString(h, e.Name+"\x00"+string(e.Blob.Digest)+"\x00")
 		num(e.HeaderOffset)
 		num(e.Offset)

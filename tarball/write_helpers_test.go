@@ -112,8 +112,8 @@ type testImage struct {
 	diffIDs []manifest.Digest
 }
 
-func (ti *testImage) image(store *memStore, tags ...string) tarball.Image {
-	return tarball.Image{Tags: tags, Manifest: ti.doc, Fetcher: store}
+func (ti *testImage) image(store *memStore, tags ...string) tarball.Entry {
+	return tarball.Entry{Tags: tags, Manifest: ti.doc, Fetcher: store}
 }
 
 // buildImage builds an image after s and stores its blobs.
@@ -202,7 +202,7 @@ func manifestDoc(t testing.TB, docker bool, cfg manifest.Descriptor, layers []ma
 }
 
 // writeTarball writes images sequentially and returns the bytes.
-func writeTarball(t testing.TB, images []tarball.Image, opts *tarball.WriteOptions) []byte {
+func writeTarball(t testing.TB, images []tarball.Entry, opts *tarball.WriteOptions) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := tarball.Write(context.Background(), &buf, images, opts); err != nil {

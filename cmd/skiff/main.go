@@ -126,7 +126,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	if errors.Is(err, zstd.ErrWindowTooLarge) {
 		msg += " (--zstd-max-window raises it)"
 	}
-	msg += loginHint(err)
+	msg = insecureAdvice(err, msg) + loginHint(err)
 	fmt.Fprintf(e.stderr, "skiff %s: %s\n", args[0], msg)
 	return exitError
 }

@@ -34,7 +34,7 @@ func signedImage(t *testing.T, srv *registrytest.Server, name string) (image man
 	repo := (&registry.Client{}).Repository(ref)
 	subject := im.Manifest.Descriptor()
 	sig := artifact(t, repo, "application/vnd.dev.cosign.simplesigning.v1+json", nil)
-	if err := testimage.PushDocument(t.Context(), repo, sig, manifest.CosignTag(subject.Digest, ".sig")); err != nil {
+	if err := testimage.PushDocument(t.Context(), repo, sig, must(manifest.CosignTag(subject.Digest, ".sig"))); err != nil {
 		t.Fatal(err)
 	}
 	sbom := artifact(t, repo, "application/spdx+json", &subject)

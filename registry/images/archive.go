@@ -122,13 +122,13 @@ func byteSize(n int64) string {
 // docker-load tarball (which is also an OCI archive), and returns the
 // manifest's descriptor when there is one image.
 func writeArchive(ctx context.Context, srcs []*Source, dst Location, p manifest.Platform, o *Options) (manifest.Descriptor, error) {
-	var imgs []tarball.Image
+	var imgs []tarball.Entry
 	for _, s := range srcs {
 		doc, err := s.Manifest(ctx, p)
 		if err != nil {
 			return manifest.Descriptor{}, err
 		}
-		imgs = append(imgs, tarball.Image{Tags: archiveTags(s.Location, dst, len(srcs)), Manifest: doc, Fetcher: s.Store})
+		imgs = append(imgs, tarball.Entry{Tags: archiveTags(s.Location, dst, len(srcs)), Manifest: doc, Fetcher: s.Store})
 	}
 	if err := writeTarball(ctx, dst, imgs, o); err != nil {
 		return manifest.Descriptor{}, err
@@ -141,7 +141,7 @@ func writeArchive(ctx context.Context, srcs []*Source, dst Location, p manifest.
 
 // writeTarball writes imgs where the archive dst names: a file, a
 // directory (o.AsDirectory) or o.Stdout ("-").
-func writeTarball(ctx context.Context, dst Location, imgs []tarball.Image, o *Options) error {
+func writeTarball(ctx context.Context, dst Location, imgs []tarball.Entry, o *Options) error {
 	topts := &tarball.WriteOptions{Jobs: o.Jobs, Sync: o.Sync, Fresh: o.Fresh, PartialMaxAge: o.PartialMaxAge, Progress: o.Progress}
 	switch {
 	case dst.Path == "-" && o.Stdout == nil:
@@ -187,7 +187,7 @@ func Write(ctx context.Context, img *Image, dst string, opts *Options) (manifest
 	}
 	opts = opts.withClient()
 	if loc.isArchive() {
-		return desc, writeTarball(ctx, loc, []tarball.Image{{Tags: nameOf(loc), Source: img}}, opts)
+		return desc, writeTarball(ctx, loc, []tarball.Entry{{Tags: nameOf(loc), Source: img}}, opts)
 	}
 	if err := checkDigest(loc, desc); err != nil {
 		return desc, err

@@ -3,13 +3,12 @@ package images
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
-	"sync"
 
+	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -23,7 +22,9 @@ type CopyOptions struct {
 	Platforms []manifest.Platform
 	// Tag, if set, names the root in the destination.
 	Tag string
-	// Jobs bounds parallel blob transfers; 0 means 4.
+	// Jobs bounds everything the copy does at once: documents fetched
+	// while walking, blobs moved, manifests pushed; 0 means 4, or the
+	// Pool's size when there is a Pool.
 	Jobs int
 	// Foreign copies non-distributable layers too; by default they are
 	// left where their URLs point.
@@ -50,7 +51,7 @@ func CopyDescriptor(ctx context.Context, dst manifest.Store, src manifest.Fetche
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	g, err := Walk(ctx, src, root, &WalkOptions{Platforms: opts.Platforms, Referrers: opts.Referrers})
+	g, err := Walk(ctx, src, root, &WalkOptions{Platforms: opts.Platforms, Referrers: opts.Referrers, Jobs: opts.jobs()})
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
@@ -65,10 +66,16 @@ func CopyGraph(ctx context.Context, dst manifest.Store, src manifest.Fetcher, g 
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	c := &copier{dst: dst, src: src, opts: opts}
+	c := &copier{dst: dst, src: src, opts: opts, progress: tally.New(g.Blobs, opts.Progress)}
+	return c.graph(ctx, g)
+}
+
+// graph copies g: the blobs, then the documents.
+func (c *copier) graph(ctx context.Context, g *Graph) error {
 	if err := c.blobs(ctx, g.Blobs); err != nil {
 		return err
 	}
+	opts := c.opts
 	image, referrers := g.split()
 	for _, level := range levels(image) {
 		if err := c.manifests(ctx, level, g.Root, opts.Tag); err != nil {
@@ -126,30 +133,28 @@ func levels(docs []*manifest.Document) [][]*manifest.Document {
 	return out
 }
 
-// manifests pushes docs at once; root, if among them, under tag.
+// manifests pushes docs, opts.Jobs at a time; root, if among them, under
+// tag. The first error cancels the rest.
 func (c *copier) manifests(ctx context.Context, docs []*manifest.Document, root *manifest.Document, tag string) error {
-	errs := make([]error, len(docs))
-	var wg sync.WaitGroup
-	for i, doc := range docs {
+	g := newGroup(ctx, c.opts.jobs())
+	for _, doc := range docs {
 		t := ""
 		if doc == root {
 			t = tag
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.manifest(ctx, doc, t)
-		}()
+		if !g.Go(func(ctx context.Context) error { return c.manifest(ctx, doc, t) }) {
+			break
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return g.Wait()
 }
 
 // copier moves content from src to dst.
 type copier struct {
-	dst  manifest.Store
-	src  manifest.Fetcher
-	opts *CopyOptions
+	dst      manifest.Store
+	src      manifest.Fetcher
+	opts     *CopyOptions
+	progress *tally.Counter // opts.Progress, with the totals of the transfer
 }
 
 // blobs transfers ds, largest first, opts.Jobs at a time; the first error
@@ -157,37 +162,24 @@ type copier struct {
 func (c *copier) blobs(ctx context.Context, ds []manifest.Descriptor) error {
 	ds = slices.Clone(ds)
 	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Size > ds[j].Size })
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan manifest.Descriptor)
-	var wg sync.WaitGroup
-	workers := c.opts.Jobs
-	switch {
-	case workers <= 0 && c.opts.Pool != nil:
-		workers = c.opts.Pool.Size()
-	case workers <= 0:
-		workers = 4
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range jobs {
-				if err := c.blob(ctx, d); err != nil {
-					cancel(err)
-				}
-			}
-		}()
-	}
+	g := newGroup(ctx, c.opts.jobs())
 	for _, d := range ds {
-		select {
-		case jobs <- d:
-		case <-ctx.Done():
+		if !g.Go(func(ctx context.Context) error { return c.blob(ctx, d) }) {
+			break
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	return context.Cause(ctx) // nil unless a transfer failed or ctx ended
+	return g.Wait()
+}
+
+// jobs is how many things a copy does at once.
+func (o *CopyOptions) jobs() int {
+	switch {
+	case o.Jobs > 0:
+		return o.Jobs
+	case o.Pool != nil:
+		return o.Pool.Size()
+	}
+	return 4
 }
 
 // blob moves one blob unless dst has it, mounts it, or it is foreign.
@@ -244,7 +236,7 @@ func (c *copier) store(ctx context.Context, d manifest.Descriptor) error {
 // fetch starts while push opens its side (an upload session takes a
 // round trip of its own), and the first read waits for it.
 func (c *copier) transfer(ctx context.Context, d manifest.Descriptor, push func(io.Reader) error) error {
-	f := manifest.FetchAsync(ctx, c.src, d, c.opts.Progress)
+	f := manifest.FetchAsync(ctx, c.src, d, c.progress.Func())
 	defer f.Close()
 	c.event(d, manifest.StateStart, 0)
 	if err := push(f); err != nil {
@@ -282,10 +274,10 @@ func (c *copier) resumable(ctx context.Context, rp manifest.ResumingPusher, d ma
 // watch reports the bytes read through rc to the progress function, if
 // there is one, counting from offset.
 func (c *copier) watch(rc io.ReadCloser, d manifest.Descriptor, offset int64) io.ReadCloser {
-	if c.opts.Progress == nil {
+	if c.progress == nil {
 		return rc
 	}
-	return manifest.ObserveReader(rc, d, offset, c.opts.Progress)
+	return manifest.ObserveReader(rc, d, offset, c.progress.Event)
 }
 
 // manifest stores doc, under tag when one is given.
@@ -309,9 +301,7 @@ func (c *copier) manifest(ctx context.Context, doc *manifest.Document, tag strin
 }
 
 func (c *copier) event(d manifest.Descriptor, s manifest.State, n int64) {
-	if c.opts.Progress != nil {
-		c.opts.Progress(manifest.Event{Desc: d, State: s, Bytes: n})
-	}
+	c.progress.Event(manifest.Event{Desc: d, State: s, Bytes: n})
 }
 
 // CopyBlobs copies blobs from src to dst as CopyDescriptor does: skipping those dst
@@ -321,6 +311,6 @@ func CopyBlobs(ctx context.Context, dst manifest.Store, src manifest.Fetcher, bl
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	c := &copier{dst: dst, src: src, opts: opts}
+	c := &copier{dst: dst, src: src, opts: opts, progress: tally.New(blobs, opts.Progress)}
 	return c.blobs(ctx, blobs)
 }

@@ -20,7 +20,8 @@
 // blob from where it was opened, so it can be written anywhere: the
 // base's blobs are skipped when the destination is the base's own
 // repository, mounted within one registry or streamed across (never to
-// disk), the new blobs pushed, the manifest last.
+// disk), the new blobs pushed, the manifest last. A tarball.Entry takes it
+// as its Source, for tarball.WriteFile.
 //
 // An Index does the same for a multi-platform image: pick one platform's
 // Image, replace it, write the index back; the other platforms are copied
@@ -59,8 +60,13 @@
 // Errors keep their cause, so a caller can act on them with errors.Is and
 // errors.As:
 //
-//   - registry.ErrNotFound (or manifest.ErrNotFound, which it matches): no
-//     such repository, tag, manifest or blob;
+//   - registry.ErrNotFound (the same sentinel as manifest.ErrNotFound): no
+//     such repository, tag, manifest, blob or platform, in any store;
+//   - registry.ErrUnreachable: no answer from the registry (refused, no
+//     route, TLS failure); registry.ErrPlainHTTP when it speaks plain
+//     HTTP and its host is not in registry.Client.Insecure;
+//   - context.Canceled, context.DeadlineExceeded: the context ended; the
+//     error still names the request it stopped;
 //   - registry.ErrUnauthorized, registry.ErrDenied: credentials missing or
 //     wrong, or not allowed;
 //   - manifest.ErrDigestMismatch, manifest.ErrSizeMismatch: content that is

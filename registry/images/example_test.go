@@ -263,7 +263,7 @@ func Example_tarballOfTwoImages() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	imgs := []tarball.Image{
+	imgs := []tarball.Entry{
 		{Tags: []string{"example/app:1.0", "example/app:latest"}, Source: app},
 		{Tags: []string{"example/app:2", "example/app:foreign"}, Source: withForeign},
 	}

@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -49,11 +50,13 @@ func OpenDescriptor(ctx context.Context, src manifest.Fetcher, desc manifest.Des
 }
 
 // OpenDocument reads the config of the image whose manifest, fetched from
-// src, is doc.
+// src, is doc. The image keeps a copy of doc: changing doc afterwards
+// changes nothing of it.
 func OpenDocument(ctx context.Context, src manifest.Fetcher, doc *manifest.Document) (*Image, error) {
 	if doc.Index != nil {
 		return nil, fmt.Errorf("images: %s is an index: open it with OpenIndex", doc.Digest)
 	}
+	doc = doc.Clone()
 	cfg, raw, err := manifest.FetchConfig(ctx, src, doc.Manifest.Config)
 	if err != nil {
 		return nil, err
@@ -87,16 +90,17 @@ func (im *Image) encode() *encoded {
 	return im.enc
 }
 
-// Manifest returns the image's manifest.
+// Manifest returns a copy of the image's manifest: changing it changes
+// nothing of the image.
 func (im *Image) Manifest() (*manifest.Document, error) {
 	e := im.encode()
-	return e.doc, e.err
+	return e.doc.Clone(), e.err
 }
 
-// RawConfig returns the image's config as bytes.
+// RawConfig returns a copy of the image's config as bytes.
 func (im *Image) RawConfig() ([]byte, error) {
 	e := im.encode()
-	return e.config, e.err
+	return bytes.Clone(e.config), e.err
 }
 
 // Descriptor returns the descriptor of the image's manifest.
@@ -110,12 +114,13 @@ func (im *Image) Descriptor() (manifest.Descriptor, error) {
 
 // Config returns a copy of the image's parsed config.
 func (im *Image) Config() manifest.Config {
-	return editConfig(im.edit, ConfigChanges{}).Config
+	return im.edit.Config.Clone()
 }
 
-// Layers returns the descriptors of the image's layers, bottom first.
+// Layers returns a copy of the descriptors of the image's layers, bottom
+// first.
 func (im *Image) Layers() []manifest.Descriptor {
-	return append([]manifest.Descriptor(nil), im.edit.Manifest.Layers...)
+	return cloneDescriptors(im.edit.Manifest.Layers)
 }
 
 // Platform returns the platform the config names.

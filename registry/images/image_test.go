@@ -61,9 +61,9 @@ func TestWriteEverywhere(t *testing.T) {
 	if _, err := img.Write(ctx, lay, "1", nil); err != nil {
 		t.Fatal(err)
 	}
-	tb := tarball.Image{Tags: []string{"everywhere/app:1"}, Source: img}
+	tb := tarball.Entry{Tags: []string{"everywhere/app:1"}, Source: img}
 	tarPath := filepath.Join(dir, "app.tar")
-	if err := tarball.WriteFile(ctx, tarPath, []tarball.Image{tb}, nil); err != nil {
+	if err := tarball.WriteFile(ctx, tarPath, []tarball.Entry{tb}, nil); err != nil {
 		t.Fatal(err)
 	}
 	tr, err := tarball.OpenFile(tarPath, nil)

@@ -3,19 +3,19 @@ package images
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 
+	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/manifest"
 )
 
 // WriteOptions tune Write. The zero value, or nil, moves 4 blobs at a
 // time and reports nothing.
 type WriteOptions struct {
-	// Jobs bounds the base's blobs copied at a time; 0 means 4.
+	// Jobs bounds the blobs moved at a time, the base's and the new
+	// ones alike; 0 means 4.
 	Jobs int
 	// Progress, if set, receives the events of every blob, possibly
 	// from several goroutines at once.
@@ -48,11 +48,11 @@ func (im *Image) Write(ctx context.Context, dst manifest.Store, tag string, opts
 	if opts == nil {
 		opts = &WriteOptions{}
 	}
-	doc, err := im.Manifest()
+	w, err := im.planWrite(dst, opts)
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
-	if err := im.writeBlobs(ctx, dst, doc, opts); err != nil {
+	if err := w.blobs(ctx, tally.New(w.moves(), opts.Progress)); err != nil {
 		return manifest.Descriptor{}, err
 	}
 	if opts.Wait != nil {
@@ -60,72 +60,90 @@ func (im *Image) Write(ctx context.Context, dst manifest.Store, tag string, opts
 			return manifest.Descriptor{}, err
 		}
 	}
-	return doc.Descriptor(), writeDocument(ctx, dst, doc, tag)
+	return w.doc.Descriptor(), writeDocument(ctx, dst, w.doc, tag)
 }
 
-// writeBlobs stores every blob doc names in dst.
-func (im *Image) writeBlobs(ctx context.Context, dst manifest.Store, doc *manifest.Document, opts *WriteOptions) error {
-	var fromBase []manifest.Descriptor
-	fresh := []manifest.Descriptor{doc.Manifest.Config}
+// imageWrite is what writing an image to a store takes.
+type imageWrite struct {
+	im       *Image
+	dst      manifest.Store
+	opts     *WriteOptions
+	doc      *manifest.Document
+	fresh    []manifest.Descriptor // the config and new layers, pushed from the image
+	fromBase []manifest.Descriptor // the base's layers, copied as CopyBlobs does
+}
+
+// planWrite sorts the blobs doc names: the new ones, the base's that dst
+// needs, and those it has (the base's own store) or the caller stores.
+func (im *Image) planWrite(dst manifest.Store, opts *WriteOptions) (*imageWrite, error) {
+	doc, err := im.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	w := &imageWrite{im: im, dst: dst, opts: opts, doc: doc, fresh: []manifest.Descriptor{doc.Manifest.Config}}
 	seen := map[manifest.Digest]bool{}
 	for _, l := range doc.Manifest.Layers {
 		switch {
 		case seen[l.Digest] || slices.Contains(opts.Stored, l.Digest): // stored once, or already
 		case im.added[l.Digest] != nil:
-			fresh = append(fresh, l)
+			w.fresh = append(w.fresh, l)
 		default:
-			fromBase = append(fromBase, l)
+			w.fromBase = append(w.fromBase, l)
 		}
 		seen[l.Digest] = true
 	}
-	if h, ok := dst.(holder); len(fromBase) > 0 && (!ok || im.base == nil || !h.Holds(im.base)) {
-		if im.base == nil {
-			return fmt.Errorf("images: %d layers have no source", len(fromBase))
-		}
-		copyOpts := &CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress}
-		if err := CopyBlobs(ctx, dst, im.base, fromBase, copyOpts); err != nil {
+	if h, ok := dst.(holder); ok && im.base != nil && h.Holds(im.base) {
+		w.fromBase = nil // dst is the base's store: it has them
+	} else if len(w.fromBase) > 0 && im.base == nil {
+		return nil, fmt.Errorf("images: %d layers have no source", len(w.fromBase))
+	}
+	return w, nil
+}
+
+// moves lists the blobs the write handles.
+func (w *imageWrite) moves() []manifest.Descriptor {
+	return append(slices.Clone(w.fresh), w.fromBase...)
+}
+
+// blobs stores the base's layers dst needs, then the new blobs, reporting
+// to progress.
+func (w *imageWrite) blobs(ctx context.Context, progress *tally.Counter) error {
+	jobs := w.opts.Jobs
+	if jobs <= 0 {
+		jobs = 4
+	}
+	if len(w.fromBase) > 0 {
+		c := &copier{dst: w.dst, src: w.im.base, opts: &CopyOptions{Jobs: jobs}, progress: progress}
+		if err := c.blobs(ctx, w.fromBase); err != nil {
 			return err
 		}
 	}
-	return im.pushAll(ctx, dst, fresh, opts)
-}
-
-// pushAll pushes ds, read from the image, all at once: new layers and
-// the config depend on nothing and nobody else has them.
-func (im *Image) pushAll(ctx context.Context, dst manifest.Store, ds []manifest.Descriptor, opts *WriteOptions) error {
-	errs := make([]error, len(ds))
-	var wg sync.WaitGroup
-	for i, d := range ds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = im.push(ctx, dst, d, opts.Progress)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-func (im *Image) push(ctx context.Context, dst manifest.Store, d manifest.Descriptor, progress func(manifest.Event)) error {
-	event := func(s manifest.State, n int64) {
-		if progress != nil {
-			progress(manifest.Event{Desc: d, State: s, Bytes: n})
+	// The config and new layers depend on nothing and nobody else has
+	// them: pushed Jobs at a time, the first error cancelling the rest.
+	g := newGroup(ctx, jobs)
+	for _, d := range w.fresh {
+		if !g.Go(func(ctx context.Context) error { return w.im.push(ctx, w.dst, d, progress) }) {
+			break
 		}
 	}
+	return g.Wait()
+}
+
+func (im *Image) push(ctx context.Context, dst manifest.Store, d manifest.Descriptor, progress *tally.Counter) error {
 	rc, err := im.Fetch(ctx, d)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	event(manifest.StateStart, 0)
+	progress.Event(manifest.Event{Desc: d, State: manifest.StateStart})
 	var r io.Reader = rc
 	if progress != nil {
-		r = manifest.ObserveReader(rc, d, 0, progress)
+		r = manifest.ObserveReader(rc, d, 0, progress.Event)
 	}
 	if err := dst.Push(ctx, d, r); err != nil {
 		return fmt.Errorf("images: pushing %s: %w", d.Digest, err)
 	}
-	event(manifest.StateDone, d.Size)
+	progress.Event(manifest.Event{Desc: d, State: manifest.StateDone, Bytes: d.Size})
 	return nil
 }
 

@@ -2,9 +2,8 @@
 // http.Handler implementing the OCI distribution spec v1.1
 // (https://github.com/opencontainers/distribution-spec/blob/main/spec.md)
 // and, where the spec is silent, what the CNCF distribution registry does.
-// It is strict on purpose; the in-process test registry
-// (internal/registrytest) runs this same handler, with faults, token
-// servers and clocks wrapped around it from outside.
+// It is strict on purpose; skiff's own tests run this same handler, with
+// faults, token servers and clocks wrapped around it from outside.
 //
 // # Endpoints
 //
@@ -65,8 +64,8 @@
 // exactly the repositories the storage serves and its catalog lists.
 //
 // Other local users may be able to write in the root. So every file
-// under it is opened through the root as an os.Root (internal/safefile),
-// never following a link in its last element; new files are created with
+// under it is opened through the root as an os.Root, never following a
+// link in its last element; new files are created with
 // O_EXCL and reach their final names by a link or a rename, which never
 // writes through what is there; a stored blob, hard-linked into layouts,
 // is never written again; an upload session only ever reopens the file it
