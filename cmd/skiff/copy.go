@@ -174,57 +174,70 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 
 // copyTo copies one image to a registry or an OCI layout.
 func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
-	opts := &images.CopyOptions{Platforms: platforms, Jobs: o.jobs, Progress: display.Event, Referrers: o.referrers}
-	var store manifest.Store
-	var lay *layout.Layout
-	if dst.kind == kindRegistry {
-		repo := c.Repository(dst.ref)
-		repo.WillPush()
-		store, opts.Tag = repo, dst.ref.Tag
-	} else {
-		var err error
-		if lay, err = openLayout(dst, o); err != nil {
+	if dst.kind != kindRegistry {
+		lay, err := openLayout(dst, o)
+		if err != nil {
 			return manifest.Descriptor{}, err
 		}
-		store, opts.Tag = lay, dst.name
-		if opts.Tag == "" {
-			opts.Tag = defaultTag(src.loc)
-		}
+		defer lay.Close()
+		return copyToLayout(ctx, lay, dst.name, src, platforms, o, display)
 	}
+	repo := c.Repository(dst.ref)
+	repo.WillPush()
+	root, err := copyGraph(ctx, repo, dst.ref.Tag, src, platforms, o, display)
+	if err == nil && dst.ref.Digest != "" && string(root.Digest) != dst.ref.Digest {
+		err = fmt.Errorf("copied %s, but the destination names digest %s", root.Digest, dst.ref.Digest)
+	}
+	return root, err
+}
+
+// copyToLayout copies one image into lay, named tag (the source's tag
+// when tag is ""), and then removes what interrupted copies into lay left.
+func copyToLayout(ctx context.Context, lay *layout.Layout, tag string, src *source, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
+	if tag == "" {
+		tag = defaultTag(src.loc)
+	}
+	root, err := copyGraph(ctx, lay, tag, src, platforms, o, display)
+	if err == nil {
+		lay.RemovePartials(0)
+	}
+	return root, err
+}
+
+// copyGraph copies the graph of src's image to store, named tag.
+func copyGraph(ctx context.Context, store manifest.Store, tag string, src *source, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
 	g, err := walkFor(ctx, src, platforms, o)
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
-	root := g.Root.Descriptor()
-	if err := images.CopyGraph(ctx, store, src.fetcher, g, opts); err != nil {
-		return root, err
-	}
-	if lay != nil {
-		lay.RemovePartials(0) // whatever interrupted copies into it left
-	}
-	if dst.kind == kindRegistry && dst.ref.Digest != "" && string(root.Digest) != dst.ref.Digest {
-		return root, fmt.Errorf("copied %s, but the destination names digest %s", root.Digest, dst.ref.Digest)
-	}
-	return root, nil
+	opts := &images.CopyOptions{Platforms: platforms, Jobs: o.jobs, Progress: display.Event, Referrers: o.referrers, Tag: tag}
+	return g.Root.Descriptor(), images.CopyGraph(ctx, store, src.fetcher, g, opts)
 }
 
-// openLayout opens or creates the layout dst names, and removes the
-// partial blobs in it that are too old to resume, or all of them with
-// --no-resume.
+// openLayout opens or creates the layout dst names, ready to copy into.
 func openLayout(dst location, o *options) (*layout.Layout, error) {
 	l, err := layout.Create(dst.path)
 	if err != nil {
 		return nil, err
 	}
+	if err := readyLayout(l, o); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// readyLayout sets l up to be copied into: its blobs flushed with
+// --fsync, and the partial blobs in it that are too old to resume removed,
+// or all of them with --no-resume.
+func readyLayout(l *layout.Layout, o *options) error {
 	l.SyncBlobs = o.fsync
 	age := o.partialMaxAge
 	if o.noResume {
 		age = 0
 	}
-	if _, err := l.RemovePartials(age); err != nil {
-		return nil, err
-	}
-	return l, nil
+	_, err := l.RemovePartials(age)
+	return err
 }
 
 // resumeHint turns the error of a transfer to dst into one that says how

@@ -116,7 +116,7 @@ func openSource(ctx context.Context, c *registry.Client, loc location, o *option
 		if err != nil {
 			return nil, err
 		}
-		src.fetcher, resolver, ref = l, l, loc.name
+		src.fetcher, resolver, ref, src.close = l, l, loc.name, l.Close
 		if ref == "" {
 			return src, soleEntry(src, l)
 		}
