@@ -65,7 +65,8 @@ upload is confirmed; downloads stream from disk. A blob of a layout already unde
 ROOT is hashed before it is served; one whose bytes do not match its name is left
 out and reported once on stderr. An upload
 session without a request for --upload-idle-timeout is removed with its file (a
-request whose body sends nothing for that long is cut); beyond
+request whose body sends nothing for that long is cut, and so is a response the
+client takes nothing of for 2 minutes); beyond
 --max-upload-sessions a new upload is refused with 429 TOOMANYREQUESTS and a
 Retry-After; a blob larger than --max-blob-size with 413 SIZE_INVALID. A blob or
 manifest that a manifest of its repository references cannot be deleted (405 DENIED).
@@ -235,10 +236,17 @@ func parseSize(s string) (int64, error) {
 	return 0, fmt.Errorf("%q is not a size such as 1048576, 512MiB or 2GiB", s)
 }
 
+// serveWriteTimeout cuts a response its client takes nothing of for this
+// long (twice nginx's send_timeout), so that a client that asks for a blob
+// and never reads cannot hold a goroutine, a socket and the blob's open
+// file for ever; a client that paused that long continues with Range.
+const serveWriteTimeout = 2 * time.Minute
+
 // serve listens on addr and serves h until ctx ends.
 // A request body that sends nothing for idle is cut, so that a stalled
 // client cannot hold an upload session, which is not idle while a request
-// works on it, for ever.
+// works on it, for ever; so is a response its client takes nothing of for
+// serveWriteTimeout.
 func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root string, idle time.Duration) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -246,7 +254,8 @@ func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root st
 	}
 	// HTTP/1.1 only, as the client, through h1server: http.Server would
 	// link Go's HTTP/2 server, a third of a MiB of an 8 MiB budget.
-	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, BodyReadTimeout: idle}
+	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, BodyReadTimeout: idle,
+		BodyWriteTimeout: serveWriteTimeout}
 	scheme := "http"
 	if cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, key)
