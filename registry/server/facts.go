@@ -84,11 +84,11 @@ func readFacts(d *safefile.Dir, repo string) *factTable {
 // does not parse has none but its digest: it refers to nothing.
 func (s *layoutStorage) learn(l *repoLayout, desc manifest.Descriptor) (*manifestFacts, error) {
 	f := &manifestFacts{Digest: desc.Digest}
-	size, err := s.StatBlob(desc.Digest)
+	fi, err := s.d.Root().Lstat(layoutBlob(l, desc.Digest))
 	if err != nil {
 		return nil, err
 	}
-	raw, err := manifest.FetchAll(context.Background(), layoutFiles{s, l}, manifest.Descriptor{Digest: desc.Digest, Size: size}, manifest.MaxManifestSize)
+	raw, err := manifest.FetchAll(context.Background(), layoutFiles{s, l}, manifest.Descriptor{Digest: desc.Digest, Size: fi.Size()}, manifest.MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
