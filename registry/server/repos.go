@@ -20,7 +20,7 @@ import (
 // not see it and other tools would take it for content.
 
 // layoutNames are the names of a layout's own files. The server's own
-// entries of the root (.blobs, .uploads, .lock) start with a dot, which no
+// entries of the root (.blobs, .uploads, .meta, .lock) start with a dot, which no
 // repository name can.
 var layoutNames = []string{layout.BlobsDir, layout.IndexFile, layout.LayoutFile}
 
