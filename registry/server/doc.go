@@ -47,7 +47,9 @@
 // expire after Options.UploadIdleTimeout without a request; their number
 // is capped by Options.MaxUploadSessions (429 TOOMANYREQUESTS with
 // Retry-After beyond it) and a blob's size by Options.MaxBlobSize (413
-// SIZE_INVALID).
+// SIZE_INVALID). At the cap, a session that received no byte and has been
+// idle for a minute gives its room to a new one: clients open sessions
+// ahead of need, and some never use them.
 //
 // A write that fails for lack of space answers 507 Insufficient Storage
 // with "no space left on the registry's disk" (the spec names no status
