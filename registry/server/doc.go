@@ -66,6 +66,17 @@
 // server left, and GC removes the blobs no manifest references; GC walks
 // exactly the repositories the storage serves and its catalog lists.
 //
+// Other local users may be able to write in the root. So every file
+// under it is opened through the root as an os.Root (internal/safefile),
+// never following a link in its last element; new files are created with
+// O_EXCL and reach their final names by a link or a rename, which never
+// writes through what is there; a stored blob, hard-linked into layouts,
+// is never written again; an upload session only ever reopens the file it
+// created. A repository name with a component that is one of a layout's
+// own names (blobs, index.json, oci-layout) is refused (400 NAME_INVALID,
+// through the NameChecker interface), as is a new repository reached
+// through a link.
+//
 // # index.json as repositories grow
 //
 // A repository's index.json is what skopeo (oci:ROOT/REPO:TAG), umoci and
@@ -117,15 +128,4 @@
 // (a layout another tool wrote; lines lost in a crash, as it is not
 // flushed) is learnt from the manifests once, when a query first needs
 // it. Other storages get the scan.
-//
-// Other local users may be able to write in the root. So every file
-// under it is opened through the root as an os.Root (internal/safefile),
-// never following a link in its last element; new files are created with
-// O_EXCL and reach their final names by a link or a rename, which never
-// writes through what is there; a stored blob, hard-linked into layouts,
-// is never written again; an upload session only ever reopens the file it
-// created. A repository name with a component that is one of a layout's
-// own names (blobs, index.json, oci-layout) is refused (400 NAME_INVALID,
-// through the NameChecker interface), as is a new repository reached
-// through a link.
 package server
