@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"maps"
 	"os"
@@ -32,6 +33,11 @@ type repoIndex struct {
 	tags           map[string][]*entry          // entries by tag, in file order
 	listed         map[manifest.Digest][]*entry // entries by digest
 	stamp          fs.FileInfo
+	// head is the encoding of x but its suffix, while headOK, and
+	// headSum its CRC-32C; its array is reused when it is made again.
+	head    []byte
+	headOK  bool
+	headSum uint32
 }
 
 // entry is one descriptor of index.json, with its JSON.
@@ -100,28 +106,41 @@ func (x *repoIndex) current(d *safefile.Dir, dir string) bool {
 	return err == nil && os.SameFile(fi, x.stamp) && fi.Size() == x.stamp.Size() && fi.ModTime().Equal(x.stamp.ModTime())
 }
 
-// encode returns x as index.json holds it.
-func (x *repoIndex) encode() []byte {
-	n := len(x.prefix) + len(x.suffix)
-	for _, e := range x.entries {
-		if e != nil {
-			n += len(e.raw) + 1
+// encode returns x as index.json holds it, and its CRC-32C. After an
+// edit that adds an entry at the end (a new tag, a new manifest) it costs
+// what the entry costs: the encoding of before, kept, grows by the entry;
+// after any other edit it is made again.
+func (x *repoIndex) encode() ([]byte, uint32) {
+	if !x.headOK {
+		x.head = append(x.head[:0], x.prefix...)
+		first := true
+		for _, e := range x.entries {
+			if e == nil {
+				continue
+			}
+			if !first {
+				x.head = append(x.head, ',')
+			}
+			first = false
+			x.head = append(x.head, e.raw...)
 		}
+		x.headSum, x.headOK = crc32.Checksum(x.head, castagnoli), true
 	}
-	b := make([]byte, 0, n)
-	b = append(b, x.prefix...)
-	first := true
-	for _, e := range x.entries {
-		if e == nil {
-			continue
-		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, e.raw...)
+	// The suffix goes after head in its array, where the next entry goes.
+	return append(x.head, x.suffix...), crc32.Update(x.headSum, castagnoli, x.suffix)
+}
+
+// extendHead adds e, about to be the last entry, to the encoding kept.
+func (x *repoIndex) extendHead(e *entry) {
+	if !x.headOK {
+		return
 	}
-	return append(b, x.suffix...)
+	n := len(x.head)
+	if len(x.entries)-x.holes > 0 {
+		x.head = append(x.head, ',')
+	}
+	x.head = append(x.head, e.raw...)
+	x.headSum = crc32.Update(x.headSum, castagnoli, x.head[n:])
 }
 
 // insert puts e at position i of the entries: the end, or the place of
@@ -129,10 +148,12 @@ func (x *repoIndex) encode() []byte {
 func (x *repoIndex) insert(i int, e *entry) {
 	e.pos = i
 	if i == len(x.entries) {
+		x.extendHead(e)
 		x.entries = append(x.entries, e)
 	} else {
 		x.entries[i] = e
 		x.holes--
+		x.headOK = false
 	}
 	if e.tag != "" {
 		x.tags[e.tag] = append(x.tags[e.tag], e)
@@ -144,6 +165,7 @@ func (x *repoIndex) insert(i int, e *entry) {
 func (x *repoIndex) remove(e *entry) int {
 	x.entries[e.pos] = nil
 	x.holes++
+	x.headOK = false
 	if e.tag != "" {
 		if x.tags[e.tag] = without(x.tags[e.tag], e); len(x.tags[e.tag]) == 0 {
 			delete(x.tags, e.tag)

@@ -144,7 +144,7 @@ func readJournal(d *safefile.Dir, repo string) (*journal, *repoIndex, error) {
 		j.last, j.sums[e.Sum] = e.Sum, true
 		rest = more
 	}
-	if indexSum(x.encode()) != j.last {
+	if _, sum := x.encode(); sum != j.last {
 		return nil, nil, fmt.Errorf("server: %s: its edits do not make the index.json it recorded", j.name)
 	}
 	return j, x, nil
@@ -283,7 +283,8 @@ func (s *layoutStorage) recover(l *repoLayout, j *journal, x *repoIndex, why str
 		return x, nil
 	}
 	name := path.Join(l.name, layout.IndexFile)
-	if err := s.d.WriteFile(name, x.encode(), 0o644, true); err != nil {
+	body, _ := x.encode()
+	if err := s.d.WriteFile(name, body, 0o644, true); err != nil {
 		return nil, err
 	}
 	fi, err := s.d.Root().Lstat(name)
@@ -300,8 +301,8 @@ func (s *layoutStorage) recover(l *repoLayout, j *journal, x *repoIndex, why str
 // x, not flushed. When either fails, the journal is taken back to what
 // index.json holds.
 func (s *layoutStorage) commit(l *repoLayout, x *repoIndex, e indexEdit) error {
-	body := x.encode()
-	e.Sum = indexSum(body)
+	body, sum := x.encode()
+	e.Sum = sum
 	before := int64(-1) // the journal's size before e, when appended
 	var err error
 	if j := l.j; j == nil || j.stale || j.edits >= maxJournalEdits {
