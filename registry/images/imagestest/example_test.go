@@ -1,0 +1,50 @@
+package imagestest_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
+	"github.com/skiffoci/skiff/registry/images/imagestest"
+	"github.com/skiffoci/skiff/registry/server"
+)
+
+// Push a random image and a two-platform index to a registry started in
+// the test, and read them back.
+func Example() {
+	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil))
+	defer srv.Close()
+	ref, _ := reference.Parse(strings.TrimPrefix(srv.URL, "http://") + "/test/app:1")
+	repo := (&registry.Client{}).Repository(ref)
+
+	img, err := imagestest.Random(1024, 2, nil) // two layers of 1 KiB
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := img.Write(ctx, repo, "1", nil); err != nil {
+		log.Fatal(err)
+	}
+	arm64 := manifest.Platform{OS: "linux", Architecture: "arm64"}
+	arm, _ := imagestest.Random(1024, 1, &imagestest.Options{Seed: 1, Platform: arm64})
+	ix, err := imagestest.Index(img, arm)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := ix.Write(ctx, repo, "multi", nil); err != nil {
+		log.Fatal(err)
+	}
+
+	back, err := images.Open(ctx, repo, "multi", &images.Options{Platform: &arm64})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(back.Platform(), len(back.Layers()), "layer")
+	// Output: linux/arm64 1 layer
+}
