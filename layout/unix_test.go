@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -44,7 +45,7 @@ func TestSymlinkedBlobRefused(t *testing.T) {
 	if info, err := os.Lstat(name); err != nil || !info.Mode().IsRegular() {
 		t.Fatalf("after push: %v, %v", info, err)
 	}
-	if got := fetchAll(t, l, b.desc); string(got) != "secret" {
+	if got := testtool.FetchAll(t, l, b.desc); string(got) != "secret" {
 		t.Fatalf("after push: %q", got)
 	}
 }

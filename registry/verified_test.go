@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -41,23 +41,11 @@ func tracedClient(c *registry.Client) (*registry.Client, *syncBuffer) {
 	return c, trace
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+// syncBuffer is a client's trace.
+type syncBuffer struct{ testtool.SyncBuffer }
 
 // sent is the number of requests the trace shows.
-func (s *syncBuffer) sent() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), "--> ")
-}
+func (s *syncBuffer) sent() int { return strings.Count(s.String(), "--> ") }
 
 // awaitSent waits until the registry logged every request the trace
 // shows since the log was last empty. A request the client gave up on

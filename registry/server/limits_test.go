@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/server"
 )
@@ -18,12 +19,12 @@ import (
 // UploadIdleTimeout, by the clock in Options.Now, is gone with its file;
 // one that was used meanwhile stays; ExpireUploads reclaims the rest.
 func TestUploadSessionsExpire(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) { o.Now = clock.Now })
 	a, b := s.session("r"), s.session("r")
-	clock.advance(40 * time.Minute)
+	clock.Advance(40 * time.Minute)
 	a = s.do("PATCH", a, []byte("abc")).want(t, 202).Header.Get("Location")
-	clock.advance(40 * time.Minute) // b idle 80 min, a 40 min
+	clock.Advance(40 * time.Minute) // b idle 80 min, a 40 min
 	if n := len(files(t, s.uploads)); n != 2 {
 		t.Fatalf("%d upload files before b is used, want 2", n)
 	}
@@ -33,7 +34,7 @@ func TestUploadSessionsExpire(t *testing.T) {
 	}
 	s.do("GET", a, nil).want(t, 204)
 	c := s.session("r")
-	clock.advance(time.Hour + time.Second)
+	clock.Advance(time.Hour + time.Second)
 	if n := s.ExpireUploads(); n != 2 {
 		t.Fatalf("ExpireUploads removed %d sessions, want 2", n)
 	}
@@ -45,10 +46,10 @@ func TestUploadSessionsExpire(t *testing.T) {
 
 // A negative UploadIdleTimeout keeps sessions for ever.
 func TestUploadSessionsNeverExpire(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) { o.Now, o.UploadIdleTimeout = clock.Now, -1 })
 	loc := s.session("r")
-	clock.advance(1000 * time.Hour)
+	clock.Advance(1000 * time.Hour)
 	if s.ExpireUploads() != 0 {
 		t.Fatal("a session expired")
 	}
@@ -60,12 +61,12 @@ func TestUploadSessionsNeverExpire(t *testing.T) {
 // minute); a cancelled or expired session makes room, and a single POST,
 // which opens no session, is never refused.
 func TestMaxUploadSessions(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) {
 		o.Now, o.MaxUploadSessions, o.UploadIdleTimeout = clock.Now, 2, 10*time.Minute
 	})
 	first := s.session("r")
-	clock.advance(9*time.Minute + 30*time.Second)
+	clock.Advance(9*time.Minute + 30*time.Second)
 	s.session("r")
 	r := s.do("POST", "/v2/r/blobs/uploads/", nil).wantError(t, 429, server.CodeTooManyRequests)
 	if ra := r.Header.Get("Retry-After"); ra != "30" {
@@ -75,7 +76,7 @@ func TestMaxUploadSessions(t *testing.T) {
 	s.do("DELETE", first, nil).want(t, 204)
 	s.session("r")
 	s.do("POST", "/v2/r/blobs/uploads/", nil).want(t, 429)
-	clock.advance(11 * time.Minute)
+	clock.Advance(11 * time.Minute)
 	s.session("r") // the expired ones made room
 	if n := len(files(t, s.uploads)); n != 1 {
 		t.Fatalf("%d upload files, want 1", n)

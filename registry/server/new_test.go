@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/server"
 )
@@ -26,36 +27,22 @@ func startNil(t *testing.T) (*testServer, string) {
 	return &testServer{Server: srv, url: hs.URL, hc: hs.Client(), t: t}, tmp
 }
 
-// entries lists the names in dir.
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 // New(nil) is a registry in memory: a pushed image is served back, and the
 // files of uploads exist only while an upload is open.
 func TestNewNilServesFromMemory(t *testing.T) {
 	s, tmp := startNil(t)
 	im := newImage("nil", 3000, nil)
 	loc := s.do("POST", "/v2/a/blobs/uploads/", nil).want(t, 202).Header.Get("Location")
-	if got := entries(t, tmp); len(got) != 1 || !strings.HasPrefix(got[0], "skiff-uploads-") {
+	if got := testtool.DirNames(t, tmp); len(got) != 1 || !strings.HasPrefix(got[0], "skiff-uploads-") {
 		t.Fatalf("while an upload is open, TMPDIR holds %v, want one skiff-uploads- directory", got)
 	}
 	s.do("PATCH", loc, im.layer[:1000], "Content-Type", "application/octet-stream").want(t, 202)
 	s.do("DELETE", loc, nil).want(t, 204)
-	if got := entries(t, tmp); len(got) != 0 {
+	if got := testtool.DirNames(t, tmp); len(got) != 0 {
 		t.Fatalf("with no upload open, TMPDIR holds %v", got)
 	}
 	s.push("a", "v1", im)
-	if got := entries(t, tmp); len(got) != 0 {
+	if got := testtool.DirNames(t, tmp); len(got) != 0 {
 		t.Fatalf("after a push, TMPDIR holds %v", got)
 	}
 	got := s.do("GET", "/v2/a/blobs/"+string(manifest.FromBytes(im.layer)), nil).want(t, 200).body
@@ -69,7 +56,7 @@ func TestNewNilServesFromMemory(t *testing.T) {
 	if got := s.do("GET", "/v2/a/blobs/"+string(d), nil).want(t, 200).body; !bytes.Equal(got, single) {
 		t.Fatalf("single POST blob = %q", got)
 	}
-	if got := entries(t, tmp); len(got) != 0 {
+	if got := testtool.DirNames(t, tmp); len(got) != 0 {
 		t.Fatalf("after a single POST, TMPDIR holds %v", got)
 	}
 }
@@ -82,7 +69,7 @@ func TestNewNilCloseRemovesUploads(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := entries(t, tmp); len(got) != 0 {
+	if got := testtool.DirNames(t, tmp); len(got) != 0 {
 		t.Fatalf("after Close, TMPDIR holds %v", got)
 	}
 	s.do("PATCH", loc, []byte("more"), "Content-Type", "application/octet-stream").wantError(t, 404, "BLOB_UPLOAD_UNKNOWN")
@@ -97,7 +84,7 @@ func TestNewLayoutStorageUploadsUnderRoot(t *testing.T) {
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	s := &testServer{Server: srv, root: root, url: hs.URL, hc: hs.Client(), t: t}
 	loc := s.do("POST", "/v2/a/blobs/uploads/", nil).want(t, 202).Header.Get("Location")
-	if got := entries(t, filepath.Join(root, server.UploadsDir)); len(got) != 1 {
+	if got := testtool.DirNames(t, filepath.Join(root, server.UploadsDir)); len(got) != 1 {
 		t.Fatalf("%s holds %v while an upload is open", server.UploadsDir, got)
 	}
 	s.do("DELETE", loc, nil).want(t, 204)
