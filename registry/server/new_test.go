@@ -17,24 +17,29 @@ import (
 )
 
 // startNil serves server.New(nil), as a user's test does, with temporary
-// files going to a directory of the test's own, which it returns.
-func startNil(t *testing.T) (*testServer, string) {
-	tmp := t.TempDir()
+// files going to a directory of the test's own, which it returns, and
+// to another one, later.
+func startNil(t *testing.T) (s *testServer, tmp, later string) {
+	tmp, later = t.TempDir(), t.TempDir()
 	t.Setenv("TMPDIR", tmp) // os.TempDir, where the uploads' directory goes
 	srv := server.New(nil)
+	t.Setenv("TMPDIR", later) // and not here: the test's own files may be
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &testServer{Server: srv, url: hs.URL, hc: hs.Client(), t: t}, tmp
+	return &testServer{Server: srv, url: hs.URL, hc: hs.Client(), t: t}, tmp, later
 }
 
 // New(nil) is a registry in memory: a pushed image is served back, and the
 // files of uploads exist only while an upload is open.
 func TestNewNilServesFromMemory(t *testing.T) {
-	s, tmp := startNil(t)
+	s, tmp, later := startNil(t)
 	im := newImage("nil", 3000, nil)
 	loc := s.do("POST", "/v2/a/blobs/uploads/", nil).want(t, 202).Header.Get("Location")
 	if got := testtool.DirNames(t, tmp); len(got) != 1 || !strings.HasPrefix(got[0], "skiff-uploads-") {
 		t.Fatalf("while an upload is open, TMPDIR holds %v, want one skiff-uploads- directory", got)
+	}
+	if got := testtool.DirNames(t, later); len(got) != 0 {
+		t.Fatalf("the uploads went to the TMPDIR set after New: %v", got)
 	}
 	s.do("PATCH", loc, im.layer[:1000], "Content-Type", "application/octet-stream").want(t, 202)
 	s.do("DELETE", loc, nil).want(t, 204)
@@ -63,7 +68,7 @@ func TestNewNilServesFromMemory(t *testing.T) {
 
 // Close ends the open uploads of New(nil) and removes their directory.
 func TestNewNilCloseRemovesUploads(t *testing.T) {
-	s, tmp := startNil(t)
+	s, tmp, _ := startNil(t)
 	loc := s.do("POST", "/v2/a/blobs/uploads/", nil).want(t, 202).Header.Get("Location")
 	s.do("PATCH", loc, []byte("abandoned"), "Content-Type", "application/octet-stream").want(t, 202)
 	if err := s.Close(); err != nil {
@@ -141,7 +146,7 @@ func TestMemoryStorageAdoptBlob(t *testing.T) {
 
 // A nil *Options is the zero Options: no authentication, deletes allowed.
 func TestNewNilAllowsEverything(t *testing.T) {
-	s, _ := startNil(t)
+	s, _, _ := startNil(t)
 	s.push("a", "v1", newImage("x", 10, nil))
 	r := s.do("DELETE", "/v2/a/manifests/v1", nil)
 	if r.StatusCode != http.StatusAccepted {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -26,7 +27,8 @@ type Options struct {
 	// so that a finished upload is renamed into place, not copied. The
 	// server owns it: anything in it may be removed. When empty, it is
 	// UploadsDir under NewLayoutStorage's root, or else a temporary
-	// directory that exists only while an upload is open.
+	// directory, in os.TempDir() as it was when New was called, that
+	// exists only while an upload is open.
 	UploadDir string
 
 	// Auth decides who may do what; nil lets every request in.
@@ -112,7 +114,7 @@ func New(opts *Options) *Server {
 	if d, ok := s.store.(interface{ uploadDir() string }); ok && uploads == "" {
 		uploads = d.uploadDir()
 	}
-	s.sessions = &sessionTable{dir: uploads, max: orDefault(s.opts.MaxUploadSessions, DefaultMaxUploadSessions),
+	s.sessions = &sessionTable{dir: uploads, tmp: os.TempDir(), max: orDefault(s.opts.MaxUploadSessions, DefaultMaxUploadSessions),
 		idle: orDefault(s.opts.UploadIdleTimeout, DefaultUploadIdleTimeout), now: s.now, m: map[string]*session{}}
 	if l, ok := s.store.(interface{ setErrorLog(*log.Logger) }); ok && s.opts.ErrorLog != nil {
 		l.setErrorLog(s.opts.ErrorLog)

@@ -43,7 +43,8 @@ var errTooManySessions = errors.New("server: too many upload sessions")
 
 // sessionTable holds the live upload sessions.
 type sessionTable struct {
-	dir  string        // Options.UploadDir; "" for a temporary one
+	dir  string        // Options.UploadDir; "" for a temporary one in tmp
+	tmp  string        // os.TempDir() when the Server was made
 	max  int           // sessions at once; <= 0: no limit
 	idle time.Duration // < 0: sessions never expire
 	now  func() time.Time
@@ -90,7 +91,7 @@ func (t *sessionTable) openDir() error {
 		return nil
 	}
 	if t.dir == "" {
-		tmp, err := os.MkdirTemp("", "skiff-uploads-")
+		tmp, err := os.MkdirTemp(t.tmp, "skiff-uploads-")
 		if err != nil {
 			return err
 		}
