@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/auth"
+	"github.com/skiffoci/skiff/internal/testtool"
 )
 
 // changingKeychain is a credential helper whose answer changes, as one
@@ -87,7 +88,7 @@ func TestCredentialExpires(t *testing.T) {
 	pw1, pw2 := secret("pw-SECRET-ttl-1"), secret("pw-SECRET-ttl-2")
 	reg := newBasicRegistry(t, "u", pw1)
 	kc := &changingKeychain{cred: auth.Credential{Username: "u", Password: pw1}}
-	clk := newClock()
+	clk := testtool.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	tr := &auth.Transport{Credentials: kc, Now: clk.Now}
 	tr.AddHost(reg.host())
 	c := &http.Client{Transport: tr}
@@ -121,7 +122,7 @@ func TestCredentialTTLField(t *testing.T) {
 	pw := secret("pw-SECRET-ttlfield")
 	reg := newBasicRegistry(t, "u", pw)
 	kc := &changingKeychain{cred: auth.Credential{Username: "u", Password: pw}}
-	clk := newClock()
+	clk := testtool.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	tr := &auth.Transport{Credentials: kc, Now: clk.Now, CredentialTTL: time.Minute}
 	tr.AddHost(reg.host())
 	c := &http.Client{Transport: tr}
@@ -139,7 +140,7 @@ func TestCredentialReaskedAfter401(t *testing.T) {
 	pw1, pw2 := secret("pw-SECRET-401-1"), secret("pw-SECRET-401-2")
 	reg := newBasicRegistry(t, "u", pw1)
 	kc := &changingKeychain{cred: auth.Credential{Username: "u", Password: pw1}}
-	clk := newClock()
+	clk := testtool.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	tr := &auth.Transport{Credentials: kc, Now: clk.Now}
 	tr.AddHost(reg.host())
 	c := &http.Client{Transport: tr}
@@ -173,7 +174,7 @@ func TestCredentialReaskedAfterTokenServer401(t *testing.T) {
 	ts.User, ts.Pass, ts.ExpiresIn = "alice", pw1, 60
 	reg := newRegistry(t, ts, false)
 	kc := &changingKeychain{cred: auth.Credential{Username: "alice", Password: pw1}}
-	clk := newClock()
+	clk := testtool.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	tr := &auth.Transport{Credentials: kc, Now: clk.Now}
 	tr.AddHost(reg.Host())
 	c := &http.Client{Transport: tr}
@@ -204,7 +205,7 @@ func TestRegistryTokenReaskedAfter401(t *testing.T) {
 	reg := newRegistry(t, ts, false)
 	reg.Accept = secret("access-SECRET-rt-1")
 	kc := &changingKeychain{cred: auth.Credential{RegistryToken: reg.Accept}}
-	tr := &auth.Transport{Credentials: kc, Now: newClock().Now}
+	tr := &auth.Transport{Credentials: kc, Now: testtool.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)).Now}
 	tr.AddHost(reg.Host())
 	c := &http.Client{Transport: tr}
 	do(t, c, "GET", reg.URL+"/v2/a/manifests/1", nil)

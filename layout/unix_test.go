@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/safefile"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/internal/traptest"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
@@ -48,7 +49,7 @@ func TestSymlinkedBlobRefused(t *testing.T) {
 	if info, err := os.Lstat(name); err != nil || !info.Mode().IsRegular() {
 		t.Fatalf("after push: %v, %v", info, err)
 	}
-	if got := fetchAll(t, l, b.desc); string(got) != "secret" {
+	if got := testtool.FetchAll(t, l, b.desc); string(got) != "secret" {
 		t.Fatalf("after push: %q", got)
 	}
 }
@@ -139,7 +140,7 @@ func TestLayoutStaysInItsDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer moved.Close()
-	if got := fetchAll(t, moved, im.manifest.desc); !bytes.Equal(got, im.manifest.data) {
+	if got := testtool.FetchAll(t, moved, im.manifest.desc); !bytes.Equal(got, im.manifest.data) {
 		t.Fatal("the manifest is not in the directory the Layout opened")
 	}
 	if !l.Holds(moved) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -31,7 +32,7 @@ func TestRedteamExtractRaceOutOfRoot(t *testing.T) {
 	for i := range 2000 {
 		entries = append(entries, tSym(fmt.Sprintf("a/s%04d", i), "t"))
 	}
-	layer := tarOf(t, entries...)
+	layer := testtool.Tar(t, entries...)
 	base := t.TempDir()
 	victim := filepath.Join(base, "victim")
 	if err := os.Mkdir(victim, 0o755); err != nil {

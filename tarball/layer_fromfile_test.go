@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -57,25 +58,16 @@ func readLayer(t *testing.T, l *tarball.Layer) []byte {
 	return b
 }
 
-func gzipped(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	zw.Write(b)
-	zw.Close()
-	return buf.Bytes()
-}
-
 // A gzip'd tar (and a plain one for an uncompressed layer) is the layer
 // where it lies: its digest is the file's, nothing is copied, and Remove
 // leaves the file.
 func TestLayerFromFileInPlace(t *testing.T) {
-	plain := tarOf(t, tDir("app/"), tReg("app/main", strings.Repeat("code ", 1000)))
+	plain := testtool.Tar(t, tDir("app/"), tReg("app/main", strings.Repeat("code ", 1000)))
 	for name, c := range map[string]struct {
 		file []byte
 		mt   string
 	}{
-		"gzip":  {gzipped(t, plain), ""},
+		"gzip":  {testtool.Gzip(t, plain, gzip.BestSpeed), ""},
 		"plain": {plain, manifest.MediaTypeOCILayer},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -107,7 +99,7 @@ func TestLayerFromFileInPlace(t *testing.T) {
 // bytes LayerFromTar would store, each time it is opened; nothing is
 // copied.
 func TestLayerFromFileCompressedOnOpen(t *testing.T) {
-	plain := tarOf(t, tDir("app/"), tReg("app/main", strings.Repeat("code ", 1000)))
+	plain := testtool.Tar(t, tDir("app/"), tReg("app/main", strings.Repeat("code ", 1000)))
 	want, err := tarball.LayerFromTar(t.Context(), bytes.NewReader(plain), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -132,13 +124,13 @@ func TestLayerFromFileCompressedOnOpen(t *testing.T) {
 
 // A file changed after LayerFromFile is not served as the layer.
 func TestLayerFromFileChanged(t *testing.T) {
-	plain := tarOf(t, tReg("a", "one"))
-	path := writeFile(t, gzipped(t, plain))
+	plain := testtool.Tar(t, tReg("a", "one"))
+	path := writeFile(t, testtool.Gzip(t, plain, gzip.BestSpeed))
 	l, err := tarball.LayerFromFile(t.Context(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, gzipped(t, tarOf(t, tReg("a", "two"))), 0o644); err != nil {
+	if err := os.WriteFile(path, testtool.Gzip(t, testtool.Tar(t, tReg("a", "two")), gzip.BestSpeed), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	rc, err := l.Open()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -195,7 +196,7 @@ func TestSynthesizedManifestIsCranes(t *testing.T) {
 	img := buildImage(t, store, spec{layers: []string{"a\n", "b\n"}, level: 6, docker: true})
 	r := openBytes(t, ggcrSave(t, img, "ghcr.io/o/r:v1"))
 	desc := r.Images()[0].Descriptor
-	got := fetchAll(t, r, desc)
+	got := testtool.FetchAll(t, r, desc)
 	var want strings.Builder
 	want.WriteString(`{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":`)
 	want.WriteString(`{"mediaType":"application/vnd.docker.container.image.v1+json","size":` + strconv.Itoa(len(img.config)) + `,"digest":"` + string(manifest.FromBytes(img.config)) + `"},"layers":[`)
@@ -241,8 +242,8 @@ func TestCompressLayers(t *testing.T) {
 				if l.MediaType != tc.layerMT {
 					t.Errorf("layer %s typed %s", l.Digest, l.MediaType)
 				}
-				blob := fetchAll(t, r, l)
-				if !bytes.HasPrefix(blob, []byte{0x1f, 0x8b}) || !bytes.Equal(blob, fetchAll(t, r, l)) {
+				blob := testtool.FetchAll(t, r, l)
+				if !bytes.HasPrefix(blob, []byte{0x1f, 0x8b}) || !bytes.Equal(blob, testtool.FetchAll(t, r, l)) {
 					t.Errorf("layer %s: not gzip, or not the same bytes twice", l.Digest)
 				}
 				rc, err := r.FetchFrom(ctx, l, 10)

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -101,7 +102,7 @@ func TestWriteFileResumes(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("seed %d attempt %d: %v, want an interruption", seed, attempt, err)
 			}
-			if names := dirNames(t, dir); !slices.Equal(names, []string{".out.tar.skiff-partial", ".out.tar.skiff-state"}) {
+			if names := testtool.DirNames(t, dir); !slices.Equal(names, []string{".out.tar.skiff-partial", ".out.tar.skiff-state"}) {
 				t.Fatalf("seed %d attempt %d: the directory holds %v", seed, attempt, names)
 			}
 		}
@@ -118,7 +119,7 @@ func TestWriteFileResumes(t *testing.T) {
 		if served := store.served.Load(); served >= total {
 			t.Fatalf("seed %d: the resumed run fetched %d bytes of %d: it started over", seed, served, total)
 		}
-		if names := dirNames(t, dir); !slices.Equal(names, []string{"out.tar"}) {
+		if names := testtool.DirNames(t, dir); !slices.Equal(names, []string{"out.tar"}) {
 			t.Fatalf("seed %d: after success the directory holds %v", seed, names)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -272,7 +273,7 @@ func TestWriteFileParallel(t *testing.T) {
 }
 
 func mkTarGz(t testing.TB, body string) []byte {
-	return zipBytes(t, mkTar(t, tfile{name: "file", body: body}), gzip.NoCompression)
+	return testtool.Gzip(t, mkTar(t, tfile{name: "file", body: body}), gzip.NoCompression)
 }
 
 func TestWriteVerifiesBlobs(t *testing.T) {
@@ -296,29 +297,16 @@ func TestWriteVerifiesBlobs(t *testing.T) {
 	}
 	// What is left is the one partial set, to resume from; a run that
 	// succeeds removes it.
-	if got := dirNames(t, dir); !slices.Equal(got, []string{".keep.tar.skiff-partial", ".keep.tar.skiff-state", "keep.tar"}) {
+	if got := testtool.DirNames(t, dir); !slices.Equal(got, []string{".keep.tar.skiff-partial", ".keep.tar.skiff-state", "keep.tar"}) {
 		t.Errorf("after a failed WriteFile the directory holds %v", got)
 	}
 	store.blobs[bad] = imgs[0].layers[0]
 	if err := tarball.WriteFile(context.Background(), path, images, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := dirNames(t, dir); !slices.Equal(got, []string{"keep.tar"}) {
+	if got := testtool.DirNames(t, dir); !slices.Equal(got, []string{"keep.tar"}) {
 		t.Errorf("after a WriteFile that succeeded the directory holds %v", got)
 	}
-}
-
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
-	}
-	return names
 }
 
 func TestWriteRejects(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/h1client"
+	"github.com/skiffoci/skiff/internal/testtool"
 )
 
 // A body that sends a byte now and then, each well inside
@@ -59,7 +60,7 @@ func TestBodyMinBytes(t *testing.T) {
 	if len(got) == 0 || len(got) >= 1000 {
 		t.Errorf("read %d bytes before the cut, want some, fewer than 1000", len(got))
 	}
-	await(t, closed, "the client to close the connection")
+	testtool.Await(t, closed, "the client to close the connection")
 }
 
 // Only the time the reads wait counts toward BodyMinBytes's window: a

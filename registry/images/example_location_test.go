@@ -168,11 +168,11 @@ func ExampleWrite() {
 		log.Fatal(err)
 	}
 	img = img.EditConfig(images.ConfigChanges{Env: []string{"MODE=prod"}})
-	exampleReg.Log.Reset()
+	served.reset()
 	if _, err := images.Write(ctx, img, exampleHost+"/example/app:1.1", nil); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(img.Layers()), "layers;", img.Config().Config.Env, "; base layers downloaded:", blobGETs())
+	fmt.Println(len(img.Layers()), "layers;", img.Config().Config.Env, "; base layers downloaded:", served.blobGETs.Load())
 	// Output: 3 layers; [PATH=/bin MODE=prod] ; base layers downloaded: 0
 }
 

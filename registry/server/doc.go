@@ -2,8 +2,21 @@
 // http.Handler implementing the OCI distribution spec v1.1
 // (https://github.com/opencontainers/distribution-spec/blob/main/spec.md)
 // and, where the spec is silent, what the CNCF distribution registry does.
-// It is strict on purpose; skiff's own tests run this same handler, with
-// faults, token servers and clocks wrapped around it from outside.
+// It is strict on purpose, so that a client tested against it works
+// against the registries users run.
+//
+// A test starts one in memory in one line, and stops it with the test:
+//
+//	srv := httptest.NewServer(server.New(nil))
+//	defer srv.Close()
+//	// push and pull through srv.URL ("http://127.0.0.1:port")
+//
+// Over a directory, as "skiff registry serve --root DIR" serves it:
+//
+//	srv := httptest.NewServer(server.New(&server.Options{Storage: server.NewLayoutStorage(dir)}))
+//
+// skiff's own tests run this same handler, with faults, token servers and
+// clocks wrapped around it from outside (Options.Wrap).
 //
 // # Endpoints
 //
@@ -41,7 +54,8 @@
 //
 // No request body is held in memory but a manifest's (at most 4 MiB).
 // Upload bytes stream to a file in Options.UploadDir while they are hashed;
-// a finished upload whose digest verifies is renamed into the storage.
+// a finished upload whose digest verifies is renamed into the storage (or,
+// for the memory storage, read into it once).
 // Blob GETs stream from the storage with Range support. Upload sessions
 // expire after Options.UploadIdleTimeout without a request; their number
 // is capped by Options.MaxUploadSessions (429 TOOMANYREQUESTS with
@@ -58,7 +72,8 @@
 //
 // # Storage
 //
-// NewLayoutStorage keeps every repository as an OCI image layout under a
+// NewMemoryStorage, the default, keeps everything in memory for as long as
+// the Server lives. NewLayoutStorage keeps every repository as an OCI image layout under a
 // root directory, with each blob stored once and hard-linked into the
 // layouts that hold it. LockRoot keeps two processes from serving or
 // collecting one root at once, RemoveTemporary deletes what a crashed

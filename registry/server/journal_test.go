@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/server"
@@ -80,7 +81,7 @@ func TestIndexRecoveredFromJournal(t *testing.T) {
 			s.push("a/b", "v1", newImage("three", 100, nil)) // v1's first image stays, untagged
 			damage(t, index, before)
 
-			var errs syncBuffer
+			var errs testtool.SyncBuffer
 			s2 := startAt(t, s.root, func(o *server.Options) { o.ErrorLog = log.New(&errs, "", 0) })
 			if got := s2.tags("a/b"); !slices.Equal(got, []string{"v1", "v2"}) {
 				t.Fatalf("tags: %v", got)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/server"
 )
@@ -18,12 +19,12 @@ import (
 // UploadIdleTimeout, by the clock in Options.Now, is gone with its file;
 // one that was used meanwhile stays; ExpireUploads reclaims the rest.
 func TestUploadSessionsExpire(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) { o.Now = clock.Now })
 	a, b := s.session("r"), s.session("r")
-	clock.advance(40 * time.Minute)
+	clock.Advance(40 * time.Minute)
 	a = s.do("PATCH", a, []byte("abc")).want(t, 202).Header.Get("Location")
-	clock.advance(40 * time.Minute) // b idle 80 min, a 40 min
+	clock.Advance(40 * time.Minute) // b idle 80 min, a 40 min
 	if n := len(files(t, s.uploads)); n != 2 {
 		t.Fatalf("%d upload files before b is used, want 2", n)
 	}
@@ -33,7 +34,7 @@ func TestUploadSessionsExpire(t *testing.T) {
 	}
 	s.do("GET", a, nil).want(t, 204)
 	c := s.session("r")
-	clock.advance(time.Hour + time.Second)
+	clock.Advance(time.Hour + time.Second)
 	if n := s.ExpireUploads(); n != 2 {
 		t.Fatalf("ExpireUploads removed %d sessions, want 2", n)
 	}
@@ -45,10 +46,10 @@ func TestUploadSessionsExpire(t *testing.T) {
 
 // A negative UploadIdleTimeout keeps sessions for ever.
 func TestUploadSessionsNeverExpire(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) { o.Now, o.UploadIdleTimeout = clock.Now, -1 })
 	loc := s.session("r")
-	clock.advance(1000 * time.Hour)
+	clock.Advance(1000 * time.Hour)
 	if s.ExpireUploads() != 0 {
 		t.Fatal("a session expired")
 	}
@@ -61,12 +62,12 @@ func TestUploadSessionsNeverExpire(t *testing.T) {
 // which opens no session, is never refused. The sessions here received
 // bytes: they keep their room until they expire.
 func TestMaxUploadSessions(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) {
 		o.Now, o.MaxUploadSessions, o.UploadIdleTimeout = clock.Now, 2, 10*time.Minute
 	})
 	first := s.sessionWithBytes("r")
-	clock.advance(9*time.Minute + 30*time.Second)
+	clock.Advance(9*time.Minute + 30*time.Second)
 	s.sessionWithBytes("r")
 	r := s.do("POST", "/v2/r/blobs/uploads/", nil).wantError(t, 429, server.CodeTooManyRequests)
 	if ra := r.Header.Get("Retry-After"); ra != "30" {
@@ -76,7 +77,7 @@ func TestMaxUploadSessions(t *testing.T) {
 	s.do("DELETE", first, nil).want(t, 204)
 	s.sessionWithBytes("r")
 	s.do("POST", "/v2/r/blobs/uploads/", nil).want(t, 429)
-	clock.advance(11 * time.Minute)
+	clock.Advance(11 * time.Minute)
 	s.session("r") // the expired ones made room
 	if n := len(files(t, s.uploads)); n != 1 {
 		t.Fatalf("%d upload files, want 1", n)
@@ -97,27 +98,27 @@ func (s *testServer) sessionWithBytes(repo string) string {
 // it does not come back; one younger than a minute, or one that received
 // bytes, keeps it, and the 429 says when the first empty one may give way.
 func TestEmptyUploadSessionsGiveWay(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) {
 		o.Now, o.MaxUploadSessions, o.UploadIdleTimeout = clock.Now, 3, time.Hour
 	})
 	oldest := s.session("r")
-	clock.advance(10 * time.Second)
+	clock.Advance(10 * time.Second)
 	younger := s.session("r")
 	used := s.sessionWithBytes("r")
-	clock.advance(45 * time.Second)
+	clock.Advance(45 * time.Second)
 	r := s.do("POST", "/v2/r/blobs/uploads/", nil).wantError(t, 429, server.CodeTooManyRequests)
 	if ra := r.Header.Get("Retry-After"); ra != "5" {
 		t.Fatalf("Retry-After %q, want 5 (the oldest empty session is idle for 55 s)", ra)
 	}
-	clock.advance(5 * time.Second)
+	clock.Advance(5 * time.Second)
 	s.session("r")
 	s.do("GET", oldest, nil).wantError(t, 404, server.CodeBlobUploadUnknown)
-	clock.advance(10 * time.Second)
+	clock.Advance(10 * time.Second)
 	fresh := s.session("r") // younger gave way
 	s.do("GET", younger, nil).wantError(t, 404, server.CodeBlobUploadUnknown)
 	s.do("PATCH", fresh, []byte("y"), "Content-Range", "0-0").want(t, 202)
-	clock.advance(50 * time.Minute)
+	clock.Advance(50 * time.Minute)
 	s.do("POST", "/v2/r/blobs/uploads/", nil).want(t, 202) // the empty one opened at 60 s
 	s.do("POST", "/v2/r/blobs/uploads/", nil).want(t, 429) // two with bytes and one empty, young
 	s.do("GET", used, nil).want(t, 204)

@@ -43,43 +43,83 @@ var errTooManySessions = errors.New("server: too many upload sessions")
 
 // sessionTable holds the live upload sessions.
 type sessionTable struct {
-	dir  string        // Options.UploadDir
+	dir  string        // Options.UploadDir; "" for a temporary one in tmp
+	tmp  string        // os.TempDir() when the Server was made
 	max  int           // sessions at once; <= 0: no limit
 	idle time.Duration // < 0: sessions never expire
 	now  func() time.Time
 
-	dmu sync.Mutex
-	d   *safefile.Dir // the upload directory, once opened
+	dmu   sync.Mutex
+	d     *safefile.Dir // the upload directory, once opened
+	path  string        // its path
+	users int           // sessions and single POSTs with a file in it
 
 	mu sync.Mutex
 	m  map[string]*session
 }
 
-// openDir returns the upload directory, made the first time it is needed
-// and kept open: it is the server's own (safefile's MkdirPrivate), so a
-// link planted at its name is replaced, and another user's directory
-// refused.
-func (t *sessionTable) openDir() (*safefile.Dir, error) {
+// hold returns the upload directory and its path, for a file to be made
+// in it, until the matching drop. Without Options.UploadDir it is a new
+// temporary directory, removed when the last holder drops it.
+func (t *sessionTable) hold() (*safefile.Dir, string, error) {
 	t.dmu.Lock()
 	defer t.dmu.Unlock()
+	if err := t.openDir(); err != nil {
+		return nil, "", err
+	}
+	t.users++
+	return t.d, t.path, nil
+}
+
+// drop ends a hold.
+func (t *sessionTable) drop() {
+	t.dmu.Lock()
+	defer t.dmu.Unlock()
+	if t.users--; t.users == 0 && t.dir == "" && t.d != nil {
+		t.d.Close()
+		os.RemoveAll(t.path)
+		t.d, t.path = nil, ""
+	}
+}
+
+// openDir opens the upload directory, made the first time it is needed
+// and kept open: it is the server's own (safefile's MkdirPrivate), so a
+// link planted at its name is replaced, and another user's directory
+// refused. The caller holds dmu.
+func (t *sessionTable) openDir() error {
 	if t.d != nil {
-		return t.d, nil
+		return nil
+	}
+	if t.dir == "" {
+		tmp, err := os.MkdirTemp(t.tmp, "skiff-uploads-")
+		if err != nil {
+			return err
+		}
+		if t.d, err = safefile.OpenDir(tmp); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		t.path = tmp
+		return nil
 	}
 	parent := filepath.Dir(t.dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil { // named by whoever runs the server
-		return nil, err
+		return err
 	}
 	p, err := safefile.OpenDir(parent)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer p.Close()
 	base := filepath.Base(t.dir)
 	if err := p.MkdirPrivate(base, 0o700); err != nil {
-		return nil, err
+		return err
 	}
-	t.d, err = p.OpenDir(base)
-	return t.d, err
+	d, err := p.OpenDir(base)
+	if err == nil {
+		t.d, t.path = d, t.dir
+	}
+	return err
 }
 
 // emptyGrace is how long a session that received no byte is kept when
@@ -95,7 +135,6 @@ const emptyGrace = time.Minute
 func (t *sessionTable) create(repo string) (*session, error) {
 	t.expire()
 	up := &session{id: newUUID(), repo: repo, secret: randomHex(12), sha: sha256.New(), used: t.now()}
-	up.path = filepath.Join(t.dir, up.id)
 	for tries := 0; ; tries++ {
 		t.mu.Lock()
 		if t.max <= 0 || len(t.m) < t.max {
@@ -119,25 +158,28 @@ func (t *sessionTable) create(repo string) (*session, error) {
 }
 
 // createFile creates the session's empty file, with O_EXCL, and records
-// which file it is.
+// which file it is; the session holds the upload directory until removed.
 func (up *session) createFile(t *sessionTable) error {
-	d, err := t.openDir()
+	d, dir, err := t.hold()
 	if err != nil {
 		return err
 	}
 	f, err := d.Create(up.id, 0o600)
+	if err == nil {
+		up.file, err = f.Stat()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			d.Remove(up.id)
+		}
+	}
 	if err != nil {
+		t.drop()
 		return err
 	}
-	up.dir = d
-	up.file, err = f.Stat()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		d.Remove(up.id)
-	}
-	return err
+	up.dir, up.path = d, filepath.Join(dir, up.id)
+	return nil
 }
 
 // open opens the session's file with flag: the file it created, not what
@@ -218,6 +260,7 @@ func (t *sessionTable) remove(up *session) {
 	up.gone = true
 	if up.dir != nil {
 		up.dir.Remove(up.id)
+		t.drop()
 	}
 }
 
@@ -320,7 +363,7 @@ func (t *sessionTable) closeAll() error {
 	}
 	t.dmu.Lock()
 	defer t.dmu.Unlock()
-	if busy || t.d == nil {
+	if busy || t.d == nil || t.dir == "" { // a temporary one goes with its last user
 		return nil
 	}
 	err := t.d.Close()

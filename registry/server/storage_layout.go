@@ -63,6 +63,10 @@ func NewLayoutStorage(root string) Storage {
 	return &layoutStorage{root: root, layouts: map[string]*repoLayout{}}
 }
 
+// uploadDir is where a Server keeps this storage's uploads when not told:
+// under the root, so that a finished one is linked into place.
+func (s *layoutStorage) uploadDir() string { return filepath.Join(s.root, UploadsDir) }
+
 // dir returns the root, opened the first time, and made if missing.
 func (s *layoutStorage) dir() (*safefile.Dir, error) {
 	s.mu.Lock()
