@@ -78,6 +78,7 @@ func New(o Options) (*Image, error) {
 
 func (im *Image) finish(o Options) error {
 	cfg := manifest.Config{Architecture: o.Platform.Architecture, OS: o.Platform.OS, Variant: o.Platform.Variant,
+		OSVersion: o.Platform.OSVersion, OSFeatures: o.Platform.OSFeatures,
 		RootFS: manifest.RootFS{Type: "layers", DiffIDs: im.DiffIDs}, Config: manifest.RuntimeConfig{Env: o.Env}}
 	if cfg.RootFS.DiffIDs == nil {
 		cfg.RootFS.DiffIDs = []manifest.Digest{}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -28,6 +29,9 @@ type WriteOptions struct {
 	// before the manifest goes up, to wait for the caller's (Stored); an
 	// error from it stops Write.
 	Wait func() error
+	// Pool, if set, bounds the blobs copied from other stores together
+	// with those of every other write or copy that shares it.
+	Pool *Pool
 }
 
 // holder is implemented by stores that can tell that a Fetcher is
@@ -63,10 +67,17 @@ func (im *Image) Write(ctx context.Context, dst manifest.Store, tag string, opts
 	return doc.Descriptor(), writeDocument(ctx, dst, doc, tag)
 }
 
-// writeBlobs stores every blob doc names in dst.
+// writeBlobs stores every blob doc names in dst: the new layers and an
+// edited config pushed, the others copied from the stores that hold them
+// (skipped when dst is that store), all at once.
 func (im *Image) writeBlobs(ctx context.Context, dst manifest.Store, doc *manifest.Document, opts *WriteOptions) error {
-	var fromBase []manifest.Descriptor
-	fresh := []manifest.Descriptor{doc.Manifest.Config}
+	var groups []blobGroup
+	var fresh []manifest.Descriptor
+	if im.orig != nil && doc.Manifest.Config.Digest == im.orig.Manifest.Config.Digest {
+		groups = addToGroup(groups, im.base, doc.Manifest.Config)
+	} else {
+		fresh = append(fresh, doc.Manifest.Config)
+	}
 	seen := map[manifest.Digest]bool{}
 	for _, l := range doc.Manifest.Layers {
 		switch {
@@ -74,20 +85,57 @@ func (im *Image) writeBlobs(ctx context.Context, dst manifest.Store, doc *manife
 		case im.added[l.Digest] != nil:
 			fresh = append(fresh, l)
 		default:
-			fromBase = append(fromBase, l)
+			groups = addToGroup(groups, im.source(l.Digest), l)
 		}
 		seen[l.Digest] = true
 	}
-	if h, ok := dst.(holder); len(fromBase) > 0 && (!ok || im.base == nil || !h.Holds(im.base)) {
-		if im.base == nil {
-			return fmt.Errorf("images: %d layers have no source", len(fromBase))
+	copyOpts := &CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress, Pool: opts.Pool}
+	if copyOpts.Pool == nil && len(groups) > 1 {
+		copyOpts.Pool = NewPool(opts.Jobs) // one bound for the copies from every store
+	}
+	errs := make([]error, len(groups)+1)
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		if h, ok := dst.(holder); ok && g.src != nil && h.Holds(g.src) {
+			continue
 		}
-		copyOpts := &CopyOptions{Jobs: opts.Jobs, Progress: opts.Progress}
-		if err := CopyBlobs(ctx, dst, im.base, fromBase, copyOpts); err != nil {
-			return err
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if g.src == nil {
+				errs[i] = fmt.Errorf("images: %d layers have no source", len(g.blobs))
+				return
+			}
+			errs[i] = CopyBlobs(ctx, dst, g.src, g.blobs, copyOpts)
+		}()
+	}
+	errs[len(groups)] = im.pushAll(ctx, dst, fresh, opts)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// blobGroup is blobs one store holds.
+type blobGroup struct {
+	src   manifest.Fetcher
+	blobs []manifest.Descriptor
+}
+
+// addToGroup adds d to the group of src, or to a new one.
+func addToGroup(groups []blobGroup, src manifest.Fetcher, d manifest.Descriptor) []blobGroup {
+	for i := range groups {
+		if sameFetcher(groups[i].src, src) {
+			groups[i].blobs = append(groups[i].blobs, d)
+			return groups
 		}
 	}
-	return im.pushAll(ctx, dst, fresh, opts)
+	return append(groups, blobGroup{src: src, blobs: []manifest.Descriptor{d}})
+}
+
+// sameFetcher reports whether a and b are the same store; stores that
+// cannot be compared never are.
+func sameFetcher(a, b manifest.Fetcher) bool {
+	t := reflect.TypeOf(a)
+	return t == reflect.TypeOf(b) && (t == nil || t.Comparable() && a == b)
 }
 
 // pushAll pushes ds, read from the image, all at once: new layers and
