@@ -38,7 +38,8 @@ const (
 // at most 4 s), and reads the tag back. If another writer's push replaced
 // its own, it applies edit to what is there now, unless that holds the
 // change already, and pushes again after a random wait that doubles each
-// time, at most UpdateAttempts times; then it gives up with an error.
+// time (up to 0.8 s), at most UpdateAttempts times; then it gives up
+// with an error.
 // An edit must therefore give the same result when applied again; on a
 // later attempt, an edit that fails with manifest.ErrNotFound (the entry
 // it removes or annotates is gone) counts as done.
@@ -209,7 +210,7 @@ func settle(window time.Duration) time.Duration {
 
 // backoff is the random wait before the next attempt after n lost ones.
 func backoff(n int) time.Duration {
-	return rand.N(minSettle << min(n, 6))
+	return rand.N(minSettle << min(n, 4))
 }
 
 // sleep waits for d or until ctx ends.
