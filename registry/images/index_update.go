@@ -162,6 +162,9 @@ func (u *updater) current(ctx context.Context) (*Index, *manifest.Document, erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("images: %s: %w", u.loc, err)
 	}
+	if doc.Index == nil {
+		return nil, nil, fmt.Errorf("images: %s is a single image, not an index", u.loc)
+	}
 	ix, err := newIndex(u.read, doc, u.loc.String())
 	return ix, doc, err
 }
