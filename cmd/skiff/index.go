@@ -216,15 +216,16 @@ func parseAnnotations(kvs []string) (map[string]string, error) {
 	return m, nil
 }
 
-// openSources opens the SRC images as one index.
-func (f *indexFlags) openSources(ctx context.Context, srcs []string, dup images.Duplicates, opts *images.Options) (*images.Index, error) {
+// openSources opens the SRC images as one index; keepFlag names the
+// flag that keeps both of two images of one platform.
+func (f *indexFlags) openSources(ctx context.Context, srcs []string, dup images.Duplicates, keepFlag string, opts *images.Options) (*images.Index, error) {
 	platforms, err := f.filter()
 	if err != nil {
 		return nil, err
 	}
 	ix, err := images.NewIndexFrom(ctx, srcs, &images.AddOptions{Duplicates: dup, Platforms: platforms}, opts)
 	if errors.Is(err, images.ErrDuplicatePlatform) {
-		return nil, fmt.Errorf("%w (--allow-duplicate-platforms keeps both)", err)
+		return nil, fmt.Errorf("%w (%s keeps both)", err, keepFlag)
 	}
 	return ix, err
 }
@@ -278,7 +279,7 @@ func runIndexCreate(ctx context.Context, e *env, args []string) error {
 	if allowDup {
 		dup = images.KeepDuplicates
 	}
-	ix, err := f.openSources(ctx, fs.Args()[1:], dup, opts)
+	ix, err := f.openSources(ctx, fs.Args()[1:], dup, "--allow-duplicate-platforms", opts)
 	if err != nil {
 		return err
 	}
@@ -335,7 +336,7 @@ func runIndexAdd(ctx context.Context, e *env, args []string) error {
 	if keep {
 		dup, within = images.KeepDuplicates, images.KeepDuplicates
 	}
-	src, err := f.openSources(ctx, fs.Args()[1:], within, opts)
+	src, err := f.openSources(ctx, fs.Args()[1:], within, "--keep", opts)
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,10 @@ func TestIndexBadInput(t *testing.T) {
 	srv := registrytest.NewServer(t, nil)
 	h := srv.Host
 	pushPlatform(t, h, "src/amd:1", amd64, 1, false)
+	pushPlatform(t, h, "src/amd:2", amd64, 2, false)
+	pushPlatform(t, h, "src/dock:1", amd64, 3, true)
 	mustRun(t, "index", "create", h+"/app/multi:1", h+"/src/amd:1")
+	mustRun(t, "index", "create", h+"/app/list:1", h+"/src/dock:1")
 	for _, tt := range []struct {
 		args []string
 		code int
@@ -160,6 +163,8 @@ func TestIndexBadInput(t *testing.T) {
 		{[]string{"index", "add", h + "/src/amd:1", h + "/src/amd:1"}, exitError, "a single image, not an index"},
 		{[]string{"index", "add", h + "/app/multi@sha256:" + strings.Repeat("a", 64), h + "/src/amd:1"}, exitError, "names a digest"},
 		{[]string{"index", "add", "oci:" + t.TempDir(), h + "/src/amd:1"}, exitError, "oci:DIR:TAG"},
+		{[]string{"index", "add", h + "/app/x:1", h + "/src/amd:1", h + "/src/amd:2"}, exitError, "--keep keeps both"},
+		{[]string{"index", "annotate", h + "/app/list:1", "--annotation", "a=b"}, exitError, "a Docker manifest list has no annotations"},
 	} {
 		code, stdout, stderr := runSkiff(t, t.Context(), "", tt.args...)
 		lines := 1

@@ -3,6 +3,7 @@ package images
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -130,7 +131,16 @@ func (ix *Index) add(ds []manifest.Descriptor, es []entry, opts *AddOptions) (*I
 			return nil, err
 		}
 	}
-	return out, nil
+	return ix.unlessSame(out), nil
+}
+
+// unlessSame returns ix when out, an edit of it, changed nothing, so
+// that an index opened keeps its bytes and its digest.
+func (ix *Index) unlessSame(out *Index) *Index {
+	if out.mediaType == ix.mediaType && reflect.DeepEqual(out.index, ix.index) {
+		return ix
+	}
+	return out
 }
 
 // addOne adds d to ix, which is a clone to change in place.
@@ -217,7 +227,7 @@ func (ix *Index) removeWhere(drop func(int, manifest.Descriptor) bool) {
 func (ix *Index) Annotate(annotations map[string]string) *Index {
 	out := ix.clone()
 	out.index.Annotations = annotate(out.index.Annotations, annotations)
-	return out
+	return ix.unlessSame(out)
 }
 
 // AnnotateEntry returns the index with annotations set on the entries of
@@ -235,7 +245,7 @@ func (ix *Index) AnnotateEntry(p manifest.Platform, annotations map[string]strin
 	if !found {
 		return nil, fmt.Errorf("images: no entry for %s in index %s (it has %s): %w", platformName(p), ix.name(), held(ix.index.Manifests), manifest.ErrNotFound)
 	}
-	return out, nil
+	return ix.unlessSame(out), nil
 }
 
 // annotate sets kv in m (a copy the caller owns); "" removes a key. An
@@ -271,7 +281,7 @@ func (ix *Index) WithMediaType(mt string) (*Index, error) {
 func (ix *Index) WithArtifactType(t string) *Index {
 	out := ix.clone()
 	out.index.ArtifactType = t
-	return out
+	return ix.unlessSame(out)
 }
 
 // samePlatform reports whether a and b are one platform: both set and

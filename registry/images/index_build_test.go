@@ -2,6 +2,7 @@ package images_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -348,5 +349,47 @@ func TestNewIndexFromBadInput(t *testing.T) {
 	_, err := images.NewIndexFrom(ctx, []string{srv.Host + "/no/such:1"}, nil, nil)
 	if !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("a missing image: %v", err)
+	}
+}
+
+// TestIndexNoChangeKeepsBytes: an edit that changes nothing (an image
+// already there, an annotation already set) leaves an index another tool
+// wrote byte for byte, so that its digest stays.
+func TestIndexNoChangeKeepsBytes(t *testing.T) {
+	srv := registrytest.NewServer(t, nil)
+	ctx := t.Context()
+	im := seedPlatform(t, srv.Host, "keep/multi:amd", linuxAMD64, 1, false)
+	d := im.Descriptor()
+	d.Annotations = map[string]string{"k": "v"}
+	raw, err := json.MarshalIndent(manifest.Index{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIIndex, Manifests: []manifest.Descriptor{d}}, "", "   ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := manifest.Parse(raw, manifest.MediaTypeOCIIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := reference.Parse(srv.Host + "/keep/multi:1")
+	if err := testimage.PushDocument(ctx, (&registry.Client{}).Repository(ref), doc, "1"); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := images.OpenIndex(ctx, srv.Host+"/keep/multi:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := images.Open(ctx, srv.Host+"/keep/multi:amd", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, err := ix.Add(img, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noted, err := added.AnnotateEntry(linuxAMD64, map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := noted.Document(); got.Digest != doc.Digest {
+		t.Errorf("no change made the digest %s, was %s", got.Digest, doc.Digest)
 	}
 }
