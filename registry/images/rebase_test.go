@@ -228,3 +228,28 @@ func TestRebaseIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestRebaseDockerOntoOCI: a Docker-typed app keeps Docker's media types,
+// the new base's OCI layers taking Docker's names for the same bytes.
+func TestRebaseDockerOntoOCI(t *testing.T) {
+	srv := registrytest.NewServer(t, nil)
+	ctx := t.Context()
+	seedPlatform(t, srv.Host, "base/docker:1", linuxAMD64, 5, true)
+	old, err := images.Open(ctx, srv.Host+"/base/docker:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildImage(t, srv.Host+"/app/docker:1", old, linuxAMD64, map[string]string{"app/x": "x"}, images.ConfigChanges{})
+	newBase := buildImage(t, srv.Host+"/base/oci:1", nil, linuxAMD64, map[string]string{"etc/base": "new"}, images.ConfigChanges{})
+	if _, err := images.Rebase(ctx, srv.Host+"/app/docker:1", srv.Host+"/base/docker:1", srv.Host+"/base/oci:1", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := images.Open(ctx, srv.Host+"/app/docker:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := got.Manifest()
+	if doc.MediaType != manifest.MediaTypeDockerManifest || got.Layers()[0].MediaType != manifest.MediaTypeDockerLayer || got.Layers()[0].Digest != newBase.Layers()[0].Digest {
+		t.Errorf("rebased: %s, bottom layer %s %s", doc.MediaType, got.Layers()[0].MediaType, got.Layers()[0].Digest)
+	}
+}
