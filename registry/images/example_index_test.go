@@ -100,7 +100,7 @@ func ExampleIndex_Add() {
 	// 1 entry without linux/arm64
 }
 
-// Three CI jobs add their platforms to one tag at once: UpdateIndex reads
+// CI jobs add their platforms to one tag at once: UpdateIndex reads
 // the tag back after pushing and merges again when another job's push
 // replaced its own, so the tag ends with all of them.
 func ExampleUpdateIndex() {
