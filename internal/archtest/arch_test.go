@@ -32,6 +32,8 @@ var allowed = map[string][]string{
 	"registry/images": {"reference", "manifest", "auth", "registry", "layout", "tarball"},
 	"registry/mirror": {"reference", "manifest", "registry", "registry/images"},
 	"registry/cosign": {"reference", "manifest", "registry", "registry/images"},
+	// Artifacts are files pushed and pulled through the front door.
+	"registry/artifact": {"reference", "manifest", "registry", "layout", "tarball", "registry/images"},
 }
 
 // testOnly are internal packages that product code must never import.
