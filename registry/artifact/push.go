@@ -62,6 +62,9 @@ func Push(ctx context.Context, dst string, files []File, opts *PushOptions) (man
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
+	if err := check(files); err != nil {
+		return manifest.Descriptor{}, err // before a layout or archive is made
+	}
 	switch loc.Kind {
 	case images.KindRegistry:
 		repo := opts.client().Repository(loc.Ref)
@@ -77,6 +80,20 @@ func Push(ctx context.Context, dst string, files []File, opts *PushOptions) (man
 		return pushArchive(ctx, loc, tag, files, opts)
 	}
 	return manifest.Descriptor{}, fmt.Errorf("artifact: %s: a docker-archive holds images only; push to a registry, an oci: layout or an oci-archive", loc)
+}
+
+// check fails on the first file that cannot be pushed: no title, or
+// nothing on disk.
+func check(files []File) error {
+	for _, f := range files {
+		if _, err := f.titleOf(); err != nil {
+			return err
+		}
+		if _, err := os.Stat(f.Path); err != nil {
+			return fmt.Errorf("artifact: %w", err)
+		}
+	}
+	return nil
 }
 
 // pushTag is the tag the artifact gets at dst.
@@ -116,7 +133,7 @@ func PushTo(ctx context.Context, dst Target, tag string, files []File, opts *Pus
 	copts := &images.CopyOptions{Tag: tag, Jobs: opts.Images.Jobs, Progress: opts.Images.Progress}
 	desc, err := images.CopyDescriptor(ctx, dst, src, doc.Descriptor(), copts)
 	if err != nil {
-		return desc, fmt.Errorf("artifact: %w", err)
+		return desc, err
 	}
 	desc.ArtifactType = doc.Manifest.ArtifactType
 	return desc, nil
@@ -167,15 +184,17 @@ func (s *localSource) layers(ctx context.Context, files []File, opts *PushOption
 		if err != nil {
 			return nil, err
 		}
+		b := blob{path: f.Path}
 		if l != nil {
 			s.temps = append(s.temps, l)
+			b = blob{layer: l}
 		}
 		title := d.Annotations[AnnotationTitle]
 		if other, dup := titles[title]; dup {
 			return nil, fmt.Errorf("artifact: %s and %s would both be titled %q", other, f.Path, title)
 		}
 		titles[title] = f.Path
-		s.add(d, blob{path: f.Path, layer: l})
+		s.add(d, b)
 		out = append(out, d)
 	}
 	return out, nil
