@@ -15,8 +15,8 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
-	"github.com/skiffoci/skiff/registry/images"
 	artifact "github.com/skiffoci/skiff/registry/artifact"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 // sample writes the files the push tests send, under a new directory it
