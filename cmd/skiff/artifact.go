@@ -158,7 +158,11 @@ func runArtifactPush(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	e.note(&o, "skiff: pushed %d %s to %s\n", len(files), plural(len(files), "file", "files"), dst)
+	to := dst.String()
+	if popts.Subject != "" {
+		to = fmt.Sprintf("%s, referring to %s", fs.Arg(0), popts.Subject)
+	}
+	e.note(&o, "skiff: pushed %d %s to %s\n", len(files), plural(len(files), "file", "files"), to)
 	fmt.Fprintln(e.stdout, desc.Digest)
 	return nil
 }
