@@ -128,4 +128,3 @@ func TestArtifactBadInput(t *testing.T) {
 		t.Errorf("--overwrite left dst/a.txt %q", b)
 	}
 }
-
