@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,5 +127,30 @@ func TestArtifactBadInput(t *testing.T) {
 	mustRun(t, "artifact", "pull", "--overwrite", ref, "dst")
 	if b, _ := os.ReadFile("dst/a.txt"); string(b) != "hello\n" {
 		t.Errorf("--overwrite left dst/a.txt %q", b)
+	}
+}
+
+// TestArtifactCopiesWithReferrers carries an artifact and the one that
+// refers to it with copy --referrers into a layout and an oci-archive, and
+// with sync --referrers into another registry; each is pulled there.
+func TestArtifactCopiesWithReferrers(t *testing.T) {
+	srv, mirror := registrytest.NewServer(t, nil), registrytest.NewServer(t, &registrytest.Options{NoReferrers: true})
+	artifactFiles(t)
+	ref := srv.Host + "/demo/bundle:1"
+	mustRun(t, "artifact", "push", ref, "a.txt", "conf")
+	os.WriteFile("sbom.json", []byte("sbom"), 0o644)
+	mustRun(t, "artifact", "push", "--artifact-type", "application/spdx+json", "--subject", ref, srv.Host+"/demo/bundle", "sbom.json")
+	mustRun(t, "copy", "--referrers", ref, "oci:lay:1")
+	mustRun(t, "copy", "--referrers", ref, "oci-archive:a.tar:1")
+	mustRun(t, "sync", "--referrers", srv.Host+"/demo/bundle", mirror.Host+"/backup")
+	for i, src := range []string{"oci:lay:1", "oci-archive:a.tar:1", mirror.Host + "/backup/demo/bundle:1"} {
+		out := filepath.Join("out", strconv.Itoa(i))
+		mustRun(t, "artifact", "pull", src, out)
+		mustRun(t, "artifact", "pull", "--referrer-of", src, "--artifact-type", "application/spdx+json", out)
+		for name, want := range map[string]string{"a.txt": "hello\n", "conf/sub/deep": "deep", "sbom.json": "sbom"} {
+			if b, _ := os.ReadFile(filepath.Join(out, name)); string(b) != want {
+				t.Errorf("%s: %s is %q, want %q", src, name, b, want)
+			}
+		}
 	}
 }
