@@ -2,16 +2,21 @@ package registry_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -66,7 +71,6 @@ func dripServer(t *testing.T, size int, every time.Duration) string {
 // curl's --speed-limit/--speed-time, with a blob continued by Range);
 // today only the test's own deadline ends it.
 func TestRedteamDripFedBodyNeverEnds(t *testing.T) {
-	t.Skip("redteam: RT-N2 — fails today, see report")
 	const bound, every = 200 * time.Millisecond, 50 * time.Millisecond
 	host := dripServer(t, 100_000, every)
 	c, _ := testClient(&registry.Client{Timeouts: registry.Timeouts{Body: bound, Header: time.Second}})
@@ -90,5 +94,67 @@ func TestRedteamDripFedBodyNeverEnds(t *testing.T) {
 				t.Fatalf("after %v of a body dripped a byte every %v: %v; want skiff to give up by itself", 3*time.Second, every, err)
 			}
 		})
+	}
+}
+
+// A blob dripped a byte at a time is cut once a window of Timeouts.Body
+// brings less than BodyMinBytes, and continued from the bytes that
+// arrived with a Range request, as a stalled one is (one of its resumes):
+// the fetch completes and verifies.
+func TestReliability50_DripFedBlobContinuesWithRange(t *testing.T) {
+	const bound, every = 100 * time.Millisecond, 10 * time.Millisecond
+	srv := registrytest.NewServer(t, nil)
+	im := seed(t, srv, nil, "a/b", "v1", 64<<10)
+	layer := im.Manifest.Manifest.Layers[0]
+	content := im.Blobs[layer.Digest]
+	var mu sync.Mutex
+	var ranges []string // of the blob's GETs after the dripped one
+	var once sync.Once
+	h := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+string(layer.Digest)) {
+			srv.Registry.ServeHTTP(w, r)
+			return
+		}
+		dripped := false
+		once.Do(func() { dripped = true; drip(w, r, content, every) })
+		if !dripped {
+			mu.Lock()
+			ranges = append(ranges, r.Header.Get("Range"))
+			mu.Unlock()
+			srv.Registry.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(h.Close)
+	c, _ := testClient(&registry.Client{Timeouts: registry.Timeouts{Body: bound}})
+	repo := c.Repository(mustParse(t, strings.TrimPrefix(h.URL, "http://")+"/a/b"))
+	got, err := fetchAll(t, repo, layer)
+	if err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("fetch of a dripped blob: %d bytes, %v", len(got), err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ranges) != 1 || !strings.HasPrefix(ranges[0], "bytes=") || ranges[0] == "bytes=0-" {
+		t.Fatalf("the GETs after the dripped one asked for %q, want one Range from the bytes that arrived", ranges)
+	}
+}
+
+// drip answers r with the whole of content's length, sending its bytes one
+// at a time, one every every, until the client hangs up.
+func drip(w http.ResponseWriter, r *http.Request, content []byte, every time.Duration) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for _, b := range content {
+		if _, err := w.Write([]byte{b}); err != nil {
+			return
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+		}
 	}
 }

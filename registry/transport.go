@@ -38,6 +38,7 @@ func newTransport(c *Client) *h1client.Transport {
 		ResponseHeaderTimeout: to.upload(),
 		QueryHeaderTimeout:    to.header(),
 		BodyReadTimeout:       to.body(),
+		BodyMinBytes:          to.bodyMin(),
 		BodyWriteTimeout:      to.body(),
 	}
 }

@@ -134,6 +134,9 @@ func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file
 		if started {
 			<-pushed // the early push has let go of the layer
 		}
+		if b != nil {
+			b.dst.DiscardUploads(ctx)
+		}
 		if layer != nil {
 			layer.Remove()
 		}

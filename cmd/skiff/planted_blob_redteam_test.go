@@ -23,7 +23,6 @@ import (
 // reuses), or hashed first; otherwise replaced through the verified path.
 func TestRedteamPlantedRightSizeBlobKept(t *testing.T) {
 	traptest.NeedRoot(t)
-	t.Skip("redteam: RT-V1 — fails today, see report")
 	srv := registrytest.NewServer(t, nil)
 	im := seedImage(t, srv, "demo/app:1", 300<<10)
 	scene := traptest.NewScene(t)

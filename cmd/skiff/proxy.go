@@ -6,7 +6,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -142,7 +141,7 @@ func proxyServe(ctx context.Context, e *env, o *options, loc images.Location, pl
 	}
 	var handler http.Handler = h
 	if _, tcp := ln.Addr().(*net.TCPAddr); tcp {
-		handler = loopbackOnly(h)
+		handler = loopbackOnly(h, refuseText("skiff proxy: only requests to a loopback address, from no web page, are served"))
 	}
 	srv := &h1server.Server{Handler: handler, ReadHeaderTimeout: time.Minute, IdleTimeout: 10 * time.Minute, ErrorLog: logger}
 	done := make(chan error, 1)
@@ -171,36 +170,4 @@ func proxyShutdown(ctx context.Context, srv *h1server.Server, done <-chan error)
 	}
 	<-done
 	return nil
-}
-
-// loopbackOnly serves h only to requests addressed to a loopback name and
-// sent by no web page of another origin: a browser on this machine, led
-// there by DNS rebinding or a cross-site form, must not read the image or
-// stop the proxy.
-func loopbackOnly(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := ""
-		if o := r.Header.Get("Origin"); o != "" {
-			origin = "null"
-			if u, err := url.Parse(o); err == nil {
-				origin = u.Host
-			}
-		}
-		if !isLoopbackHost(r.Host) || origin != "" && !isLoopbackHost(origin) {
-			http.Error(w, "skiff proxy: only requests to a loopback address, from no web page, are served", http.StatusForbidden)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-// isLoopbackHost reports whether hostport, a Host header's value, names
-// this machine: localhost or a loopback address, with any port.
-func isLoopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()
 }

@@ -21,7 +21,6 @@ import (
 // whose Host is a loopback name or address (or a name the operator
 // lists).
 func TestRedteamServeAnswersRebindingHost(t *testing.T) {
-	t.Skip("redteam: RT-P2 — fails today, see report")
 	host := startServe(t, "--root", t.TempDir())
 	im, err := testimage.New(testimage.Options{LayerSizes: []int{1000}})
 	if err != nil {
@@ -48,6 +47,44 @@ func TestRedteamServeAnswersRebindingHost(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode < 300 {
 			t.Errorf("%s %s for Host %s: %s %.80s", tc.method, tc.path, req.Host, resp.Status, body)
+		}
+	}
+}
+
+// A name given with --allow-host is answered as a loopback one is; a
+// request that a web page of another origin sends (an Origin header) is
+// refused whatever its Host, with the spec's DENIED error.
+func TestServeAllowHostAndOrigin(t *testing.T) {
+	host := startServe(t, "--root", t.TempDir(), "--allow-host", "Mirror.Lan")
+	_, port, _ := strings.Cut(host, ":")
+	for _, tc := range []struct {
+		host, origin string
+		want         int
+	}{
+		{host, "", http.StatusOK},
+		{"localhost:" + port, "", http.StatusOK},
+		{"mirror.lan:" + port, "", http.StatusOK},
+		{"mirror.lan", "http://mirror.lan:" + port, http.StatusOK},
+		{"other.lan:" + port, "", http.StatusForbidden},
+		{host, "https://attacker.example", http.StatusForbidden},
+		{host, "null", http.StatusForbidden},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/v2/", nil)
+		req.Host = tc.host
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Host %q, Origin %q: %s %.120s; want %d", tc.host, tc.origin, resp.Status, body, tc.want)
+		}
+		if tc.want == http.StatusForbidden && !strings.Contains(string(body), `"code":"DENIED"`) {
+			t.Errorf("Host %q, Origin %q: the refusal %q is not a DENIED error", tc.host, tc.origin, body)
 		}
 	}
 }

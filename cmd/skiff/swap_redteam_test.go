@@ -69,28 +69,32 @@ func rtSame(a, b map[string]string) bool {
 // is opened again by path for every blob and for index.json, so the rest
 // of the run lands in the victim: its index.json is replaced and blobs
 // appear in it. The same holds for the partial layout of an oci-archive
-// written with --referrers, which copyTo opens by its path. The run must
+// written with --referrers, which copyTo opens by its path, and for sync
+// into a directory of layouts (here the directory is swapped). The run must
 // finish where it started, or fail; the victim must not change.
 func TestRedteamLayoutParentSwappedMidPull(t *testing.T) {
 	traptest.NeedRoot(t)
-	t.Skip("redteam: RT-L1 — fails today, see report")
 	srv := registrytest.NewServer(t, nil)
 	seedImage(t, srv, "demo/app:1", 300<<10, 200<<10)
 	for _, tc := range []struct {
 		name, out, swapped string
+		under              string // where the victim layout is under the link's target
 		args               func(host, out string) []string
 	}{
-		{"pull --format oci", "lay", "lay", func(h, o string) []string {
+		{"pull --format oci", "lay", "lay", "", func(h, o string) []string {
 			return []string{"pull", "--format", "oci", h + "/demo/app:1", o}
 		}},
-		{"copy --referrers to an oci-archive", "app.tar", ".app.tar.layout.skiff-partial", func(h, o string) []string {
+		{"copy --referrers to an oci-archive", "app.tar", ".app.tar.layout.skiff-partial", "", func(h, o string) []string {
 			return []string{"copy", "--referrers", h + "/demo/app:1", "oci-archive:" + o + ":1"}
+		}},
+		{"sync into oci:DIR", "mirror", "mirror", "demo/app", func(h, o string) []string {
+			return []string{"sync", h + "/demo/app", "oci:" + o}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := t.TempDir()
 			victim := filepath.Join(base, "victim")
-			if _, err := layout.Create(victim); err != nil {
+			if _, err := layout.Create(filepath.Join(victim, tc.under)); err != nil {
 				t.Fatal(err)
 			}
 			before := rtSnapshot(t, victim)

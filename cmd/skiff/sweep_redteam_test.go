@@ -22,7 +22,6 @@ import (
 // a file skiff left for the user running it.
 func TestRedteamSweepRemovesAnotherUsersPartials(t *testing.T) {
 	traptest.NeedRoot(t)
-	t.Skip("redteam: RT-L3 — fails today, see report")
 	srv := registrytest.NewServer(t, nil)
 	seedImage(t, srv, "demo/app:1", 1000)
 	scene := traptest.NewScene(t)

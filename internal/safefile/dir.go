@@ -43,6 +43,10 @@ func OpenDir(path string) (*Dir, error) {
 	return &Dir{root: r}, nil
 }
 
+// FromRoot is the directory root, opened already, as a Dir. Closing the
+// Dir closes root.
+func FromRoot(root *os.Root) *Dir { return &Dir{root: root} }
+
 // Root is the directory as an os.Root, for reading.
 func (d *Dir) Root() *os.Root { return d.root }
 

@@ -246,10 +246,7 @@ func (o *Options) store(ctx context.Context, loc Location, write func(context.Co
 		return manifest.Descriptor{}, err
 	}
 	desc, err := write(ctx, s, tag)
-	if err != nil {
-		return desc, err
-	}
-	return desc, done()
+	return desc, done(err)
 }
 
 // nameOf is the name an archive location gives its image, if any.

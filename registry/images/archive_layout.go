@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +16,7 @@ import (
 	"github.com/skiffoci/skiff/internal/iobuf"
 	"github.com/skiffoci/skiff/internal/resume"
 	"github.com/skiffoci/skiff/internal/safefile"
+	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -30,7 +31,10 @@ const layoutArchiveSuffix = ".layout"
 // every platform asked for and the referrers in its index.json. An
 // interrupted run leaves the partial layout for the same command to
 // continue; a finished one removes it. The partial names are skiff's own:
-// anything else found under them is removed, never followed.
+// anything else found under them is removed, never followed, and the
+// partial layout is opened once, through the output's directory, and used
+// through that open directory to the end, whatever its name leads to
+// meanwhile.
 func (s *Source) writeLayoutArchive(ctx context.Context, dst Location, platforms []manifest.Platform, o *Options) (manifest.Descriptor, error) {
 	out, err := safefile.OpenDir(filepath.Dir(dst.Path))
 	if err != nil {
@@ -44,8 +48,16 @@ func (s *Source) writeLayoutArchive(ctx context.Context, dst Location, platforms
 		return manifest.Descriptor{}, err
 	}
 	defer st.Close()
-	dataPath := filepath.Join(filepath.Dir(dst.Path), data)
-	if err := openPartialLayout(ctx, out, data, dataPath, !st.Fresh()); err != nil {
+	sub, err := openPartialLayout(ctx, out, data, !st.Fresh())
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	lay, err := layout.CreateRoot(sub.Root()) // lay owns sub's directory from here on
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
+	defer lay.Close()
+	if err := readyLayout(lay, o); err != nil {
 		return manifest.Descriptor{}, err
 	}
 	if age, ok := o.maxAge(); ok {
@@ -53,45 +65,44 @@ func (s *Source) writeLayoutArchive(ctx context.Context, dst Location, platforms
 			return manifest.Descriptor{}, err
 		}
 	}
-	root, err := s.copyTo(ctx, Location{Kind: KindOCI, Path: dataPath, Name: dst.Name}, platforms, o)
+	root, err := s.copyGraph(ctx, lay, Location{Kind: KindOCI, Path: filepath.Join(filepath.Dir(dst.Path), data), Name: dst.Name}, dst.Name, platforms, o)
 	if err != nil {
 		return root, err
 	}
-	if err := writeTarFile(out, filepath.Base(dst.Path), data, dataPath, o.Sync); err != nil {
+	if _, err := lay.RemovePartials(0); err != nil {
+		return root, err
+	}
+	if err := writeTarFile(out, sub, filepath.Base(dst.Path), data, o.Sync); err != nil {
 		return root, err
 	}
 	return root, errors.Join(out.Remove(data), st.Remove())
 }
 
-// openPartialLayout makes sure the partial layout data in out is a
-// directory of skiff's own, private (0700) as skiff's state is: the one an
-// interrupted run left, when keep is set and it can be continued, or else
-// a new, empty one.
-func openPartialLayout(ctx context.Context, out *safefile.Dir, data, dataPath string, keep bool) error {
+// openPartialLayout opens the partial layout data in out, a directory of
+// skiff's own, private (0700) as skiff's state is: the one an interrupted
+// run left, when keep is set and it can be continued, or else a new,
+// empty one.
+func openPartialLayout(ctx context.Context, out *safefile.Dir, data string, keep bool) (*safefile.Dir, error) {
 	if keep {
 		sub, fresh, err := out.ReuseDir(data, 0o700)
 		if err != nil {
-			return err
+			return nil, err
+		}
+		if fresh || partialLayoutIntact(ctx, sub.Root().FS()) {
+			return sub, nil
 		}
 		sub.Close()
-		if fresh || partialLayoutIntact(ctx, dataPath) {
-			return nil
-		}
 	}
-	sub, err := out.CreateDir(data, 0o700)
-	if err != nil {
-		return err
-	}
-	return sub.Close()
+	return out.CreateDir(data, 0o700)
 }
 
 // partialLayoutIntact reports whether the layout an interrupted run left
-// at dir can be continued: its index.json parses, every blob under its
+// in fsys can be continued: its index.json parses, every blob under its
 // final name still hashes to that name, and every entry of index.json is
 // among them. Anything else is not trusted: the layout is started over.
 // (Blobs cut short are the layout's own partials, checked when resumed.)
-func partialLayoutIntact(ctx context.Context, dir string) bool {
-	raw, err := os.ReadFile(filepath.Join(dir, "index.json"))
+func partialLayoutIntact(ctx context.Context, fsys fs.FS) bool {
+	raw, err := fs.ReadFile(fsys, "index.json")
 	if err != nil {
 		return false
 	}
@@ -99,8 +110,8 @@ func partialLayoutIntact(ctx context.Context, dir string) bool {
 	if err != nil || idx.Index == nil {
 		return false
 	}
-	blobs := filepath.Join(dir, "blobs", "sha256")
-	entries, err := os.ReadDir(blobs)
+	const blobs = "blobs/sha256"
+	entries, err := fs.ReadDir(fsys, blobs)
 	if err != nil {
 		return false
 	}
@@ -110,7 +121,7 @@ func partialLayoutIntact(ctx context.Context, dir string) bool {
 			continue
 		}
 		d := manifest.Digest("sha256:" + e.Name())
-		if !e.Type().IsRegular() || d.Validate() != nil || fileHashes(ctx, filepath.Join(blobs, e.Name()), d) != nil {
+		if !e.Type().IsRegular() || d.Validate() != nil || fileHashes(ctx, fsys, blobs+"/"+e.Name(), d) != nil {
 			return false
 		}
 		have[d] = true
@@ -123,17 +134,17 @@ func partialLayoutIntact(ctx context.Context, dir string) bool {
 	return true
 }
 
-// fileHashes fails unless the file at path has digest d.
-func fileHashes(ctx context.Context, path string, d manifest.Digest) error {
-	return readFile(path, func(size int64, r io.Reader) error {
+// fileHashes fails unless the file name in fsys has digest d.
+func fileHashes(ctx context.Context, fsys fs.FS, name string, d manifest.Digest) error {
+	return readFile(fsys, name, func(size int64, r io.Reader) error {
 		_, err := iobuf.Copy(io.Discard, manifest.VerifyReadCloser(io.NopCloser(iobuf.ContextReader(ctx, r)), manifest.Descriptor{Digest: d, Size: size}))
 		return err
 	})
 }
 
-// readFile hands the file at path, and its size, to read.
-func readFile(path string, read func(size int64, r io.Reader) error) error {
-	f, err := os.Open(path)
+// readFile hands the file name in fsys, and its size, to read.
+func readFile(fsys fs.FS, name string, read func(size int64, r io.Reader) error) error {
+	f, err := fsys.Open(name)
 	if err != nil {
 		return err
 	}
@@ -142,28 +153,30 @@ func readFile(path string, read func(size int64, r io.Reader) error) error {
 	if err != nil {
 		return err
 	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", name)
+	}
 	if err := read(fi.Size(), f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }
 
-// writeTarFile writes the partial layout data of out, which is at
-// dataPath, as a tar into a new file in it, then names that file name in
-// out.
-func writeTarFile(out *safefile.Dir, name, data, dataPath string, sync bool) (err error) {
-	tmp := data + "/.skiff-archive"
-	f, err := out.Create(tmp, 0o644)
+// writeTarFile writes the partial layout sub, which is data in out, as a
+// tar into a new file in sub, then names that file name in out.
+func writeTarFile(out, sub *safefile.Dir, name, data string, sync bool) (err error) {
+	const tmp = ".skiff-archive"
+	f, err := sub.Create(tmp, 0o644)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			out.Remove(tmp)
+			sub.Remove(tmp)
 		}
 	}()
-	if err = tarLayout(f, dataPath); err != nil {
+	if err = tarLayout(f, sub.Root().FS()); err != nil {
 		return err
 	}
 	if sync {
@@ -174,16 +187,16 @@ func writeTarFile(out *safefile.Dir, name, data, dataPath string, sync bool) (er
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return out.Commit(tmp, name, sync)
+	return out.Commit(data+"/"+tmp, name, sync)
 }
 
-// tarLayout writes the OCI layout in dir to w as a tar: oci-layout,
+// tarLayout writes the OCI layout in fsys to w as a tar: oci-layout,
 // index.json and every blob, in a fixed order with fixed metadata, so the
 // same layout always makes the same bytes. Hidden files (partial blobs,
 // the archive being written) are left out.
-func tarLayout(w io.Writer, dir string) error {
+func tarLayout(w io.Writer, fsys fs.FS) error {
 	names := []string{"oci-layout", "index.json"}
-	algs, err := os.ReadDir(filepath.Join(dir, "blobs"))
+	algs, err := fs.ReadDir(fsys, "blobs")
 	if err != nil {
 		return err
 	}
@@ -193,7 +206,7 @@ func tarLayout(w io.Writer, dir string) error {
 			continue
 		}
 		dirs = append(dirs, "blobs/"+a.Name())
-		blobs, err := os.ReadDir(filepath.Join(dir, "blobs", a.Name()))
+		blobs, err := fs.ReadDir(fsys, "blobs/"+a.Name())
 		if err != nil {
 			return err
 		}
@@ -212,16 +225,16 @@ func tarLayout(w io.Writer, dir string) error {
 		}
 	}
 	for _, name := range names {
-		if err := tarFile(tw, filepath.Join(dir, filepath.FromSlash(name)), name, mtime); err != nil {
+		if err := tarFile(tw, fsys, name, mtime); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
 }
 
-// tarFile streams the file at path into tw under name.
-func tarFile(tw *tar.Writer, path, name string, mtime time.Time) error {
-	return readFile(path, func(size int64, r io.Reader) error {
+// tarFile streams the file name in fsys into tw under its name.
+func tarFile(tw *tar.Writer, fsys fs.FS, name string, mtime time.Time) error {
+	return readFile(fsys, name, func(size int64, r io.Reader) error {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: mtime}); err != nil {
 			return err
 		}

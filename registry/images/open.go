@@ -150,6 +150,7 @@ type Source struct {
 	Root manifest.Descriptor
 
 	archive *tarball.Reader // an archive's Store
+	layout  *layout.Layout  // a layout's Store
 }
 
 // OpenSource opens loc for reading and resolves the manifest or index it
@@ -172,9 +173,10 @@ func OpenSource(ctx context.Context, loc Location, opts *Options) (*Source, erro
 		if err != nil {
 			return nil, err
 		}
-		src.Store = l
+		src.Store, src.layout = l, l
 		if loc.Name == "" {
 			if err := src.soleEntry(ctx, l); err != nil {
+				src.Close()
 				return nil, err
 			}
 			return src, nil
@@ -254,20 +256,26 @@ func attachedEntry(ctx context.Context, f manifest.Fetcher, d manifest.Descripto
 }
 
 // Close releases the file an archive's Source holds, and the
-// decompressed copy of a compressed one; Store fails after it. It does
-// nothing for a registry or a layout.
+// decompressed copy of a compressed one, or the directory a layout's
+// holds; Store fails after it. It does nothing for a registry.
 func (s *Source) Close() error {
-	if s.archive == nil {
-		return nil
+	switch {
+	case s.archive != nil:
+		return s.archive.Close()
+	case s.layout != nil:
+		return s.layout.Close()
 	}
-	return s.archive.Close()
+	return nil
 }
 
 // fetcher is where the images and indexes opened from s read their
 // blobs: Store, owned by them when it is an archive (see Image.Close).
 func (s *Source) fetcher() manifest.Fetcher {
-	if s.archive != nil {
+	switch {
+	case s.archive != nil:
 		return ownedArchive{s.archive}
+	case s.layout != nil:
+		return ownedLayout{s.layout}
 	}
 	return s.Store
 }
@@ -276,10 +284,17 @@ func (s *Source) fetcher() manifest.Fetcher {
 // holds, and closes on Close.
 type ownedArchive struct{ *tarball.Reader }
 
+// ownedLayout is a layout that an Image or Index opened by location
+// holds, and closes on Close.
+type ownedLayout struct{ *layout.Layout }
+
 // closeBase closes base if an Image or Index opened by location owns it.
 func closeBase(base manifest.Fetcher) error {
-	if a, ok := base.(ownedArchive); ok {
-		return a.Reader.Close()
+	switch b := base.(type) {
+	case ownedArchive:
+		return b.Reader.Close()
+	case ownedLayout:
+		return b.Layout.Close()
 	}
 	return nil
 }

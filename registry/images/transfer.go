@@ -106,6 +106,12 @@ func (s *Source) copyTo(ctx context.Context, dst Location, platforms []manifest.
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
+	root, err := s.copyGraph(ctx, store, dst, tag, platforms, o)
+	return root, done(err)
+}
+
+// copyGraph copies s's graph into store, named tag, as copyTo does.
+func (s *Source) copyGraph(ctx context.Context, store manifest.Store, dst Location, tag string, platforms []manifest.Platform, o *Options) (manifest.Descriptor, error) {
 	if tag == "" && dst.Kind == KindOCI {
 		tag = defaultTag(s.Location)
 	}
@@ -118,10 +124,7 @@ func (s *Source) copyTo(ctx context.Context, dst Location, platforms []manifest.
 		return root, err
 	}
 	copts := &CopyOptions{Platforms: platforms, Tag: tag, Jobs: o.Jobs, Progress: o.Progress, Referrers: o.Referrers}
-	if err := CopyGraph(ctx, store, s.Store, g, copts); err != nil {
-		return root, err
-	}
-	return root, done()
+	return root, CopyGraph(ctx, store, s.Store, g, copts)
 }
 
 // walk walks the graph s's root heads, converted to OCI media types when
@@ -151,18 +154,23 @@ func checkDigest(dst Location, root manifest.Descriptor) error {
 
 // destination opens a registry repository or a layout for writing, and
 // returns the tag dst gives and what to do once the write succeeded.
-func (o *Options) destination(dst Location) (manifest.Store, string, func() error, error) {
+func (o *Options) destination(dst Location) (manifest.Store, string, func(error) error, error) {
 	if dst.Kind == KindRegistry {
 		repo := o.Client.Repository(dst.Ref)
 		repo.WillPush()
-		return repo, dst.Ref.Tag, func() error { return nil }, nil
+		return repo, dst.Ref.Tag, func(err error) error { return err }, nil
 	}
 	l, err := CreateLayout(dst.Path, o)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	// What interrupted copies into the layout left is of no more use.
-	done := func() error { _, err := l.RemovePartials(0); return err }
+	done := func(err error) error {
+		if err == nil {
+			_, err = l.RemovePartials(0)
+		}
+		return errors.Join(err, l.Close())
+	}
 	return l, dst.Name, done, nil
 }
 
@@ -179,13 +187,21 @@ func CreateLayout(dir string, opts *Options) (*layout.Layout, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.SyncBlobs = opts.Sync
-	if age, ok := opts.maxAge(); ok {
-		if _, err := l.RemovePartials(age); err != nil {
-			return nil, err
-		}
+	if err := readyLayout(l, opts); err != nil {
+		l.Close()
+		return nil, err
 	}
 	return l, nil
+}
+
+// readyLayout sets l up to be copied into as CreateLayout does.
+func readyLayout(l *layout.Layout, opts *Options) error {
+	l.SyncBlobs = opts.Sync
+	if age, ok := opts.maxAge(); ok {
+		_, err := l.RemovePartials(age)
+		return err
+	}
+	return nil
 }
 
 // defaultTag names an image copied into a layout without a tag: the

@@ -82,16 +82,29 @@ func (t *sessionTable) openDir() (*safefile.Dir, error) {
 	return t.d, err
 }
 
+// emptyGrace is how long a session that received no byte is kept when
+// the table is full and a new session needs its room: clients open
+// sessions ahead of need (skiff's copy opens one while it fetches) and
+// some never use them.
+const emptyGrace = time.Minute
+
 // create opens a session for repo with an empty file, after removing the
-// expired sessions; beyond the limit it returns errTooManySessions.
+// expired sessions. At the limit it takes the room of the session that
+// received no byte and was idle longest, past emptyGrace; failing that
+// it returns errTooManySessions.
 func (t *sessionTable) create(repo string) (*session, error) {
 	t.expire()
 	up := &session{id: newUUID(), repo: repo, secret: randomHex(12), sha: sha256.New(), used: t.now()}
 	up.path = filepath.Join(t.dir, up.id)
-	t.mu.Lock()
-	if t.max > 0 && len(t.m) >= t.max {
+	for tries := 0; ; tries++ {
+		t.mu.Lock()
+		if t.max <= 0 || len(t.m) < t.max {
+			break
+		}
 		t.mu.Unlock()
-		return nil, errTooManySessions
+		if tries == 3 || !t.evictEmpty() {
+			return nil, errTooManySessions
+		}
 	}
 	t.m[up.id] = up // the id is unknown to anyone yet: no request can find it early
 	t.mu.Unlock()
@@ -225,18 +238,54 @@ func (t *sessionTable) expire() int {
 	return n
 }
 
-// retryAfter is how long until the first session expires, at least a
-// second and at most a minute: what a client refused for lack of room
-// should wait.
+// evictEmpty removes the session that received no byte and was idle
+// longest, if it was idle past emptyGrace (or its idle timeout, when
+// shorter), and reports whether it removed one.
+func (t *sessionTable) evictEmpty() bool {
+	var oldest *session
+	for _, up := range t.list() {
+		if !up.mu.TryLock() {
+			continue // in use
+		}
+		if !up.gone && up.size == 0 && t.now().Sub(up.used) >= t.grace() && (oldest == nil || up.used.Before(oldest.used)) {
+			oldest = up
+		}
+		up.mu.Unlock()
+	}
+	if oldest == nil || !oldest.mu.TryLock() {
+		return false
+	}
+	defer oldest.mu.Unlock()
+	if oldest.gone || oldest.size != 0 {
+		return false
+	}
+	t.remove(oldest)
+	return true
+}
+
+// grace is how long an empty session keeps its room against new ones.
+func (t *sessionTable) grace() time.Duration {
+	if t.idle >= 0 {
+		return min(emptyGrace, t.idle)
+	}
+	return emptyGrace
+}
+
+// retryAfter is how long until the first session expires or, for one
+// that received no byte, may give its room to a new one: at least a
+// second and at most a minute. It is what a client refused for lack of
+// room should wait.
 func (t *sessionTable) retryAfter() time.Duration {
 	wait := time.Minute
-	if t.idle < 0 {
-		return wait
-	}
 	now := t.now()
 	for _, up := range t.list() {
 		if up.mu.TryLock() {
-			wait = min(wait, up.used.Add(t.idle).Sub(now))
+			switch {
+			case up.size == 0:
+				wait = min(wait, up.used.Add(t.grace()).Sub(now))
+			case t.idle >= 0:
+				wait = min(wait, up.used.Add(t.idle).Sub(now))
+			}
 			up.mu.Unlock()
 		}
 	}

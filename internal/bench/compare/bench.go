@@ -113,6 +113,11 @@ func (h *harness) bench(ctx context.Context) (*results, error) {
 			return nil, err
 		}
 	}
+	if h.want["serve-sync"] {
+		if err := h.serveSyncs(ctx, res); err != nil {
+			return nil, err
+		}
+	}
 	if h.want["stall"] {
 		if err := h.stalls(ctx, res); err != nil {
 			return nil, err

@@ -14,8 +14,9 @@
 // a terminal, /dev/null and a pipe, and skiff's progress kinds), wan
 // (through the links), scale (a 4.3 GB image, 300 layers, 20 images at
 // once; in the first -scale-runs runs only), sync, resume (a pull killed
-// at half and run again) and stall (a pull through a link that stops
-// sending mid-blob).
+// at half and run again), stall (a pull through a link that stops
+// sending mid-blob) and serve (skiff sync of 1,000 tags into skiff
+// registry serve and into distribution).
 //
 // crane and regctl are installed at pinned versions into a temporary GOBIN
 // unless -crane and -regctl (or $CRANE and $REGCTL) name binaries; skopeo
@@ -87,9 +88,10 @@ var opGroups = []struct {
 	{groupSync, []string{"sync", "sync-again"}},
 	{groupResume, []string{"resume"}},
 	{groupStall, []string{"stall"}},
+	{groupServe, []string{"serve-sync"}},
 }
 
-const defaultOps = "main,stderr,wan,scale,sync,resume,stall"
+const defaultOps = "main,stderr,wan,scale,sync,resume,stall,serve"
 
 func opsHelp() string {
 	var parts []string
