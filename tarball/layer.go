@@ -48,6 +48,14 @@ type LayerOptions struct {
 	// TempDir is where LayerFromDir, LayerFromFiles and LayerFromTar put the
 	// layer file; "" means os.TempDir(). LayerFromFile writes no file.
 	TempDir string
+
+	// Prefix, if set, puts what LayerFromDir and AddDir read from a
+	// directory under that slash-separated relative name, the directory
+	// itself first ("conf/", then "conf/app.toml"), and writes files that
+	// share an inode whole each time rather than as hard links: a
+	// directory packed as oras packs one, for `oras pull` to unpack
+	// (package registry/artifact). "" and "." mean no prefix.
+	Prefix string
 }
 
 // compressed reports whether the media type calls for gzip, or an error

@@ -34,6 +34,8 @@ var allowed = map[string][]string{
 	"registry/cosign": {"reference", "manifest", "registry", "registry/images"},
 	// Test images are images: made in memory, opened through the front door.
 	"registry/images/imagestest": {"manifest", "registry/images"},
+	// Artifacts are files pushed and pulled through the front door.
+	"registry/artifact": {"reference", "manifest", "registry", "layout", "tarball", "registry/images"},
 }
 
 // testOnly are internal packages that product code must never import.

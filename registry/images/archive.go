@@ -128,6 +128,9 @@ func writeArchive(ctx context.Context, srcs []*Source, dst Location, p manifest.
 		if err != nil {
 			return manifest.Descriptor{}, err
 		}
+		if err := imagesOnly(s.Location.String(), doc); err != nil && dst.Kind == KindDockerArchive {
+			return manifest.Descriptor{}, err
+		}
 		imgs = append(imgs, tarball.Entry{Tags: archiveTags(s.Location, dst, len(srcs)), Manifest: doc, Fetcher: s.Store})
 	}
 	if err := writeTarball(ctx, dst, imgs, o); err != nil {
@@ -186,6 +189,11 @@ func Write(ctx context.Context, img *Image, dst string, opts *Options) (manifest
 		return desc, err
 	}
 	opts = opts.withClient()
+	if doc, err := img.Manifest(); err == nil && loc.Kind == KindDockerArchive {
+		if err := imagesOnly("the image", doc); err != nil {
+			return desc, err
+		}
+	}
 	if loc.isArchive() {
 		return desc, writeTarball(ctx, loc, []tarball.Entry{{Tags: nameOf(loc), Source: img}}, opts)
 	}
