@@ -14,27 +14,8 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/auth"
+	"github.com/skiffoci/skiff/internal/testtool"
 )
-
-// clock is a settable time source for Transport.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // tokenRequest is what a tokenServer saw.
 type tokenRequest struct {
@@ -306,8 +287,8 @@ func do(t *testing.T, c *http.Client, method, u string, body io.Reader) (int, st
 }
 
 // newTransport returns a Transport for reg's host with the credential c.
-func newTransport(reg *registry, c auth.Credential, base http.RoundTripper) (*auth.Transport, *clock) {
-	clk := newClock()
+func newTransport(reg *registry, c auth.Credential, base http.RoundTripper) (*auth.Transport, *testtool.Clock) {
+	clk := testtool.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	var send auth.RoundTripFunc
 	if base != nil {
 		send = base.RoundTrip

@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,7 +20,8 @@ import (
 // http.RoundTripper's RoundTrip method does; pass rt.RoundTrip to use an
 // http.RoundTripper rt. skiff chains transports with functions, never
 // calling RoundTrip through the interface, so that its binary does not
-// carry net/http's Transport (see internal/h1client).
+// carry net/http's Transport: skiff sends requests with an HTTP/1.1
+// client of its own.
 type RoundTripFunc func(*http.Request) (*http.Response, error)
 
 // Transport is an http.RoundTripper that authenticates requests to
@@ -33,6 +36,9 @@ type RoundTripFunc func(*http.Request) (*http.Response, error)
 // than the hop before it is sent with no Authorization at all, whoever
 // set it. A request that already carries an Authorization header is sent
 // as it is.
+//
+// Credentials are kept for CredentialTTL; a 401 to a request sent with a
+// kept credential asks the Keychain again before anything else.
 //
 // For a registry host, a Transport answers a 401 once per request: with
 // basic credentials for a Basic challenge, or with a token from the realm
@@ -60,9 +66,18 @@ type Transport struct {
 	// proxies from the environment. Token requests go through Base as
 	// well.
 	Base RoundTripFunc
-	// Credentials finds the credential of a registry host. It is asked
-	// once per host for the life of the Transport. Nil means anonymous.
+	// Credentials finds the credential of a registry host. Nil means
+	// anonymous. What it answers is used for CredentialTTL, then asked
+	// again; and a 401 to a request authorized with a credential from
+	// before this request asks it again at once, so that a credential
+	// helper's rotated secrets reach a long-lived Transport.
 	Credentials Keychain
+	// CredentialTTL is how long a credential found by Credentials is
+	// used before Credentials is asked again; zero means
+	// DefaultCredentialTTL, a negative value asks for every request. A
+	// refresh token the token server rotated keeps replacing the one
+	// Credentials still answers.
+	CredentialTTL time.Duration
 	// Now is the clock tokens expire by; nil means time.Now.
 	Now func() time.Time
 	// ClientID is sent as client_id in OAuth2 token requests; "" means
@@ -73,9 +88,14 @@ type Transport struct {
 	hosts      map[string]bool
 	scopes     map[string]scopeSet
 	challenges map[string]Challenge
-	creds      map[string]*flight[Credential]
+	creds      map[string]*flight[cachedCredential]
+	rotated    map[string]rotation
 	tokens     map[string]*flight[token]
 }
+
+// DefaultCredentialTTL is how long a Transport uses a credential before
+// it asks its Keychain again, unless CredentialTTL says otherwise.
+const DefaultCredentialTTL = 5 * time.Minute
 
 // AddHost declares host (a host name and optional port, or a server URL)
 // to be a registry: requests to it are authenticated with its credential.
@@ -106,7 +126,8 @@ func (t *Transport) init() {
 		t.hosts = map[string]bool{}
 		t.scopes = map[string]scopeSet{}
 		t.challenges = map[string]Challenge{}
-		t.creds = map[string]*flight[Credential]{}
+		t.creds = map[string]*flight[cachedCredential]{}
+		t.rotated = map[string]rotation{}
 		t.tokens = map[string]*flight[token]{}
 	}
 }
@@ -145,12 +166,15 @@ func (t *Transport) isRegistry(host string) bool {
 
 // attempt is the authentication state of one RoundTrip.
 type attempt struct {
-	host   string   // normalized registry host
-	scheme string   // scheme of the registry request
-	scopes scopeSet // scopes the request needs
-	authz  string   // Authorization value last sent, "" if none
-	token  string   // bearer token last sent, "" if none
-	fresh  bool     // token was fetched, not taken from the cache
+	host    string     // normalized registry host
+	urlHost string     // the request's host, as the Keychain is asked
+	scheme  string     // scheme of the registry request
+	scopes  scopeSet   // scopes the request needs
+	authz   string     // Authorization value last sent, "" if none
+	token   string     // bearer token last sent, "" if none
+	fresh   bool       // token was fetched, not taken from the cache
+	cred    Credential // the credential authz came from
+	cached  bool       // cred came from the cache, not from this request's Keychain lookup
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -164,18 +188,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Header.Get("Authorization") != "" || !t.isRegistry(host) {
 		return t.base()(req)
 	}
-	a := &attempt{host: host, scheme: req.URL.Scheme, scopes: requestScopes(req)}
+	a := &attempt{host: host, urlHost: req.URL.Host, scheme: req.URL.Scheme, scopes: requestScopes(req)}
 	t.mu.Lock()
 	a.scopes.mergeKnown(t.scopes[host])
 	t.mu.Unlock()
-	if err := t.authorize(req.Context(), a, req.URL.Host); err != nil {
+	if err := t.authorize(req.Context(), a); err != nil {
 		closeBody(req)
 		return nil, err
 	}
 	resp, err := t.send(req, a.authz, false)
 	for n := 0; err == nil && resp.StatusCode == http.StatusUnauthorized && n < 2; n++ {
 		var again bool
-		if again, err = t.reauthorize(req.Context(), a, req.URL.Host, resp); err != nil || !again || !replayable(req) {
+		if again, err = t.reauthorize(req.Context(), a, resp); err != nil || !again || !replayable(req) {
 			break
 		}
 		drain(resp)
@@ -238,11 +262,11 @@ func (t *Transport) send(req *http.Request, authz string, again bool) (*http.Res
 
 // authorize chooses the Authorization of a request before it is first
 // sent: the registry token, or what the host's last challenge asked for.
-func (t *Transport) authorize(ctx context.Context, a *attempt, urlHost string) error {
-	cred, err := t.credential(ctx, a.host, urlHost)
-	if err != nil {
+func (t *Transport) authorize(ctx context.Context, a *attempt) error {
+	if err := t.credential(ctx, a); err != nil {
 		return err
 	}
+	cred := a.cred
 	if cred.RegistryToken != "" {
 		a.authz, a.token = "Bearer "+cred.RegistryToken, cred.RegistryToken
 		return nil
@@ -257,7 +281,7 @@ func (t *Transport) authorize(ctx context.Context, a *attempt, urlHost string) e
 		a.authz = basicAuth(cred)
 		return nil
 	}
-	tok, fetched, err := t.token(ctx, a, ch, cred)
+	tok, fetched, err := t.token(ctx, a, ch)
 	if err != nil {
 		return err
 	}
@@ -266,8 +290,9 @@ func (t *Transport) authorize(ctx context.Context, a *attempt, urlHost string) e
 }
 
 // reauthorize answers the 401 resp. It reports whether the request should
-// be sent again with a.authz.
-func (t *Transport) reauthorize(ctx context.Context, a *attempt, urlHost string, resp *http.Response) (bool, error) {
+// be sent again with a.authz. A 401 to credentials from the cache asks
+// the Keychain again first: they may be what expired.
+func (t *Transport) reauthorize(ctx context.Context, a *attempt, resp *http.Response) (bool, error) {
 	ch, ok, err := pickChallenge(resp.Header)
 	if err != nil || !ok {
 		return false, err
@@ -275,30 +300,39 @@ func (t *Transport) reauthorize(ctx context.Context, a *attempt, urlHost string,
 	t.mu.Lock()
 	t.challenges[a.host] = ch
 	t.mu.Unlock()
-	cred, err := t.credential(ctx, a.host, urlHost)
-	if err != nil {
+	sent := a.cred
+	if a.authz != "" && a.cached {
+		t.forgetCredential(a.host, sent)
+	}
+	if err := t.credential(ctx, a); err != nil {
 		return false, err
 	}
-	if ch.Scheme == "basic" {
+	cred := a.cred
+	switch {
+	case ch.Scheme == "basic":
 		authz := basicAuth(cred)
-		again := authz != "" && a.authz == ""
+		again := authz != "" && authz != a.authz
 		a.authz = authz
 		return again, nil
+	case cred.RegistryToken != "":
+		again := cred.RegistryToken != a.token
+		a.authz, a.token = "Bearer "+cred.RegistryToken, cred.RegistryToken
+		return again, nil
+	case ch.Params["realm"] == "":
+		return false, nil // nowhere to exchange the credential
 	}
-	if cred.RegistryToken != "" || ch.Params["realm"] == "" {
-		return false, nil // nothing to exchange, or nowhere to exchange it
-	}
-	return t.rebearer(ctx, a, ch, cred)
+	return t.rebearer(ctx, a, ch, cred != sent)
 }
 
 // rebearer gets a token for a Bearer challenge to a request: a new one
-// when the token sent was cached and the scopes are the same, one with
-// the combined scopes when the challenge names more.
-func (t *Transport) rebearer(ctx context.Context, a *attempt, ch Challenge, cred Credential) (bool, error) {
+// when the token sent was cached or the credential changed and the
+// scopes are the same, one with the combined scopes when the challenge
+// names more.
+func (t *Transport) rebearer(ctx context.Context, a *attempt, ch Challenge, newCred bool) (bool, error) {
 	grown := a.scopes.clone()
 	grown.add(ch.Params["scope"])
 	same := grown.key() == a.scopes.key()
-	if a.fresh && same {
+	if a.fresh && same && !newCred {
 		return false, nil
 	}
 	t.mu.Lock()
@@ -308,7 +342,7 @@ func (t *Transport) rebearer(ctx context.Context, a *attempt, ch Challenge, cred
 	}
 	t.mu.Unlock()
 	a.scopes = grown
-	tok, _, err := t.token(ctx, a, ch, cred)
+	tok, _, err := t.token(ctx, a, ch)
 	if err != nil {
 		return false, err
 	}
@@ -342,16 +376,52 @@ func basicAuth(c Credential) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))
 }
 
-// credential looks the credential of host up once for the life of t.
-func (t *Transport) credential(ctx context.Context, host, urlHost string) (Credential, error) {
+// cachedCredential is a Keychain's answer and when it stops being used.
+type cachedCredential struct {
+	cred    Credential
+	expires time.Time
+}
+
+// rotation is a refresh token the token server replaced: from, as the
+// Keychain answers it, is sent as to.
+type rotation struct{ from, to string }
+
+// credential sets a.cred to the credential of a's host: the cached one
+// while it is younger than CredentialTTL, else the Keychain's answer.
+func (t *Transport) credential(ctx context.Context, a *attempt) error {
 	if t.Credentials == nil {
-		return Credential{}, nil
+		return nil
 	}
-	always := func(Credential) bool { return true }
-	c, _, err := share(ctx, &t.mu, t.creds, host, always, func() (Credential, error) {
-		return t.Credentials.Get(ctx, strings.ToLower(urlHost))
+	ttl := cmp.Or(t.CredentialTTL, DefaultCredentialTTL)
+	valid := func(c cachedCredential) bool { return t.now().Before(c.expires) }
+	c, fetched, err := share(ctx, &t.mu, t.creds, a.host, valid, func() (cachedCredential, error) {
+		start := t.now()
+		cred, err := t.Credentials.Get(ctx, strings.ToLower(a.urlHost))
+		if err != nil {
+			return cachedCredential{}, err
+		}
+		t.mu.Lock()
+		if r, ok := t.rotated[a.host]; ok && cred.IdentityToken == r.from {
+			cred.IdentityToken = r.to
+		}
+		t.mu.Unlock()
+		return cachedCredential{cred: cred, expires: start.Add(ttl)}, nil
 	})
-	return c, err
+	if err != nil {
+		return err
+	}
+	a.cred, a.cached = c.cred, !fetched
+	return nil
+}
+
+// forgetCredential drops host's cached credential if it is still sent,
+// so that the next lookup asks the Keychain.
+func (t *Transport) forgetCredential(host string, sent Credential) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f := t.creds[host]; f != nil && isDone(f.done) && f.err == nil && f.val.cred == sent {
+		delete(t.creds, host)
+	}
 }
 
 func (t *Transport) tokenKey(a *attempt) string { return a.host + " " + a.scopes.key() }
@@ -363,8 +433,25 @@ func (t *Transport) dropTokenLocked(key, value string) {
 }
 
 // token returns a valid token for a's host and scopes, from the cache or
-// from the challenge's realm.
-func (t *Transport) token(ctx context.Context, a *attempt, ch Challenge, cred Credential) (string, bool, error) {
+// from the challenge's realm. When the token server refuses a credential
+// from the cache with a 401, the Keychain is asked again and, if its
+// answer changed, the token asked for once more.
+func (t *Transport) token(ctx context.Context, a *attempt, ch Challenge) (string, bool, error) {
+	tok, fetched, err := t.tokenWith(ctx, a, ch, a.cred)
+	var te *TokenError
+	if err == nil || !a.cached || !errors.As(err, &te) || te.StatusCode != http.StatusUnauthorized {
+		return tok, fetched, err
+	}
+	sent := a.cred
+	t.forgetCredential(a.host, sent)
+	if cerr := t.credential(ctx, a); cerr != nil || a.cred == sent {
+		return tok, fetched, err
+	}
+	return t.tokenWith(ctx, a, ch, a.cred)
+}
+
+// tokenWith is token with the credential cred.
+func (t *Transport) tokenWith(ctx context.Context, a *attempt, ch Challenge, cred Credential) (string, bool, error) {
 	realm, err := checkRealm(ch.Params["realm"], a.scheme)
 	if err != nil {
 		return "", false, err
@@ -382,7 +469,7 @@ func (t *Transport) token(ctx context.Context, a *attempt, ch Challenge, cred Cr
 			return token{}, err
 		}
 		if resp.RefreshToken != "" && cred.IdentityToken != "" {
-			t.rotateRefreshToken(a.host, resp.RefreshToken)
+			t.rotateRefreshToken(a.host, cred.IdentityToken, resp.RefreshToken)
 		}
 		return newToken(resp.value(), start, resp.lifetime()), nil
 	})
@@ -409,20 +496,27 @@ func (t *Transport) sweepTokens() {
 	}
 }
 
-// rotateRefreshToken keeps the refresh token a token server sent back for
-// the next token request to the same host.
-func (t *Transport) rotateRefreshToken(host, refresh string) {
+// rotateRefreshToken keeps the refresh token a token server sent back,
+// in place of sent, for the next token request to the same host, and for
+// as long as the Keychain answers the token it replaced.
+func (t *Transport) rotateRefreshToken(host, sent, refresh string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if f := t.creds[host]; f != nil && isDone(f.done) && f.err == nil {
+	from := sent
+	if r, ok := t.rotated[host]; ok && r.to == sent {
+		from = r.from
+	}
+	t.rotated[host] = rotation{from: from, to: refresh}
+	if f := t.creds[host]; f != nil && isDone(f.done) && f.err == nil && f.val.cred.IdentityToken == sent {
 		c := f.val
-		c.IdentityToken = refresh
-		t.creds[host] = &flight[Credential]{done: f.done, val: c}
+		c.cred.IdentityToken = refresh
+		t.creds[host] = &flight[cachedCredential]{done: f.done, val: c}
 	}
 }
 
 // tokenDo sends a token request through Base, following the token
-// server's redirects, but never from https to http.
+// server's redirects, but never from https to http, and never with the
+// body (a refresh token) to another host.
 func (t *Transport) tokenDo(req *http.Request) (*http.Response, error) {
 	return h1client.Do(t.base(), req, func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 5 {
@@ -430,6 +524,9 @@ func (t *Transport) tokenDo(req *http.Request) (*http.Response, error) {
 		}
 		if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
 			return errors.New("auth: token server redirected from https to http")
+		}
+		if req.Body != nil && req.Body != http.NoBody && !sameOrigin(via[0].URL, req.URL) {
+			return fmt.Errorf("auth: token server redirected a refresh-token request to %s, another host", RedactURL(req.URL))
 		}
 		return nil
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -43,7 +44,7 @@ func TestFetchTruncatedBlob(t *testing.T) {
 		t.Fatalf("Exists of a truncated blob = %v, %v", ok, err)
 	}
 	push(t, l, b) // a push repairs it
-	if got := fetchAll(t, l, b.desc); string(got) != "hello" {
+	if got := testtool.FetchAll(t, l, b.desc); string(got) != "hello" {
 		t.Fatalf("after repair: %q", got)
 	}
 }

@@ -21,15 +21,20 @@
 // written to a temporary file in the same directory, verified against their
 // descriptor while they stream, synced and only then renamed into place, so
 // no unverified or partial file ever appears under a final name. index.json
-// is replaced the same way. Every file is written through the layout's
-// directory opened as an [os.Root], so no name resolves outside it; a
-// temporary file is created with O_EXCL, and a partial blob or its
-// checkpoints are continued only when they are regular files of the user
-// running skiff with one link. Anything else found under a name skiff
-// gives its own files (a symbolic link, a FIFO, another user's file) is
-// removed without being followed. Reads refuse blobs that are not regular files:
-// symbolic links, FIFOs, devices and directories. Every read is verified,
-// and index.json is read with a size limit and parsed strictly.
+// is replaced the same way. Every file is read and written through the
+// layout's directory, opened as an [os.Root] once, when the Layout is
+// opened, and kept to its Close: no name resolves outside it, and a
+// directory renamed or replaced by a link meanwhile does not move the Layout
+// elsewhere. A temporary file is created with O_EXCL, and a partial blob or
+// its checkpoints are continued only when they are regular files of the user
+// running skiff with one link. Anything else found under a name skiff gives
+// its own files (a symbolic link, a FIFO, another user's file) is removed
+// without being followed. A blob already under its name is trusted unread
+// only when it is the effective user's, with one link, and writable by no
+// one else; another's is hashed first, and replaced (and reported) when it
+// is not the blob. Reads refuse blobs that are not regular files: symbolic
+// links, FIFOs, devices and directories. Every read is verified, and
+// index.json is read with a size limit and parsed strictly.
 //
 // The specifications implemented here:
 //   - image layout: https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/skiffoci/skiff/internal/safefile"
@@ -58,61 +57,38 @@ func checkRegular(name string, info fs.FileInfo) error {
 	if info.Mode().IsRegular() {
 		return nil
 	}
-	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: it is %s", ErrNotRegular, kind(info.Mode()))}
+	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: it is %s", ErrNotRegular, safefile.Kind(info.Mode()))}
 }
 
-func kind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&(fs.ModeDevice|fs.ModeCharDevice) != 0:
-		return "a device"
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	}
-	return "irregular"
-}
+// rootFS is the layout's directory as an fs.FS, through the os.Root the
+// Layout keeps: no name resolves outside it, and Open neither follows a
+// symbolic link in the last element of a name nor blocks on a FIFO, where
+// the system allows.
+type rootFS struct{ root *os.Root }
 
-// dirFS is os.DirFS, except that Open neither follows a symbolic link in
-// the last element of a name nor blocks on a FIFO, where the system allows.
-type dirFS string
-
-func (d dirFS) Open(name string) (fs.File, error) {
-	p, err := d.join("open", name)
-	if err != nil {
+func (r rootFS) Open(name string) (fs.File, error) {
+	if err := validName("open", name); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(p, os.O_RDONLY|openFlags, 0)
+	f, err := r.root.OpenFile(name, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-func (d dirFS) Lstat(name string) (fs.FileInfo, error) {
-	p, err := d.join("lstat", name)
-	if err != nil {
+func (r rootFS) Lstat(name string) (fs.FileInfo, error) {
+	if err := validName("lstat", name); err != nil {
 		return nil, err
 	}
-	return os.Lstat(p)
+	return r.root.Lstat(name)
 }
 
-func (d dirFS) join(op, name string) (string, error) {
+func validName(op, name string) error {
 	if !fs.ValidPath(name) || strings.Contains(name, `\`) {
-		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+		return &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
-	return filepath.Join(string(d), filepath.FromSlash(name)), nil
-}
-
-// open opens the layout's directory, through which every file of the
-// layout is written: no name resolves outside it, and none is followed
-// through a symbolic link in its last element (see internal/safefile).
-func (l *Layout) open() (*safefile.Dir, error) {
-	return safefile.OpenDir(l.dir)
+	return nil
 }
 
 // writeAtomic writes the file name in the directory dir of the layout
@@ -120,12 +96,7 @@ func (l *Layout) open() (*safefile.Dir, error) {
 // name. When write or any later step fails, the temporary file is removed
 // and nothing appears under name.
 func (l *Layout) writeAtomic(dir, name string, sync bool, write func(io.Writer) error) error {
-	d, err := l.open()
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Replace(path.Join(dir, name), 0o644, sync, write)
+	return l.d.Replace(path.Join(dir, name), 0o644, sync, write)
 }
 
 // writeBlob writes the blob desc names in dir under its hex name, as

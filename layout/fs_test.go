@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -48,7 +49,7 @@ func TestFromMapFS(t *testing.T) {
 		if err != nil || d.Digest != want.desc.Digest {
 			t.Fatalf("resolve %s: %v, %v", tag, d.Digest, err)
 		}
-		if got := fetchAll(t, r, d); !bytes.Equal(got, want.data) {
+		if got := testtool.FetchAll(t, r, d); !bytes.Equal(got, want.data) {
 			t.Fatalf("%s: content differs", tag)
 		}
 	}
@@ -56,7 +57,7 @@ func TestFromMapFS(t *testing.T) {
 		if ok, err := r.Exists(ctx, b.desc); !ok || err != nil {
 			t.Fatalf("Exists %s = %v, %v", b.desc.Digest, ok, err)
 		}
-		fetchAll(t, r, b.desc)
+		testtool.FetchAll(t, r, b.desc)
 	}
 	absent := manifest.DescriptorFor(manifest.MediaTypeOCILayer, []byte("absent"))
 	if _, err := r.Fetch(ctx, absent); !errors.Is(err, manifest.ErrNotFound) {

@@ -1,7 +1,6 @@
 package layout_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -11,11 +10,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -38,68 +37,22 @@ func (im image) blobs() []blob {
 	return append(append([]blob{im.config}, im.layers...), im.manifest)
 }
 
-// tarOf returns an uncompressed tar of files, written deterministically.
-func tarOf(t testing.TB, files map[string]string) []byte {
-	t.Helper()
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, n := range names {
-		hdr := &tar.Header{Name: n, Mode: 0o755, Size: int64(len(files[n])), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, files[n]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func gzipOf(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // buildImage makes a linux image for arch with one layer holding files,
 // gzip-compressed when compress is set.
 func buildImage(t testing.TB, arch string, files map[string]string, compress bool) image {
 	t.Helper()
-	tarball := tarOf(t, files)
-	layer := blob{desc: manifest.DescriptorFor(manifest.MediaTypeOCILayer, tarball), data: tarball}
-	if compress {
-		gz := gzipOf(t, tarball)
-		layer = blob{desc: manifest.DescriptorFor(manifest.MediaTypeOCILayerGzip, gz), data: gz}
+	im, err := testimage.New(testimage.Options{
+		Tars:         [][]byte{testtool.Tar(t, testtool.Files(files, 0o755)...)},
+		Uncompressed: !compress, GzipLevel: gzip.DefaultCompression,
+		Platform: manifest.Platform{OS: "linux", Architecture: arch},
+		Env:      []string{"PATH=/usr/bin:/bin"}, Cmd: []string{"/hello"},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	cfg := manifest.Config{
-		Architecture: arch,
-		OS:           "linux",
-		Config:       manifest.RuntimeConfig{Env: []string{"PATH=/usr/bin:/bin"}, Cmd: []string{"/hello"}},
-		RootFS:       manifest.RootFS{Type: "layers", DiffIDs: []manifest.Digest{manifest.FromBytes(tarball)}},
-	}
-	config := jsonBlob(t, manifest.MediaTypeOCIConfig, cfg)
-	m := manifest.Manifest{
-		SchemaVersion: 2,
-		MediaType:     manifest.MediaTypeOCIManifest,
-		Config:        config.desc,
-		Layers:        []manifest.Descriptor{layer.desc},
-	}
-	return image{manifest: jsonBlob(t, manifest.MediaTypeOCIManifest, m), config: config, layers: []blob{layer}}
+	m := im.Manifest.Manifest
+	return image{manifest: blob{desc: im.Manifest.Descriptor(), data: im.Manifest.Raw}, config: blob{desc: m.Config, data: im.Config},
+		layers: []blob{{desc: m.Layers[0], data: im.Layers[0]}}}
 }
 
 // buildIndex makes an OCI index of images, with their platforms.
@@ -154,21 +107,6 @@ func pushImage(t testing.TB, l *layout.Layout, im image, tag string) {
 	if err := l.Tag(context.Background(), im.manifest.desc, tag); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// fetchAll reads the blob desc names through f, verified.
-func fetchAll(t testing.TB, f manifest.Fetcher, desc manifest.Descriptor) []byte {
-	t.Helper()
-	rc, err := f.Fetch(context.Background(), desc)
-	if err != nil {
-		t.Fatalf("fetch %s: %v", desc.Digest, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("read %s: %v", desc.Digest, err)
-	}
-	return b
 }
 
 // fetchErr returns the error of fetching and reading desc whole.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -104,7 +105,7 @@ func TestSkopeoCopy(t *testing.T) {
 		if d.Digest != want {
 			t.Errorf("%s: skopeo's copy has digest %s, want %s", tag, d.Digest, want)
 		}
-		checkGraph(t, l, d)
+		testtool.CheckGraph(t, l, d)
 	}
 
 	// skopeo adds to a layout skiff created; skiff reads the result.
@@ -118,25 +119,7 @@ func TestSkopeoCopy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkGraph(t, back, d)
-	}
-}
-
-// checkGraph fetches, verified, everything d reaches.
-func checkGraph(t *testing.T, f manifest.Fetcher, d manifest.Descriptor) {
-	t.Helper()
-	doc, err := manifest.FetchDocument(context.Background(), f, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if doc.Index != nil {
-		for _, child := range doc.Index.Manifests {
-			checkGraph(t, f, child)
-		}
-		return
-	}
-	for _, b := range append([]manifest.Descriptor{doc.Manifest.Config}, doc.Manifest.Layers...) {
-		fetchAll(t, f, b)
+		testtool.CheckGraph(t, back, d)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -40,7 +41,7 @@ func TestRoundTrip(t *testing.T) {
 	if _, _, err := manifest.FetchConfig(ctx, l, doc.Manifest.Config); err != nil {
 		t.Fatal(err)
 	}
-	if got := fetchAll(t, l, doc.Manifest.Layers[0]); !bytes.Equal(got, im.layers[0].data) {
+	if got := testtool.FetchAll(t, l, doc.Manifest.Layers[0]); !bytes.Equal(got, im.layers[0].data) {
 		t.Fatal("layer bytes differ")
 	}
 	byDigest, err := l.Resolve(ctx, string(im.manifest.desc.Digest))

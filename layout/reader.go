@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
 )
 
 // Names of the files and directories of a layout, and the annotation that
@@ -140,8 +141,12 @@ func (r *Reader) Exists(ctx context.Context, desc manifest.Descriptor) (bool, er
 // Resolve returns the index.json entry whose ref name is ref. Failing that,
 // a ref that is a digest names the entry with that digest or, if index.json
 // lists none, the manifest or index stored as a blob under it (a child of a
-// multi-platform index, say). A malformed digest is an error wrapping
-// manifest.ErrInvalidDigest; anything else unknown wraps
+// multi-platform index, say). A ref that is a whole reference
+// ("ghcr.io/o/app:1.0", "ghcr.io/o/app@sha256:…") names the entry whose
+// ref name is the same reference, else its digest, else its tag: a layout
+// holds one repository and does not record which, so a reference of any
+// repository is read as its tag or digest. A malformed digest is an error
+// wrapping manifest.ErrInvalidDigest; anything else unknown wraps
 // manifest.ErrNotFound. The descriptor is returned as index.json holds it,
 // annotations included.
 func (r *Reader) Resolve(ctx context.Context, ref string) (manifest.Descriptor, error) {
@@ -152,9 +157,18 @@ func (r *Reader) Resolve(ctx context.Context, ref string) (manifest.Descriptor, 
 	if d, ok := findName(idx.Manifests, ref); ok {
 		return d, nil
 	}
+	if !looksLikeDigest(ref) && !reference.ValidTag(ref) && ref != "" {
+		return r.resolveReference(ctx, idx, ref)
+	}
 	if !looksLikeDigest(ref) {
 		return manifest.Descriptor{}, fmt.Errorf("layout: ref %q: %w", ref, manifest.ErrNotFound)
 	}
+	return r.resolveDigest(ctx, idx, ref)
+}
+
+// resolveDigest finds the entry, or else the blob, that the digest ref
+// names.
+func (r *Reader) resolveDigest(ctx context.Context, idx *manifest.Index, ref string) (manifest.Descriptor, error) {
 	dg, err := manifest.ParseDigest(ref)
 	if err != nil {
 		return manifest.Descriptor{}, fmt.Errorf("layout: ref: %w", err)
@@ -163,6 +177,27 @@ func (r *Reader) Resolve(ctx context.Context, ref string) (manifest.Descriptor, 
 		return d, nil
 	}
 	return r.resolveBlob(ctx, dg)
+}
+
+// resolveReference finds what the whole reference ref names: the entry
+// named by the same reference, else by its digest, else by its tag.
+func (r *Reader) resolveReference(ctx context.Context, idx *manifest.Index, ref string) (manifest.Descriptor, error) {
+	want, err := reference.Parse(ref)
+	if err != nil {
+		return manifest.Descriptor{}, fmt.Errorf("layout: ref %q is neither a tag, a digest nor a reference: %w", truncate(ref, 140), err)
+	}
+	for _, d := range idx.Manifests {
+		if got, err := reference.Parse(d.Annotations[RefNameAnnotation]); err == nil && got == want {
+			return d, nil
+		}
+	}
+	if want.Digest != "" {
+		return r.resolveDigest(ctx, idx, want.Digest)
+	}
+	if d, ok := findName(idx.Manifests, want.Tag); ok {
+		return d, nil
+	}
+	return manifest.Descriptor{}, fmt.Errorf("layout: ref %q: %w", truncate(ref, 140), manifest.ErrNotFound)
 }
 
 // resolveBlob reads the blob d names as a manifest or index.

@@ -72,11 +72,7 @@ func (l *Layout) PushResumable(ctx context.Context, desc manifest.Descriptor, op
 	if err != nil || have {
 		return err
 	}
-	d, err := l.open()
-	if err != nil {
-		return fmt.Errorf("layout: push %s: %w", desc.Digest, err)
-	}
-	defer d.Close()
+	d := l.d
 	final := path.Join(dir, desc.Digest.Hex())
 	data, state := resume.Names(final)
 	st, err := resume.OpenState(d, state, sha256.Sum256([]byte(fmt.Sprint(desc.Digest, desc.Size))), 1, false)
@@ -206,11 +202,7 @@ func (g *ranges) set(ctx context.Context, slot *resume.Slot) (release func(), er
 // the names of the files removed. skiff calls it with 7 days before a copy
 // into a layout and with 0 after one succeeds.
 func (l *Layout) RemovePartials(maxAge time.Duration) ([]string, error) {
-	d, err := l.open()
-	if err != nil {
-		return nil, fmt.Errorf("layout: %w", err)
-	}
-	defer d.Close()
+	d := l.d
 	algs, err := fs.ReadDir(d.Root().FS(), BlobsDir)
 	if err != nil {
 		return nil, fmt.Errorf("layout: %w", err)

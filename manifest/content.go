@@ -85,7 +85,8 @@ func FetchAll(ctx context.Context, f Fetcher, desc Descriptor, limit int64) ([]b
 	return ReadAllVerified(rc, desc, limit)
 }
 
-// Bounds on the graph Copy walks (RELIABILITY #10).
+// Bounds on an image graph (registry/images' Walk and Copy, tarball's
+// reader): how deep indexes nest and how many documents one root holds.
 const (
 	MaxDepth     = 8     // index nesting
 	MaxManifests = 10000 // manifests and indexes in one graph
@@ -95,7 +96,8 @@ const (
 // store on the same server without moving its bytes (a registry's
 // cross-repository mount). MountFrom reports false, with no error, when
 // src is not such a store (then without a request) or the server
-// declined. Copy tries it after checking that dst lacks the blob.
+// declined. registry/images' Copy tries it after checking that dst lacks
+// the blob.
 type Mounter interface {
 	MountFrom(ctx context.Context, desc Descriptor, src Fetcher) (bool, error)
 }

@@ -6,25 +6,14 @@ import (
 	"strings"
 )
 
-// Layer and config media types that have a counterpart in the other spec.
-var (
-	dockerToOCI = map[string]string{
-		MediaTypeDockerManifest:                        MediaTypeOCIManifest,
-		MediaTypeDockerManifestList:                    MediaTypeOCIIndex,
-		MediaTypeDockerConfig:                          MediaTypeOCIConfig,
-		MediaTypeDockerLayer:                           MediaTypeOCILayerGzip,
-		MediaTypeDockerForeignLayer:                    MediaTypeOCIForeignLayer,
-		"application/vnd.docker.image.rootfs.diff.tar": MediaTypeOCILayer,
-	}
-	ociToDocker = invert(dockerToOCI)
-)
-
-func invert(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[v] = k
-	}
-	return out
+// dockerToOCI maps Docker's media types to their OCI counterparts.
+var dockerToOCI = map[string]string{
+	MediaTypeDockerManifest:                        MediaTypeOCIManifest,
+	MediaTypeDockerManifestList:                    MediaTypeOCIIndex,
+	MediaTypeDockerConfig:                          MediaTypeOCIConfig,
+	MediaTypeDockerLayer:                           MediaTypeOCILayerGzip,
+	MediaTypeDockerForeignLayer:                    MediaTypeOCIForeignLayer,
+	"application/vnd.docker.image.rootfs.diff.tar": MediaTypeOCILayer,
 }
 
 // ToOCI returns d with OCI media types: a Docker manifest becomes an OCI
@@ -33,32 +22,19 @@ func invert(m map[string]string) map[string]string {
 // media type: its entries keep their digests, so a caller that converts the
 // child manifests must also replace their descriptors.
 func ToOCI(d *Document) (*Document, error) {
-	return convert(d, dockerToOCI, "OCI")
-}
-
-// ToDocker returns d with Docker media types. OCI content that Docker's
-// schema cannot express (zstd layers, subject, artifactType) is an error.
-func ToDocker(d *Document) (*Document, error) {
-	return convert(d, ociToDocker, "Docker")
-}
-
-func convert(d *Document, table map[string]string, to string) (*Document, error) {
-	mt, ok := table[d.MediaType]
+	mt, ok := dockerToOCI[d.MediaType]
 	if !ok {
-		return d, nil // already in the target form
+		return d, nil // OCI already
 	}
 	var v any
 	if d.Index != nil {
 		idx := *d.Index
 		idx.MediaType = mt
-		if to == "Docker" && (idx.Subject != nil || idx.ArtifactType != "") {
-			return nil, fmt.Errorf("manifest: cannot convert index %s to Docker: it has a subject or artifactType", d.Digest)
-		}
 		v = &idx
 	} else {
-		m, err := convertManifest(*d.Manifest, table, to)
+		m, err := manifestToOCI(*d.Manifest)
 		if err != nil {
-			return nil, fmt.Errorf("manifest: cannot convert %s to %s: %w", d.Digest, to, err)
+			return nil, fmt.Errorf("manifest: cannot convert %s to OCI: %w", d.Digest, err)
 		}
 		m.MediaType = mt
 		v = &m
@@ -70,17 +46,14 @@ func convert(d *Document, table map[string]string, to string) (*Document, error)
 	return Parse(raw, mt)
 }
 
-func convertManifest(m Manifest, table map[string]string, to string) (Manifest, error) {
-	if to == "Docker" && (m.Subject != nil || m.ArtifactType != "") {
-		return m, fmt.Errorf("it has a subject or artifactType")
-	}
+func manifestToOCI(m Manifest) (Manifest, error) {
 	var err error
-	if m.Config, err = convertDesc(m.Config, table); err != nil {
+	if m.Config, err = descToOCI(m.Config); err != nil {
 		return m, err
 	}
 	layers := make([]Descriptor, len(m.Layers))
 	for i, l := range m.Layers {
-		if layers[i], err = convertDesc(l, table); err != nil {
+		if layers[i], err = descToOCI(l); err != nil {
 			return m, err
 		}
 	}
@@ -88,21 +61,17 @@ func convertManifest(m Manifest, table map[string]string, to string) (Manifest, 
 	return m, nil
 }
 
-func convertDesc(d Descriptor, table map[string]string) (Descriptor, error) {
-	if mt, ok := table[d.MediaType]; ok {
+// descToOCI gives d the OCI counterpart of its Docker type; an OCI type
+// stays.
+func descToOCI(d Descriptor) (Descriptor, error) {
+	if mt, ok := dockerToOCI[d.MediaType]; ok {
 		d.MediaType = mt
 		return d, nil
 	}
-	if _, known := dockerToOCI[d.MediaType]; known {
-		return d, nil // already the target's type
-	}
-	if _, known := ociToDocker[d.MediaType]; known {
+	if strings.HasPrefix(d.MediaType, "application/vnd.oci.") {
 		return d, nil
 	}
-	if strings.HasSuffix(d.MediaType, "+zstd") {
-		return d, fmt.Errorf("layer %s is zstd-compressed, and Docker's schema 2 has no zstd layer type", d.Digest)
-	}
-	return d, fmt.Errorf("no counterpart for media type %s", d.MediaType)
+	return d, fmt.Errorf("no OCI counterpart for media type %s", truncate(d.MediaType, 100))
 }
 
 // OCIMediaType returns the OCI media type of content of Docker's type mt,

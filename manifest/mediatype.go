@@ -16,10 +16,12 @@ const (
 	MediaTypeDockerConfig       = "application/vnd.docker.container.image.v1+json"
 	MediaTypeDockerLayer        = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 	MediaTypeDockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+)
 
-	// Docker's schema 1, which skiff refuses.
-	MediaTypeDockerSchema1       = "application/vnd.docker.distribution.manifest.v1+json"
-	MediaTypeDockerSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+// Docker's schema 1, which skiff refuses (ErrSchema1).
+const (
+	mediaTypeDockerSchema1       = "application/vnd.docker.distribution.manifest.v1+json"
+	mediaTypeDockerSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 )
 
 // ManifestMediaTypes lists, most preferred first, the manifest and index
@@ -39,19 +41,6 @@ func IsIndex(mt string) bool {
 // IsManifest reports whether mt is an OCI or Docker v2 image manifest.
 func IsManifest(mt string) bool {
 	return mt == MediaTypeOCIManifest || mt == MediaTypeDockerManifest
-}
-
-// IsLayer reports whether mt is a layer type of either spec, foreign
-// (non-distributable) layers included.
-func IsLayer(mt string) bool {
-	switch mt {
-	case MediaTypeOCILayer, MediaTypeOCILayerGzip, MediaTypeOCILayerZstd,
-		MediaTypeOCIForeignLayer, MediaTypeDockerLayer, MediaTypeDockerForeignLayer,
-		"application/vnd.oci.image.layer.nondistributable.v1.tar",
-		"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd":
-		return true
-	}
-	return false
 }
 
 // IsForeign reports whether mt is a non-distributable layer, whose bytes

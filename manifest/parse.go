@@ -61,7 +61,7 @@ func Parse(raw []byte, contentType string) (*Document, error) {
 		return nil, &LimitError{What: "manifest", Limit: MaxManifestSize}
 	}
 	ct := baseMediaType(contentType)
-	if ct == MediaTypeDockerSchema1 || ct == MediaTypeDockerSchema1Signed {
+	if ct == mediaTypeDockerSchema1 || ct == mediaTypeDockerSchema1Signed {
 		return nil, fmt.Errorf("manifest: %w", ErrSchema1)
 	}
 	var p probe

@@ -101,7 +101,7 @@ func TestParseRejects(t *testing.T) {
 		{"docker vs oci", ociManifest(manifest.MediaTypeDockerManifest), manifest.MediaTypeOCIManifest, manifest.ErrAmbiguous, "Content-Type"},
 		{"index type on manifest shape", ociManifest(""), manifest.MediaTypeOCIIndex, manifest.ErrAmbiguous, "does not fit"},
 		{"manifest type on index shape", ociIndex(""), manifest.MediaTypeDockerManifest, manifest.ErrAmbiguous, "does not fit"},
-		{"schema1 content type", `{"schemaVersion":1,"fsLayers":[]}`, manifest.MediaTypeDockerSchema1Signed, manifest.ErrSchema1, "schema 1"},
+		{"schema1 content type", `{"schemaVersion":1,"fsLayers":[]}`, "application/vnd.docker.distribution.manifest.v1+prettyjws", manifest.ErrSchema1, "schema 1"},
 		{"schema1 body only", `{"schemaVersion":1,"name":"x","fsLayers":[]}`, "application/json", manifest.ErrSchema1, "schema 1"},
 		{"schema1 disguised", `{"schemaVersion":2,"fsLayers":[{"blobSum":"x"}]}`, manifest.MediaTypeDockerManifest, manifest.ErrSchema1, "schema 1"},
 		{"artifact manifest", `{"schemaVersion":2,"mediaType":"application/vnd.oci.artifact.manifest.v1+json","blobs":[]}`, "", manifest.ErrUnsupportedMedia, "artifact"},

@@ -15,16 +15,27 @@ type ReferrersLister interface {
 }
 
 // CosignSuffixes are the tags cosign gives what it attaches to an image
-// whose digest is sha256:HEX: "sha256-HEX.sig" and so on.
+// whose digest is sha256:HEX: "sha256-HEX.sig" (signatures), ".att"
+// (attestations) and ".sbom" (SBOMs), in that order.
 var CosignSuffixes = []string{".sig", ".att", ".sbom"}
 
-// CosignTag returns the tag cosign puts what it attaches to d under, with
-// suffix ".sig", ".att" or ".sbom".
-func CosignTag(d Digest, suffix string) string {
-	return d.Algorithm() + "-" + d.Hex() + suffix
+// CosignTag returns the tag under which cosign keeps what it attaches to
+// the content d names, with suffix ".sig", ".att" or ".sbom":
+// "sha256-HEX.sig". It fails for a malformed digest, and for a digest
+// whose tag would be longer than the 128 characters a tag may have (a
+// sha512 one): cosign can attach nothing to it by tag.
+func CosignTag(d Digest, suffix string) (string, error) {
+	if err := d.Validate(); err != nil {
+		return "", err
+	}
+	tag := d.Algorithm() + "-" + d.Hex() + suffix
+	if len(tag) > 128 {
+		return "", fmt.Errorf("manifest: %s: the cosign tag %s-…%s would be longer than 128 characters", truncate(string(d), 80), d.Algorithm(), truncate(suffix, 20))
+	}
+	return tag, nil
 }
 
-// Subject returns the subject d refers to, if it has one, and the
+// Subject returns a copy of the subject d refers to, if it has one, and the
 // descriptor that lists d among that subject's referrers: d's digest,
 // size and media type, its artifact type (the config's media type when
 // it names none) and its annotations.
@@ -33,12 +44,12 @@ func (d *Document) Subject() (*Descriptor, Descriptor) {
 	var subject *Descriptor
 	switch {
 	case d.Manifest != nil:
-		subject, entry.ArtifactType, entry.Annotations = d.Manifest.Subject, d.Manifest.ArtifactType, maps.Clone(d.Manifest.Annotations)
+		subject, entry.ArtifactType, entry.Annotations = cloneSubject(d.Manifest.Subject), d.Manifest.ArtifactType, maps.Clone(d.Manifest.Annotations)
 		if entry.ArtifactType == "" {
 			entry.ArtifactType = d.Manifest.Config.MediaType
 		}
 	case d.Index != nil:
-		subject, entry.ArtifactType, entry.Annotations = d.Index.Subject, d.Index.ArtifactType, maps.Clone(d.Index.Annotations)
+		subject, entry.ArtifactType, entry.Annotations = cloneSubject(d.Index.Subject), d.Index.ArtifactType, maps.Clone(d.Index.Annotations)
 	}
 	return subject, entry
 }

@@ -49,8 +49,8 @@ func (s *skipped) Close() error               { return s.rc.Close() }
 
 // ResumingPusher is implemented by stores that keep what an interrupted
 // push received, verified against a saved hash state, so that the next
-// push of the same content continues from it. Copy uses it when the
-// destination has it.
+// push of the same content continues from it. registry/images' Copy uses
+// it when the destination has it.
 type ResumingPusher interface {
 	// PushResumable stores desc's content as Push does. It finds how
 	// many leading bytes an earlier, interrupted call left and still

@@ -1,6 +1,9 @@
 package manifest
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Manifest is an OCI image manifest or a Docker v2 schema 2 manifest; the
 // two share one shape and differ in media types.
@@ -101,5 +104,5 @@ type History struct {
 // Platform returns the platform the config describes.
 func (c *Config) Platform() Platform {
 	return Platform{Architecture: c.Architecture, OS: c.OS, OSVersion: c.OSVersion,
-		OSFeatures: c.OSFeatures, Variant: c.Variant}
+		OSFeatures: slices.Clone(c.OSFeatures), Variant: c.Variant}
 }

@@ -19,9 +19,11 @@ const maxResumes = 8
 // Fetch returns the content desc names: a manifest or index from
 // /manifests/ (or from memory, when FetchManifest just read it), anything
 // else from /blobs/. The reader verifies size and
-// digest as it streams, and resumes a blob download cut short with a Range
-// request (RELIABILITY #4, #32, #33). With Client.Ranges, a large blob
-// comes as several ranges at once, read in order.
+// digest as it streams (never reading past the descriptor's size), and
+// resumes a blob download cut short with a Range request, accepting only
+// a 206 that continues where the bytes stopped, or a 200 whose first
+// bytes it skips. With Client.Ranges, a large blob comes as several
+// ranges at once, read in order.
 func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
 	if raw, ok := r.recent.get(desc.Digest); ok && isManifestDesc(desc) {
 		return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(raw)), desc), nil
@@ -54,7 +56,7 @@ func (r *Repository) fetchBlob(ctx context.Context, desc manifest.Descriptor) (i
 		closeBody(resp)
 		return nil, fmt.Errorf("registry: blob %s: %w: Content-Length %d, descriptor says %d", desc.Digest, manifest.ErrSizeMismatch, resp.ContentLength, desc.Size)
 	}
-	br := &blobReader{ctx: ctx, repo: r, desc: desc, body: resp.Body}
+	br := &blobReader{ctx: ctx, repo: r, desc: desc, body: resp.Body, req: resp.Request}
 	return manifest.VerifyReadCloser(br, desc), nil
 }
 
@@ -135,6 +137,7 @@ type blobReader struct {
 	repo    *Repository
 	desc    manifest.Descriptor
 	body    io.ReadCloser
+	req     *http.Request // the request body answers, to name in errors
 	n       int64
 	resumes int
 }
@@ -153,7 +156,7 @@ func (b *blobReader) Read(p []byte) (int, error) {
 			if b.resumes >= maxResumes {
 				return 0, fmt.Errorf("registry: blob %s cut at byte %d, giving up after %d resumes: %w", b.desc.Digest, b.n, b.resumes, err)
 			}
-			return 0, err
+			return 0, newRequestError(b.req, err)
 		}
 		if rerr := b.resume(); rerr != nil {
 			return 0, fmt.Errorf("registry: blob %s cut at byte %d (%v), resume failed: %w", b.desc.Digest, b.n, err, rerr)
@@ -180,7 +183,7 @@ func (b *blobReader) resume() error {
 			resp.Body.Close()
 			return err
 		}
-		b.body = resp.Body
+		b.body, b.req = resp.Body, resp.Request
 		return nil
 	}
 	start, err := contentRangeStart(resp.Header.Get("Content-Range"), b.desc.Size)
@@ -188,7 +191,7 @@ func (b *blobReader) resume() error {
 		resp.Body.Close()
 		return fmt.Errorf("206 with Content-Range %q does not continue at %d", resp.Header.Get("Content-Range"), b.n)
 	}
-	b.body = resp.Body
+	b.body, b.req = resp.Body, resp.Request
 	return nil
 }
 

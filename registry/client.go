@@ -26,14 +26,17 @@ import (
 // and caches bearer tokens per host and scope. Set its fields before its
 // first use: the first request fixes them.
 type Client struct {
-	// Transport sends the requests. Nil means skiff's HTTP/1.1 client
-	// (internal/h1client): keep-alive connections, TLS settings per host
-	// from RootCAs, Insecure and CertsDir, proxies from HTTPS_PROXY,
-	// HTTP_PROXY and NO_PROXY. To use an http.RoundTripper rt instead,
-	// set rt.RoundTrip.
+	// Transport sends the requests. Nil means skiff's own HTTP/1.1
+	// client, bounded as net/http's is: keep-alive connections, TLS
+	// settings per host from RootCAs, Insecure and CertsDir, proxies from
+	// HTTPS_PROXY, HTTP_PROXY and NO_PROXY. To use an http.RoundTripper
+	// rt instead, set rt.RoundTrip.
 	Transport auth.RoundTripFunc
 
-	// Keychain finds credentials for a host; nil means anonymous.
+	// Keychain finds credentials for a host; nil means anonymous. Its
+	// answers are kept for auth.DefaultCredentialTTL, and it is asked
+	// again at once after a 401 to a kept one, so a credential helper's
+	// rotated secrets reach a long-lived Client.
 	Keychain auth.Keychain
 
 	// Insecure lists hosts ("host" or "host:port") that may be reached
@@ -99,8 +102,17 @@ type Client struct {
 	authT   *auth.Transport
 	mu      sync.Mutex
 	schemes map[string]string
-	sleep   func(context.Context, time.Duration) error // tests replace it
-	conns   *resume.Conns                              // Ranges.Conns, made by init
+	sleep   func(context.Context, time.Duration) error                        // tests replace it
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error) // tests replace it
+	conns   *resume.Conns                                                     // Ranges.Conns, made by init
+}
+
+// dialer returns how c opens connections.
+func (c *Client) dialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if c.dial != nil {
+		return c.dial
+	}
+	return dialer(c.Timeouts.connect())
 }
 
 func (c *Client) init() {
@@ -188,7 +200,7 @@ func (c *Client) baseURL(ctx context.Context, host string) (*url.URL, error) {
 	c.mu.Unlock()
 	if scheme == "" {
 		var err error
-		if scheme, err = probeScheme(ctx, host, c.Timeouts); err != nil {
+		if scheme, err = probeScheme(ctx, host, c.dialer(), c.Timeouts); err != nil {
 			return nil, err
 		}
 		c.mu.Lock()
@@ -201,12 +213,12 @@ func (c *Client) baseURL(ctx context.Context, host string) (*url.URL, error) {
 // probeScheme starts a TLS handshake with host: a server that answers in
 // plain HTTP is reached over http, any handshake over https. Certificates
 // are not checked here; the real requests check them.
-func probeScheme(ctx context.Context, host string, to Timeouts) (string, error) {
+func probeScheme(ctx context.Context, host string, dial func(ctx context.Context, network, addr string) (net.Conn, error), to Timeouts) (string, error) {
 	addr := host
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		addr = net.JoinHostPort(host, "443")
 	}
-	conn, err := dialer(to.connect())(ctx, "tcp", addr)
+	conn, err := dial(ctx, "tcp", addr)
 	if err == nil {
 		hctx, cancel := context.WithTimeout(ctx, to.handshake())
 		defer cancel()
@@ -222,7 +234,7 @@ func probeScheme(ctx context.Context, host string, to Timeouts) (string, error) 
 		return "http", nil
 	}
 	if ne := new(net.OpError); errors.As(err, &ne) && ne.Op == "dial" {
-		return "", fmt.Errorf("registry: cannot reach %s: %w", host, err)
+		return "", &requestError{url: host, err: err}
 	}
 	// Anything else (a reset, an EOF mid-handshake): plain HTTP servers
 	// sometimes just hang up on a ClientHello.

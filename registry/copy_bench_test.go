@@ -52,7 +52,7 @@ func BenchmarkCopy(b *testing.B) {
 		dst := httptest.NewServer(dreg)
 		to := benchRepo(b, c, dst.URL, "bench/dst")
 		b.StartTimer()
-		if _, err := images.Copy(b.Context(), to, from, im.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
+		if _, err := images.CopyDescriptor(b.Context(), to, from, im.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

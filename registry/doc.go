@@ -19,10 +19,17 @@
 // backoff, honouring Retry-After up to a limit; other errors are returned
 // at once as an [*Error], which errors.Is matches against [ErrNotFound],
 // [ErrUnauthorized], [ErrDenied], [ErrTooManyRequests] and [ErrUnsupported].
+// [ErrNotFound] is manifest.ErrNotFound, which every store wraps for what
+// it lacks. A request that got no answer (a refused or timed-out
+// connection, no route, a failed TLS handshake or certificate) matches
+// [ErrUnreachable]; one cancelled or past its deadline still matches
+// context.Canceled or context.DeadlineExceeded. Either way the error
+// names the method and the URL, without its secrets.
 //
 // Plain HTTP is used only for loopback registries that do not speak TLS
 // and for hosts listed in [Client.Insecure]; there is no fallback from
-// HTTPS to HTTP after a TLS failure.
+// HTTPS to HTTP after a TLS failure. A registry that answers HTTPS in
+// plain HTTP gives an error matching [ErrPlainHTTP] that says so.
 //
 // Specifications:
 //   - https://github.com/opencontainers/distribution-spec/blob/main/spec.md

@@ -15,9 +15,11 @@ import (
 // Sentinel errors that Error matches with errors.Is, however the registry
 // phrased them.
 var (
-	// ErrNotFound matches 404s and the spec's *_UNKNOWN codes. It also
-	// matches manifest.ErrNotFound.
-	ErrNotFound        = errors.New("not found")
+	// ErrNotFound matches 404s and the spec's *_UNKNOWN codes. It is
+	// manifest.ErrNotFound, so it also matches what every other store
+	// (a layout, a tarball) and registry/images report missing: a tag, a
+	// blob, a platform an index lacks.
+	ErrNotFound        = manifest.ErrNotFound
 	ErrUnauthorized    = errors.New("unauthorized")
 	ErrDenied          = errors.New("denied")
 	ErrTooManyRequests = errors.New("too many requests")
@@ -68,11 +70,11 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is matches the sentinel errors of this package, manifest.ErrNotFound
-// (as ErrNotFound) and errors.ErrUnsupported (as ErrUnsupported).
+// Is matches the sentinel errors of this package and
+// errors.ErrUnsupported (as ErrUnsupported).
 func (e *Error) Is(target error) bool {
 	switch target {
-	case ErrNotFound, manifest.ErrNotFound:
+	case ErrNotFound:
 		return e.Status == http.StatusNotFound || e.hasCode("BLOB_UNKNOWN", "MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UPLOAD_UNKNOWN") ||
 			e.missingTag403()
 	case ErrUnauthorized:

@@ -12,34 +12,33 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/skiffoci/skiff/internal/registrytest"
-	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/registry/images"
+	"github.com/skiffoci/skiff/registry/images/imagestest"
+	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/tarball"
 )
 
-// exampleHost is an in-process registry holding example/app:1.0, for the
-// examples to run against.
+// exampleHost is a registry started by the test, holding example/app:1.0
+// (two layers, PATH=/bin), for the examples to run against.
 var exampleHost string
 
 func TestMain(m *testing.M) {
-	reg := registrytest.New(nil)
-	srv := httptest.NewServer(reg)
+	srv := httptest.NewServer(server.New(nil))
 	exampleHost = strings.TrimPrefix(srv.URL, "http://")
-	im, err := testimage.New(testimage.Options{LayerSizes: []int{4096, 512}, Seed: 42, Env: []string{"PATH=/bin"}})
+	img, err := imagestest.Random(4096, 2, &imagestest.Options{Seed: 42})
 	if err != nil {
 		log.Fatal(err)
 	}
+	img = img.EditConfig(images.ConfigChanges{Env: []string{"PATH=/bin"}})
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	if err := testimage.Push(context.Background(), (&registry.Client{}).Repository(ref), im, "1.0"); err != nil {
+	if _, err := img.Write(context.Background(), (&registry.Client{}).Repository(ref), ref.Tag, nil); err != nil {
 		log.Fatal(err)
 	}
 	code := m.Run()
 	srv.Close()
-	reg.Close()
 	os.Exit(code)
 }
 
@@ -58,8 +57,8 @@ func Example_pullToTarball() {
 		log.Fatal(err)
 	}
 	var tar bytes.Buffer // or a file: tarball.WriteFile fills it in parallel
-	img := tarball.Image{Tags: []string{"example/app:1.0"}, Manifest: doc, Fetcher: repo}
-	if err := tarball.Write(ctx, &tar, []tarball.Image{img}, nil); err != nil {
+	img := tarball.Entry{Tags: []string{"example/app:1.0"}, Manifest: doc, Fetcher: repo}
+	if err := tarball.Write(ctx, &tar, []tarball.Entry{img}, nil); err != nil {
 		log.Fatal(err)
 	}
 	r, err := tarball.Open(bytes.NewReader(tar.Bytes()), int64(tar.Len()), nil)
@@ -78,7 +77,7 @@ func Example_addFilesAndPush() {
 	ctx := context.Background()
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
 	repo := (&registry.Client{}).Repository(ref)
-	img, err := images.Open(ctx, repo, ref.Tag, nil)
+	img, err := images.OpenFrom(ctx, repo, ref.String(), nil) // a tag, a digest or the whole reference
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -115,7 +114,7 @@ func Example_copyWithMount() {
 		log.Fatal(err)
 	}
 	var mounted atomic.Int32 // Progress is called from every transfer at once
-	_, err = images.Copy(ctx, dst, src, root, &images.CopyOptions{
+	_, err = images.CopyDescriptor(ctx, dst, src, root, &images.CopyOptions{
 		Tag: dstRef.Tag,
 		Progress: func(e manifest.Event) {
 			if e.State == manifest.StateMounted {

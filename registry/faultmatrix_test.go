@@ -13,29 +13,12 @@ import (
 	"github.com/skiffoci/skiff/auth"
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/registry/images"
 )
-
-// faultClock is a clock the matrix moves forward to expire tokens.
-type faultClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *faultClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *faultClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // TestFaultMatrix pulls and copies a multi-layer image 100 times through a
 // registry that cuts every blob at a random offset and sprinkles 429s and
@@ -45,15 +28,15 @@ func (c *faultClock) advance(d time.Duration) {
 // on failure; SKIFF_FAULT_SEED is not needed to reproduce, as run i uses
 // seed i.
 func TestFaultMatrix(t *testing.T) {
-	clock := &faultClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	opts := &registrytest.Options{Now: clock.now, Auth: registrytest.Auth{Mode: registrytest.AuthBearer,
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	opts := &registrytest.Options{Now: clock.Now, Auth: registrytest.Auth{Mode: registrytest.AuthBearer,
 		Users: map[string]string{"ci": "pw-ci"}, TokenTTL: time.Minute}}
 	src := registrytest.NewServer(t, opts)
 	// The destination keeps its own clock: only the source's tokens expire
 	// mid-run, once, so a 401 the client cannot recover from is a bug and
 	// not two expiries racing a single re-authentication.
 	dstOpts := *opts
-	dstOpts.Now = (&faultClock{t: clock.now()}).now
+	dstOpts.Now = testtool.NewClock(clock.Now()).Now
 	dst := registrytest.NewServer(t, &dstOpts)
 	creds := auth.Static{src.Host: {Username: "ci", Password: "pw-ci"}, dst.Host: {Username: "ci", Password: "pw-ci"}}
 	im, err := testimage.New(testimage.Options{LayerSizes: []int{300 << 10, 200 << 10, 120 << 10, 64 << 10}, Seed: 7})
@@ -77,7 +60,7 @@ func TestFaultMatrix(t *testing.T) {
 
 // faultRun programs one run's faults and performs a pull (even runs) or a
 // copy (odd runs).
-func faultRun(t *testing.T, run int, clock *faultClock, src, dst *registrytest.Server, creds auth.Static, im *testimage.Image, size int64) error {
+func faultRun(t *testing.T, run int, clock *testtool.Clock, src, dst *registrytest.Server, creds auth.Static, im *testimage.Image, size int64) error {
 	rng := rand.New(rand.NewPCG(uint64(run), 0x5eed))
 	src.Faults.Reset()
 	src.Log.Reset()
@@ -94,7 +77,7 @@ func faultRun(t *testing.T, run int, clock *faultClock, src, dst *registrytest.S
 		var once sync.Once
 		src.Faults.Add(registrytest.Fault{Match: func(r *http.Request) bool {
 			if blobGet(first)(r) {
-				once.Do(func() { clock.advance(2 * time.Minute) })
+				once.Do(func() { clock.Advance(2 * time.Minute) })
 			}
 			return false
 		}})
@@ -119,7 +102,7 @@ func faultRun(t *testing.T, run int, clock *faultClock, src, dst *registrytest.S
 		repo.WillPush()
 		to, fetchBack = repo, repo
 	}
-	if _, err := images.Copy(t.Context(), to, from, im.Manifest.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), to, from, im.Manifest.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
 		return err
 	}
 	if err := verifyAll(t, fetchBack, im); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skiffoci/skiff/auth"
 	"github.com/skiffoci/skiff/internal/h1client"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -27,21 +28,10 @@ func (rc *readCounter) client() *registry.Client {
 		if err != nil {
 			return nil, err
 		}
-		return &countedConn{Conn: c, n: &rc.n}, nil
+		return &testtool.ReadCounter{Conn: c, N: &rc.n}, nil
 	}}
 	c, _ := testClient(&registry.Client{Transport: tr.RoundTrip})
 	return c
-}
-
-type countedConn struct {
-	net.Conn
-	n *atomic.Int64
-}
-
-func (c *countedConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }
 
 // writeForever writes unit to w until the client goes away.

@@ -70,7 +70,7 @@ func roundTrip(t *testing.T, c *registry.Client, host string) {
 	// Mount into another repository of the same registry.
 	other, _ := reference.Parse(host + "/skiff/other:v1")
 	dst := c.Repository(other)
-	if _, err := images.Copy(ctx, dst, repo, desc, &images.CopyOptions{Tag: "v1"}); err != nil {
+	if _, err := images.CopyDescriptor(ctx, dst, repo, desc, &images.CopyOptions{Tag: "v1"}); err != nil {
 		t.Fatalf("copy with mount: %v", err)
 	}
 	if ok, err := dst.Exists(ctx, doc.Manifest.Layers[0]); !ok || err != nil {

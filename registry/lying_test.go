@@ -56,7 +56,7 @@ func TestReliability01_ByDigestWrongManifest(t *testing.T) {
 func TestReliability02_Schema1Refused(t *testing.T) {
 	body := `{"schemaVersion":1,"name":"a/b","tag":"latest","fsLayers":[],"history":[]}`
 	d := manifest.FromString(body)
-	srv := liar(body, string(d), manifest.MediaTypeDockerSchema1Signed, 200)
+	srv := liar(body, string(d), "application/vnd.docker.distribution.manifest.v1+prettyjws", 200)
 	defer srv.Close()
 	repo := newRepo(t, &registry.Client{}, srv, "a/b")
 	_, err := repo.FetchManifest(t.Context(), string(d))

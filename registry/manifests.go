@@ -26,12 +26,41 @@ func checkRef(ref string) (manifest.Digest, error) {
 	return "", nil
 }
 
-// Resolve returns the descriptor of the manifest or index that ref (a tag
-// or a digest) names. It asks with HEAD and falls back to GET when the
+// identifier returns the tag or digest ref names in r. ref is a tag, a
+// digest ("sha256:…"), or a whole reference ("ghcr.io/o/app:1.0",
+// "ghcr.io/o/app@sha256:…", "alpine") that must name r's repository: one
+// of another repository is an error that says so.
+func (r *Repository) identifier(ref string) (string, error) {
+	if reference.ValidTag(ref) || looksLikeDigest(ref) {
+		return ref, nil
+	}
+	p, err := reference.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("registry: %q is neither a tag, a digest nor a reference: %w", truncate(ref, 140), err)
+	}
+	if apiHost(p.Registry) != r.host || p.Repository != r.name {
+		return "", fmt.Errorf("registry: %s names repository %s, not %s/%s", truncate(ref, 140), p.Name(), r.host, r.name)
+	}
+	return p.Identifier(), nil
+}
+
+// looksLikeDigest reports whether ref is meant as a digest: an algorithm
+// and a colon, and no slash. Whether it is a valid one, checkRef says.
+func looksLikeDigest(ref string) bool {
+	alg, _, found := strings.Cut(ref, ":")
+	return found && !strings.Contains(ref, "/") && (alg == manifest.SHA256 || alg == manifest.SHA512)
+}
+
+// Resolve returns the descriptor of the manifest or index that ref (a
+// tag, a digest, or a whole reference of r's repository) names. It asks with HEAD and falls back to GET when the
 // registry does not answer HEAD, leaves out Docker-Content-Digest or
 // fails it with anything but 404 (a HEAD error has no body to say why); a
 // digest that disagrees with the one asked for is an error.
 func (r *Repository) Resolve(ctx context.Context, ref string) (manifest.Descriptor, error) {
+	ref, err := r.identifier(ref)
+	if err != nil {
+		return manifest.Descriptor{}, err
+	}
 	if r.sources != nil {
 		return r.sources.resolve(ctx, ref)
 	}
@@ -85,10 +114,11 @@ func baseType(ct string) string {
 	return strings.TrimSpace(mt)
 }
 
-// FetchManifest gets the manifest or index that ref (a tag or a digest)
-// names, bounded by manifest.MaxManifestSize, and verifies it: the body's
+// FetchManifest gets the manifest or index that ref (a tag, a digest or a
+// whole reference, as Resolve takes) names, bounded by manifest.MaxManifestSize, and verifies it: the body's
 // hash must equal the digest asked for, and otherwise the
-// Docker-Content-Digest header when there is one (RELIABILITY #1–#3).
+// Docker-Content-Digest header when there is one, so a registry cannot
+// answer a digest with other content.
 func (r *Repository) FetchManifest(ctx context.Context, ref string) (*manifest.Document, error) {
 	doc, err := r.fetchManifest(ctx, ref)
 	if err == nil {
@@ -98,6 +128,10 @@ func (r *Repository) FetchManifest(ctx context.Context, ref string) (*manifest.D
 }
 
 func (r *Repository) fetchManifest(ctx context.Context, ref string) (*manifest.Document, error) {
+	ref, err := r.identifier(ref)
+	if err != nil {
+		return nil, err
+	}
 	if r.sources != nil {
 		return r.sources.fetchManifest(ctx, ref)
 	}
@@ -209,9 +243,14 @@ func (r *Repository) Tag(ctx context.Context, desc manifest.Descriptor, tag stri
 	return err
 }
 
-// Delete removes the manifest ref (a digest; registries rarely allow
-// deleting by tag) from the repository.
+// Delete removes the manifest ref (a digest, or a reference of r's
+// repository with one; registries rarely allow deleting by tag) from the
+// repository.
 func (r *Repository) Delete(ctx context.Context, ref string) error {
+	ref, err := r.identifier(ref)
+	if err != nil {
+		return err
+	}
 	if _, err := checkRef(ref); err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ type session struct {
 // PrepareUploads opens n upload sessions in the background, so that the
 // next n blob pushes to r start with their bytes instead of a round trip
 // to open a session: an edit can open them while it still reads its base.
-// Sessions nobody uses are left for the registry to expire.
+// DiscardUploads closes the sessions no push took.
 func (r *Repository) PrepareUploads(ctx context.Context, n int) {
 	p := &r.prepared
 	p.mu.Lock()
@@ -71,4 +71,24 @@ func (p *prepared) take(ctx context.Context) (session, bool) {
 			return session{}, false
 		}
 	}
+}
+
+// DiscardUploads closes the sessions PrepareUploads opened that no push
+// took, once those still being opened are: left open, they would count
+// against the registry's limit of sessions until they expired. Call it
+// when the pushes are done; the DELETEs go out at once, and are sent even
+// when ctx is cancelled (within a few seconds each).
+func (r *Repository) DiscardUploads(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	for {
+		s, ok := r.prepared.take(ctx)
+		if !ok {
+			break
+		}
+		if s.err == nil {
+			wg.Go(func() { r.abandonUpload(ctx, s.loc) })
+		}
+	}
+	wg.Wait()
 }

@@ -100,7 +100,7 @@ func TestQuirkHarborMountMissingProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Tag: "1"}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), dst, src, root, &images.CopyOptions{Tag: "1"}); err != nil {
 		t.Fatalf("copy through a refused mount: %v", err)
 	}
 	if harbor.QuirkHits(registrytest.HarborMountMissingProject) == 0 {

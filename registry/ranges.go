@@ -17,8 +17,8 @@ import (
 // FetchRange returns the bytes [start, end) of the blob desc names, asked
 // for with one bounded request (Range: bytes=start-(end-1), never an
 // open-ended one), so that a caller can fetch parts of a large blob over
-// several connections at once (internal/resume does, for pulls into a
-// file). The bytes are not verified here: the caller hashes them in order
+// several connections at once (tarball.WriteFile, layout.Layout.FetchRanges
+// and Fetch with Client.Ranges do). The bytes are not verified here: the caller hashes them in order
 // with the rest of the blob. A body cut short is continued, as Fetch
 // continues one, with a bounded Range for the rest of the span.
 //

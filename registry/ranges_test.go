@@ -160,7 +160,7 @@ func rangedPull(t *testing.T, c *registry.Client, srv *registrytest.Server, im *
 	t.Helper()
 	repo := repoOn(t, c, srv, "a/b")
 	out := filepath.Join(t.TempDir(), "out.tar")
-	imgs := []tarball.Image{{Tags: []string{"a/b:v1"}, Manifest: im.Manifest, Fetcher: repo}}
+	imgs := []tarball.Entry{{Tags: []string{"a/b:v1"}, Manifest: im.Manifest, Fetcher: repo}}
 	return out, tarball.WriteFile(t.Context(), out, imgs, &tarball.WriteOptions{RangeMin: rangeMin, Jobs: 4})
 }
 

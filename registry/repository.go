@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -31,10 +32,17 @@ type Repository struct {
 	noRanges atomic.Bool
 }
 
-// recentDocs keeps the raw bytes of the last few manifests fetched.
+// recentDocs keeps the raw bytes of the last few manifests fetched: its
+// own copy, so that what the caller does with the document it got does
+// not change what Fetch serves.
 type recentDocs struct {
 	mu   sync.Mutex
-	docs []*manifest.Document
+	docs []recentDoc
+}
+
+type recentDoc struct {
+	digest manifest.Digest
+	raw    []byte
 }
 
 // maxRecentDocs bounds recentDocs (manifests are at most 4 MiB each, and
@@ -44,7 +52,7 @@ const maxRecentDocs = 4
 func (c *recentDocs) add(doc *manifest.Document) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.docs = append(c.docs, doc)
+	c.docs = append(c.docs, recentDoc{doc.Digest, bytes.Clone(doc.Raw)})
 	if len(c.docs) > maxRecentDocs {
 		c.docs = c.docs[1:]
 	}
@@ -55,8 +63,8 @@ func (c *recentDocs) get(d manifest.Digest) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, doc := range c.docs {
-		if doc.Digest == d {
-			return doc.Raw, true
+		if doc.digest == d {
+			return doc.raw, true
 		}
 	}
 	return nil, false

@@ -73,6 +73,9 @@ func (r *Repository) PushResumable(ctx context.Context, desc manifest.Descriptor
 		if !errors.Is(err, errCannotResume) && !refused(err) {
 			return r.finishState(path, err)
 		}
+		if loc, perr := url.Parse(st.Location); perr == nil {
+			r.abandonUpload(ctx, loc) // the new upload replaces it
+		}
 	}
 	return r.finishState(path, r.freshUpload(ctx, desc, open, path))
 }
@@ -86,13 +89,19 @@ func refused(err error) bool {
 }
 
 // finishState removes the state file unless err leaves something to
-// continue from, and returns err: wrong content or a refusal leaves
-// nothing; only a cut, a timeout or a server error may be continued.
+// continue from (see continuable), and returns err.
 func (r *Repository) finishState(path string, err error) error {
-	if err == nil || refused(err) || errors.Is(err, manifest.ErrDigestMismatch) || errors.Is(err, manifest.ErrSizeMismatch) {
+	if !continuable(err) {
 		os.Remove(path)
 	}
 	return err
+}
+
+// continuable reports whether an upload that failed with err may be
+// continued: wrong content or a refusal leaves nothing to continue; only
+// a cut, a timeout or a server error may be.
+func continuable(err error) bool {
+	return err != nil && !refused(err) && !errors.Is(err, manifest.ErrDigestMismatch) && !errors.Is(err, manifest.ErrSizeMismatch)
 }
 
 // uploadStatePath names the state of desc's upload to this repository.
@@ -140,28 +149,40 @@ func (st *uploadState) add(c checkpoint) {
 
 // freshUpload opens a session, saves it, and sends the whole blob in
 // one PUT, checkpointing as the source is read.
+// A session no state names, or whose upload cannot be continued, is
+// abandoned when the upload fails.
 func (r *Repository) freshUpload(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error), path string) error {
 	loc, minLen, err := r.startUpload(ctx, "")
 	if err != nil {
 		return err
 	}
+	kept, err := r.sendFresh(ctx, desc, open, path, loc, minLen)
+	if err != nil && (!kept || !continuable(err)) {
+		r.abandonUpload(ctx, loc)
+	}
+	return err
+}
+
+// sendFresh sends the blob through the new session at loc; kept says
+// whether the state names the session, for a later run to continue it.
+func (r *Repository) sendFresh(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error), path string, loc *url.URL, minLen int64) (kept bool, err error) {
 	rc, err := open(0)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer rc.Close()
 	v := manifest.NewVerifier(rc, desc)
 	if minLen > 0 {
-		return r.putChunked(ctx, loc, desc, v, minLen)
+		return false, r.putChunked(ctx, loc, desc, v, minLen)
 	}
 	st := &uploadState{Location: loc.String()}
 	if _, state, ok := manifest.HashState(v); ok {
 		st.add(checkpoint{0, state})
 	}
 	if err := st.save(path); err != nil {
-		return fmt.Errorf("registry: saving the upload's state: %w", err)
+		return false, fmt.Errorf("registry: saving the upload's state: %w", err)
 	}
-	return r.putUpload(ctx, loc, desc, v, &checkpointer{r: v, st: st, path: path}, desc.Size)
+	return true, r.putUpload(ctx, loc, desc, v, &checkpointer{r: v, st: st, path: path}, desc.Size)
 }
 
 // continueUpload asks where the saved session stands and sends the rest.
@@ -192,8 +213,15 @@ func (r *Repository) continueUpload(ctx context.Context, desc manifest.Descripto
 		if err != nil {
 			return err
 		}
-		if next, _, err = r.afterPatch(ctx, next, resp, at, desc.Size-at); err != nil {
+		var got int64
+		if next, got, err = r.afterPatch(ctx, next, resp, at, desc.Size-at); err != nil {
 			return err
+		}
+		if got != desc.Size {
+			// The session was not where its status said (a cut request
+			// the registry was still storing): the bytes sent did not
+			// land, so the upload starts over.
+			return errCannotResume
 		}
 	}
 	return r.putUpload(ctx, next, desc, v, http.NoBody, 0)

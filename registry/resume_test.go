@@ -83,7 +83,7 @@ func sentTo(srv *registrytest.Server) int64 {
 // the blob is stored.
 func TestPushResumableContinuesUpload(t *testing.T) {
 	dir := t.TempDir()
-	c, _ := testClient(&registry.Client{ResumeDir: dir})
+	c, trace := tracedClient(&registry.Client{ResumeDir: dir})
 	srv, repo := serve(t, nil, c, "a/b")
 	src := newUploadSource(6 << 20)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -91,6 +91,7 @@ func TestPushResumableContinuesUpload(t *testing.T) {
 	if err := repo.PushResumable(ctx, src.desc, src.open); err == nil {
 		t.Fatal("the first push succeeded through a cut link")
 	}
+	awaitSent(t, srv, trace, "the cut push") // its PATCH has stored what it got
 	if states, _ := os.ReadDir(dir); len(states) != 1 {
 		t.Fatalf("after the cut, the resume directory holds %d files", len(states))
 	}
@@ -98,8 +99,6 @@ func TestPushResumableContinuesUpload(t *testing.T) {
 	if err := repo.PushResumable(t.Context(), src.desc, src.open); err != nil {
 		t.Fatal(err)
 	}
-	// The cut PUT is logged when its handler ends, which the status GET
-	// waits for: by now both runs are in the log.
 	statusAsked := srv.Log.Count(func(r registrytest.Request) bool {
 		return r.Method == http.MethodGet && strings.Contains(r.Path, "/blobs/uploads/")
 	})
@@ -121,12 +120,13 @@ func TestPushResumableContinuesUpload(t *testing.T) {
 // gets a new upload of the whole blob.
 func TestPushResumableForgottenSession(t *testing.T) {
 	dir := t.TempDir()
-	c, _ := testClient(&registry.Client{ResumeDir: dir})
+	c, trace := tracedClient(&registry.Client{ResumeDir: dir})
 	srv, repo := serve(t, nil, c, "a/b")
 	src := newUploadSource(3 << 20)
 	ctx, cancel := context.WithCancel(t.Context())
 	src.limit, src.cancel = 2<<20, cancel
 	repo.PushResumable(ctx, src.desc, src.open)
+	awaitSent(t, srv, trace, "the cut push")
 	srv.Faults.Add(registrytest.Fault{Match: registrytest.Route("GET", "/blobs/uploads/"), Status: http.StatusNotFound, Code: "BLOB_UPLOAD_UNKNOWN"})
 	src.limit = 0
 	if err := repo.PushResumable(t.Context(), src.desc, src.open); err != nil {

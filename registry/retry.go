@@ -102,8 +102,18 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 }
 
 // do sends req, retrying as the policy allows. It returns the response
-// of the last try whatever its status, or the transport error.
+// of the last try whatever its status, or the transport error, which
+// names the request (a *requestError).
 func (c *Client) do(req *http.Request) (*http.Response, error) {
+	resp, err := c.retry(req)
+	if err != nil {
+		return nil, newRequestError(req, err)
+	}
+	return resp, nil
+}
+
+// retry is do without the naming of errors.
+func (c *Client) retry(req *http.Request) (*http.Response, error) {
 	c.init()
 	req.Header.Set("User-Agent", c.userAgent())
 	ctx := req.Context()
@@ -193,10 +203,18 @@ func (c *Client) readBody(req *http.Request, send func(*http.Request) (*http.Res
 		raw, err := manifest.ReadLimited(resp.Body, limit, what)
 		resp.Body.Close()
 		if err == nil || !retryableError(err) || attempt >= c.Retry.attempts() {
-			return resp, raw, err
+			return resp, raw, newRequestError(answered(resp, req), err)
 		}
 		if err := c.sleep(req.Context(), c.Retry.backoff(attempt-1)); err != nil {
-			return nil, nil, err
+			return nil, nil, newRequestError(req, err)
 		}
 	}
+}
+
+// answered returns the request resp answers: the last hop of req.
+func answered(resp *http.Response, req *http.Request) *http.Request {
+	if resp != nil && resp.Request != nil && resp.Request.URL != nil {
+		return resp.Request
+	}
+	return req
 }

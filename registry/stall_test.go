@@ -61,7 +61,7 @@ func TestReliability50_StalledBlobContinuesWithRange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := images.Copy(t.Context(), l, repo, im.Manifest.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
+			if _, err := images.CopyDescriptor(t.Context(), l, repo, im.Manifest.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
 				t.Fatalf("pull with a stalled blob: %v", err)
 			}
 			if err := verifyAll(t, l, im); err != nil {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/skiffoci/skiff/manifest"
 )
 
 // maxListPages bounds how many pages of tags or repositories are followed
@@ -15,6 +17,11 @@ const maxListPages = 1000
 
 // maxListBody bounds one page of a tag or catalog listing.
 const maxListBody = 8 << 20
+
+// maxListTotal bounds the pages of one listing together: without it
+// maxListPages pages of maxListBody would keep 8 GB of names in memory.
+// A million tags of 30 characters take 32 MiB.
+const maxListTotal = 64 << 20
 
 // Tags lists every tag of the repository, following Link pagination.
 func (r *Repository) Tags(ctx context.Context) ([]string, error) {
@@ -64,6 +71,7 @@ func (c *Client) Catalog(ctx context.Context, host string) ([]string, error) {
 // to page.
 func (c *Client) list(ctx context.Context, u *url.URL, page func([]byte) error) error {
 	seen := map[string]int{}
+	total := 0
 	for n := range maxListPages {
 		if first, ok := seen[u.String()]; ok {
 			return fmt.Errorf("registry: listing %s loops: page %d links back to page %d", u.Redacted(), n+1, first+1)
@@ -74,6 +82,9 @@ func (c *Client) list(ctx context.Context, u *url.URL, page func([]byte) error) 
 			return err
 		}
 		resp, raw, err := c.readBody(req, c.sendOK, maxListBody, "listing page of "+u.Host)
+		if total += len(raw); err == nil && total > maxListTotal {
+			err = &manifest.LimitError{What: "listing from " + u.Host + " (all its pages)", Limit: maxListTotal}
+		}
 		if err == nil {
 			err = page(raw)
 		}

@@ -31,6 +31,12 @@ type Timeouts struct {
 	// again, as the retry policy allows a failed request. A request body
 	// the registry takes nothing of for this long fails the request.
 	Body time.Duration
+	// BodyMinBytes is the least a response body must bring in each Body
+	// of waiting for it; zero means DefaultBodyMinBytes. A body that
+	// brings less, but sends something, is cut as a stalled one is, so
+	// that a server dripping a byte at a time cannot keep a request
+	// going for ever. 1 leaves only the bound on silence.
+	BodyMinBytes int64
 }
 
 // DefaultBodyTimeout is how long a response body may send nothing before
@@ -41,11 +47,22 @@ type Timeouts struct {
 // request.
 const DefaultBodyTimeout = 30 * time.Second
 
+// DefaultBodyMinBytes is the least a response body must bring in each
+// Timeouts.Body of waiting for it (as curl's --speed-limit per
+// --speed-time): 4 KiB in 30 s, about 137 bytes a second, a link of
+// 1.1 kbit/s, which a GPRS link shared by eight transfers still beats
+// several times over. A body of N bytes then takes at most N/4 KiB
+// windows at the least rate: a 64 KiB error body 8 minutes, a 1 MiB
+// token 2 hours, a 4 MiB manifest 8.5 hours; a blob cut for it continues
+// with a Range request, one of its resumes.
+const DefaultBodyMinBytes = 4 << 10
+
 func (t Timeouts) connect() time.Duration   { return cmpOr(t.Connect, 30*time.Second) }
 func (t Timeouts) handshake() time.Duration { return cmpOr(t.Handshake, 10*time.Second) }
 func (t Timeouts) header() time.Duration    { return cmpOr(t.Header, 30*time.Second) }
 func (t Timeouts) upload() time.Duration    { return cmpOr(t.UploadHeader, 2*time.Minute) }
 func (t Timeouts) body() time.Duration      { return cmpOr(t.Body, DefaultBodyTimeout) }
+func (t Timeouts) bodyMin() int64           { return cmpOr(t.BodyMinBytes, DefaultBodyMinBytes) }
 
 // neverAnswered reports a server that did not accept a connection,
 // finish a TLS handshake, take a request or send a response header

@@ -33,11 +33,12 @@ func newTransport(c *Client) *h1client.Transport {
 	to := c.Timeouts
 	return &h1client.Transport{
 		TLSConfig:             t.get,
-		Dial:                  dialer(to.connect()),
+		Dial:                  c.dialer(),
 		TLSHandshakeTimeout:   to.handshake(),
 		ResponseHeaderTimeout: to.upload(),
 		QueryHeaderTimeout:    to.header(),
 		BodyReadTimeout:       to.body(),
+		BodyMinBytes:          to.bodyMin(),
 		BodyWriteTimeout:      to.body(),
 	}
 }

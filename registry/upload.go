@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
@@ -52,9 +53,14 @@ func (r *Repository) pushBlob(ctx context.Context, desc manifest.Descriptor, bod
 	}
 	v := manifest.NewVerifier(body, desc)
 	if chunked {
-		return r.putChunked(ctx, loc, desc, v, minLen)
+		err = r.putChunked(ctx, loc, desc, v, minLen)
+	} else {
+		err = r.putUpload(ctx, loc, desc, v, v, desc.Size)
 	}
-	return r.putUpload(ctx, loc, desc, v, v, desc.Size)
+	if err != nil {
+		r.abandonUpload(ctx, loc) // nothing continues it: a retry opens its own
+	}
+	return err
 }
 
 // isUploadLost reports whether err is a registry forgetting an upload
@@ -74,6 +80,15 @@ func (r *Repository) PushStream(ctx context.Context, mediaType string, body io.R
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
+	desc, err := r.streamUpload(ctx, loc, mediaType, body)
+	if err != nil {
+		r.abandonUpload(ctx, loc)
+	}
+	return desc, err
+}
+
+// streamUpload is PushStream's upload through the session at loc.
+func (r *Repository) streamUpload(ctx context.Context, loc *url.URL, mediaType string, body io.Reader) (manifest.Descriptor, error) {
 	d := manifest.NewDigester(manifest.SHA256)
 	counter := &countingReader{r: io.TeeReader(body, d)}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc.String(), counter)
@@ -125,7 +140,7 @@ func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, v 
 		return err
 	}
 	if s, ok := r.prepared.take(ctx); ok && s.err == nil {
-		return r.putUpload(ctx, s.loc, desc, v, bytes.NewReader(data), desc.Size)
+		return r.putOrAbandon(ctx, s.loc, desc, v, data)
 	}
 	req, err := r.newRequest(ctx, http.MethodPost, "blobs/uploads/?digest="+url.QueryEscape(string(desc.Digest)), bytes.NewReader(data))
 	if err != nil {
@@ -144,7 +159,17 @@ func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, v 
 	if err != nil {
 		return err
 	}
-	return r.putUpload(ctx, loc, desc, v, bytes.NewReader(data), desc.Size)
+	return r.putOrAbandon(ctx, loc, desc, v, data)
+}
+
+// putOrAbandon closes the session at loc with the PUT of data, desc's
+// bytes that v proved, and abandons the session when that fails.
+func (r *Repository) putOrAbandon(ctx context.Context, loc *url.URL, desc manifest.Descriptor, v *manifest.Verifier, data []byte) error {
+	err := r.putUpload(ctx, loc, desc, v, bytes.NewReader(data), desc.Size)
+	if err != nil {
+		r.abandonUpload(ctx, loc)
+	}
+	return err
 }
 
 // startUpload opens an upload session (query may ask for a mount). It
@@ -293,6 +318,23 @@ func (r *Repository) Mount(ctx context.Context, desc manifest.Descriptor, from s
 	return false, nil
 }
 
+// abandonTimeout bounds the DELETE that closes a session a push gives
+// up, sent even when the push's context is cancelled.
+const abandonTimeout = 5 * time.Second
+
+// abandonUpload closes the session at loc, which a push opened and will
+// not finish: left open, it would count against the registry's limit of
+// sessions until it expired (skiff's own server answers 429 beyond its
+// --max-upload-sessions). Failures only leave it to expire.
+func (r *Repository) abandonUpload(ctx context.Context, loc *url.URL) {
+	if loc == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	defer cancel()
+	r.cancelUpload(ctx, loc)
+}
+
 // cancelUpload abandons a session; failures only leave it to expire.
 func (r *Repository) cancelUpload(ctx context.Context, loc *url.URL) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, loc.String(), nil)
@@ -306,8 +348,8 @@ func (r *Repository) cancelUpload(ctx context.Context, loc *url.URL) {
 
 // MountFrom mounts desc from src when src is another repository on the
 // same registry host; otherwise it reports false and does nothing. It
-// implements manifest.Mounter, so Copy moves no layer bytes within one
-// registry.
+// implements manifest.Mounter, so images.Copy moves no layer bytes
+// within one registry.
 func (r *Repository) MountFrom(ctx context.Context, desc manifest.Descriptor, src manifest.Fetcher) (bool, error) {
 	s, ok := src.(*Repository)
 	if !ok || s.host != r.host || s.name == r.name {

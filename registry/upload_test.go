@@ -148,7 +148,7 @@ func TestCopyWithinRegistryMounts(t *testing.T) {
 	im := seed(t, srv, nil, "team/base", "v1", 1<<20, 1000)
 	dst := repoOn(t, c, srv, "team/app")
 	dst.WillPush()
-	if _, err := images.Copy(t.Context(), dst, src, im.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), dst, src, im.Descriptor(), &images.CopyOptions{Tag: "v1"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.Log.Count(is("GET", "/blobs/")); n != 0 {

@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 )
@@ -41,35 +41,31 @@ func tracedClient(c *registry.Client) (*registry.Client, *syncBuffer) {
 	return c, trace
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+// syncBuffer is a client's trace.
+type syncBuffer struct{ testtool.SyncBuffer }
 
 // sent is the number of requests the trace shows.
-func (s *syncBuffer) sent() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), "--> ")
-}
+func (s *syncBuffer) sent() int { return strings.Count(s.String(), "--> ") }
 
-// checkNoCommit fails unless the registry holds no desc and never got a
-// whole request naming its digest: what commits an upload. It waits until
-// the registry logged every request the trace shows: one the client
-// abandoned is logged when its handler ends.
-func checkNoCommit(t *testing.T, srv *registrytest.Server, repo *registry.Repository, trace *syncBuffer, desc manifest.Descriptor, what string) {
+// awaitSent waits until the registry logged every request the trace
+// shows since the log was last empty. A request the client gave up on
+// reaches its handler whenever the server gets to it, which can be after
+// the client is done: Log.Settle cannot wait for a handler that has not
+// started, and the next request could overtake it.
+func awaitSent(t *testing.T, srv *registrytest.Server, trace *syncBuffer, what string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := srv.Log.Await(ctx, trace.sent()); err != nil {
 		t.Fatalf("%s: %d requests sent, %d logged", what, trace.sent(), len(srv.Log.Requests()))
 	}
+}
+
+// checkNoCommit fails unless the registry holds no desc and never got a
+// whole request naming its digest: what commits an upload.
+func checkNoCommit(t *testing.T, srv *registrytest.Server, repo *registry.Repository, trace *syncBuffer, desc manifest.Descriptor, what string) {
+	t.Helper()
+	awaitSent(t, srv, trace, what)
 	for _, r := range srv.Log.Requests() {
 		if !strings.Contains(r.RawQuery, "digest=") {
 			continue
@@ -134,6 +130,7 @@ func TestPushResumableRefusesUnprovenReaders(t *testing.T) {
 		if err := repo.PushResumable(ctx, src.desc, src.open); err == nil {
 			t.Fatalf("%s: the cut push succeeded", name)
 		}
+		awaitSent(t, srv, trace, name) // the cut PATCH has stored what it got
 		var asked []int64
 		err := repo.PushResumable(t.Context(), src.desc, func(off int64) (io.ReadCloser, error) {
 			asked = append(asked, off)

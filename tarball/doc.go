@@ -97,10 +97,14 @@
 // # Building layers and exporting filesystems
 //
 // LayerWriter writes a layer the way tar.Writer writes an archive and
-// computes, in the same pass, its digest, size and diffID; LayerFromDir,
-// LayerFromFiles and LayerFromTar build a layer from a directory, from
-// files in memory or from a tar stream, with normalized owners and times.
-// Flatten writes the filesystem of a stack of layers (plain, gzip or zstd,
-// told apart by their magic numbers) as one tar, applying whiteouts; Extract unpacks it into a directory without ever writing
+// computes, in the same pass, its digest, size and diffID. LayerFromDir
+// and LayerFromFiles build a layer from a directory or from files in
+// memory, with normalized owners and times (unless LayerOptions keeps
+// them), into a temporary file. LayerFromTar takes a tar stream as it is
+// (entries, owners and times untouched), compressed as the media type asks,
+// into a temporary file; LayerFromFile does the same for a tar file without
+// copying it. Flatten writes the filesystem of a stack of layers (plain,
+// gzip or zstd, told apart by their magic numbers) as one tar, applying
+// whiteouts; Extract unpacks it into a directory without ever writing
 // outside it. CleanPath is the tar path sanitizer they share.
 package tarball

@@ -3,6 +3,7 @@ package tarball_test
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -26,12 +28,12 @@ func zeroBomb(t testing.TB) []byte {
 	tw.WriteHeader(&tar.Header{Name: "zeros", Typeflag: tar.TypeReg, Mode: 0o644, Size: 16 << 20})
 	tw.Write(make([]byte, 16<<20))
 	tw.Close()
-	return gzipOf(t, buf.Bytes())
+	return testtool.Gzip(t, buf.Bytes(), gzip.DefaultCompression)
 }
 
 // paddedTar is a small tar followed by 4 MiB of zeros after its end.
 func paddedTar(t testing.TB) []byte {
-	return gzipOf(t, append(tarOf(t, tReg("a", "1")), make([]byte, 4<<20)...))
+	return testtool.Gzip(t, append(testtool.Tar(t, tReg("a", "1")), make([]byte, 4<<20)...), gzip.DefaultCompression)
 }
 
 // sparseTar declares a PAX sparse file of 1 TB with no data at all, so the
@@ -103,7 +105,7 @@ func TestExportBudget(t *testing.T) {
 }
 
 func TestExportBudgetIsShared(t *testing.T) {
-	layer := tarOf(t, tReg("f", string(make([]byte, 300<<10))))
+	layer := testtool.Tar(t, tReg("f", string(make([]byte, 300<<10))))
 	layers := openers(layer, layer, layer, layer)
 	err := tarball.Flatten(context.Background(), io.Discard, layers, &tarball.ExportOptions{MaxUncompressed: smallBudget})
 	var le *manifest.LimitError

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -86,7 +87,7 @@ func TestExtractBreakouts(t *testing.T) {
 			passwd, _ := os.Stat("/etc/passwd")
 			var layers [][]byte
 			for _, es := range tc.layers(outside, secret) {
-				layers = append(layers, tarOf(t, es...))
+				layers = append(layers, testtool.Tar(t, es...))
 			}
 			err := tarball.Extract(context.Background(), root, openers(layers...), nil)
 			want := strings.ReplaceAll(tc.want, "{outside}", strings.TrimPrefix(filepath.ToSlash(outside), "/"))
@@ -155,7 +156,7 @@ func TestExtractPreexistingSymlink(t *testing.T) {
 	os.Mkdir(root, 0o755)
 	os.Symlink(outside, filepath.Join(root, "pre"))
 	os.Symlink(secret, filepath.Join(root, "file"))
-	layer := tarOf(t, tReg("pre/x", "pwned"), tReg("file", "pwned"), tHard("h", "pre/x"))
+	layer := testtool.Tar(t, tReg("pre/x", "pwned"), tReg("file", "pwned"), tHard("h", "pre/x"))
 	if err := tarball.Extract(context.Background(), root, openers(layer), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func TestExtractPreexistingSymlink(t *testing.T) {
 func TestExportCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	layers := openers(tarOf(t, tReg("a", "b")))
+	layers := openers(testtool.Tar(t, tReg("a", "b")))
 	if err := tarball.Flatten(ctx, io.Discard, layers, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("Flatten: %v", err)
 	}

@@ -36,10 +36,9 @@ var errExtractStopped = errors.New("tarball: extraction stopped")
 // are skipped. Directory modes are applied last, so read-only directories
 // can still be filled.
 //
-// Go 1.24's os.Root has no Symlink, Link or Chtimes, so those three calls
-// use dir's host path after the parent was resolved inside the root; a
-// process racing to swap directories for symlinks under dir could redirect
-// them. With Go 1.25's Root methods that window closes.
+// Symlinks, hard links and times are made through the os.Root too, never
+// through dir's host path, so a process that swaps a directory under dir
+// for a symlink while Extract runs cannot redirect them outside dir.
 func Extract(ctx context.Context, dir string, layers []Opener, opts *ExportOptions) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -60,7 +59,7 @@ func Extract(ctx context.Context, dir string, layers []Opener, opts *ExportOptio
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	x := &extractor{root: root, dir: dir}
+	x := &extractor{root: root}
 	xerr := x.extract(tar.NewReader(pr))
 	pr.CloseWithError(errExtractStopped)
 	ferr := <-done
@@ -73,7 +72,6 @@ func Extract(ctx context.Context, dir string, layers []Opener, opts *ExportOptio
 // extractor writes a flattened tar stream under root.
 type extractor struct {
 	root *os.Root
-	dir  string    // root's host path, for what Go 1.24's os.Root lacks
 	dirs []dirMeta // directory modes and times, applied at the end
 }
 
@@ -117,7 +115,7 @@ func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header) error {
 	case tar.TypeReg:
 		return x.writeFile(rel, hdr, tr)
 	case tar.TypeSymlink:
-		return os.Symlink(hdr.Linkname, x.host(rel))
+		return x.root.Symlink(hdr.Linkname, rel)
 	case tar.TypeLink:
 		return x.link(rel, hdr.Linkname)
 	}
@@ -164,7 +162,7 @@ func (x *extractor) writeFile(rel string, hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	return os.Chtimes(x.host(rel), hdr.ModTime, hdr.ModTime)
+	return x.root.Chtimes(rel, hdr.ModTime, hdr.ModTime)
 }
 
 // link makes rel a hard link to the archive path target, resolved inside
@@ -192,13 +190,13 @@ func (x *extractor) link(rel, target string) error {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		// Some systems' link(2) follows a symlink, which could tie a name
 		// inside the root to a file outside it: copy the symlink instead.
-		dest, err := os.Readlink(x.host(old))
+		dest, err := x.root.Readlink(old)
 		if err != nil {
 			return err
 		}
-		return os.Symlink(dest, x.host(rel))
+		return x.root.Symlink(dest, rel)
 	}
-	return os.Link(x.host(old), x.host(rel))
+	return x.root.Link(old, rel)
 }
 
 // finishDirs applies directory modes and times, deepest first, so that a
@@ -215,18 +213,13 @@ func (x *extractor) finishDirs() error {
 		err = f.Chmod(d.mode)
 		f.Close()
 		if err == nil {
-			err = os.Chtimes(x.host(d.rel), d.mtime, d.mtime)
+			err = x.root.Chtimes(d.rel, d.mtime, d.mtime)
 		}
 		if err != nil {
 			return fmt.Errorf("tarball: extract: %w", err)
 		}
 	}
 	return nil
-}
-
-// host returns the host path of rel, which must already be resolved.
-func (x *extractor) host(rel string) string {
-	return filepath.Join(x.dir, filepath.FromSlash(rel))
 }
 
 // entryMode returns the permission and special bits of hdr.

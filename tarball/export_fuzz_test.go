@@ -3,28 +3,30 @@ package tarball_test
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
 	"strings"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/tarball"
 )
 
 func FuzzFlatten(f *testing.F) {
 	seeds := [][]byte{
-		tarOf(f, tDir("a/"), tReg("a/b", "x"), tSym("s", "../../etc"), tHard("h", "a/b")),
-		tarOf(f, tReg("a/.wh.b", ""), tReg(".wh..wh..opq", ""), tReg("../x", "")),
-		tarOf(f, tHard("l", "t"), tReg("t", "old"), tHard("m", "l")),
-		gzipOf(f, tarOf(f, tReg("g", "zip"), tReg("a/.wh..wh..opq", ""))),
+		testtool.Tar(f, tDir("a/"), tReg("a/b", "x"), tSym("s", "../../etc"), tHard("h", "a/b")),
+		testtool.Tar(f, tReg("a/.wh.b", ""), tReg(".wh..wh..opq", ""), tReg("../x", "")),
+		testtool.Tar(f, tHard("l", "t"), tReg("t", "old"), tHard("m", "l")),
+		testtool.Gzip(f, testtool.Tar(f, tReg("g", "zip"), tReg("a/.wh..wh..opq", "")), gzip.DefaultCompression),
 		sparseTar(f),
 		{0x28, 0xb5, 0x2f, 0xfd},
 	}
 	for _, s := range seeds {
 		f.Add(s, uint16(len(s)/2))
 	}
-	base := tarOf(f, tDir("a/"), tReg("a/b", "base"), tReg("t", "base"), tHard("l", "t"), tReg("a/c", "c"))
+	base := testtool.Tar(f, tDir("a/"), tReg("a/b", "base"), tReg("t", "base"), tHard("l", "t"), tReg("a/c", "c"))
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
 		split := int(cut) % (len(data) + 1)
 		layers := openers(base, data[:split], data[split:])

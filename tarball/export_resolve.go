@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 )
@@ -70,7 +69,7 @@ func (x *extractor) step(next string, create bool) (*string, error) {
 	case fi.IsDir():
 		return nil, nil
 	case fi.Mode()&fs.ModeSymlink != 0:
-		target, err := os.Readlink(x.host(next))
+		target, err := x.root.Readlink(next)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"path"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -39,7 +40,7 @@ func randomLayers(t testing.TB, rng *rand.Rand, layers, entries int) [][]byte {
 				files = append(files, n)
 			}
 		}
-		out = append(out, tarOf(t, es...))
+		out = append(out, testtool.Tar(t, es...))
 	}
 	return out
 }

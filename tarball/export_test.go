@@ -3,6 +3,7 @@ package tarball_test
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -38,14 +40,14 @@ func sortedNames(m map[string]readEntry) string {
 }
 
 func TestFlattenWhiteouts(t *testing.T) {
-	base := tarOf(t,
+	base := testtool.Tar(t,
 		tDir("etc/"), tReg("etc/keep", "k"), tReg("etc/gone", "g"),
 		tDir("opq/"), tReg("opq/old", "o"), tDir("opq/sub/"), tReg("opq/sub/deep", "d"),
 		tDir("re/"), tReg("re/old", "o"),
 		tDir("swap/"), tReg("swap/inner", "i"),
 		tReg("shadow", "base"),
 	)
-	mid := tarOf(t,
+	mid := testtool.Tar(t,
 		tReg("etc/.wh.gone", ""),
 		tDir("opq/"), tReg("opq/new", "n"), tReg("opq/.wh..wh..opq", ""),
 		tReg(".wh.re", ""),
@@ -53,11 +55,11 @@ func TestFlattenWhiteouts(t *testing.T) {
 		tReg("shadow", "mid"),
 		tReg(".wh..wh.plnk", ""),
 	)
-	top := tarOf(t,
+	top := testtool.Tar(t,
 		tDir("re/"), tReg("re/new", "n"),
 		tReg("shadow", "top"),
 	)
-	m, _, err := flatten(t, gzipOf(t, base), mid, gzipOf(t, top))
+	m, _, err := flatten(t, testtool.Gzip(t, base, gzip.DefaultCompression), mid, testtool.Gzip(t, top, gzip.DefaultCompression))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,7 @@ func TestFlattenWhiteouts(t *testing.T) {
 }
 
 func TestFlattenOpaqueRoot(t *testing.T) {
-	m, _, err := flatten(t, tarOf(t, tReg("a", "1"), tDir("d/")), tarOf(t, tReg(".wh..wh..opq", ""), tReg("b", "2")))
+	m, _, err := flatten(t, testtool.Tar(t, tReg("a", "1"), tDir("d/")), testtool.Tar(t, tReg(".wh..wh..opq", ""), tReg("b", "2")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +86,8 @@ func TestFlattenImpliedDirs(t *testing.T) {
 	// A higher layer's a/b needs a directory at a: a lower file there is
 	// hidden, a lower directory keeps its metadata.
 	m, names, err := flatten(t,
-		tarOf(t, tMode(tDir("d/"), 0o700), tReg("f", "file")),
-		tarOf(t, tReg("d/x", "x"), tReg("f/y", "y")))
+		testtool.Tar(t, tMode(tDir("d/"), 0o700), tReg("f", "file")),
+		testtool.Tar(t, tReg("d/x", "x"), tReg("f/y", "y")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +100,8 @@ func TestFlattenImpliedDirs(t *testing.T) {
 }
 
 func TestFlattenHardlinks(t *testing.T) {
-	base := tarOf(t, tReg("bin/tool", "T"), tReg("gone", "G"))
-	top := tarOf(t, tReg("own", "O"), tHard("own-link", "own"), tHard("/bin/alias", "/bin/tool"),
+	base := testtool.Tar(t, tReg("bin/tool", "T"), tReg("gone", "G"))
+	top := testtool.Tar(t, tReg("own", "O"), tHard("own-link", "own"), tHard("/bin/alias", "/bin/tool"),
 		tHard("kept", "gone"), tReg(".wh.gone", ""))
 	m, names, err := flatten(t, base, top)
 	if err != nil {
@@ -121,9 +123,9 @@ func TestFlattenHardlinks(t *testing.T) {
 func TestFlattenHardlinkToShadowedFile(t *testing.T) {
 	// The link's own layer holds its target, which a higher layer
 	// replaces: the layer is read again for the old contents.
-	lower := tarOf(t, tReg("t", "old"), tHard("l1", "t"), tHard("l2", "l1"), tHard("l3", "t"))
-	upper := tarOf(t, tReg("t", "new"))
-	m, _, err := flatten(t, lower, gzipOf(t, upper))
+	lower := testtool.Tar(t, tReg("t", "old"), tHard("l1", "t"), tHard("l2", "l1"), tHard("l3", "t"))
+	upper := testtool.Tar(t, tReg("t", "new"))
+	m, _, err := flatten(t, lower, testtool.Gzip(t, upper, gzip.DefaultCompression))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +141,9 @@ func TestFlattenHardlinkToShadowedFile(t *testing.T) {
 
 func TestFlattenDanglingHardlink(t *testing.T) {
 	for name, layer := range map[string][]byte{
-		"missing": tarOf(t, tHard("h", "nowhere")),
-		"cycle":   tarOf(t, tHard("a", "b"), tHard("b", "a")),
-		"to dir":  tarOf(t, tDir("d/"), tHard("h", "d")),
+		"missing": testtool.Tar(t, tHard("h", "nowhere")),
+		"cycle":   testtool.Tar(t, tHard("a", "b"), tHard("b", "a")),
+		"to dir":  testtool.Tar(t, tDir("d/"), tHard("h", "d")),
 	} {
 		if _, _, err := flatten(t, layer); err == nil || !strings.HasPrefix(err.Error(), "tarball: ") {
 			t.Errorf("%s: err %v", name, err)
@@ -151,10 +153,10 @@ func TestFlattenDanglingHardlink(t *testing.T) {
 
 func TestFlattenUnsafeNames(t *testing.T) {
 	for _, e := range []tEntry{tReg("../x", ""), tReg("a/.wh...", ""), tReg(".wh..", ""), tHard("h", "../../etc/passwd"), tReg(`..\x`, "")} {
-		_, _, err := flatten(t, tarOf(t, e))
+		_, _, err := flatten(t, testtool.Tar(t, e))
 		var upe *tarball.UnsafePathError
 		if !errors.As(err, &upe) || !strings.HasPrefix(err.Error(), "tarball: layer 0: ") {
-			t.Errorf("%q: err %v", e.name, err)
+			t.Errorf("%q: err %v", e.Name, err)
 		}
 	}
 }
@@ -162,8 +164,8 @@ func TestFlattenUnsafeNames(t *testing.T) {
 func TestFlattenDrainsToVerify(t *testing.T) {
 	// The right length and the wrong hash: the tar reader stops at the end
 	// marker, before the verifier sees EOF, so only a drain reports it.
-	plain := append(tarOf(t, tReg("a", "1")), make([]byte, 4096)...)
-	for name, b := range map[string][]byte{"plain": plain, "gzip": gzipOf(t, plain)} {
+	plain := append(testtool.Tar(t, tReg("a", "1")), make([]byte, 4096)...)
+	for name, b := range map[string][]byte{"plain": plain, "gzip": testtool.Gzip(t, plain, gzip.DefaultCompression)} {
 		desc := manifest.Descriptor{Digest: manifest.FromString("something else"), Size: int64(len(b))}
 		open := func() (io.ReadCloser, error) {
 			return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(b)), desc), nil
@@ -189,16 +191,16 @@ func TestFlattenOpenError(t *testing.T) {
 
 func TestExtractLayers(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "root")
-	base := tarOf(t,
+	base := testtool.Tar(t,
 		tDir("etc/"), tReg("etc/gone", "g"), tReg("etc/keep", "k"),
 		tDir("opq/"), tReg("opq/old", "o"),
 		tMode(tDir("ro/"), 0o555), tMode(tReg("ro/file", "r"), 0o444),
 		tReg("bin/tool", "T"), tHard("bin/alias", "bin/tool"), tSym("link", "etc/keep"),
 		tMode(tReg("suid", "s"), 0o4755),
 	)
-	top := tarOf(t, tReg("etc/.wh.gone", ""), tReg("opq/.wh..wh..opq", ""), tReg("opq/new", "n"),
+	top := testtool.Tar(t, tReg("etc/.wh.gone", ""), tReg("opq/.wh..wh..opq", ""), tReg("opq/new", "n"),
 		tReg("./etc/added", "a"))
-	if err := tarball.Extract(context.Background(), root, openers(gzipOf(t, base), top), nil); err != nil {
+	if err := tarball.Extract(context.Background(), root, openers(testtool.Gzip(t, base, gzip.DefaultCompression), top), nil); err != nil {
 		t.Fatal(err)
 	}
 	defer os.Chmod(filepath.Join(root, "ro"), 0o755)
@@ -233,7 +235,7 @@ func TestExtractReplacesExisting(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "d", "sub", "f"), []byte("old"), 0o644)
 	os.WriteFile(filepath.Join(root, "file"), []byte("old"), 0o644)
 	os.Symlink("file", filepath.Join(root, "sl"))
-	layer := tarOf(t, tReg("d", "now a file"), tDir("file/"), tReg("sl", "not a link"))
+	layer := testtool.Tar(t, tReg("d", "now a file"), tDir("file/"), tReg("sl", "not a link"))
 	if err := tarball.Extract(context.Background(), root, openers(layer), nil); err != nil {
 		t.Fatal(err)
 	}

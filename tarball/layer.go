@@ -17,7 +17,7 @@ type LayerOptions struct {
 	// MediaType is the layer's media type: manifest.MediaTypeOCILayerGzip
 	// (the default when empty), manifest.MediaTypeDockerLayer, or
 	// manifest.MediaTypeOCILayer for an uncompressed layer, whose digest is
-	// its diffID. WriteTarLayer and LayerFromTar also take
+	// its diffID. WriteTarLayer, LayerFromTar and LayerFromFile also take
 	// manifest.MediaTypeOCILayerZstd, for a tar stream already
 	// zstd-compressed.
 	MediaType string
@@ -46,8 +46,16 @@ type LayerOptions struct {
 	MaxZstdWindow int64
 
 	// TempDir is where LayerFromDir, LayerFromFiles and LayerFromTar put the
-	// layer file; "" means os.TempDir().
+	// layer file; "" means os.TempDir(). LayerFromFile writes no file.
 	TempDir string
+
+	// Prefix, if set, puts what LayerFromDir and AddDir read from a
+	// directory under that slash-separated relative name, the directory
+	// itself first ("conf/", then "conf/app.toml"), and writes files that
+	// share an inode whole each time rather than as hard links: a
+	// directory packed as oras packs one, for `oras pull` to unpack
+	// (package registry/artifact). "" and "." mean no prefix.
+	Prefix string
 }
 
 // compressed reports whether the media type calls for gzip, or an error

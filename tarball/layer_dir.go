@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 )
@@ -22,6 +23,12 @@ func (lw *LayerWriter) AddDir(ctx context.Context, dir string) error {
 		return lw.err
 	}
 	a := &dirAdder{lw: lw, root: dir, inodes: map[fileID]string{}}
+	if p := lw.opts.Prefix; p != "" && p != "." {
+		if clean, err := CleanPath(p); err != nil || clean != p || path.IsAbs(p) {
+			return lw.fail(fmt.Errorf("tarball: prefix %q is not a clean relative name", p))
+		}
+		a.prefix = p
+	}
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("tarball: adding %s: %w", dir, err)
@@ -29,7 +36,7 @@ func (lw *LayerWriter) AddDir(ctx context.Context, dir string) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("tarball: adding %s: %w", dir, err)
 		}
-		if p == dir {
+		if p == dir && a.prefix == "" {
 			return nil
 		}
 		return a.add(p, d)
@@ -40,6 +47,7 @@ func (lw *LayerWriter) AddDir(ctx context.Context, dir string) error {
 type dirAdder struct {
 	lw     *LayerWriter
 	root   string
+	prefix string            // LayerOptions.Prefix, "" for none
 	inodes map[fileID]string // first entry name seen for a multiply linked inode
 }
 
@@ -80,11 +88,13 @@ func (a *dirAdder) header(p string, info fs.FileInfo) (*tar.Header, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tarball: adding %s: %w", p, err)
 	}
-	hdr.Name = filepath.ToSlash(rel)
+	hdr.Name = path.Join(a.prefix, filepath.ToSlash(rel))
 	if info.IsDir() {
 		hdr.Name += "/"
 	}
-	a.linkIfSeen(hdr, info)
+	if a.prefix == "" {
+		a.linkIfSeen(hdr, info)
+	}
 	a.lw.normalize(hdr)
 	return hdr, nil
 }

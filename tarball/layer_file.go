@@ -8,38 +8,98 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
 )
 
-// A Layer is a built layer held in a temporary file, so that its digest is
-// known before it is uploaded. Remove the file when done with it.
+// A Layer is a layer whose digest is known before it is uploaded: built
+// into a temporary file (LayerFromDir, LayerFromFiles, LayerFromTar), or a
+// tar file used where it lies (LayerFromFile). Remove the temporary file
+// when done with it.
 type Layer struct {
-	Desc   manifest.Descriptor // media type, digest and size of the file
+	Desc   manifest.Descriptor // media type, digest and size of the layer
 	DiffID manifest.Digest     // digest of the uncompressed tar
 	path   string
-	info   fs.FileInfo // the file as written, to know it again
+	info   fs.FileInfo   // the file as written or found, to know it again
+	temp   bool          // the file is the layer's own: Remove deletes it
+	build  *LayerOptions // the file is a tar that Open turns into the layer, as WriteTarLayer does
 }
 
 // Open returns the layer's bytes. The reader checks them against Desc as
 // it streams, so a file changed on disk fails the last Read. A file that
-// is no longer the one written (another user replaced it in a shared
-// temporary directory) is not opened.
+// is no longer the one written or found (another user replaced it in a
+// shared temporary directory) is not opened.
 func (l *Layer) Open() (io.ReadCloser, error) {
 	f, err := safefile.Reopen(l.path, l.info)
 	if err != nil {
 		return nil, fmt.Errorf("tarball: opening layer %s: %w", l.Desc.Digest, err)
 	}
-	return manifest.VerifyReadCloser(f, l.Desc), nil
+	if l.build == nil {
+		return manifest.VerifyReadCloser(f, l.Desc), nil
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		_, _, err := WriteTarLayer(context.Background(), pw, f, l.build)
+		f.Close()
+		pw.CloseWithError(err) // nil: EOF
+	}()
+	return manifest.VerifyReadCloser(pr, l.Desc), nil // closing pr ends the goroutine's writes
 }
 
-// Describe returns the layer's descriptor and diffID, as image.Image's
+// LayerFromFile uses the tar file at path as a layer where it lies,
+// without copying it: nothing is written to opts.TempDir or anywhere
+// else. A tar that already has the bytes the layer needs (gzip- or
+// zstd-compressed for a compressed media type, plain for
+// manifest.MediaTypeOCILayer) is the layer byte for byte; any other is
+// turned into it as WriteTarLayer does, once now to learn the digests and
+// again, streaming, each time the layer is opened. The file must not
+// change while the layer is used: Open's verification would fail. Remove
+// leaves the file where it is.
+func LayerFromFile(ctx context.Context, path string, opts *LayerOptions) (*Layer, error) {
+	path, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, fmt.Errorf("tarball: %w", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("tarball: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("tarball: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("tarball: %s is not a regular file", path)
+	}
+	in := manifest.NewDigester(manifest.SHA256)
+	desc, diffID, err := WriteTarLayer(ctx, io.Discard, io.TeeReader(f, in), opts)
+	if err != nil {
+		return nil, err
+	}
+	l := &Layer{Desc: desc, DiffID: diffID, path: path, info: info}
+	if desc.Digest != in.Digest() {
+		var o LayerOptions
+		if opts != nil {
+			o = *opts
+		}
+		l.build = &o
+	}
+	return l, nil
+}
+
+// Describe returns the layer's descriptor and diffID, as images.Layer's
 // AppendLayer wants them.
 func (l *Layer) Describe() (manifest.Descriptor, manifest.Digest) { return l.Desc, l.DiffID }
 
-// Remove deletes the layer's file. Removing it twice is not an error.
+// Remove deletes the layer's temporary file; a layer of LayerFromFile
+// leaves its file alone. Removing it twice is not an error.
 func (l *Layer) Remove() error {
+	if !l.temp {
+		return nil
+	}
 	err := os.Remove(l.path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("tarball: %w", err)
@@ -116,5 +176,5 @@ func toTempFile(opts *LayerOptions, produce func(io.Writer) (manifest.Descriptor
 	if err != nil {
 		return nil, fmt.Errorf("tarball: writing layer: %w", err)
 	}
-	return &Layer{Desc: desc, DiffID: diffID, path: f.Name(), info: info}, nil
+	return &Layer{Desc: desc, DiffID: diffID, path: f.Name(), info: info, temp: true}, nil
 }

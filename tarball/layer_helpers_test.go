@@ -3,86 +3,34 @@ package tarball_test
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"io"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/tarball"
 )
 
 // tEntry describes one tar entry for a test archive; tReg, tDir, tSym and
-// tHard make the common kinds.
-type tEntry struct {
-	name, link string
-	typ        byte
-	mode       int64
-	data       string
-}
+// tHard make the common kinds, testtool.Tar the archive.
+type tEntry = testtool.Entry
 
 func tReg(name, data string) tEntry {
-	return tEntry{name: name, typ: tar.TypeReg, mode: 0o644, data: data}
+	return tEntry{Name: name, Type: tar.TypeReg, Mode: 0o644, Data: data}
 }
 
 func tDir(name string) tEntry {
-	return tEntry{name: name, typ: tar.TypeDir, mode: 0o755}
+	return tEntry{Name: name, Type: tar.TypeDir, Mode: 0o755}
 }
 
 func tSym(name, target string) tEntry {
-	return tEntry{name: name, typ: tar.TypeSymlink, mode: 0o777, link: target}
+	return tEntry{Name: name, Type: tar.TypeSymlink, Mode: 0o777, Link: target}
 }
 
 func tHard(name, target string) tEntry {
-	return tEntry{name: name, typ: tar.TypeLink, mode: 0o644, link: target}
+	return tEntry{Name: name, Type: tar.TypeLink, Mode: 0o644, Link: target}
 }
 
-func tMode(e tEntry, m int64) tEntry { e.mode = m; return e }
-
-// tarOf returns a plain tar of entries, written as given.
-func tarOf(t testing.TB, entries ...tEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		hdr := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode}
-		if e.typ == tar.TypeReg {
-			hdr.Size = int64(len(e.data))
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatalf("WriteHeader(%q): %v", e.name, err)
-		}
-		if _, err := io.WriteString(tw, e.data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func gzipOf(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func gunzip(t testing.TB, b []byte) []byte {
-	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+func tMode(e tEntry, m int64) tEntry { e.Mode = m; return e }
 
 // openers returns an Opener for each layer's bytes.
 func openers(layers ...[]byte) []tarball.Opener {
@@ -104,7 +52,7 @@ type readEntry struct {
 func readTar(t testing.TB, b []byte) (map[string]readEntry, []string) {
 	t.Helper()
 	if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
-		b = gunzip(t, b)
+		b = testtool.Gunzip(t, b)
 	}
 	tr := tar.NewReader(bytes.NewReader(b))
 	m := map[string]readEntry{}

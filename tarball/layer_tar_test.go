@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -22,7 +23,7 @@ func writeTarLayer(t *testing.T, in []byte, opts *tarball.LayerOptions) ([]byte,
 }
 
 func TestWriteTarLayerGzipPassthrough(t *testing.T) {
-	plain := tarOf(t, tDir("app/"), tReg("app/main", strings.Repeat("code ", 1000)))
+	plain := testtool.Tar(t, tDir("app/"), tReg("app/main", strings.Repeat("code ", 1000)))
 	var zbuf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
 	zw.Name, zw.ModTime = "not-canonical.tar", time.Now() // must survive untouched
@@ -47,19 +48,19 @@ func TestWriteTarLayerGzipPassthrough(t *testing.T) {
 }
 
 func TestWriteTarLayerPlainInput(t *testing.T) {
-	plain := tarOf(t, tReg("a", "alpha"), tSym("b", "a"))
+	plain := testtool.Tar(t, tReg("a", "alpha"), tSym("b", "a"))
 	out, desc, diffID, err := writeTarLayer(t, plain, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(gunzip(t, out), plain) {
+	if !bytes.Equal(testtool.Gunzip(t, out), plain) {
 		t.Errorf("plain tar changed on the way")
 	}
 	if desc.Digest != manifest.FromBytes(out) || desc.Size != int64(len(out)) || diffID != manifest.FromBytes(plain) {
 		t.Errorf("descriptor %+v diffID %s", desc, diffID)
 	}
 	unc := &tarball.LayerOptions{MediaType: manifest.MediaTypeOCILayer}
-	for _, in := range [][]byte{plain, gzipOf(t, plain)} {
+	for _, in := range [][]byte{plain, testtool.Gzip(t, plain, gzip.DefaultCompression)} {
 		out, desc, diffID, err := writeTarLayer(t, in, unc)
 		if err != nil || !bytes.Equal(out, plain) || desc.Digest != diffID || diffID != manifest.FromBytes(plain) {
 			t.Errorf("uncompressed output: err %v, same %v, %s vs %s", err, bytes.Equal(out, plain), desc.Digest, diffID)
@@ -86,7 +87,7 @@ func TestWriteTarLayerRefuses(t *testing.T) {
 }
 
 func TestWriteTarLayerBomb(t *testing.T) {
-	bomb := gzipOf(t, make([]byte, 8<<20))
+	bomb := testtool.Gzip(t, make([]byte, 8<<20), gzip.DefaultCompression)
 	opts := &tarball.LayerOptions{MaxUncompressed: 1 << 20}
 	for _, mt := range []string{manifest.MediaTypeOCILayerGzip, manifest.MediaTypeOCILayer} {
 		opts.MediaType = mt
@@ -101,14 +102,14 @@ func TestWriteTarLayerBomb(t *testing.T) {
 func TestWriteTarLayerCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, _, err := tarball.WriteTarLayer(ctx, io.Discard, bytes.NewReader(tarOf(t, tReg("a", "b"))), nil)
+	_, _, err := tarball.WriteTarLayer(ctx, io.Discard, bytes.NewReader(testtool.Tar(t, tReg("a", "b"))), nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v", err)
 	}
 }
 
 func TestLayerFromTar(t *testing.T) {
-	plain := tarOf(t, tReg("x", "y"))
+	plain := testtool.Tar(t, tReg("x", "y"))
 	l, err := tarball.LayerFromTar(context.Background(), bytes.NewReader(plain), &tarball.LayerOptions{TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +118,7 @@ func TestLayerFromTar(t *testing.T) {
 	rc, _ := l.Open()
 	defer rc.Close()
 	b, err := io.ReadAll(rc)
-	if err != nil || !bytes.Equal(gunzip(t, b), plain) || l.DiffID != manifest.FromBytes(plain) {
+	if err != nil || !bytes.Equal(testtool.Gunzip(t, b), plain) || l.DiffID != manifest.FromBytes(plain) {
 		t.Errorf("read back: %v", err)
 	}
 }

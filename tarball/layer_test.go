@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -100,7 +101,7 @@ func TestLayerDescriptorMatchesBytes(t *testing.T) {
 	if err := desc.Validate(); err != nil {
 		t.Error(err)
 	}
-	plain := gunzip(t, b)
+	plain := testtool.Gunzip(t, b)
 	if diffID != manifest.FromBytes(plain) {
 		t.Errorf("diffID %s, sha256 of the tar %s", diffID, manifest.FromBytes(plain))
 	}
@@ -258,7 +259,7 @@ func TestLayerFileOpenVerifies(t *testing.T) {
 	}
 	b, err := io.ReadAll(rc)
 	rc.Close()
-	if err != nil || manifest.FromBytes(b) != l.Desc.Digest || manifest.FromBytes(gunzip(t, b)) != l.DiffID {
+	if err != nil || manifest.FromBytes(b) != l.Desc.Digest || manifest.FromBytes(testtool.Gunzip(t, b)) != l.DiffID {
 		t.Fatalf("read back: %v", err)
 	}
 	paths, _ := filepath.Glob(filepath.Join(tmp, "*"))

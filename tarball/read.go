@@ -202,6 +202,7 @@ func (r *Reader) Images() []ImageInfo {
 		out[i] = im
 		out[i].Tags = slices.Clone(im.Tags)
 		out[i].RefNames = slices.Clone(im.RefNames)
+		out[i].Descriptor = im.Descriptor.Clone()
 	}
 	return out
 }
@@ -296,7 +297,7 @@ func blobPath(d manifest.Digest) string {
 func (r *Reader) Resolve(ctx context.Context, ref string) (manifest.Descriptor, error) {
 	if ref == "" {
 		if im, ok := r.soleImage(); ok {
-			return im.Descriptor, nil
+			return im.Descriptor.Clone(), nil
 		}
 	}
 	want, perr := reference.Parse(ref)
@@ -306,7 +307,7 @@ func (r *Reader) Resolve(ctx context.Context, ref string) (manifest.Descriptor, 
 	}
 	for _, im := range r.images {
 		if im.Descriptor.Digest == dgst || hasTag(im.Tags, ref, want, perr == nil) || slices.Contains(im.RefNames, ref) {
-			return im.Descriptor, nil
+			return im.Descriptor.Clone(), nil
 		}
 	}
 	return manifest.Descriptor{}, fmt.Errorf("tarball: image %q: %w", quoteTrim(ref, 200), manifest.ErrNotFound)

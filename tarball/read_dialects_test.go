@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -162,7 +163,7 @@ func TestAttachedAreNoCandidates(t *testing.T) {
 	}
 	top := manifest.Index{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIIndex, Manifests: []manifest.Descriptor{
 		named(img.doc.Descriptor(), "v1"),
-		named(sig.doc.Descriptor(), manifest.CosignTag(img.doc.Digest, ".sig")),
+		named(sig.doc.Descriptor(), cosignTag(t, img.doc.Digest, ".sig")),
 		named(ref.Descriptor(), ""),
 	}}
 	files := []tfile{{name: "oci-layout", body: `{"imageLayoutVersion":"1.0.0"}`}, {name: "index.json", body: mustJSON(t, top)},
@@ -182,7 +183,7 @@ func TestAttachedAreNoCandidates(t *testing.T) {
 	if d, err := r.Resolve(ctx, ""); err != nil || d.Digest != img.doc.Digest {
 		t.Fatalf(`Resolve("") = %s, %v`, d.Digest, err)
 	}
-	if d, err := r.Resolve(ctx, manifest.CosignTag(img.doc.Digest, ".sig")); err != nil || d.Digest != sig.doc.Digest {
+	if d, err := r.Resolve(ctx, cosignTag(t, img.doc.Digest, ".sig")); err != nil || d.Digest != sig.doc.Digest {
 		t.Errorf("the signature by its tag: %s, %v", d.Digest, err)
 	}
 }
@@ -195,7 +196,7 @@ func TestSynthesizedManifestIsCranes(t *testing.T) {
 	img := buildImage(t, store, spec{layers: []string{"a\n", "b\n"}, level: 6, docker: true})
 	r := openBytes(t, ggcrSave(t, img, "ghcr.io/o/r:v1"))
 	desc := r.Images()[0].Descriptor
-	got := fetchAll(t, r, desc)
+	got := testtool.FetchAll(t, r, desc)
 	var want strings.Builder
 	want.WriteString(`{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":`)
 	want.WriteString(`{"mediaType":"application/vnd.docker.container.image.v1+json","size":` + strconv.Itoa(len(img.config)) + `,"digest":"` + string(manifest.FromBytes(img.config)) + `"},"layers":[`)
@@ -241,8 +242,8 @@ func TestCompressLayers(t *testing.T) {
 				if l.MediaType != tc.layerMT {
 					t.Errorf("layer %s typed %s", l.Digest, l.MediaType)
 				}
-				blob := fetchAll(t, r, l)
-				if !bytes.HasPrefix(blob, []byte{0x1f, 0x8b}) || !bytes.Equal(blob, fetchAll(t, r, l)) {
+				blob := testtool.FetchAll(t, r, l)
+				if !bytes.HasPrefix(blob, []byte{0x1f, 0x8b}) || !bytes.Equal(blob, testtool.FetchAll(t, r, l)) {
 					t.Errorf("layer %s: not gzip, or not the same bytes twice", l.Digest)
 				}
 				rc, err := r.FetchFrom(ctx, l, 10)
@@ -280,4 +281,14 @@ func TestCompressLayersChecksDiffIDs(t *testing.T) {
 	if !errors.Is(err, manifest.ErrDigestMismatch) && !errors.Is(err, manifest.ErrSizeMismatch) {
 		t.Fatalf("a layer that is not its diffID: %v", err)
 	}
+}
+
+// cosignTag is manifest.CosignTag for a digest that has one.
+func cosignTag(t testing.TB, d manifest.Digest, suffix string) string {
+	t.Helper()
+	tag, err := manifest.CosignTag(d, suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -24,11 +25,11 @@ func fuzzSeeds(f testing.TB) [][]byte {
 	seeds, _ := filepath.Glob(filepath.Join("..", "testdata", "tarball", "*.tar"))
 	for _, p := range seeds {
 		if b, err := os.ReadFile(p); err == nil {
-			out = append(out, zipBytes(f, b, gzip.BestCompression))
+			out = append(out, testtool.Gzip(f, b, gzip.BestCompression))
 		}
 	}
 	plain := tinyImage(f, []byte("a"), []byte("a"))
-	zipped := tinyImage(f, zipBytes(f, []byte("b"), gzip.BestSpeed))
+	zipped := tinyImage(f, testtool.Gzip(f, []byte("b"), gzip.BestSpeed))
 	for _, b := range [][]byte{legacySave(f, plain, "a:b"), ggcrSave(f, zipped, "c:d"),
 		docker25Save(f, zipped, "e:f"), ociArchive(f, zipped, "g"),
 		mkTar(f, symlink("manifest.json", "x"), symlink("x", "manifest.json"))} {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/internal/zstd"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
@@ -151,7 +152,7 @@ func TestOpenWrongLayerDigest(t *testing.T) {
 		if !errors.Is(err, manifest.ErrDigestMismatch) && !errors.Is(err, manifest.ErrSizeMismatch) {
 			t.Errorf("%s: fetch: %v, want a mismatch", name, err)
 		}
-		fetchAll(t, r, img.doc.Manifest.Layers[0])
+		testtool.FetchAll(t, r, img.doc.Manifest.Layers[0])
 	}
 }
 
@@ -182,7 +183,7 @@ func TestOpenTruncated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range plan.Entries {
+	for _, e := range plan.Files {
 		for _, cut := range []int64{e.HeaderOffset + 100, e.Offset + e.Size/2} {
 			if e.Size < 2 && cut > e.HeaderOffset+100 {
 				continue
@@ -190,7 +191,7 @@ func TestOpenTruncated(t *testing.T) {
 			if err := openErr(t, full[:cut], nil); err == nil {
 				t.Errorf("cut at %d (%s): no error", cut, e.Name)
 			}
-			if err := openErr(t, zipBytes(t, full[:cut], gzip.BestSpeed), &tarball.OpenOptions{TempDir: t.TempDir()}); err == nil {
+			if err := openErr(t, testtool.Gzip(t, full[:cut], gzip.BestSpeed), &tarball.OpenOptions{TempDir: t.TempDir()}); err == nil {
 				t.Errorf("gzip'd, cut at %d (%s): no error", cut, e.Name)
 			}
 		}
@@ -263,7 +264,7 @@ func TestOpenTooManyEntries(t *testing.T) {
 
 func TestOpenGzipBudget(t *testing.T) {
 	images, _, _ := goldenImages(t)
-	b := zipBytes(t, writeTarball(t, images, nil), gzip.BestSpeed)
+	b := testtool.Gzip(t, writeTarball(t, images, nil), gzip.BestSpeed)
 	err := openErr(t, b, &tarball.OpenOptions{TempDir: t.TempDir(), MaxUncompressed: 4096})
 	if !isErr[*manifest.LimitError](err) {
 		t.Errorf("gzip'd tarball over budget: %v, want a *LimitError", err)

@@ -223,7 +223,7 @@ func digestFromName(name string) manifest.Digest {
 
 // synthesize builds the manifest of an image known only from manifest.json,
 // byte for byte as go-containerregistry builds it (crane push, ggcr's
-// tarball.Image): compact JSON whose descriptors hold mediaType, size and
+// tarball.Entry): compact JSON whose descriptors hold mediaType, size and
 // digest in that order, the order of Docker's own descriptors
 // (distribution.Descriptor). Docker media types, or OCI ones when a layer
 // is zstd-compressed, which Docker's schema cannot say.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -129,7 +130,7 @@ func TestReadShapes(t *testing.T) {
 				b := s.tar
 				switch comp {
 				case "gzip":
-					b = zipBytes(t, b, gzip.BestSpeed)
+					b = testtool.Gzip(t, b, gzip.BestSpeed)
 				case "zstd":
 					b = zstdOf(b)
 				}
@@ -189,7 +190,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			doc := checkImage(t, r, im.Descriptor, imgs[i])
 			for j, l := range doc.Manifest.Layers {
-				if !bytes.Equal(fetchAll(t, r, l), imgs[i].layers[j]) {
+				if !bytes.Equal(testtool.FetchAll(t, r, l), imgs[i].layers[j]) {
 					t.Errorf("image %d layer %d differs", i, j)
 				}
 			}
@@ -253,7 +254,7 @@ func TestOpenFileGzipCleansUp(t *testing.T) {
 	images, _, imgs := goldenImages(t)
 	dir, tmp := t.TempDir(), t.TempDir()
 	path := filepath.Join(dir, "img.tar.gz")
-	os.WriteFile(path, zipBytes(t, writeTarball(t, images, nil), gzip.BestSpeed), 0o644)
+	os.WriteFile(path, testtool.Gzip(t, writeTarball(t, images, nil), gzip.BestSpeed), 0o644)
 	r, err := tarball.OpenFile(path, &tarball.OpenOptions{TempDir: tmp})
 	if err != nil {
 		t.Fatal(err)
@@ -281,11 +282,11 @@ func TestReadForeignLayers(t *testing.T) {
 	layers[0].URLs = []string{"https://example.com/base.tar.gz"}
 	img.doc = manifestDoc(t, true, img.doc.Manifest.Config, layers)
 	im := img.image(store, "win:1")
-	if _, err := tarball.NewPlan([]tarball.Image{im}, nil); err == nil {
-		t.Error("foreign layer without Image.Config: no error")
+	if _, err := tarball.NewPlan([]tarball.Entry{im}, nil); err == nil {
+		t.Error("foreign layer without Entry.Config: no error")
 	}
 	im.Config = img.config
-	out := writeTarball(t, []tarball.Image{im}, &tarball.WriteOptions{Legacy: true})
+	out := writeTarball(t, []tarball.Entry{im}, &tarball.WriteOptions{Legacy: true})
 	var mj []tarball.ManifestEntry
 	json.Unmarshal(entryBytes(t, out, "manifest.json"), &mj)
 	if got := mj[0].LayerSources[img.diffIDs[0]]; got.Digest != layers[0].Digest || len(mj[0].LayerSources) != 1 {

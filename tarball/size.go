@@ -21,7 +21,7 @@ func padding(n int64) int64 { return -n & (blockSize - 1) }
 // CalculateSize returns the exact size in bytes of the tarball Write writes
 // for images and opts, without fetching anything: every header, content,
 // padding and the end-of-archive marker.
-func CalculateSize(images []Image, opts *WriteOptions) (int64, error) {
+func CalculateSize(images []Entry, opts *WriteOptions) (int64, error) {
 	p, err := NewPlan(images, opts)
 	if err != nil {
 		return 0, err

@@ -17,8 +17,10 @@ import (
 // digest.
 const DigestTag = "i-was-a-digest"
 
-// Image is one image to write into a tarball.
-type Image struct {
+// Entry is what to write into a tarball for one image: the tags it gets
+// there, and its manifest, config and blobs (from Source, or given one by
+// one). Write, WriteFile and WriteDir take a list of them.
+type Entry struct {
 	// Tags name the image, as references such as "alpine",
 	// "ghcr.io/o/r:v1" or "alpine@sha256:…" (which gets DigestTag). They
 	// are written in Docker's familiar form, "alpine:latest".
@@ -38,9 +40,9 @@ type Image struct {
 	// against its descriptor as it is written.
 	Fetcher manifest.Fetcher
 
-	// Source, if set, is the image itself, such as an *image.Image: it
+	// Source, if set, is the image itself, such as an *images.Image: it
 	// supplies Manifest, Config and Fetcher where they are left nil.
-	Source ImageSource
+	Source Source
 }
 
 // WriteOptions tunes Write, WriteFile, NewPlan and CalculateSize. The zero
@@ -97,13 +99,6 @@ func (o *WriteOptions) rangeMin() int64 {
 	return o.RangeMin
 }
 
-func (o *WriteOptions) progress() func(manifest.Event) {
-	if o == nil {
-		return nil
-	}
-	return o.Progress
-}
-
 func (o *WriteOptions) jobs() int {
 	if o == nil || o.Jobs <= 0 {
 		return 4
@@ -116,7 +111,7 @@ func (o *WriteOptions) jobs() int {
 // image's Fetcher into w in order, verified, with no temporary file; a blob
 // shared by several images is written once. It writes exactly
 // CalculateSize bytes.
-func Write(ctx context.Context, w io.Writer, images []Image, opts *WriteOptions) error {
+func Write(ctx context.Context, w io.Writer, images []Entry, opts *WriteOptions) error {
 	p, err := NewPlan(images, opts)
 	if err != nil {
 		return err
@@ -127,10 +122,11 @@ func Write(ctx context.Context, w io.Writer, images []Image, opts *WriteOptions)
 // Write writes the planned tarball to w, entry after entry.
 func (p *Plan) Write(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
-	for i := range p.Entries {
-		if err := p.Entries[i].write(ctx, bw); err != nil {
+	for i := range p.Files {
+		if err := p.Files[i].write(ctx, bw); err != nil {
 			return err
 		}
+		p.reportKnown(&p.Files[i])
 	}
 	if _, err := bw.Write(zeroBlocks[:trailerSize]); err != nil {
 		return err
@@ -139,7 +135,7 @@ func (p *Plan) Write(ctx context.Context, w io.Writer) error {
 }
 
 // write writes e's header, content and padding.
-func (e *Entry) write(ctx context.Context, w io.Writer) error {
+func (e *PlannedFile) write(ctx context.Context, w io.Writer) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -159,7 +155,7 @@ func (e *Entry) write(ctx context.Context, w io.Writer) error {
 
 // writeBlob fetches e's blob and writes it, exactly e.Size bytes, through
 // a manifest.Verifier, whose proof it returns.
-func (e *Entry) writeBlob(ctx context.Context, w io.Writer) (manifest.Verified, error) {
+func (e *PlannedFile) writeBlob(ctx context.Context, w io.Writer) (manifest.Verified, error) {
 	rc, err := e.src.Fetch(ctx, e.Blob)
 	if err != nil {
 		return manifest.Verified{}, fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
@@ -175,7 +171,7 @@ func (e *Entry) writeBlob(ctx context.Context, w io.Writer) (manifest.Verified, 
 
 // complete counts e's slot complete when whatever wrote its blob
 // succeeded with a proof for e's blob, and returns why not otherwise.
-func (e *Entry) complete(proof manifest.Verified, err error) error {
+func (e *PlannedFile) complete(proof manifest.Verified, err error) error {
 	if err != nil {
 		return err
 	}
@@ -185,16 +181,16 @@ func (e *Entry) complete(proof manifest.Verified, err error) error {
 	return nil
 }
 
-// ImageSource is an image that can say what it is and serve its blobs,
-// such as an *image.Image (package manifest/image): an Image's Source.
-type ImageSource interface {
+// Source is an image an Entry is written from: it says what it is
+// (its manifest and config) and serves its blobs. An *images.Image is one.
+type Source interface {
 	manifest.Fetcher
 	Manifest() (*manifest.Document, error)
 	RawConfig() ([]byte, error)
 }
 
 // resolve fills in the fields im leaves to its Source.
-func (im Image) resolve() (Image, error) {
+func (im Entry) resolve() (Entry, error) {
 	if im.Source == nil {
 		return im, nil
 	}

@@ -16,15 +16,15 @@ func (p *Plan) WriteAt(ctx context.Context, w io.WriterAt, jobs int) error {
 	if err := p.writeFixed(w); err != nil {
 		return err
 	}
-	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, _ int, e *Entry) (manifest.Verified, error) {
+	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, _ int, e *PlannedFile) (manifest.Verified, error) {
 		return e.writeBlob(ctx, io.NewOffsetWriter(w, e.Offset))
 	})
 }
 
 // writeFixed writes all but the fetched content.
 func (p *Plan) writeFixed(w io.WriterAt) error {
-	for i := range p.Entries {
-		e := &p.Entries[i]
+	for i := range p.Files {
+		e := &p.Files[i]
 		if _, err := w.WriteAt(e.header, e.HeaderOffset); err != nil {
 			return err
 		}
@@ -39,14 +39,19 @@ func (p *Plan) writeFixed(w io.WriterAt) error {
 			}
 		}
 	}
-	_, err := w.WriteAt(zeroBlocks[:trailerSize], p.Size-trailerSize)
-	return err
+	if _, err := w.WriteAt(zeroBlocks[:trailerSize], p.Size-trailerSize); err != nil {
+		return err
+	}
+	for i := range p.Files {
+		p.reportKnown(&p.Files[i])
+	}
+	return nil
 }
 
 // fillBlobs calls fill for every fetched entry, numbered in plan order,
 // with a pool of jobs workers; an entry is complete when fill's proof is
 // for its blob. The first failure cancels the rest.
-func (p *Plan) fillBlobs(ctx context.Context, jobs int, fill func(context.Context, int, *Entry) (manifest.Verified, error)) error {
+func (p *Plan) fillBlobs(ctx context.Context, jobs int, fill func(context.Context, int, *PlannedFile) (manifest.Verified, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan numbered)
@@ -63,6 +68,8 @@ func (p *Plan) fillBlobs(ctx context.Context, jobs int, fill func(context.Contex
 				if err := j.e.complete(fill(ctx, j.n, j.e)); err != nil {
 					once.Do(func() { first = err })
 					cancel()
+				} else {
+					p.progress.Finish(j.e.Blob) // a slot an earlier run filled
 				}
 			}
 		}()
@@ -78,19 +85,19 @@ func (p *Plan) fillBlobs(ctx context.Context, jobs int, fill func(context.Contex
 
 // numbered is a fetched entry and its number among the fetched entries.
 type numbered struct {
-	e *Entry
+	e *PlannedFile
 	n int
 }
 
 // feed sends the fetched entries to work until ctx is done.
 func (p *Plan) feed(ctx context.Context, work chan<- numbered) error {
 	n := 0
-	for i := range p.Entries {
-		if !p.Entries[i].Fetched() {
+	for i := range p.Files {
+		if !p.Files[i].Fetched() {
 			continue
 		}
 		select {
-		case work <- numbered{&p.Entries[i], n}:
+		case work <- numbered{&p.Files[i], n}:
 			n++
 		case <-ctx.Done():
 			return ctx.Err()
@@ -102,8 +109,8 @@ func (p *Plan) feed(ctx context.Context, work chan<- numbered) error {
 // fetchedCount is the number of entries fetched when written.
 func (p *Plan) fetchedCount() int {
 	n := 0
-	for i := range p.Entries {
-		if p.Entries[i].Fetched() {
+	for i := range p.Files {
+		if p.Files[i].Fetched() {
 			n++
 		}
 	}

@@ -11,13 +11,13 @@ import (
 
 // benchImage is an image of four random layers, 1 to 4 MiB, served from
 // memory: what is measured is the tarball writer, not a network.
-func benchImage(b *testing.B) ([]tarball.Image, int64) {
+func benchImage(b *testing.B) ([]tarball.Entry, int64) {
 	b.Helper()
 	im, err := testimage.New(testimage.Options{LayerSizes: []int{4 << 20, 3 << 20, 2 << 20, 1 << 20}, Seed: 11})
 	if err != nil {
 		b.Fatal(err)
 	}
-	images := []tarball.Image{{Tags: []string{"bench/app:1"}, Manifest: im.Manifest, Fetcher: testimage.Fetcher{}.Add(im)}}
+	images := []tarball.Entry{{Tags: []string{"bench/app:1"}, Manifest: im.Manifest, Fetcher: testimage.Fetcher{}.Add(im)}}
 	size, err := tarball.CalculateSize(images, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -23,7 +23,7 @@ import (
 // partial directory is continued only when it is a directory of skiff's
 // own that no one else can write; anything else under its name is
 // removed, never followed.
-func WriteDir(ctx context.Context, dir string, images []Image, opts *WriteOptions) (err error) {
+func WriteDir(ctx context.Context, dir string, images []Entry, opts *WriteOptions) (err error) {
 	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("tarball: %s already exists; it is never written into", dir)
 	}
@@ -75,8 +75,8 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 		return fmt.Errorf("tarball: %w", err)
 	}
 	defer root.Close() // before the rename: Windows renames no open directory
-	for i := range p.Entries {
-		e := &p.Entries[i]
+	for i := range p.Files {
+		e := &p.Files[i]
 		var err error
 		switch {
 		case e.Name[len(e.Name)-1] == '/':
@@ -87,10 +87,11 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 		if err != nil {
 			return fmt.Errorf("tarball: %w", err)
 		}
+		p.reportKnown(e)
 	}
 	conns := resume.NewConns(opts.jobs())
-	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *Entry) (manifest.Verified, error) {
-		proof, err := fillFile(ctx, root, e, st, n, conns, opts)
+	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *PlannedFile) (manifest.Verified, error) {
+		proof, err := fillFile(ctx, root, e, st, n, conns, p.progress.Func(), opts)
 		if err != nil {
 			return proof, fmt.Errorf("tarball: writing %s: %w", e.Name, err)
 		}
@@ -100,14 +101,14 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 
 // fillFile writes the fetched entry e into its own file in root, resuming
 // from checkpoint n of st, and returns the proof of what it holds.
-func fillFile(ctx context.Context, root *safefile.Dir, e *Entry, st *resume.State, n int, conns *resume.Conns, opts *WriteOptions) (proof manifest.Verified, err error) {
+func fillFile(ctx context.Context, root *safefile.Dir, e *PlannedFile, st *resume.State, n int, conns *resume.Conns, progress func(manifest.Event), opts *WriteOptions) (proof manifest.Verified, err error) {
 	f, err := resume.OpenPartial(root, e.Name, 0o644, -1, true)
 	if err != nil {
 		return proof, err
 	}
 	defer func() { err = errors.Join(err, f.Close()) }()
 	slot := &resume.Slot{File: f, Desc: e.Blob, State: st, Index: n}
-	if proof, err = e.fill(ctx, slot, conns, opts); err != nil {
+	if proof, err = e.fill(ctx, slot, conns, progress, opts); err != nil {
 		return proof, err
 	}
 	if err := f.Truncate(e.Size); err != nil || opts == nil || !opts.Sync {

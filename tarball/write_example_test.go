@@ -2,14 +2,15 @@ package tarball_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"testing"
+	"sync/atomic"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images/imagestest"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -19,15 +20,19 @@ var (
 	_ manifest.Exister       = (*tarball.Reader)(nil)
 )
 
-// exampleImage is a one-layer image whose blobs are in memory.
-func exampleImage() tarball.Image {
-	store := newMemStore()
-	img := buildImage(&testing.T{}, store, spec{layers: []string{"hello\n"}, level: gzip.NoCompression})
-	return img.image(store, "example.com/hello:v1", "example.com/hello:latest")
+// exampleImage is a one-layer image made in memory by package
+// registry/images/imagestest; one opened with images.Open is used the
+// same way.
+func exampleImage() tarball.Entry {
+	img, err := imagestest.Random(6, 1, nil)
+	if err != nil {
+		panic(err)
+	}
+	return tarball.Entry{Tags: []string{"example.com/hello:v1", "example.com/hello:latest"}, Source: img}
 }
 
 func ExampleWrite() {
-	images := []tarball.Image{exampleImage()}
+	images := []tarball.Entry{exampleImage()}
 	size, err := tarball.CalculateSize(images, nil)
 	if err != nil {
 		panic(err)
@@ -38,7 +43,7 @@ func ExampleWrite() {
 	}
 	fmt.Println(size == int64(buf.Len()))
 	plan, _ := tarball.NewPlan(images, nil)
-	for _, e := range plan.Entries[:5] {
+	for _, e := range plan.Files[:5] {
 		fmt.Println(e.HeaderOffset, e.Offset, e.Size, e.Name)
 	}
 	// Output:
@@ -52,7 +57,7 @@ func ExampleWrite() {
 
 func ExampleOpen() {
 	var buf bytes.Buffer
-	if err := tarball.Write(context.Background(), &buf, []tarball.Image{exampleImage()}, nil); err != nil {
+	if err := tarball.Write(context.Background(), &buf, []tarball.Entry{exampleImage()}, nil); err != nil {
 		panic(err)
 	}
 	r, err := tarball.Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
@@ -74,24 +79,28 @@ func ExampleOpen() {
 // An interrupted WriteFile keeps what arrived; the same call continues
 // from it, fetching only the rest.
 func ExampleWriteFile_resume() {
-	store, images, _ := bigImage(&testing.T{}, 9) // three layers, 10 MiB
+	img, err := imagestest.Random(3<<20, 3, nil) // three layers, 9 MiB
+	if err != nil {
+		panic(err)
+	}
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "app.tar")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	store.limit, store.cancel = 4<<20, cancel // the link drops after 4 MiB
-	err := tarball.WriteFile(ctx, path, images, nil)
+	link := &droppingLink{src: img, limit: 4 << 20, drop: cancel} // the link drops after 4 MiB
+	images := []tarball.Entry{{Tags: []string{"app:1"}, Source: img, Fetcher: link}}
+	err = tarball.WriteFile(ctx, path, images, nil)
 	fmt.Println("first try:", err != nil)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		fmt.Println(" ", e.Name())
 	}
 
-	store.limit = 0
-	store.served.Store(0)
+	link.limit = 0
+	link.served.Store(0)
 	err = tarball.WriteFile(context.Background(), path, images, nil) // the same call again
-	fmt.Println("second try:", err, "; fetched less than 7 MiB:", store.served.Load() < 7<<20)
+	fmt.Println("second try:", err, "; fetched less than 6 MiB:", link.served.Load() < 6<<20)
 	entries, _ = os.ReadDir(dir)
 	for _, e := range entries {
 		fmt.Println(" ", e.Name())
@@ -100,6 +109,44 @@ func ExampleWriteFile_resume() {
 	// first try: true
 	//   .app.tar.skiff-partial
 	//   .app.tar.skiff-state
-	// second try: <nil> ; fetched less than 7 MiB: true
+	// second try: <nil> ; fetched less than 6 MiB: true
 	//   app.tar
+}
+
+// droppingLink serves src's blobs, counting the bytes, and calls drop
+// once limit bytes went through (when limit is set): a link that fails
+// mid-transfer. FetchFrom lets a resumed transfer ask for the rest only.
+type droppingLink struct {
+	src    manifest.Fetcher
+	served atomic.Int64
+	limit  int64
+	drop   context.CancelFunc
+}
+
+func (l *droppingLink) Fetch(ctx context.Context, d manifest.Descriptor) (io.ReadCloser, error) {
+	return l.FetchFrom(ctx, d, 0)
+}
+
+func (l *droppingLink) FetchFrom(ctx context.Context, d manifest.Descriptor, offset int64) (io.ReadCloser, error) {
+	rc, err := manifest.FetchFrom(ctx, l.src, d, offset)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{&counted{l, rc}, rc}, nil
+}
+
+type counted struct {
+	l *droppingLink
+	r io.Reader
+}
+
+func (c *counted) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p[:min(len(p), 32<<10)])
+	if total := c.l.served.Add(int64(n)); c.l.limit > 0 && total >= c.l.limit {
+		c.l.drop()
+	}
+	return n, err
 }

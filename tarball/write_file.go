@@ -36,7 +36,7 @@ import (
 // the second fails with an error naming the state file. The partial names
 // are skiff's own: whatever else is found under them (a symbolic link,
 // another user's file) is removed, never followed or written through.
-func WriteFile(ctx context.Context, path string, images []Image, opts *WriteOptions) (err error) {
+func WriteFile(ctx context.Context, path string, images []Entry, opts *WriteOptions) (err error) {
 	p, err := NewPlan(images, opts)
 	if err != nil {
 		return err
@@ -93,9 +93,9 @@ func (p *Plan) resumeAt(ctx context.Context, f *os.File, st *resume.State, opts 
 		return err
 	}
 	conns := resume.NewConns(opts.jobs())
-	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *Entry) (manifest.Verified, error) {
+	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *PlannedFile) (manifest.Verified, error) {
 		slot := &resume.Slot{File: f, Offset: e.Offset, Desc: e.Blob, State: st, Index: n}
-		proof, err := e.fill(ctx, slot, conns, opts)
+		proof, err := e.fill(ctx, slot, conns, p.progress.Func(), opts)
 		if err != nil {
 			return proof, fmt.Errorf("tarball: writing %s: %w", e.Name, err)
 		}
@@ -105,17 +105,18 @@ func (p *Plan) resumeAt(ctx context.Context, f *os.File, st *resume.State, opts 
 
 // fill fills e's slot, holding one of conns meanwhile: in ranges when
 // e's source serves them and the blob is large enough (opts.RangeMin),
-// else in one stream from e's source.
-func (e *Entry) fill(ctx context.Context, slot *resume.Slot, conns *resume.Conns, opts *WriteOptions) (manifest.Verified, error) {
+// else in one stream from e's source. progress, if not nil, is told of
+// the ranges' bytes: the observed source sees only what streams through
+// it.
+func (e *PlannedFile) fill(ctx context.Context, slot *resume.Slot, conns *resume.Conns, progress func(manifest.Event), opts *WriteOptions) (manifest.Verified, error) {
 	if err := conns.Acquire(ctx); err != nil {
 		return manifest.Verified{}, err
 	}
 	defer conns.Release()
 	slot.Conns, slot.RangeMin = conns, opts.rangeMin()
 	slot.Ranges, _ = e.raw.(resume.RangeFetcher)
-	progress := opts.progress()
 	ranged := slot.Ranged() && progress != nil
-	if ranged { // the observed source reports only what streams through it
+	if ranged {
 		progress(manifest.Event{Desc: e.Blob, State: manifest.StateStart})
 		slot.Progress = func(n int64) { progress(manifest.Event{Desc: e.Blob, State: manifest.StateProgress, Bytes: n}) }
 	}
@@ -138,7 +139,7 @@ func (p *Plan) fingerprint() [32]byte {
 	h := sha256.New()
 	num := func(v int64) { binary.Write(h, binary.LittleEndian, v) }
 	num(p.Size)
-	for _, e := range p.Entries {
+	for _, e := range p.Files {
 		io.WriteString(h, e.Name+"\x00"+string(e.Blob.Digest)+"\x00")
 		num(e.HeaderOffset)
 		num(e.Offset)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -61,39 +63,11 @@ func symlink(name, target string) tfile { return tfile{name: name, typ: tar.Type
 // mkTar builds a tar of files in the given order.
 func mkTar(t testing.TB, files ...tfile) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		h := &tar.Header{Name: f.name, Typeflag: f.typ, Linkname: f.link, Mode: 0o644, ModTime: time.Unix(0, 0)}
-		if f.typ == 0 || f.typ == tar.TypeReg {
-			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.body))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(f.body)); err != nil {
-			t.Fatal(err)
-		}
+	entries := make([]testtool.Entry, len(files))
+	for i, f := range files {
+		entries[i] = testtool.Entry{Name: f.name, Type: f.typ, Link: f.link, Data: f.body}
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// zipBytes gzips b deterministically at the given level.
-func zipBytes(t testing.TB, b []byte, level int) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, level)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testtool.Tar(t, entries...)
 }
 
 // spec describes a test image: one layer per file body.
@@ -112,62 +86,39 @@ type testImage struct {
 	diffIDs []manifest.Digest
 }
 
-func (ti *testImage) image(store *memStore, tags ...string) tarball.Image {
-	return tarball.Image{Tags: tags, Manifest: ti.doc, Fetcher: store}
+func (ti *testImage) image(store *memStore, tags ...string) tarball.Entry {
+	return tarball.Entry{Tags: tags, Manifest: ti.doc, Fetcher: store}
 }
 
 // buildImage builds an image after s and stores its blobs.
 func buildImage(t testing.TB, store *memStore, s spec) *testImage {
 	t.Helper()
-	ti := &testImage{}
-	var descs []manifest.Descriptor
+	o := testimage.Options{Uncompressed: s.level == -2, GzipLevel: s.level, Docker: s.docker,
+		Platform: manifest.Platform{OS: "linux", Architecture: s.arch}, Cmd: []string{"/bin/sh"}, Created: &created}
+	if o.Platform.Architecture == "" {
+		o.Platform.Architecture = "amd64"
+	}
+	if s.level == gzip.NoCompression {
+		o.GzipLevel = testimage.Stored
+	}
 	for _, body := range s.layers {
-		raw := mkTar(t, tfile{name: "file", body: body})
-		blob, mt := raw, layerType(s.docker, false)
-		if s.level != -2 {
-			blob, mt = zipBytes(t, raw, s.level), layerType(s.docker, true)
-		}
-		ti.diffIDs = append(ti.diffIDs, manifest.FromBytes(raw))
-		ti.layers = append(ti.layers, blob)
-		store.put(blob)
-		descs = append(descs, manifest.DescriptorFor(mt, blob))
+		o.Tars = append(o.Tars, mkTar(t, tfile{name: "file", body: body}))
 	}
-	ti.config = configJSON(t, cmp(s.arch, "amd64"), ti.diffIDs)
-	store.put(ti.config)
-	ti.doc = manifestDoc(t, s.docker, manifest.DescriptorFor(configType(s.docker), ti.config), descs)
-	store.put(ti.doc.Raw)
-	return ti
+	im, err := testimage.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range im.Blobs {
+		store.put(b)
+	}
+	return &testImage{doc: im.Manifest, config: im.Config, layers: im.Layers, diffIDs: im.DiffIDs}
 }
 
-func cmp(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func layerType(docker, gz bool) string {
-	switch {
-	case docker && gz:
-		return manifest.MediaTypeDockerLayer
-	case docker:
-		return "application/vnd.docker.image.rootfs.diff.tar"
-	case gz:
-		return manifest.MediaTypeOCILayerGzip
-	}
-	return manifest.MediaTypeOCILayer
-}
-
-func configType(docker bool) string {
-	if docker {
-		return manifest.MediaTypeDockerConfig
-	}
-	return manifest.MediaTypeOCIConfig
-}
+// created is when the images of the tests were made.
+var created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func configJSON(t testing.TB, arch string, diffIDs []manifest.Digest) []byte {
 	t.Helper()
-	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	c := manifest.Config{Created: &created, Architecture: arch, OS: "linux",
 		Config: manifest.RuntimeConfig{Cmd: []string{"/bin/sh"}},
 		RootFS: manifest.RootFS{Type: "layers", DiffIDs: slices.Clone(diffIDs)}}
@@ -202,7 +153,7 @@ func manifestDoc(t testing.TB, docker bool, cfg manifest.Descriptor, layers []ma
 }
 
 // writeTarball writes images sequentially and returns the bytes.
-func writeTarball(t testing.TB, images []tarball.Image, opts *tarball.WriteOptions) []byte {
+func writeTarball(t testing.TB, images []tarball.Entry, opts *tarball.WriteOptions) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := tarball.Write(context.Background(), &buf, images, opts); err != nil {
@@ -222,31 +173,13 @@ func openBytes(t testing.TB, b []byte) *tarball.Reader {
 	return r
 }
 
-// fetchAll fetches desc from f, verified.
-func fetchAll(t testing.TB, f manifest.Fetcher, desc manifest.Descriptor) []byte {
-	t.Helper()
-	b, err := manifest.FetchAll(context.Background(), f, desc, 1<<30)
-	if err != nil {
-		t.Fatalf("fetch %s: %v", desc.Digest, err)
-	}
-	return b
-}
-
 // uncompressed returns a layer blob's tar bytes.
 func uncompressed(t testing.TB, blob []byte) []byte {
 	t.Helper()
 	if !bytes.HasPrefix(blob, []byte{0x1f, 0x8b}) {
 		return blob
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(blob))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testtool.Gunzip(t, blob)
 }
 
 // checkImage fetches the image desc names from r and compares its config
@@ -260,14 +193,14 @@ func checkImage(t testing.TB, r manifest.Fetcher, desc manifest.Descriptor, want
 	if doc.Manifest == nil {
 		t.Fatalf("%s is not a manifest", desc.Digest)
 	}
-	if got := fetchAll(t, r, doc.Manifest.Config); !bytes.Equal(got, want.config) {
+	if got := testtool.FetchAll(t, r, doc.Manifest.Config); !bytes.Equal(got, want.config) {
 		t.Errorf("config = %s, want %s", got, want.config)
 	}
 	if len(doc.Manifest.Layers) != len(want.layers) {
 		t.Fatalf("%d layers, want %d", len(doc.Manifest.Layers), len(want.layers))
 	}
 	for i, l := range doc.Manifest.Layers {
-		got := uncompressed(t, fetchAll(t, r, l))
+		got := uncompressed(t, testtool.FetchAll(t, r, l))
 		if manifest.FromBytes(got) != want.diffIDs[i] {
 			t.Errorf("layer %d (%s): diffID %s, want %s", i, l.MediaType, manifest.FromBytes(got), want.diffIDs[i])
 		}

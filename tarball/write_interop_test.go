@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -125,7 +126,7 @@ func TestSkiffReadsSkopeoTarballs(t *testing.T) {
 	}
 	doc := checkImage(t, r2, desc, img)
 	for i, l := range doc.Manifest.Layers {
-		if !bytes.Equal(fetchAll(t, r2, l), img.layers[i]) || l.Digest != manifest.FromBytes(img.layers[i]) {
+		if !bytes.Equal(testtool.FetchAll(t, r2, l), img.layers[i]) || l.Digest != manifest.FromBytes(img.layers[i]) {
 			t.Errorf("layer %d differs", i)
 		}
 	}

@@ -52,27 +52,27 @@ const ociLayoutFile = `{"imageLayoutVersion":"1.0.0"}`
 
 // metadata returns the entries of manifest.json and, in the Docker 25
 // shape, of oci-layout and index.json.
-func (b *planBuilder) metadata(imgs []*planImage) ([]Entry, error) {
+func (b *planBuilder) metadata(imgs []*planImage) ([]PlannedFile, error) {
 	mj, err := b.manifestJSON(imgs)
 	if err != nil {
 		return nil, err
 	}
 	if b.legacy {
-		return []Entry{metaEntry("manifest.json", mj)}, nil
+		return []PlannedFile{metaEntry("manifest.json", mj)}, nil
 	}
 	ij, err := indexJSON(imgs)
 	if err != nil {
 		return nil, err
 	}
-	return []Entry{
+	return []PlannedFile{
 		metaEntry("oci-layout", []byte(ociLayoutFile)),
 		metaEntry("index.json", ij),
 		metaEntry("manifest.json", mj),
 	}, nil
 }
 
-func metaEntry(name string, data []byte) Entry {
-	return Entry{Name: name, Size: int64(len(data)), data: data}
+func metaEntry(name string, data []byte) PlannedFile {
+	return PlannedFile{Name: name, Size: int64(len(data)), data: data}
 }
 
 // manifestJSON returns manifest.json, one entry per image.
@@ -106,7 +106,7 @@ func layerSources(pi *planImage) (map[manifest.Digest]manifest.Descriptor, error
 		}
 		if out == nil {
 			if pi.img.Config == nil {
-				return nil, fmt.Errorf("foreign layer %s: Image.Config is needed to find its diffID", l.Digest)
+				return nil, fmt.Errorf("foreign layer %s: Entry.Config is needed to find its diffID", l.Digest)
 			}
 			cfg, err := manifest.ParseConfig(pi.img.Config)
 			if err != nil {

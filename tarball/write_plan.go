@@ -5,29 +5,32 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/manifest"
 )
 
 // Plan is the layout of a tarball before any blob is fetched: every
-// entry's name, header offset, content offset and size. Since all sizes
+// file's name, header offset, content offset and size. Since all sizes
 // come from descriptors, the plan is exact, and blobs can be written into
 // their slots in any order (see Plan.WriteAt). A Plan is read-only once
-// made: changing its entries makes Write and WriteAt write a broken tar.
+// made: changing its files makes Write and WriteAt write a broken tar.
 type Plan struct {
-	Entries []Entry
-	Size    int64 // bytes of the whole tarball, end-of-archive marker included
+	Files []PlannedFile
+	Size  int64 // bytes of the whole tarball, end-of-archive marker included
+
+	progress *tally.Counter // WriteOptions.Progress, with the tarball's totals
 }
 
-// Entry is one file of a planned tarball. Its header occupies
+// PlannedFile is one file of a planned tarball. Its header occupies
 // [HeaderOffset, Offset), its content [Offset, Offset+Size), and zero
 // padding follows up to the next multiple of 512.
-type Entry struct {
+type PlannedFile struct {
 	Name         string
 	HeaderOffset int64
 	Offset       int64
 	Size         int64
 
-	// Blob is the descriptor of the content when the entry is a blob; it
+	// Blob is the descriptor of the content when the file is a blob; it
 	// is zero for oci-layout, index.json, manifest.json and directories.
 	Blob manifest.Descriptor
 
@@ -37,14 +40,13 @@ type Entry struct {
 	raw    manifest.Fetcher // src unobserved, for ranges
 }
 
-// Fetched reports whether the entry's content is fetched when written,
+// Fetched reports whether the file's content is fetched when written,
 // rather than known from the plan.
-func (e *Entry) Fetched() bool { return e.src != nil }
+func (e *PlannedFile) Fetched() bool { return e.src != nil }
 
-// planImage is an Image checked and merged with its duplicates.
+// planImage is an Entry checked and merged with its duplicates.
 type planImage struct {
-	img  Image
-	raw  manifest.Fetcher // img.Fetcher before Progress observes it
+	img  Entry
 	man  *manifest.Manifest
 	tags []tagName
 }
@@ -52,35 +54,32 @@ type planImage struct {
 // NewPlan checks images and lays out the tarball Write would write for
 // them. Images with the same manifest digest are written once, with all
 // their tags.
-func NewPlan(images []Image, opts *WriteOptions) (*Plan, error) {
+func NewPlan(images []Entry, opts *WriteOptions) (*Plan, error) {
 	imgs, err := prepare(images)
 	if err != nil {
 		return nil, err
 	}
-	for _, pi := range imgs {
-		pi.raw = pi.img.Fetcher
-		if opts != nil && opts.Progress != nil {
-			pi.img.Fetcher = manifest.ObserveFetcher(pi.img.Fetcher, opts.Progress)
-		}
-	}
 	b := &planBuilder{legacy: opts != nil && opts.Legacy, seen: make(map[string]bool)}
 	p := &Plan{}
-	if p.Entries, err = b.metadata(imgs); err != nil {
+	if p.Files, err = b.metadata(imgs); err != nil {
 		return nil, err
 	}
-	var blobs []Entry
+	var blobs []PlannedFile
 	for _, pi := range imgs {
 		blobs = b.appendBlobs(blobs, pi)
 	}
-	if !b.legacy {
-		p.Entries = append(p.Entries, blobDirs(blobs)...)
+	if opts != nil && opts.Progress != nil {
+		p.observe(blobs, opts.Progress)
 	}
-	p.Entries = append(p.Entries, blobs...)
+	if !b.legacy {
+		p.Files = append(p.Files, blobDirs(blobs)...)
+	}
+	p.Files = append(p.Files, blobs...)
 	return p, p.layout()
 }
 
 // prepare checks each image and merges images with the same manifest.
-func prepare(images []Image) ([]*planImage, error) {
+func prepare(images []Entry) ([]*planImage, error) {
 	var out []*planImage
 	byDigest := make(map[manifest.Digest]*planImage)
 	for i, im := range images {
@@ -113,7 +112,7 @@ func prepare(images []Image) ([]*planImage, error) {
 }
 
 // check reports what makes im unwritable.
-func (im *Image) check() error {
+func (im *Entry) check() error {
 	switch {
 	case im.Manifest == nil:
 		return fmt.Errorf("no manifest")
@@ -154,35 +153,35 @@ func (b *planBuilder) blobName(d manifest.Digest, config bool) string {
 
 // appendBlobs appends the blob entries of pi not yet planned: in the
 // Docker 25 shape its manifest, then its config and layers.
-func (b *planBuilder) appendBlobs(out []Entry, pi *planImage) []Entry {
+func (b *planBuilder) appendBlobs(out []PlannedFile, pi *planImage) []PlannedFile {
 	if !b.legacy {
 		out = b.appendBlob(out, blobPath(pi.img.Manifest.Digest), pi.img.Manifest.Descriptor(), pi.img.Manifest.Raw, nil)
 	}
 	cfg := pi.man.Config
-	out = b.appendBlob(out, b.blobName(cfg.Digest, true), cfg, pi.img.Config, pi)
+	out = b.appendBlob(out, b.blobName(cfg.Digest, true), cfg, pi.img.Config, pi.img.Fetcher)
 	for _, l := range pi.man.Layers {
-		out = b.appendBlob(out, b.blobName(l.Digest, false), l, nil, pi)
+		out = b.appendBlob(out, b.blobName(l.Digest, false), l, nil, pi.img.Fetcher)
 	}
 	return out
 }
 
 // appendBlob appends one blob entry, with its content in data or, when
-// data is nil, fetched from pi's Fetcher.
-func (b *planBuilder) appendBlob(out []Entry, name string, d manifest.Descriptor, data []byte, pi *planImage) []Entry {
+// data is nil, fetched from src.
+func (b *planBuilder) appendBlob(out []PlannedFile, name string, d manifest.Descriptor, data []byte, src manifest.Fetcher) []PlannedFile {
 	if b.seen[name] {
 		return out
 	}
 	b.seen[name] = true
-	e := Entry{Name: name, Size: d.Size, Blob: d, data: data}
+	e := PlannedFile{Name: name, Size: d.Size, Blob: d, data: data}
 	if data == nil {
-		e.src, e.raw = pi.img.Fetcher, pi.raw
+		e.src, e.raw = src, src
 	}
 	return append(out, e)
 }
 
 // blobDirs returns the directory entries "blobs/" and "blobs/<alg>/" of an
 // OCI layout, for the algorithms blobs use.
-func blobDirs(blobs []Entry) []Entry {
+func blobDirs(blobs []PlannedFile) []PlannedFile {
 	var algs []string
 	for _, e := range blobs {
 		if a := e.Blob.Digest.Algorithm(); !slices.Contains(algs, a) {
@@ -190,9 +189,9 @@ func blobDirs(blobs []Entry) []Entry {
 		}
 	}
 	slices.Sort(algs)
-	dirs := []Entry{{Name: "blobs/"}}
+	dirs := []PlannedFile{{Name: "blobs/"}}
 	for _, a := range algs {
-		dirs = append(dirs, Entry{Name: "blobs/" + a + "/"})
+		dirs = append(dirs, PlannedFile{Name: "blobs/" + a + "/"})
 	}
 	return dirs
 }
@@ -200,8 +199,8 @@ func blobDirs(blobs []Entry) []Entry {
 // layout encodes every header and computes the offsets and total size.
 func (p *Plan) layout() error {
 	var off int64
-	for i := range p.Entries {
-		e := &p.Entries[i]
+	for i := range p.Files {
+		e := &p.Files[i]
 		h, err := encodeHeader(header(e.Name, e.Size, strings.HasSuffix(e.Name, "/")))
 		if err != nil {
 			return fmt.Errorf("tarball: %s: %w", e.Name, err)
@@ -211,4 +210,28 @@ func (p *Plan) layout() error {
 	}
 	p.Size = off + trailerSize
 	return nil
+}
+
+// observe makes the plan report its blobs to fn, with the tarball's
+// totals: the fetched ones as they stream, the ones known up front (a
+// config the caller gave) as they are written.
+func (p *Plan) observe(blobs []PlannedFile, fn func(manifest.Event)) {
+	descs := make([]manifest.Descriptor, len(blobs))
+	for i, e := range blobs {
+		descs[i] = e.Blob
+	}
+	p.progress = tally.New(descs, fn)
+	for i := range blobs {
+		if e := &blobs[i]; e.src != nil {
+			e.src = manifest.ObserveFetcher(e.src, p.progress.Event)
+		}
+	}
+}
+
+// reportKnown reports the blob of e, written from the plan's own bytes,
+// done.
+func (p *Plan) reportKnown(e *PlannedFile) {
+	if e.Blob.Digest != "" && e.src == nil && !manifest.IsManifest(e.Blob.MediaType) && !manifest.IsIndex(e.Blob.MediaType) {
+		p.progress.Event(manifest.Event{Desc: e.Blob, State: manifest.StateDone, Bytes: e.Size})
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -58,7 +59,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // bigImage is an image of three incompressible layers of a few MiB.
-func bigImage(t *testing.T, seed uint64) (*rangeStore, []tarball.Image, int64) {
+func bigImage(t *testing.T, seed uint64) (*rangeStore, []tarball.Entry, int64) {
 	store := newMemStore()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var bodies []string
@@ -75,7 +76,7 @@ func bigImage(t *testing.T, seed uint64) (*rangeStore, []tarball.Image, int64) {
 		total += int64(len(l))
 	}
 	rs := &rangeStore{memStore: store}
-	return rs, []tarball.Image{{Tags: []string{"big:1"}, Manifest: ti.doc, Fetcher: rs}}, total + int64(len(ti.config))
+	return rs, []tarball.Entry{{Tags: []string{"big:1"}, Manifest: ti.doc, Fetcher: rs}}, total + int64(len(ti.config))
 }
 
 // TestWriteFileResumes interrupts WriteFile at seeded points and runs it
@@ -101,7 +102,7 @@ func TestWriteFileResumes(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("seed %d attempt %d: %v, want an interruption", seed, attempt, err)
 			}
-			if names := dirNames(t, dir); !slices.Equal(names, []string{".out.tar.skiff-partial", ".out.tar.skiff-state"}) {
+			if names := testtool.DirNames(t, dir); !slices.Equal(names, []string{".out.tar.skiff-partial", ".out.tar.skiff-state"}) {
 				t.Fatalf("seed %d attempt %d: the directory holds %v", seed, attempt, names)
 			}
 		}
@@ -118,7 +119,7 @@ func TestWriteFileResumes(t *testing.T) {
 		if served := store.served.Load(); served >= total {
 			t.Fatalf("seed %d: the resumed run fetched %d bytes of %d: it started over", seed, served, total)
 		}
-		if names := dirNames(t, dir); !slices.Equal(names, []string{"out.tar"}) {
+		if names := testtool.DirNames(t, dir); !slices.Equal(names, []string{"out.tar"}) {
 			t.Fatalf("seed %d: after success the directory holds %v", seed, names)
 		}
 	}
@@ -155,7 +156,7 @@ func TestWriteFileResumeOtherImageStartsOver(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		store *rangeStore
-		imgs  []tarball.Image
+		imgs  []tarball.Entry
 		total int64
 		opts  *tarball.WriteOptions
 	}{
@@ -227,7 +228,7 @@ func TestWriteFileLocked(t *testing.T) {
 	done := make(chan error, 1)
 	blocked := &blockingStore{rangeStore: store, release: ctx.Done()}
 	go func() {
-		done <- tarball.WriteFile(ctx, path, []tarball.Image{{Tags: images[0].Tags, Manifest: images[0].Manifest, Fetcher: blocked}}, nil)
+		done <- tarball.WriteFile(ctx, path, []tarball.Entry{{Tags: images[0].Tags, Manifest: images[0].Manifest, Fetcher: blocked}}, nil)
 	}()
 	<-started
 	err := tarball.WriteFile(t.Context(), path, images, nil)

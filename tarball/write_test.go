@@ -14,6 +14,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
 )
@@ -33,11 +34,11 @@ func updating() bool {
 // goldenImages are two small images sharing a layer; one is tagged twice,
 // the other named by digest. Layers are stored gzip streams, so the bytes
 // do not depend on the version of compress/flate.
-func goldenImages(t testing.TB) ([]tarball.Image, *memStore, []*testImage) {
+func goldenImages(t testing.TB) ([]tarball.Entry, *memStore, []*testImage) {
 	store := newMemStore()
 	a := buildImage(t, store, spec{layers: []string{"hello, skiff\n", "shared\n"}, level: gzip.NoCompression})
 	b := buildImage(t, store, spec{layers: []string{"shared\n"}, level: gzip.NoCompression, docker: true, arch: "arm64"})
-	return []tarball.Image{
+	return []tarball.Entry{
 		a.image(store, "skiff/tiny:v1", "skiff/tiny:latest"),
 		b.image(store, "ghcr.io/skiff/other@"+string(b.doc.Digest)),
 	}, store, []*testImage{a, b}
@@ -171,11 +172,11 @@ func entryBytes(t testing.TB, b []byte, name string) []byte {
 
 // sizeCases are image sets with contents of awkward sizes, a sha512 layer
 // (whose long name needs a PAX header) and no layer at all.
-func sizeCases(t *testing.T) map[string][]tarball.Image {
+func sizeCases(t *testing.T) map[string][]tarball.Entry {
 	images, store, _ := goldenImages(t)
 	big := buildImage(t, store, spec{layers: []string{string(make([]byte, 512-10)), string(make([]byte, 1000))}, level: gzip.BestSpeed})
 	empty := buildImage(t, store, spec{})
-	return map[string][]tarball.Image{
+	return map[string][]tarball.Entry{
 		"golden": images,
 		"big":    {big.image(store, "big")},
 		"empty":  {empty.image(store)},
@@ -185,7 +186,7 @@ func sizeCases(t *testing.T) map[string][]tarball.Image {
 }
 
 // sha512Image is an image whose one layer is named by a sha512 digest.
-func sha512Image(t testing.TB, store *memStore) tarball.Image {
+func sha512Image(t testing.TB, store *memStore) tarball.Entry {
 	raw := mkTar(t, tfile{name: "file", body: "sha512"})
 	g := manifest.NewDigester(manifest.SHA512)
 	g.Write(raw)
@@ -196,7 +197,7 @@ func sha512Image(t testing.TB, store *memStore) tarball.Image {
 	cfg := configJSON(t, "amd64", []manifest.Digest{manifest.FromBytes(raw)})
 	store.put(cfg)
 	doc := manifestDoc(t, false, manifest.DescriptorFor(manifest.MediaTypeOCIConfig, cfg), []manifest.Descriptor{layer})
-	return tarball.Image{Tags: []string{"long:names"}, Manifest: doc, Fetcher: store}
+	return tarball.Entry{Tags: []string{"long:names"}, Manifest: doc, Fetcher: store}
 }
 
 func TestCalculateSizeEqualsWritten(t *testing.T) {
@@ -225,10 +226,10 @@ func TestPlanOffsets(t *testing.T) {
 		}
 		out := writeTarball(t, images, nil)
 		hs := tarEntries(t, out)
-		if len(hs) != len(plan.Entries) {
-			t.Fatalf("%s: %d entries written, %d planned", name, len(hs), len(plan.Entries))
+		if len(hs) != len(plan.Files) {
+			t.Fatalf("%s: %d entries written, %d planned", name, len(hs), len(plan.Files))
 		}
-		for i, e := range plan.Entries {
+		for i, e := range plan.Files {
 			if hs[i].Name != e.Name || hs[i].Size != e.Size {
 				t.Errorf("%s: entry %d is %s (%d bytes), planned %s (%d)", name, i, hs[i].Name, hs[i].Size, e.Name, e.Size)
 			}
@@ -272,7 +273,7 @@ func TestWriteFileParallel(t *testing.T) {
 }
 
 func mkTarGz(t testing.TB, body string) []byte {
-	return zipBytes(t, mkTar(t, tfile{name: "file", body: body}), gzip.NoCompression)
+	return testtool.Gzip(t, mkTar(t, tfile{name: "file", body: body}), gzip.NoCompression)
 }
 
 func TestWriteVerifiesBlobs(t *testing.T) {
@@ -296,35 +297,22 @@ func TestWriteVerifiesBlobs(t *testing.T) {
 	}
 	// What is left is the one partial set, to resume from; a run that
 	// succeeds removes it.
-	if got := dirNames(t, dir); !slices.Equal(got, []string{".keep.tar.skiff-partial", ".keep.tar.skiff-state", "keep.tar"}) {
+	if got := testtool.DirNames(t, dir); !slices.Equal(got, []string{".keep.tar.skiff-partial", ".keep.tar.skiff-state", "keep.tar"}) {
 		t.Errorf("after a failed WriteFile the directory holds %v", got)
 	}
 	store.blobs[bad] = imgs[0].layers[0]
 	if err := tarball.WriteFile(context.Background(), path, images, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := dirNames(t, dir); !slices.Equal(got, []string{"keep.tar"}) {
+	if got := testtool.DirNames(t, dir); !slices.Equal(got, []string{"keep.tar"}) {
 		t.Errorf("after a WriteFile that succeeded the directory holds %v", got)
 	}
-}
-
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
-	}
-	return names
 }
 
 func TestWriteRejects(t *testing.T) {
 	images, store, imgs := goldenImages(t)
 	index := manifestIndexDoc(t, imgs[0].doc.Descriptor())
-	cases := map[string]tarball.Image{
+	cases := map[string]tarball.Entry{
 		"index":      {Manifest: index, Fetcher: store},
 		"no fetcher": {Manifest: imgs[0].doc},
 		"bad tag":    imgs[0].image(store, "Upper/Case:x"),
@@ -332,7 +320,7 @@ func TestWriteRejects(t *testing.T) {
 		"no doc":     {Fetcher: store},
 	}
 	for name, im := range cases {
-		if _, err := tarball.NewPlan([]tarball.Image{images[0], im}, nil); err == nil {
+		if _, err := tarball.NewPlan([]tarball.Entry{images[0], im}, nil); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

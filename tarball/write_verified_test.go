@@ -47,8 +47,8 @@ func (s *unprovenStore) Fetch(ctx context.Context, d manifest.Descriptor) (io.Re
 var unprovenModes = []string{"partly read", "from byte 6", "one byte short", "one byte long"}
 
 // withFetcher returns images whose blobs come from f.
-func withFetcher(images []tarball.Image, f manifest.Fetcher) []tarball.Image {
-	out := append([]tarball.Image(nil), images...)
+func withFetcher(images []tarball.Entry, f manifest.Fetcher) []tarball.Entry {
+	out := append([]tarball.Entry(nil), images...)
 	for i := range out {
 		out[i].Fetcher = f
 	}

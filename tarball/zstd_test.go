@@ -3,12 +3,14 @@ package tarball_test
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
 	"os/exec"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/internal/zstd"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/tarball"
@@ -95,15 +97,15 @@ func zstdCommand(t testing.TB, b []byte) []byte {
 // TestFlattenZstd flattens zstd layers, next to gzip and plain ones: the
 // result is the same as from the same layers uncompressed.
 func TestFlattenZstd(t *testing.T) {
-	base := tarOf(t, tReg("etc/os-release", "ID=skiff\n"), tReg("bin/sh", "#!"), tReg("gone", "x"))
-	mid := tarOf(t, tReg("etc/motd", "hello\n"), tReg(".wh.gone", ""))
-	top := tarOf(t, tReg("app/main", string(bytes.Repeat([]byte("layer "), 50000))))
+	base := testtool.Tar(t, tReg("etc/os-release", "ID=skiff\n"), tReg("bin/sh", "#!"), tReg("gone", "x"))
+	mid := testtool.Tar(t, tReg("etc/motd", "hello\n"), tReg(".wh.gone", ""))
+	top := testtool.Tar(t, tReg("app/main", string(bytes.Repeat([]byte("layer "), 50000))))
 	var want bytes.Buffer
 	if err := tarball.Flatten(context.Background(), &want, openers(base, mid, top), nil); err != nil {
 		t.Fatal(err)
 	}
 	stacks := [][][]byte{
-		{zstdOf(base), gzipOf(t, mid), zstdOf(top)},
+		{zstdOf(base), testtool.Gzip(t, mid, gzip.DefaultCompression), zstdOf(top)},
 		{zstdOf(base), zstdOf(mid), top},
 	}
 	if z := zstdCommand(t, top); z != nil {
@@ -122,7 +124,7 @@ func TestFlattenZstd(t *testing.T) {
 
 // TestFlattenCorruptZstd fails cleanly on zstd layers that are not.
 func TestFlattenCorruptZstd(t *testing.T) {
-	good := zstdOf(tarOf(t, tReg("a", "1")))
+	good := zstdOf(testtool.Tar(t, tReg("a", "1")))
 	for name, layer := range map[string][]byte{
 		"truncated":      good[:len(good)-5],
 		"magic only":     {0x28, 0xb5, 0x2f, 0xfd},
@@ -140,7 +142,7 @@ func TestFlattenCorruptZstd(t *testing.T) {
 // as given, the diffID the tar inside. For an uncompressed layer it is
 // decompressed; a plain tar cannot become a zstd layer.
 func TestWriteTarLayerZstd(t *testing.T) {
-	plain := tarOf(t, tReg("a", "hello"), tReg("b", string(make([]byte, 300<<10))))
+	plain := testtool.Tar(t, tReg("a", "hello"), tReg("b", string(make([]byte, 300<<10))))
 	for _, in := range [][]byte{zstdOf(plain), zstdCommand(t, plain)} {
 		if in == nil {
 			continue
@@ -160,7 +162,7 @@ func TestWriteTarLayerZstd(t *testing.T) {
 			t.Errorf("uncompressed: err %v, decompressed %v, %s vs %s", err, bytes.Equal(out, plain), desc.Digest, diffID)
 		}
 	}
-	for name, in := range map[string][]byte{"plain": plain, "gzip": gzipOf(t, plain)} {
+	for name, in := range map[string][]byte{"plain": plain, "gzip": testtool.Gzip(t, plain, gzip.DefaultCompression)} {
 		if _, _, _, err := writeTarLayer(t, in, &tarball.LayerOptions{MediaType: manifest.MediaTypeOCILayerZstd}); err == nil {
 			t.Errorf("a %s tar became a zstd layer", name)
 		}

@@ -134,6 +134,9 @@ func startAppend(ctx context.Context, e *env, o *options, srcName, dstName, file
 		if started {
 			<-pushed // the early push has let go of the layer
 		}
+		if b != nil {
+			b.dst.DiscardUploads(ctx)
+		}
 		if layer != nil {
 			layer.Remove()
 		}
@@ -166,9 +169,17 @@ func appendArgs(args []string, baseName string) (src, dst string, err error) {
 }
 
 // buildLayer reads the layer's tar stream from file (or stdin) into a
-// temporary layer file with its digests.
+// temporary layer file with its digests; a regular file is used where it
+// lies, not copied.
 func buildLayer(ctx context.Context, e *env, file string, opts *tarball.LayerOptions) (*tarball.Layer, error) {
 	var r io.Reader = e.stdin
+	if fi, err := os.Stat(file); file != "-" && err == nil && fi.Mode().IsRegular() {
+		l, err := tarball.LayerFromFile(ctx, file, opts)
+		if err != nil {
+			return nil, fmt.Errorf("reading the layer: %w", err)
+		}
+		return l, nil
+	}
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {

@@ -4,16 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"time"
 
 	"github.com/skiffoci/skiff/internal/progress"
-	"github.com/skiffoci/skiff/internal/resume"
-	"github.com/skiffoci/skiff/layout"
-	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/registry/images"
-	"github.com/skiffoci/skiff/tarball"
 )
 
 func init() { commands["copy"] = copyCommand }
@@ -90,28 +85,38 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if o.referrers && (dst.kind == kindDockerArchive || dst.kind == kindDirectory) {
+	if o.referrers && dst.Kind == images.KindDockerArchive {
 		return usagef("--referrers copies to a registry, an OCI layout or an oci-archive; a docker tarball holds images only")
 	}
-	if o.ociMediaTypes && (o.referrers || dst.kind != kindRegistry && dst.kind != kindOCI) {
+	if o.ociMediaTypes && (o.referrers || dst.Kind != images.KindRegistry && dst.Kind != images.KindOCI) {
 		return usagef("--oci-media-types converts what goes into a registry or an OCI layout, without --referrers (signatures name the digests it changes)")
 	}
-	if o.referrers && dst.kind == kindOCIArchive && dst.path == "-" {
+	if o.referrers && dst.Kind == images.KindOCIArchive && dst.Path == "-" {
 		return usagef("--referrers writes an oci-archive to a file, not to standard output")
 	}
-	if o.platform == "" && dst.kind != kindDockerArchive && (dst.kind != kindOCIArchive || o.referrers) {
+	if o.platform == "" && !oneImageEach(dst, &o) {
 		o.platform = "all"
 	}
-	return transfer(ctx, e, &o, []location{src}, dst)
+	return transfer(ctx, e, &o, []images.Location{src}, dst)
 }
 
+// oneImageEach reports whether dst holds one platform of each image: a
+// docker tarball, and an oci-archive but with --referrers.
+func oneImageEach(dst images.Location, o *options) bool {
+	return dst.Kind == images.KindDockerArchive || dst.Kind == images.KindOCIArchive && !o.referrers
+}
+
+// errNeedsPlatform is returned when an index must be narrowed to one
+// manifest and no platform was given.
+var errNeedsPlatform = errors.New("a docker tarball holds single-platform images; choose one with --platform")
+
 // transfer copies the images at srcs to dst and reports what it did.
-func transfer(ctx context.Context, e *env, o *options, srcs []location, dst location) error {
-	c, err := o.client(e, hostsOf(append([]location{dst}, srcs...)))
+func transfer(ctx context.Context, e *env, o *options, srcs []images.Location, dst images.Location) error {
+	c, err := o.client(e, hostsOf(append([]images.Location{dst}, srcs...)...))
 	if err != nil {
 		return err
 	}
-	if dst.kind == kindRegistry {
+	if dst.Kind == images.KindRegistry {
 		if err := o.uploadStates(e, c); err != nil {
 			return err
 		}
@@ -120,19 +125,23 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	if err != nil {
 		return err
 	}
+	if oneImageEach(dst, o) && len(platforms) != 1 {
+		return errNeedsPlatform
+	}
 	display, err := o.display(e)
 	if err != nil {
 		return err
 	}
 	defer display.Close()
-	var opened []*source
+	opts := o.transferOptions(e, c, display)
+	var opened []*images.Source
 	defer func() {
 		for _, s := range opened {
-			s.close()
+			s.Close()
 		}
 	}()
 	for _, l := range srcs {
-		s, err := openSource(ctx, c, l, o)
+		s, err := images.OpenSource(ctx, l, opts)
 		if err != nil {
 			return err
 		}
@@ -141,210 +150,58 @@ func transfer(ctx context.Context, e *env, o *options, srcs []location, dst loca
 	if err := verifySources(ctx, e, o, opened, platforms); err != nil {
 		return err
 	}
-	for _, s := range opened {
-		if err := fromArchive(ctx, e, o, s, dst, platforms); err != nil {
-			return err
-		}
-	}
-	var root manifest.Descriptor
-	switch {
-	case dst.kind == kindOCIArchive && o.referrers:
-		if len(opened) != 1 {
-			return usagef("--referrers writes one image to an oci-archive")
-		}
-		root, err = writeLayoutArchive(ctx, c, opened[0], dst, platforms, o, display)
-	case dst.kind == kindDockerArchive, dst.kind == kindOCIArchive, dst.kind == kindDirectory:
-		err = writeArchive(ctx, e, o, opened, dst, platforms, display)
-	default:
-		if len(opened) != 1 {
-			return usagef("only a tarball takes several images")
-		}
-		root, err = copyTo(ctx, c, opened[0], dst, platforms, o, display)
-	}
+	root, err := images.Transfer(ctx, opened, dst, opts)
 	if err != nil {
 		return resumeHint(ctx, err, dst)
 	}
 	if !o.quiet {
 		for _, s := range opened {
-			if s.converted != "" && s.converted != root.Digest {
-				fmt.Fprintf(e.stderr, "skiff: converted %s to OCI media types (--oci-media-types): its digest is now %s (was %s)\n", s.loc, root.Digest, s.converted)
-			}
-			fmt.Fprintf(e.stderr, "skiff: copied %s to %s\n", s.loc, dst)
+			fmt.Fprintf(e.stderr, "skiff: copied %s to %s\n", s.Location, dst)
 		}
-		if root.Digest != "" {
+		if !oneImageEach(dst, o) {
 			fmt.Fprintln(e.stdout, root.Digest)
 		}
 	}
 	return nil
 }
 
-// copyTo copies one image to a registry or an OCI layout.
-func copyTo(ctx context.Context, c *registry.Client, src *source, dst location, platforms []manifest.Platform, o *options, display *progress.Display) (manifest.Descriptor, error) {
-	opts := &images.CopyOptions{Platforms: platforms, Jobs: o.jobs, Progress: display.Event, Referrers: o.referrers}
-	var store manifest.Store
-	var lay *layout.Layout
-	if dst.kind == kindRegistry {
-		repo := c.Repository(dst.ref)
-		repo.WillPush()
-		store, opts.Tag = repo, dst.ref.Tag
-	} else {
-		var err error
-		if lay, err = openLayout(dst, o); err != nil {
-			return manifest.Descriptor{}, err
-		}
-		lay.FetchRanges(src.fetcher, &layout.RangeOptions{Min: o.rangeMinBytes, Jobs: o.jobs, Progress: display.Event})
-		store, opts.Tag = lay, dst.name
-		if opts.Tag == "" {
-			opts.Tag = defaultTag(src.loc)
-		}
+// transferOptions are the options of images.Transfer the flags set.
+func (o *options) transferOptions(e *env, c *registry.Client, display *progress.Display) *images.Options {
+	opts := &images.Options{Client: c, Jobs: o.jobs, Referrers: o.referrers, OCIMediaTypes: o.ociMediaTypes,
+		KeepUncompressed: o.keepUncompressed, MaxZstdWindow: o.maxZstdWindow(), Sync: o.fsync, Fresh: o.noResume,
+		PartialMaxAge: o.partialMaxAge, Stdout: e.stdout, AsDirectory: o.noTar, RangeMin: o.rangeMinBytes}
+	if o.partialMaxAge == 0 {
+		opts.PartialMaxAge = time.Nanosecond // --partial-max-age 0: every one; images' zero is its default
 	}
-	g, err := walkFor(ctx, src, platforms, o)
-	if err != nil {
-		return manifest.Descriptor{}, err
+	if o.platform != "" && o.platform != "all" {
+		opts.Platforms, _ = o.platforms()
 	}
-	root := g.Root.Descriptor()
-	if err := images.CopyGraph(ctx, store, src.fetcher, g, opts); err != nil {
-		return root, err
+	if display.Mode() != progress.Off {
+		opts.Progress = display.Event
 	}
-	if lay != nil {
-		lay.RemovePartials(0) // whatever interrupted copies into it left
-	}
-	if dst.kind == kindRegistry && dst.ref.Digest != "" && string(root.Digest) != dst.ref.Digest {
-		return root, fmt.Errorf("copied %s, but the destination names digest %s", root.Digest, dst.ref.Digest)
-	}
-	return root, nil
+	opts.Notes = func(line string) { e.note(o, "skiff: %s\n", line) }
+	return opts
 }
 
-// openLayout opens or creates the layout dst names, and removes the
-// partial blobs in it that are too old to resume, or all of them with
-// --no-resume.
-func openLayout(dst location, o *options) (*layout.Layout, error) {
-	l, err := layout.Create(dst.path)
-	if err != nil {
-		return nil, err
+// note prints a diagnostic on stderr unless --quiet.
+func (e *env) note(o *options, format string, args ...any) {
+	if !o.quiet {
+		fmt.Fprintf(e.stderr, format, args...)
 	}
-	l.SyncBlobs = o.fsync
-	age := o.partialMaxAge
-	if o.noResume {
-		age = 0
-	}
-	if _, err := l.RemovePartials(age); err != nil {
-		return nil, err
-	}
-	return l, nil
 }
 
 // resumeHint turns the error of a transfer to dst into one that says how
 // to continue: a stopped run (SIGINT, SIGTERM) is reported as such, and
 // one that kept what arrived says so.
-func resumeHint(ctx context.Context, err error, dst location) error {
-	kept := dst.kind == kindRegistry || dst.kind == kindOCI
-	if dst.kind != kindRegistry && dst.path != "-" {
-		for _, name := range []string{dst.path, dst.path + layoutArchiveSuffix} {
-			_, state := resume.Names(name)
-			_, serr := os.Stat(state)
-			kept = kept || serr == nil
-		}
-	}
+func resumeHint(ctx context.Context, err error, dst images.Location) error {
+	kept := dst.Resumable()
 	switch {
 	case ctx.Err() != nil && kept:
 		return errors.New("interrupted; run the same command again to continue from what arrived")
 	case ctx.Err() != nil:
 		return errors.New("interrupted")
-	case kept && dst.kind != kindRegistry:
+	case kept && dst.Kind != images.KindRegistry:
 		return fmt.Errorf("%w (what arrived is kept: run the same command again to continue)", err)
 	}
 	return err
-}
-
-// defaultTag names an image copied into a layout without a tag: the
-// source's tag, if it has one.
-func defaultTag(l location) string {
-	switch {
-	case l.kind == kindRegistry:
-		return l.ref.Tag
-	case l.kind == kindOCI || l.kind == kindOCIArchive:
-		return l.name
-	}
-	return ""
-}
-
-// writeArchive writes the images at srcs, one platform each, as one
-// docker-load tarball (which is also an OCI archive).
-func writeArchive(ctx context.Context, e *env, o *options, srcs []*source, dst location, platforms []manifest.Platform, display *progress.Display) error {
-	if len(platforms) > 1 || platforms == nil {
-		return errNeedsPlatform
-	}
-	var images []tarball.Image
-	for _, s := range srcs {
-		doc, err := singleManifest(ctx, s, platforms[0])
-		if err != nil {
-			return err
-		}
-		images = append(images, tarball.Image{Tags: archiveTags(s.loc, dst, len(srcs)), Manifest: doc, Fetcher: s.fetcher})
-	}
-	opts := &tarball.WriteOptions{Jobs: o.jobs, Sync: o.fsync, Fresh: o.noResume, PartialMaxAge: o.partialMaxAge, RangeMin: o.rangeMinBytes}
-	if display.Mode() != progress.Off {
-		opts.Progress = display.Event
-	}
-	switch {
-	case dst.path == "-":
-		return tarball.Write(ctx, e.stdout, images, opts)
-	case dst.kind == kindDirectory:
-		return tarball.WriteDir(ctx, dst.path, images, opts)
-	}
-	return tarball.WriteFile(ctx, dst.path, images, opts)
-}
-
-// singleManifest fetches src's root and, if it is an index, the manifest
-// in it for platform.
-func singleManifest(ctx context.Context, s *source, platform manifest.Platform) (*manifest.Document, error) {
-	doc, err := manifest.FetchDocument(ctx, s.fetcher, s.root)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.loc, err)
-	}
-	for depth := 0; doc.Index != nil; depth++ {
-		if depth >= manifest.MaxDepth {
-			return nil, fmt.Errorf("%s: index nesting deeper than %d", s.loc, manifest.MaxDepth)
-		}
-		d, err := manifest.SelectPlatform(doc.Index, platform)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.loc, err)
-		}
-		if doc, err = manifest.FetchDocument(ctx, s.fetcher, d); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.loc, err)
-		}
-	}
-	return doc, nil
-}
-
-// archiveTags names an image in a tarball: the destination's reference
-// when it gives one for a single image, else the source's name.
-func archiveTags(src, dst location, n int) []string {
-	if dst.name != "" && n == 1 {
-		return []string{dst.name}
-	}
-	switch src.kind {
-	case kindRegistry:
-		return []string{src.ref.String()}
-	case kindDockerArchive:
-		if src.name != "" {
-			return []string{src.name}
-		}
-	}
-	return nil
-}
-
-// hostsOf lists the registry hosts among locs.
-func hostsOf(locs []location) []string {
-	var hosts []string
-	for _, l := range locs {
-		if l.kind == kindRegistry {
-			hosts = append(hosts, l.ref.Registry)
-			if l.ref.Registry == reference.DefaultRegistry {
-				hosts = append(hosts, "registry-1.docker.io")
-			}
-		}
-	}
-	return hosts
 }

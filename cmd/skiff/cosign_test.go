@@ -163,12 +163,12 @@ func TestCosignSignaturesRefused(t *testing.T) {
 	}
 	c.sign(key, srv.Host+"/cosign/app@"+string(im.Manifest.Digest), cosignTagFlags)
 	repo := (&registry.Client{}).Repository(must(reference.Parse(srv.Host + "/cosign/app")))
-	sigTag := must(cosign.SignatureTag(im.Manifest.Digest))
+	sigTag := must(manifest.CosignTag(im.Manifest.Digest, ".sig"))
 	sigDesc := must(repo.Resolve(t.Context(), sigTag))
 
 	// The signature moved to the other image's tag: it verifies, but
 	// names the first image.
-	if err := repo.Tag(t.Context(), sigDesc, must(cosign.SignatureTag(other.Manifest.Digest))); err != nil {
+	if err := repo.Tag(t.Context(), sigDesc, must(manifest.CosignTag(other.Manifest.Digest, ".sig"))); err != nil {
 		t.Fatal(err)
 	}
 	failWith(t, "names another digest", "verify", "--key", pub, srv.Host+"/cosign/app:2")

@@ -67,14 +67,17 @@ func startEditWith(ctx context.Context, e *env, o *options, srcName, dstName str
 		ahead(dstRepo)
 	}
 	b, err := loadBase(ctx, e, c, src, o)
-	if err == nil {
-		b.dst = dstRepo
+	if err != nil {
+		dstRepo.DiscardUploads(ctx)
+		return nil, dst, err
 	}
-	return b, dst, err
+	b.dst = dstRepo
+	return b, dst, nil
 }
 
 // prepareDst returns the repository an edit pushes to, ready to push and
-// opening uploads sessions in the background.
+// opening uploads sessions in the background; pushEditedWith closes
+// those the edit did not use.
 func prepareDst(ctx context.Context, c *registry.Client, dst reference.Reference, uploads int) *registry.Repository {
 	repo := c.Repository(dst)
 	repo.WillPush()
@@ -149,6 +152,7 @@ func pushEditedWith(ctx context.Context, b *base, img *images.Image, dst referen
 		target = dst.Digest
 	}
 	d, err := img.Write(ctx, b.dst, target, opts)
+	b.dst.DiscardUploads(ctx) // those the blobs already there did not need
 	return d.Digest, err
 }
 

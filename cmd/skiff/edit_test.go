@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"io/fs"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
@@ -38,16 +38,11 @@ func seedImage(t *testing.T, srv *registrytest.Server, name string, sizes ...int
 
 // tarOf returns a tar holding one file of n random bytes.
 func tarOf(t *testing.T, n int) []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
 	data := make([]byte, n)
 	for i := range data {
 		data[i] = byte(rand.Uint32())
 	}
-	tw.WriteHeader(&tar.Header{Name: "app/data", Mode: 0o644, Size: int64(n)})
-	tw.Write(data)
-	tw.Close()
-	return buf.Bytes()
+	return testtool.Tar(t, testtool.Entry{Name: "app/data", Data: string(data)})
 }
 
 // fetchImage reads back name's manifest and config from srv.

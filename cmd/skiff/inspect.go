@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 func init() {
@@ -68,7 +69,7 @@ type inspectFlags struct {
 
 // parseInspect parses the flags and the single REF of an inspecting
 // command and opens the image, with the platform narrowed if asked.
-func parseInspect(ctx context.Context, e *env, name string, f *inspectFlags, args []string, register func(*flag.FlagSet)) (*source, func() error, error) {
+func parseInspect(ctx context.Context, e *env, name string, f *inspectFlags, args []string, register func(*flag.FlagSet)) (*images.Source, error) {
 	fs := newFlagSet(e, name)
 	f.o.register(fs)
 	fs.StringVar(&f.o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to choose from a multi-platform index")
@@ -76,29 +77,25 @@ func parseInspect(ctx context.Context, e *env, name string, f *inspectFlags, arg
 		register(fs)
 	}
 	if err := parse(e, fs, args); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if fs.NArg() != 1 {
-		return nil, nil, usagef("want one REF, got %d arguments", fs.NArg())
+		return nil, usagef("want one REF, got %d arguments", fs.NArg())
 	}
 	return openInspected(ctx, e, &f.o, fs.Arg(0))
 }
 
 // openInspected opens the image named arg for reading.
-func openInspected(ctx context.Context, e *env, o *options, arg string) (*source, func() error, error) {
+func openInspected(ctx context.Context, e *env, o *options, arg string) (*images.Source, error) {
 	loc, err := parseLocation(arg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	c, err := o.client(e, hostsOf([]location{loc}))
+	c, err := o.client(e, hostsOf(loc))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	src, err := openSource(ctx, c, loc, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return src, src.close, nil
+	return images.OpenSource(ctx, loc, &images.Options{Client: c, MaxZstdWindow: o.maxZstdWindow()})
 }
 
 // inspectPlatform is the one platform --platform names, the host's when
@@ -116,11 +113,11 @@ func inspectPlatform(o *options) (manifest.Platform, error) {
 
 // rootOrPlatform fetches src's root, or with --platform the manifest of
 // that platform.
-func rootOrPlatform(ctx context.Context, src *source, o *options) (*manifest.Document, error) {
+func rootOrPlatform(ctx context.Context, src *images.Source, o *options) (*manifest.Document, error) {
 	if o.platform == "" {
-		doc, err := manifest.FetchDocument(ctx, src.fetcher, src.root)
+		doc, err := manifest.FetchDocument(ctx, src.Store, src.Root)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", src.loc, err)
+			return nil, fmt.Errorf("%s: %w", src.Location, err)
 		}
 		return doc, nil
 	}
@@ -128,16 +125,16 @@ func rootOrPlatform(ctx context.Context, src *source, o *options) (*manifest.Doc
 	if err != nil {
 		return nil, err
 	}
-	return singleManifest(ctx, src, p)
+	return src.Manifest(ctx, p)
 }
 
 func runManifest(ctx context.Context, e *env, args []string) error {
 	var f inspectFlags
-	src, done, err := parseInspect(ctx, e, "manifest", &f, args, nil)
+	src, err := parseInspect(ctx, e, "manifest", &f, args, nil)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer src.Close()
 	doc, err := rootOrPlatform(ctx, src, &f.o)
 	if err != nil {
 		return err
@@ -148,22 +145,22 @@ func runManifest(ctx context.Context, e *env, args []string) error {
 
 func runConfig(ctx context.Context, e *env, args []string) error {
 	var f inspectFlags
-	src, done, err := parseInspect(ctx, e, "config", &f, args, nil)
+	src, err := parseInspect(ctx, e, "config", &f, args, nil)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer src.Close()
 	p, err := inspectPlatform(&f.o)
 	if err != nil {
 		return err
 	}
-	doc, err := singleManifest(ctx, src, p)
+	doc, err := src.Manifest(ctx, p)
 	if err != nil {
 		return err
 	}
-	raw, err := manifest.FetchAll(ctx, src.fetcher, doc.Manifest.Config, manifest.MaxConfigSize)
+	raw, err := manifest.FetchAll(ctx, src.Store, doc.Manifest.Config, manifest.MaxConfigSize)
 	if err != nil {
-		return fmt.Errorf("%s: config: %w", src.loc, err)
+		return fmt.Errorf("%s: config: %w", src.Location, err)
 	}
 	_, err = e.stdout.Write(raw)
 	return err
@@ -171,14 +168,14 @@ func runConfig(ctx context.Context, e *env, args []string) error {
 
 func runDigest(ctx context.Context, e *env, args []string) error {
 	var f inspectFlags
-	src, done, err := parseInspect(ctx, e, "digest", &f, args, func(fs *flag.FlagSet) {
+	src, err := parseInspect(ctx, e, "digest", &f, args, func(fs *flag.FlagSet) {
 		fs.BoolVar(&f.jsonOut, "json", false, "print the descriptor (mediaType, digest, size) as JSON")
 	})
 	if err != nil {
 		return err
 	}
-	defer done()
-	desc := src.root
+	defer src.Close()
+	desc := src.Root
 	if f.o.platform != "" {
 		doc, err := rootOrPlatform(ctx, src, &f.o)
 		if err != nil {

@@ -6,8 +6,10 @@ import (
 	"io"
 	"strings"
 
+	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -67,17 +69,17 @@ func runBlob(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.client(e, hostsOf([]location{src}))
+	c, err := o.client(e, hostsOf(src))
 	if err != nil {
 		return err
 	}
 	var fetcher manifest.Fetcher
-	if src.kind == kindOCI {
-		if fetcher, err = openLayoutForRead(src.path); err != nil {
+	if src.Kind == images.KindOCI {
+		if fetcher, err = layout.Open(src.Path); err != nil {
 			return err
 		}
 	} else {
-		fetcher = c.Repository(src.ref)
+		fetcher = c.Repository(src.Ref)
 	}
 	return inspectWrite(e, out, func(w io.Writer) error {
 		rc, err := fetcher.Fetch(ctx, desc)
@@ -91,23 +93,23 @@ func runBlob(ctx context.Context, e *env, args []string) error {
 }
 
 // blobSource reads REPO@DIGEST or oci:DIR@DIGEST.
-func blobSource(arg string) (location, manifest.Descriptor, error) {
-	if rest, ok := strings.CutPrefix(arg, kindOCI+":"); ok {
+func blobSource(arg string) (images.Location, manifest.Descriptor, error) {
+	if rest, ok := strings.CutPrefix(arg, string(images.KindOCI)+":"); ok {
 		i := strings.LastIndexByte(rest, '@')
 		if i <= 0 {
-			return location{}, manifest.Descriptor{}, usagef("%q: want oci:DIR@DIGEST", arg)
+			return images.Location{}, manifest.Descriptor{}, usagef("%q: want oci:DIR@DIGEST", arg)
 		}
 		d, err := manifest.ParseDigest(rest[i+1:])
-		return location{kind: kindOCI, path: rest[:i]}, blobDesc(d), err
+		return images.Location{Kind: images.KindOCI, Path: rest[:i]}, blobDesc(d), err
 	}
 	ref, err := reference.Parse(arg)
 	if err != nil {
-		return location{}, manifest.Descriptor{}, err
+		return images.Location{}, manifest.Descriptor{}, err
 	}
 	if ref.Digest == "" {
-		return location{}, manifest.Descriptor{}, usagef("%q names no digest: want REPO@DIGEST", arg)
+		return images.Location{}, manifest.Descriptor{}, usagef("%q names no digest: want REPO@DIGEST", arg)
 	}
-	return location{kind: kindRegistry, ref: ref}, blobDesc(manifest.Digest(ref.Digest)), nil
+	return registryLocation(ref), blobDesc(manifest.Digest(ref.Digest)), nil
 }
 
 // blobDesc describes a blob known only by digest: its size is learned
@@ -149,19 +151,19 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	src, done, err := openInspected(ctx, e, &o, fs.Arg(0))
+	src, err := openInspected(ctx, e, &o, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	defer done()
-	doc, err := singleManifest(ctx, src, p)
+	defer src.Close()
+	doc, err := src.Manifest(ctx, p)
 	if err != nil {
 		return err
 	}
-	layers := inspectLayers(ctx, src.fetcher, doc.Manifest.Layers)
+	layers := inspectLayers(ctx, src.Store, doc.Manifest.Layers)
 	return inspectWrite(e, out, func(w io.Writer) error {
 		if err := tarball.Flatten(ctx, w, layers, &tarball.ExportOptions{MaxZstdWindow: o.maxZstdWindow()}); err != nil {
-			return fmt.Errorf("%s: %w", src.loc, err)
+			return fmt.Errorf("%s: %w", src.Location, err)
 		}
 		return nil
 	})

@@ -68,7 +68,7 @@ func inspectRepo(e *env, o *options, arg string) (*registry.Repository, referenc
 	if err != nil {
 		return nil, ref, err
 	}
-	c, err := o.client(e, hostsOf([]location{{kind: kindRegistry, ref: ref}}))
+	c, err := o.client(e, hostsOf(registryLocation(ref)))
 	if err != nil {
 		return nil, ref, err
 	}

@@ -43,13 +43,17 @@ examples:
 var referrersCommand = &command{
 	summary: "list the artifacts (signatures, SBOMs, …) that refer to an image",
 	usage:   "[flags] REF",
-	help: `REF is resolved to its digest; the manifests whose subject it is are listed,
-from the referrers API or, on registries without it, the sha256-<hex> tag.
-One line per referrer: digest, artifact type and size; --json prints the descriptors.
+	help: `REF (a registry reference, oci:DIR:TAG or oci-archive:FILE:TAG) is resolved to its
+digest; the manifests whose subject it is are listed, from the referrers API or, on
+registries without it, the sha256-<hex> tag. One line per referrer: digest, artifact
+type and size; --json prints the descriptors. --tree follows the referrers of each
+referrer to the end and prints the tree as "oras discover" does, grouped by artifact
+type (--json: the tree as "oras discover --format json" prints it).
 
 examples:
   skiff referrers ghcr.io/o/app:1.0
-  skiff referrers --json --artifact-type application/spdx+json ghcr.io/o/app:1.0`,
+  skiff referrers --json --artifact-type application/spdx+json ghcr.io/o/app:1.0
+  skiff referrers --tree oci:mirror:1.0`,
 	run: runReferrers,
 }
 
@@ -69,7 +73,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.client(e, hostsOf([]location{{kind: kindRegistry, ref: ref}}))
+	c, err := o.client(e, hostsOf(registryLocation(ref)))
 	if err != nil {
 		return err
 	}
@@ -130,42 +134,19 @@ func inspectHost(s string) (string, error) {
 
 func runReferrers(ctx context.Context, e *env, args []string) error {
 	var o options
-	var jsonOut bool
-	var artifactType string
+	var q referrersQuery
 	fs := newFlagSet(e, "referrers")
 	o.register(fs)
-	fs.BoolVar(&jsonOut, "json", false, "print the referrers' descriptors as a JSON array")
-	fs.StringVar(&artifactType, "artifact-type", "", "list only referrers of artifact `TYPE`")
+	fs.BoolVar(&q.json, "json", false, "print the referrers' descriptors as a JSON array (with --tree, the tree as oras discover --format json prints it)")
+	fs.StringVar(&q.artifactType, "artifact-type", "", "list only referrers of artifact `TYPE`")
+	fs.BoolVar(&q.tree, "tree", false, "show the referrers of the referrers too, as a tree (oras discover, regctl artifact tree)")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usagef("want one REF, got %d arguments", fs.NArg())
 	}
-	ref, err := reference.Parse(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	c, err := o.client(e, hostsOf([]location{{kind: kindRegistry, ref: ref}}))
-	if err != nil {
-		return err
-	}
-	repo := c.Repository(ref)
-	root, err := repo.Resolve(ctx, ref.Identifier())
-	if err != nil {
-		return err
-	}
-	refs, err := repo.Referrers(ctx, root, artifactType)
-	if err != nil {
-		return err
-	}
-	if jsonOut {
-		return inspectJSON(e, inspectList(refs))
-	}
-	for _, d := range refs {
-		fmt.Fprintf(e.stdout, "%s\t%s\t%d\n", d.Digest, inspectDash(d.ArtifactType), d.Size)
-	}
-	return nil
+	return q.run(ctx, e, &o, fs.Arg(0))
 }
 
 func inspectLines(e *env, lines []string) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/skiffoci/skiff/registry"
 )
@@ -20,4 +21,13 @@ func loginHint(err error) string {
 		host = u.Host
 	}
 	return fmt.Sprintf(" (%s asks for credentials: none were found for it, or it refused those sent; run \"skiff login %s\" or pass --user USER --password-stdin)", host, host)
+}
+
+// insecureAdvice says, for a registry that answered HTTPS in plain HTTP,
+// the flag that does what the library's advice (Client.Insecure) says.
+func insecureAdvice(err error, msg string) string {
+	if !errors.Is(err, registry.ErrPlainHTTP) {
+		return msg
+	}
+	return strings.Replace(msg, "list it in Client.Insecure", "pass --insecure", 1)
 }

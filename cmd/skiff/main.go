@@ -110,6 +110,10 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		return exitUsage
 	}
 	err := cmd.run(ctx, e, args[1:])
+	name := args[0]
+	if len(args) > 1 && subcommands[name+" "+args[1]] != nil { // "artifact push" says so in its errors
+		name, cmd = name+" "+args[1], subcommands[name+" "+args[1]]
+	}
 	var ue *usageError
 	switch {
 	case err == nil:
@@ -117,7 +121,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "skiff %s: %s\nusage: skiff %s %s\n", args[0], ue.msg, args[0], cmd.usage)
+		fmt.Fprintf(e.stderr, "skiff %s: %s\nusage: skiff %s %s\n", name, ue.msg, name, cmd.usage)
 		return exitUsage
 	case errors.Is(err, errFlagParse):
 		return exitUsage
@@ -126,8 +130,8 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	if errors.Is(err, zstd.ErrWindowTooLarge) {
 		msg += " (--zstd-max-window raises it)"
 	}
-	msg += loginHint(err)
-	fmt.Fprintf(e.stderr, "skiff %s: %s\n", args[0], msg)
+	msg = insecureAdvice(err, msg) + loginHint(err)
+	fmt.Fprintf(e.stderr, "skiff %s: %s\n", name, msg)
 	return exitError
 }
 

@@ -61,6 +61,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("skiff %s --help: exit %d, stdout %q, stderr %q", name, code, stdout, stderr)
 		}
 		local := name == "version" || name == "registry" || name == "generate-key" // these name no remote registry
+		local = local || name == "index" || name == "artifact"                     // their subcommands do
 		if !local && !strings.Contains(stdout, "-insecure") || !strings.Contains(stdout, "examples:") {
 			t.Errorf("skiff %s --help lacks flags or examples:\n%s", name, stdout)
 		}
@@ -103,7 +104,7 @@ func TestDefaultFileName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := defaultFileName(l.ref, "docker"); got != want {
+		if got := defaultFileName(l.Ref, "docker"); got != want {
 			t.Errorf("defaultFileName(%q) = %q, want %q", in, got, want)
 		}
 	}

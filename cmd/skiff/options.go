@@ -44,8 +44,9 @@ type options struct {
 	rangeMin      string // --range-min, of commands that write files
 	rangeMinBytes int64  // parsed: 0 the default, -1 never
 
-	keepUncompressed bool // push and copy from a tarball (archive_source.go)
+	keepUncompressed bool // push and copy from a tarball
 	ociMediaTypes    bool // into a layout (oci_types.go)
+	noTar            bool // pull --no-tar
 	readTimeout      time.Duration
 }
 
@@ -136,6 +137,12 @@ func (o *options) maxZstdWindow() int64 {
 // and write to a registry or a layout.
 func (o *options) registerKeepUncompressed(fs *flag.FlagSet) {
 	fs.BoolVar(&o.keepUncompressed, "keep-uncompressed", false, "send a tarball's plain-tar layers (docker save, podman save) as they are; by default they are gzip-compressed, as docker push does, which changes the image's digest")
+}
+
+// registerOCIMediaTypes adds --oci-media-types to commands that write
+// into layouts (and registries).
+func (o *options) registerOCIMediaTypes(fs *flag.FlagSet) {
+	fs.BoolVar(&o.ociMediaTypes, "oci-media-types", false, "store Docker-typed manifests, configs and layers with OCI media types, so that every OCI tool reads the layout (umoci, and skopeo up to at least 1.9, find only OCI-typed entries of index.json by name); the manifests get new digests, layers keep theirs")
 }
 
 // registerResume adds the flags that govern resuming an interrupted run.

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/skiffoci/skiff/internal/h1server"
 	"github.com/skiffoci/skiff/internal/proxy"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 func init() { commands["proxy"] = proxyCommand }
@@ -115,29 +117,33 @@ func proxyListener(fd int, listen string) (ln net.Listener, hangup <-chan struct
 
 // proxyServe opens loc and serves it on ln until POST /quit, a hang-up of
 // a single connection, or ctx's end.
-func proxyServe(ctx context.Context, e *env, o *options, loc location, platform manifest.Platform, ln net.Listener, hangup <-chan struct{}) error {
-	c, err := o.client(e, hostsOf([]location{loc}))
+func proxyServe(ctx context.Context, e *env, o *options, loc images.Location, platform manifest.Platform, ln net.Listener, hangup <-chan struct{}) error {
+	c, err := o.client(e, hostsOf(loc))
 	if err != nil {
 		return err
 	}
-	src, err := openSource(ctx, c, loc, nil)
+	src, err := images.OpenSource(ctx, loc, &images.Options{Client: c})
 	if err != nil {
 		return err
 	}
-	defer src.close()
-	if err := verifySources(ctx, e, o, []*source{src}, []manifest.Platform{platform}); err != nil {
+	defer src.Close()
+	if err := verifySources(ctx, e, o, []*images.Source{src}, []manifest.Platform{platform}); err != nil {
 		return err
 	}
 	quit := make(chan struct{})
 	logger := log.New(e.stderr, "skiff proxy: ", 0)
-	h, err := proxy.New(ctx, src.fetcher, src.root, &proxy.Options{Platform: platform, OnQuit: func() { close(quit) }, ErrorLog: logger})
+	h, err := proxy.New(ctx, src.Store, src.Root, &proxy.Options{Platform: platform, OnQuit: func() { close(quit) }, ErrorLog: logger})
 	if err != nil {
 		return fmt.Errorf("%s: %w", loc, err)
 	}
 	if !o.quiet {
 		fmt.Fprintf(e.stderr, "skiff: serving %s (manifest %s) on %s\n", loc, h.ManifestDigest(), ln.Addr())
 	}
-	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: time.Minute, IdleTimeout: 10 * time.Minute, ErrorLog: logger}
+	var handler http.Handler = h
+	if _, tcp := ln.Addr().(*net.TCPAddr); tcp {
+		handler = loopbackOnly(h, refuseText("skiff proxy: only requests to a loopback address, from no web page, are served"))
+	}
+	srv := &h1server.Server{Handler: handler, ReadHeaderTimeout: time.Minute, IdleTimeout: 10 * time.Minute, ErrorLog: logger}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

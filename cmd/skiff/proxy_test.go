@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
@@ -50,7 +50,7 @@ func skiffBinary(t *testing.T) string {
 type proxyProcess struct {
 	cmd    *exec.Cmd
 	client *http.Client
-	stderr syncBuffer
+	stderr testtool.SyncBuffer
 }
 
 func startProxy(t *testing.T, args ...string) *proxyProcess {
@@ -187,29 +187,12 @@ func pushImage(t *testing.T, name string, sizes ...int) *testimage.Image {
 
 // runProxyInProcess runs skiff proxy with env vars from vars until it
 // exits, returning its exit code and stderr on done.
-func runProxyInProcess(t *testing.T, vars map[string]string, args ...string) (done <-chan int, stderr *syncBuffer) {
-	stderr = &syncBuffer{}
+func runProxyInProcess(t *testing.T, vars map[string]string, args ...string) (done <-chan int, stderr *testtool.SyncBuffer) {
+	stderr = &testtool.SyncBuffer{}
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr, getenv: func(k string) string { return vars[k] }}
 	ch := make(chan int, 1)
 	go func() { ch <- e.run(t.Context(), append([]string{"proxy"}, args...)) }()
 	return ch, stderr
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestProxyUnixSocket(t *testing.T) {
@@ -235,7 +218,7 @@ func TestProxyUnixSocket(t *testing.T) {
 }
 
 // waitFor waits until w's output contains s.
-func waitFor(t *testing.T, w *syncBuffer, s string) {
+func waitFor(t *testing.T, w *testtool.SyncBuffer, s string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if strings.Contains(w.String(), s) {
@@ -289,7 +272,7 @@ func TestProxyRegistriesConf(t *testing.T) {
 }
 
 // waitForAddr returns the address the proxy says it serves on.
-func waitForAddr(t *testing.T, w *syncBuffer) string {
+func waitForAddr(t *testing.T, w *testtool.SyncBuffer) string {
 	t.Helper()
 	waitFor(t, w, "\n")
 	line, _ := bufio.NewReader(strings.NewReader(w.String())).ReadString('\n')

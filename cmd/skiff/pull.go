@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 func init() { commands["pull"] = pullCommand }
@@ -84,7 +85,8 @@ func runPull(ctx context.Context, e *env, args []string) error {
 		if f.format != "docker" || f.out == "-" {
 			return usagef("--no-tar writes a directory: it does not go with --format %s or stdout", f.format)
 		}
-		return transfer(ctx, e, &o, srcs, location{kind: kindDirectory, path: strings.TrimSuffix(f.out, ".tar")})
+		o.noTar = true
+		return transfer(ctx, e, &o, srcs, images.Location{Kind: images.KindDockerArchive, Path: strings.TrimSuffix(f.out, ".tar")})
 	}
 	dst, err := f.destination(len(srcs))
 	if err != nil {
@@ -94,7 +96,7 @@ func runPull(ctx context.Context, e *env, args []string) error {
 }
 
 // sources reads "REF [FILE]" or "-o FILE REF...", and settles f.out.
-func (f *pullFlags) sources(args []string) ([]location, error) {
+func (f *pullFlags) sources(args []string) ([]images.Location, error) {
 	if f.out == "" && len(args) == 2 {
 		args, f.out = args[:1], args[1]
 	}
@@ -107,16 +109,16 @@ func (f *pullFlags) sources(args []string) ([]location, error) {
 		}
 		f.out = f.tarname
 	}
-	var srcs []location
+	var srcs []images.Location
 	for _, a := range args {
 		ref, err := reference.Parse(a)
 		if err != nil {
 			return nil, err
 		}
-		srcs = append(srcs, location{kind: kindRegistry, ref: ref})
+		srcs = append(srcs, registryLocation(ref))
 	}
 	if f.out == "" {
-		f.out = defaultFileName(srcs[0].ref, f.format)
+		f.out = defaultFileName(srcs[0].Ref, f.format)
 	}
 	if f.workDir != "" && f.out != "-" && !filepath.IsAbs(f.out) {
 		f.out = filepath.Join(f.workDir, f.out)
@@ -125,17 +127,17 @@ func (f *pullFlags) sources(args []string) ([]location, error) {
 }
 
 // destination is where --format puts n images.
-func (f *pullFlags) destination(n int) (location, error) {
-	dst := location{kind: kindDockerArchive, path: f.out}
+func (f *pullFlags) destination(n int) (images.Location, error) {
+	dst := images.Location{Kind: images.KindDockerArchive, Path: f.out}
 	switch f.format {
 	case "docker":
 	case "oci-archive":
-		dst.kind = kindOCIArchive
+		dst.Kind = images.KindOCIArchive
 	case "oci":
 		if n != 1 {
 			return dst, usagef("--format oci takes one image")
 		}
-		dst.kind = kindOCI
+		dst.Kind = images.KindOCI
 	default:
 		return dst, usagef("--format must be docker, oci or oci-archive")
 	}

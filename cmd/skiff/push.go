@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 func init() { commands["push"] = pushCommand }
@@ -55,22 +56,22 @@ func runPush(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return transfer(ctx, e, &o, []location{src}, location{kind: kindRegistry, ref: ref})
+	return transfer(ctx, e, &o, []images.Location{src}, registryLocation(ref))
 }
 
 // localLocation reads a path given to push: an OCI layout directory
 // (with an optional :TAG) or a tarball, unless it already names its kind.
-func localLocation(arg string) location {
-	if l, err := parseLocation(arg); err == nil && l.kind != kindRegistry {
+func localLocation(arg string) images.Location {
+	if l, err := images.ParseLocation(arg); err == nil && l.Kind != images.KindRegistry {
 		return l
 	}
-	if path, tag := splitTag(arg); tag != "" && isLayout(path) {
-		return location{kind: kindOCI, path: path, name: tag}
+	if l, _ := images.ParseLocation("oci:" + arg); l.Name != "" && isLayout(l.Path) {
+		return l
 	}
 	if isLayout(arg) {
-		return location{kind: kindOCI, path: arg}
+		return images.Location{Kind: images.KindOCI, Path: arg}
 	}
-	return location{kind: kindDockerArchive, path: arg}
+	return images.Location{Kind: images.KindDockerArchive, Path: arg}
 }
 
 func isLayout(dir string) bool {

@@ -34,7 +34,7 @@ func signedImage(t *testing.T, srv *registrytest.Server, name string) (image man
 	repo := (&registry.Client{}).Repository(ref)
 	subject := im.Manifest.Descriptor()
 	sig := artifact(t, repo, "application/vnd.dev.cosign.simplesigning.v1+json", nil)
-	if err := testimage.PushDocument(t.Context(), repo, sig, manifest.CosignTag(subject.Digest, ".sig")); err != nil {
+	if err := testimage.PushDocument(t.Context(), repo, sig, must(manifest.CosignTag(subject.Digest, ".sig"))); err != nil {
 		t.Fatal(err)
 	}
 	sbom := artifact(t, repo, "application/spdx+json", &subject)
@@ -193,12 +193,12 @@ func storeAt(t *testing.T, loc string) manifest.Fetcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := openSource(t.Context(), &registry.Client{}, l, nil)
+	s, err := images.OpenSource(t.Context(), l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.close() })
-	return s.fetcher
+	t.Cleanup(func() { s.Close() })
+	return s.Store
 }
 
 // TestReferrersArchiveSkopeo: skopeo reads the oci-archive copy

@@ -176,7 +176,7 @@ func keptBytes(t *testing.T, dir string) int64 {
 			}
 			kept += n
 		case d.IsDir() && strings.HasSuffix(p, ".skiff-partial"):
-			if strings.HasSuffix(p, layoutArchiveSuffix+".skiff-partial") {
+			if strings.HasSuffix(p, ".layout.skiff-partial") {
 				return nil // the layout an archive is assembled in: its blobs count
 			}
 			return filepath.SkipDir // counted by its state
@@ -195,7 +195,7 @@ func keptBytes(t *testing.T, dir string) int64 {
 // streaming is not counted against the next run.
 func meteredServer(t *testing.T, wrap ...func(http.Handler) http.Handler) (*registrytest.Server, *byteMeter) {
 	g := registrytest.New(nil)
-	m := &byteMeter{}
+	m := &byteMeter{settle: g.Log.Settle} // the meter counts within g's handlers
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gen := m.gen.Load()
 		if r.Header.Get("Range") != "" {
@@ -213,9 +213,10 @@ func meteredServer(t *testing.T, wrap ...func(http.Handler) http.Handler) (*regi
 }
 
 type byteMeter struct {
-	gen   atomic.Int64
-	mu    sync.Mutex
-	bytes map[int64]int64
+	gen    atomic.Int64
+	settle func() // waits for the handlers of the requests that arrived
+	mu     sync.Mutex
+	bytes  map[int64]int64
 }
 
 func (m *byteMeter) next() int64 { return m.gen.Add(1) }
@@ -229,7 +230,11 @@ func (m *byteMeter) add(gen int64, n int) {
 	m.bytes[gen] += int64(n)
 }
 
+// sent returns the bytes sent to generation gen's requests, counted to
+// the end of the handlers of those that arrived: a handler may write its
+// last bytes after the client has them.
 func (m *byteMeter) sent(gen int64) int64 {
+	m.settle()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.bytes[gen]

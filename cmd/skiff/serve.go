@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,7 +55,10 @@ OCI media types. An image pushed with Docker's (docker push, crane push of a doc
 save) is stored as pushed, and umoci and skopeo up to at least 1.9 find no such tag
 (skopeo: "no descriptor found"). "skiff sync --oci-media-types REGISTRY oci:DIR" gives
 them a copy with OCI types (new digests). It listens on loopback unless
---addr says otherwise. --htpasswd takes a file of "user:{SHA}base64-sha1" lines
+--addr says otherwise; there it answers only requests addressed to a loopback name
+or address, or to a NAME --allow-host gives, and none that a web page of another
+origin sends (such a page could otherwise reach it by DNS rebinding and read, push
+and delete images). --htpasswd takes a file of "user:{SHA}base64-sha1" lines
 (htpasswd -s) or "user:password" lines; bcrypt entries are refused, since the standard
 library has no bcrypt.
 
@@ -65,7 +69,8 @@ upload is confirmed; downloads stream from disk. A blob of a layout already unde
 ROOT is hashed before it is served; one whose bytes do not match its name is left
 out and reported once on stderr. An upload
 session without a request for --upload-idle-timeout is removed with its file (a
-request whose body sends nothing for that long is cut); beyond
+request whose body sends nothing for that long is cut, and so is a response the
+client takes nothing of for 2 minutes); beyond
 --max-upload-sessions a new upload is refused with 429 TOOMANYREQUESTS and a
 Retry-After; a blob larger than --max-blob-size with 413 SIZE_INVALID. A blob or
 manifest that a manifest of its repository references cannot be deleted (405 DENIED).
@@ -101,6 +106,7 @@ type serveFlags struct {
 	addr, root, cert, key, users, maxBlob string
 	idle                                  time.Duration
 	maxSessions                           int
+	allowHosts                            listFlag
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -113,6 +119,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 		"remove an upload session and its file after `DURATION` without a request (0: never)")
 	fs.IntVar(&f.maxSessions, "max-upload-sessions", server.DefaultMaxUploadSessions,
 		"refuse a new upload with 429 while `N` sessions are open (0: no limit)")
+	fs.Var(&f.allowHosts, "allow-host", "on a loopback address, also answer requests addressed to `NAME` (repeatable)")
 	fs.StringVar(&f.maxBlob, "max-blob-size", "16GiB",
 		"refuse a blob larger than `SIZE` with 413: bytes, or a number with KiB, MiB, GiB or TiB (0: no limit)")
 }
@@ -156,7 +163,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv := server.New(opts)
 	defer srv.Close()
 	go expireUploads(ctx, srv, f.idle)
-	return serve(ctx, e, srv, f.addr, f.cert, f.key, f.root, f.idle)
+	return serve(ctx, e, srv, &f)
 }
 
 // options turns the flags into the server's options; 0 means no limit.
@@ -235,21 +242,51 @@ func parseSize(s string) (int64, error) {
 	return 0, fmt.Errorf("%q is not a size such as 1048576, 512MiB or 2GiB", s)
 }
 
-// serve listens on addr and serves h until ctx ends.
-// A request body that sends nothing for idle is cut, so that a stalled
+// serveWriteTimeout cuts a response its client takes nothing of for this
+// long (twice nginx's send_timeout), so that a client that asks for a blob
+// and never reads cannot hold a goroutine, a socket and the blob's open
+// file for ever; a client that paused that long continues with Range.
+const serveWriteTimeout = 2 * time.Minute
+
+// loopbackRefusal is what a server on a loopback address answers a
+// request addressed to another name, or sent by a web page.
+const loopbackRefusal = "this registry listens on a loopback address and answers only requests addressed to one (or to a name --allow-host gives), from no web page of another origin"
+
+// refuseDenied answers 403 with msg as the distribution spec's DENIED
+// error.
+func refuseDenied(msg string) http.HandlerFunc {
+	body, _ := json.Marshal(map[string][]map[string]string{"errors": {{"code": "DENIED", "message": msg}}})
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write(body)
+	}
+}
+
+// serve listens on f's address and serves h until ctx ends. On a loopback
+// address it answers only requests addressed to this machine (or to a
+// name of --allow-host) and sent by no web page of another origin: a web
+// page the user opens could otherwise reach it by DNS rebinding, and read,
+// push and delete images. A request body that sends nothing for
+// --upload-idle-timeout is cut, so that a stalled
 // client cannot hold an upload session, which is not idle while a request
-// works on it, for ever.
-func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root string, idle time.Duration) error {
-	ln, err := net.Listen("tcp", addr)
+// works on it, for ever; so is a response its client takes nothing of for
+// serveWriteTimeout.
+func serve(ctx context.Context, e *env, h http.Handler, f *serveFlags) error {
+	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
 	}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		h = loopbackOnly(h, refuseDenied(loopbackRefusal), f.allowHosts...)
+	}
 	// HTTP/1.1 only, as the client, through h1server: http.Server would
 	// link Go's HTTP/2 server, a third of a MiB of an 8 MiB budget.
-	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, BodyReadTimeout: idle}
+	srv := &h1server.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, BodyReadTimeout: f.idle,
+		BodyWriteTimeout: serveWriteTimeout}
 	scheme := "http"
-	if cert != "" {
-		pair, err := tls.LoadX509KeyPair(cert, key)
+	if f.cert != "" {
+		pair, err := tls.LoadX509KeyPair(f.cert, f.key)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("TLS: %w", err)
@@ -257,7 +294,7 @@ func serve(ctx context.Context, e *env, h http.Handler, addr, cert, key, root st
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12})
 		scheme = "https"
 	}
-	fmt.Fprintf(e.stderr, "skiff: serving %s://%s, images in %s\n", scheme, ln.Addr(), root)
+	fmt.Fprintf(e.stderr, "skiff: serving %s://%s, images in %s\n", scheme, ln.Addr(), f.root)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

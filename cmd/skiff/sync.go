@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/skiffoci/skiff/internal/progress"
+	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/registry/images"
@@ -147,6 +148,15 @@ type syncRun struct {
 	out       syncJSON
 }
 
+// closeLayouts closes the layouts among stores.
+func closeLayouts(stores ...any) {
+	for _, s := range stores {
+		if l, ok := s.(*layout.Layout); ok {
+			l.Close()
+		}
+	}
+}
+
 // pair mirrors one repository and records its report.
 func (r *syncRun) pair(ctx context.Context, p *syncPair) {
 	r.log("%s → %s", p.src, p.dst)
@@ -155,6 +165,7 @@ func (r *syncRun) pair(ctx context.Context, p *syncPair) {
 		r.fail(p, err)
 		return
 	}
+	defer closeLayouts(src, dst)
 	opts := &mirror.Options{Tags: p.tags, Platforms: r.platforms, Referrers: r.o.referrers, OCIMediaTypes: r.o.ociMediaTypes, Jobs: r.o.jobs, Pool: r.pool,
 		DryRun: r.f.dryRun, Prune: r.f.prune, AllowEmptySource: r.f.allowEmpty, Progress: r.display.Event,
 		Done: func(im mirror.Image) { r.log("  %s", imageLine(p, im)) }}

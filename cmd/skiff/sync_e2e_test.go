@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -23,14 +24,24 @@ import (
 // blobMeter is a proxy in front of a registry that counts the blob bytes
 // it passes back.
 type blobMeter struct {
-	host  string
-	bytes atomic.Int64
+	host     string
+	bytes    atomic.Int64
+	handlers sync.WaitGroup
+}
+
+// sent returns the blob bytes passed back, once every handler returned: a
+// handler counts its last bytes after the client may have them.
+func (m *blobMeter) sent() int64 {
+	m.handlers.Wait()
+	return m.bytes.Load()
 }
 
 func meterBlobs(t *testing.T, host string) *blobMeter {
 	m := &blobMeter{}
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: host})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.handlers.Add(1)
+		defer m.handlers.Done()
 		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
 			w = &meteredWriter{ResponseWriter: w, add: func(n int) { m.bytes.Add(int64(n)) }}
 		}
@@ -53,21 +64,21 @@ func TestSyncAgainstDistribution(t *testing.T) {
 	ims := pushTags(t, a.Host, "o/app", base, 1, "1.0", "1.1", "2.0")
 	rep := syncReport(t, src.host+"/o/app", b.Host+"/mirror")
 	want := imageBytes(ims["1.0"]) - int64(len(ims["1.0"].Manifest.Raw)) + ownBytes(ims["1.1"]) + ownBytes(ims["2.0"])
-	if got := src.bytes.Load(); got != want || rep.Total.Bytes != want || rep.Total.Copied != 3 {
+	if got := src.sent(); got != want || rep.Total.Bytes != want || rep.Total.Copied != 3 {
 		t.Fatalf("first sync: %d blob bytes through the source, report %+v; each blob once is %d", got, rep.Total, want)
 	}
 	wantDigests(t, b.Host+"/mirror/o/app", ims)
 
 	src.bytes.Store(0)
 	rep = syncReport(t, src.host+"/o/app", b.Host+"/mirror")
-	if got := src.bytes.Load(); got != 0 || rep.Total.Unchanged != 3 || rep.Total.Bytes != 0 {
+	if got := src.sent(); got != 0 || rep.Total.Unchanged != 3 || rep.Total.Bytes != 0 {
 		t.Fatalf("second sync: %d blob bytes, %+v", got, rep.Total)
 	}
 
 	added := pushTags(t, a.Host, "o/app", base, 50, "2.1")
 	src.bytes.Store(0)
 	rep = syncReport(t, src.host+"/o/app", b.Host+"/mirror")
-	if got := src.bytes.Load(); got != ownBytes(added["2.1"]) || rep.Total.Copied != 1 || rep.Total.Unchanged != 3 {
+	if got := src.sent(); got != ownBytes(added["2.1"]) || rep.Total.Copied != 1 || rep.Total.Unchanged != 3 {
 		t.Fatalf("third sync: %d blob bytes, %+v; the new tag's own blobs are %d", got, rep.Total, ownBytes(added["2.1"]))
 	}
 	wantDigests(t, b.Host+"/mirror/o/app", added)

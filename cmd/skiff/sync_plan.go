@@ -16,6 +16,7 @@ import (
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
+	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/registry/mirror"
 )
 
@@ -34,11 +35,11 @@ func (s syncEnd) String() string {
 }
 
 // location names s as copy does, for resumeHint.
-func (s syncEnd) location() location {
+func (s syncEnd) location() images.Location {
 	if s.dir != "" {
-		return location{kind: kindOCI, path: s.dir}
+		return images.Location{Kind: images.KindOCI, Path: s.dir}
 	}
-	return location{kind: kindRegistry, ref: s.ref}
+	return registryLocation(s.ref)
 }
 
 // syncPair is a source repository, where it is mirrored, and the
@@ -113,12 +114,12 @@ type syncDest struct {
 func parseSyncDest(s string) (syncDest, error) {
 	kind, rest, found := strings.Cut(s, ":")
 	switch {
-	case found && kind == kindOCI:
+	case found && kind == string(images.KindOCI):
 		if rest == "" {
 			return syncDest{}, usagef("%q: missing directory", s)
 		}
 		return syncDest{dir: rest}, nil
-	case found && (kind == kindDockerArchive || kind == kindOCIArchive):
+	case found && (kind == string(images.KindDockerArchive) || kind == string(images.KindOCIArchive)):
 		return syncDest{}, usagef("sync writes to a registry or oci:DIR, not to an archive: sync to oci:DIR and carry the directory")
 	}
 	s = strings.TrimSuffix(strings.TrimPrefix(s, "docker://"), "/")
@@ -175,7 +176,7 @@ func (s syncSource) pairs(tagFlags []string, dst syncDest) ([]*syncPair, error) 
 // repositories reads s: a registry repository (with an exact tag,
 // perhaps) or a directory of layouts.
 func (s syncSource) repositories() (ends []syncEnd, paths []string, exact string, err error) {
-	if dir, ok := strings.CutPrefix(s.name, kindOCI+":"); ok {
+	if dir, ok := strings.CutPrefix(s.name, string(images.KindOCI)+":"); ok {
 		if dir == "" {
 			return nil, nil, "", usagef("%s%q: missing directory", s.where, s.name)
 		}
@@ -274,15 +275,11 @@ func readSyncFile(name string) ([]syncSource, error) {
 
 // syncHosts lists the registries the plan names.
 func syncHosts(plan []*syncPair) []string {
-	var locs []location
+	var locs []images.Location
 	for _, p := range plan {
-		for _, e := range []syncEnd{p.src, p.dst} {
-			if e.dir == "" {
-				locs = append(locs, location{kind: kindRegistry, ref: e.ref})
-			}
-		}
+		locs = append(locs, p.src.location(), p.dst.location())
 	}
-	return hostsOf(locs)
+	return hostsOf(locs...)
 }
 
 // open opens both sides of p. done, called after a successful sync,
@@ -291,7 +288,7 @@ func (r *syncRun) open(ctx context.Context, p *syncPair) (mirror.Source, mirror.
 	done := func() error { return nil }
 	var src mirror.Source
 	if p.src.dir != "" {
-		l, err := openLayoutForRead(p.src.dir)
+		l, err := layout.Open(p.src.dir)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -310,7 +307,7 @@ func (r *syncRun) open(ctx context.Context, p *syncPair) (mirror.Source, mirror.
 		dst, err := layoutIfThere(p.dst.dir)
 		return src, dst, done, err
 	}
-	l, err := openLayout(p.dst.location(), r.o)
+	l, err := images.CreateLayout(p.dst.dir, r.o.transferOptions(r.e, r.c, r.display))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -22,7 +22,7 @@ import (
 // What a name skiff writes by is, for the traps planted under it.
 const (
 	invented  = iota // a partial, state or temporary name: the trap is removed and reported
-	blobFinal        // a layout blob's final name: a trap that is not a regular file is removed and reported; the rename replaces the rest
+	blobFinal        // a layout blob's final name: a trap that is not the user's own file, or another user's holding the blob, is removed and reported
 	userFinal        // the output the user named: the rename replaces the trap, a directory is refused
 )
 
@@ -202,8 +202,7 @@ func TestTrapsAtInventedNames(t *testing.T) {
 // of tr planted at the path at, a name of the kind target says.
 func expectTrapOutcome(t *testing.T, target trapTarget, tr traptest.Trap, at string, code int, stderr string) {
 	t.Helper()
-	regular := tr.Name == "hard link to a victim" || tr.Name == "file of another user"
-	reported := target.kind == invented || target.kind == blobFinal && !regular
+	reported := target.kind == invented || target.kind == blobFinal
 	switch {
 	case target.kind == userFinal && tr.Name == "directory":
 		if code != exitError || !strings.Contains(stderr, at) {

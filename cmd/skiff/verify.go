@@ -12,6 +12,7 @@ import (
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/cosign"
+	"github.com/skiffoci/skiff/registry/images"
 )
 
 func init() { commands["verify"] = verifyCommand }
@@ -79,15 +80,15 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	c, err := o.client(e, hostsOf([]location{loc}))
+	c, err := o.client(e, hostsOf(loc))
 	if err != nil {
 		return err
 	}
-	src, err := openSource(ctx, c, loc, nil)
+	src, err := images.OpenSource(ctx, loc, &images.Options{Client: c})
 	if err != nil {
 		return err
 	}
-	defer src.close()
+	defer src.Close()
 	res, err := verifySource(ctx, src, pub, &cosign.VerifyOptions{Identity: identity}, platforms)
 	if err != nil {
 		return err
@@ -136,22 +137,18 @@ func readKeyFile(path string) ([]byte, error) {
 // be signed; for an index and chosen platforms (nil: all of them, the
 // whole index), a signature of each chosen platform's manifest is
 // accepted instead.
-func verifySource(ctx context.Context, src *source, pub crypto.PublicKey, opts *cosign.VerifyOptions, platforms []manifest.Platform) (*verifyResult, error) {
-	store, ok := src.fetcher.(cosign.Source)
-	if !ok {
-		return nil, fmt.Errorf("%s: signatures cannot be looked up in a %s", src.loc, src.loc.kind)
-	}
-	res := &verifyResult{Image: src.loc.String(), Digest: src.root.Digest}
-	sigs, err := cosign.Verify(ctx, store, src.root, pub, opts)
+func verifySource(ctx context.Context, src *images.Source, pub crypto.PublicKey, opts *cosign.VerifyOptions, platforms []manifest.Platform) (*verifyResult, error) {
+	res := &verifyResult{Image: src.Location.String(), Digest: src.Root.Digest}
+	sigs, err := cosign.Verify(ctx, src.Store, src.Root, pub, opts)
 	if err == nil {
 		res.Signatures = sigs
 		return res, nil
 	}
 	var ve *cosign.VerifyError
-	if !errors.As(err, &ve) || !manifest.IsIndex(src.root.MediaType) || platforms == nil {
+	if !errors.As(err, &ve) || !manifest.IsIndex(src.Root.MediaType) || platforms == nil {
 		return nil, err
 	}
-	doc, ferr := manifest.FetchDocument(ctx, src.fetcher, src.root)
+	doc, ferr := manifest.FetchDocument(ctx, src.Store, src.Root)
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -160,11 +157,11 @@ func verifySource(ctx context.Context, src *source, pub crypto.PublicKey, opts *
 		if perr != nil {
 			return nil, fmt.Errorf("%w; %v", err, perr)
 		}
-		sigs, perr := cosign.Verify(ctx, store, d, pub, opts)
+		sigs, perr := cosign.Verify(ctx, src.Store, d, pub, opts)
 		if perr != nil {
 			return nil, fmt.Errorf("%v; nor is its %s manifest signed: %w", err, p, perr)
 		}
-		res.Manifests = append(res.Manifests, &verifyResult{Image: src.loc.String(), Digest: d.Digest, Platform: p.String(), Signatures: sigs})
+		res.Manifests = append(res.Manifests, &verifyResult{Image: src.Location.String(), Digest: d.Digest, Platform: p.String(), Signatures: sigs})
 	}
 	return res, nil
 }
@@ -199,7 +196,7 @@ func (o *options) registerVerifyKey(fs *flag.FlagSet) {
 
 // verifySources checks every opened source against --verify-key, if it
 // was given, before anything is transferred.
-func verifySources(ctx context.Context, e *env, o *options, srcs []*source, platforms []manifest.Platform) error {
+func verifySources(ctx context.Context, e *env, o *options, srcs []*images.Source, platforms []manifest.Platform) error {
 	if o.verifyKey == "" {
 		return nil
 	}
@@ -210,7 +207,7 @@ func verifySources(ctx context.Context, e *env, o *options, srcs []*source, plat
 	for _, s := range srcs {
 		res, err := verifySource(ctx, s, pub, nil, platforms)
 		if err != nil {
-			return fmt.Errorf("--verify-key: %s: %w", s.loc, err)
+			return fmt.Errorf("--verify-key: %s: %w", s.Location, err)
 		}
 		if !o.quiet {
 			printVerified(e.stderr, res, "skiff: ")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/skiffoci/skiff/internal/distribution"
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/internal/zstd"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
@@ -164,15 +165,11 @@ func TestZstdTarballs(t *testing.T) {
 // tarEntries returns a tar of name, contents pairs.
 func tarEntries(t *testing.T, kv ...any) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	var entries []testtool.Entry
 	for i := 0; i < len(kv); i += 2 {
-		b := kv[i+1].([]byte)
-		tw.WriteHeader(&tar.Header{Name: kv[i].(string), Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b))})
-		tw.Write(b)
+		entries = append(entries, testtool.Entry{Name: kv[i].(string), Data: string(kv[i+1].([]byte))})
 	}
-	tw.Close()
-	return buf.Bytes()
+	return testtool.Tar(t, entries...)
 }
 
 // TestSkopeoZstdExport is issue 17's integration check: an image pushed to

@@ -32,10 +32,15 @@ var allowed = map[string][]string{
 	"registry/images": {"reference", "manifest", "auth", "registry", "layout", "tarball"},
 	"registry/mirror": {"reference", "manifest", "registry", "registry/images"},
 	"registry/cosign": {"reference", "manifest", "registry", "registry/images"},
+	// Test images are images: made in memory, opened through the front door.
+	"registry/images/imagestest": {"manifest", "registry/images"},
+	// Artifacts are files pushed and pulled through the front door.
+	"registry/artifact": {"reference", "manifest", "registry", "layout", "tarball", "registry/images"},
 }
 
 // testOnly are internal packages that product code must never import.
-var testOnly = []string{"internal/registrytest", "internal/faults", "internal/bench", "internal/archtest", "internal/grammartest", "internal/testtool", "internal/traptest"}
+var testOnly = []string{"internal/registrytest", "internal/faults", "internal/bench", "internal/archtest", "internal/grammartest",
+	"internal/testtool", "internal/traptest", "internal/testimage", "internal/distribution"}
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
@@ -177,6 +182,9 @@ func TestImportProblem(t *testing.T) {
 		{"registry", module + "/registry/images"},
 		{"layout", module + "/registry/images"},
 		{"registry/server", module + "/registry"},
+		{"registry/images/imagestest", module + "/registry"},
+		{"registry/images", module + "/internal/testimage"},
+		{"registry/server", module + "/internal/distribution"},
 	}
 	for _, b := range bad {
 		if importProblem(b.pkg, b.ip, false) == "" {
@@ -194,6 +202,7 @@ func TestImportProblem(t *testing.T) {
 		{"registry/images", module + "/registry"},
 		{"registry/mirror", module + "/registry/images"},
 		{"registry/server", module + "/layout"},
+		{"registry/images/imagestest", module + "/registry/images"},
 	}
 	for _, g := range good {
 		if p := importProblem(g.pkg, g.ip, false); p != "" {

@@ -2,6 +2,7 @@ package h1client
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"net/url"
 	"sync"
@@ -24,6 +25,13 @@ type conn struct {
 	// bodyWait, when positive, is how long each read of a response body
 	// may wait for a byte (Transport.BodyReadTimeout).
 	bodyWait time.Duration
+	// bodyMin, when positive, is how many bytes the reads of a body must
+	// bring in each bodyWait they wait in all (Transport.BodyMinBytes).
+	bodyMin int64
+	// winWaited is how long the reads of the current body waited in the
+	// current window of bodyWait, and winGot what they brought.
+	winWaited time.Duration
+	winGot    int64
 	// sendWait, when positive, is how long each write of the request may
 	// wait for the server to take a byte (Transport.BodyWriteTimeout).
 	sendWait time.Duration
@@ -59,7 +67,8 @@ const noLimit = 1<<63 - 1
 
 // countingReader reads c, counting the bytes of the current response,
 // refusing any beyond its header's bound while the header is read, and
-// giving each read of a body bodyWait to deliver a byte.
+// giving each read of a body bodyWait to deliver a byte and the body each
+// bodyWait of waiting to deliver bodyMin bytes.
 type countingReader struct{ c *conn }
 
 func (r countingReader) Read(p []byte) (int, error) {
@@ -70,13 +79,40 @@ func (r countingReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > c.readLimit {
 		p = p[:c.readLimit]
 	}
+	var start time.Time
 	if c.bodyWait > 0 {
-		c.armBodyWait()
+		start = c.armBodyWait()
 	}
 	n, err := c.Conn.Read(p)
 	c.read += int64(n)
 	c.readLimit -= int64(n)
+	if c.bodyWait > 0 && c.bodyMin > 0 {
+		err = c.countWindow(start, n, err)
+	}
 	return n, err
+}
+
+// errSlowBody is what a read of a body returns once a window of bodyWait
+// spent waiting brought fewer than bodyMin bytes.
+var errSlowBody = errors.New("response body too slow")
+
+// countWindow adds a read of n bytes that began at start to the current
+// window. Once the window's reads have waited bodyWait in all, one that
+// brought fewer than bodyMin bytes, but some, ends the body with
+// errSlowBody (one that brought none ends it with its timeout, as a
+// stall), and the next window begins.
+func (c *conn) countWindow(start time.Time, n int, err error) error {
+	c.winWaited += time.Since(start)
+	c.winGot += int64(n)
+	if c.winWaited < c.bodyWait {
+		return err
+	}
+	got := c.winGot
+	c.winWaited, c.winGot = 0, 0
+	if got > 0 && got < c.bodyMin && (err == nil || isTimeout(err)) {
+		return errSlowBody
+	}
+	return err
 }
 
 type countingWriter struct{ c *conn }
@@ -134,12 +170,14 @@ func (c *conn) requestFailed() bool {
 }
 
 // headerArrived ends the response-header timeout and the header's
-// bound; from now on each read waits at most bodyWait (if positive).
-func (c *conn) headerArrived(bodyWait time.Duration) {
+// bound; from now on each read waits at most bodyWait (if positive), and
+// each bodyWait of waiting must bring bodyMin bytes (if positive).
+func (c *conn) headerArrived(bodyWait time.Duration, bodyMin int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.headersRead = true
-	c.readLimit, c.bodyWait = noLimit, bodyWait
+	c.readLimit, c.bodyWait, c.bodyMin = noLimit, bodyWait, bodyMin
+	c.winWaited, c.winGot = 0, 0
 	if !c.canceled {
 		c.Conn.SetReadDeadline(time.Time{})
 	}
@@ -162,11 +200,19 @@ func (c *conn) isWriteStalled() bool {
 }
 
 // armBodyWait gives the next read of a body bodyWait to deliver a byte,
-// unless the request was cancelled: its deadline in the past stands.
-func (c *conn) armBodyWait() {
+// or, while the current window has not brought bodyMin bytes, what is
+// left of the window, unless the request was cancelled: its deadline in
+// the past stands. It returns the time the read begins.
+func (c *conn) armBodyWait() time.Time {
+	now := time.Now()
+	wait := c.bodyWait
+	if c.bodyMin > 0 && c.winGot < c.bodyMin {
+		wait -= c.winWaited
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.canceled {
-		c.Conn.SetReadDeadline(time.Now().Add(c.bodyWait))
+		c.Conn.SetReadDeadline(now.Add(wait))
 	}
+	return now
 }

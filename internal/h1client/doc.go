@@ -45,13 +45,16 @@
 //	                                                                request without a body
 //	                                                                QueryHeaderTimeout if set
 //	body sending nothing           none (Client.Timeout: the whole) BodyReadTimeout, none
+//	body sending too little        none (Client.Timeout: the whole) BodyMinBytes per BodyReadTimeout
+//	                                                                spent waiting in reads, none
 //	idle pooled connection         IdleConnTimeout, 90 s            IdleTimeout, 90 s
 //	idle connections per host      MaxIdleConnsPerHost, 2           MaxIdlePerHost, 32
 //	Expect: 100-continue wait      ExpectContinueTimeout, 1 s       never sent: the body goes while the answer is read
 //	request written, before reuse  50 ms                            50 ms
 //
-// Package registry sets a 2-minute response-header bound and a 30-second
-// bound on bodies both ways (registry.Timeouts). What the callers read from a body is
+// Package registry sets a 2-minute response-header bound, a 30-second
+// bound on bodies both ways and a least rate of 4 KiB per 30 s on
+// response bodies (registry.Timeouts). What the callers read from a body is
 // bounded by them: manifests, tokens, error bodies and listings each have
 // a limit of their own.
 package h1client

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/h1client"
+	"github.com/skiffoci/skiff/internal/testtool"
 )
 
 // The server answers 413 after the header of an upload, reading none of
@@ -103,7 +104,7 @@ func TestEarlyResponseStalledBody(t *testing.T) {
 		}
 		done <- resp.Status + " " + string(body)
 	}()
-	if got := await(t, done, "the response"); got != "401 Unauthorized nope" {
+	if got := testtool.Await(t, done, "the response"); got != "401 Unauthorized nope" {
 		t.Errorf("got %q", got)
 	}
 	if _, err := pw.Write([]byte("x")); !errors.Is(err, io.ErrClosedPipe) {
@@ -124,7 +125,7 @@ func TestServerClosesDuringStalledUpload(t *testing.T) {
 	pr, pw := io.Pipe() // nothing is ever written: the body stalls
 	defer pw.Close()
 	req := newRequest(t, context.Background(), http.MethodPut, "http://"+srv.addr+"/blob", pr)
-	r := await(t, roundTripAsync(tr, req), "RoundTrip to end")
+	r := testtool.Await(t, roundTripAsync(tr, req), "RoundTrip to end")
 	if r.err == nil {
 		r.resp.Body.Close()
 		t.Fatal("RoundTrip succeeded")
@@ -169,7 +170,7 @@ func TestResponseHeaderTimeout(t *testing.T) {
 		})
 		tr := newTransport(t, &h1client.Transport{ResponseHeaderTimeout: timeout})
 		req := newRequest(t, context.Background(), http.MethodGet, "http://"+srv.addr+"/", nil)
-		r := await(t, roundTripAsync(tr, req), "RoundTrip to time out")
+		r := testtool.Await(t, roundTripAsync(tr, req), "RoundTrip to time out")
 		if r.err == nil {
 			r.resp.Body.Close()
 			t.Fatal("RoundTrip succeeded")
@@ -227,7 +228,7 @@ func TestQueryHeaderTimeout(t *testing.T) {
 			})
 			tr := newTransport(t, &h1client.Transport{QueryHeaderTimeout: tc.query, ResponseHeaderTimeout: tc.upload})
 			req := newRequest(t, context.Background(), tc.method, "http://"+srv.addr+"/", tc.body)
-			r := await(t, roundTripAsync(tr, req), "RoundTrip to time out")
+			r := testtool.Await(t, roundTripAsync(tr, req), "RoundTrip to time out")
 			if r.err == nil {
 				r.resp.Body.Close()
 				t.Fatal("RoundTrip succeeded")
@@ -264,10 +265,10 @@ func TestCancelBodyRead(t *testing.T) {
 		_, err := resp.Body.Read(buf)
 		read <- err
 	}()
-	if err := await(t, read, "Read to end"); !errors.Is(err, context.Canceled) {
+	if err := testtool.Await(t, read, "Read to end"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Read after cancel: %v, want context.Canceled", err)
 	}
-	await(t, srv.closed, "the connection to close")
+	testtool.Await(t, srv.closed, "the connection to close")
 }
 
 func TestCancelBeforeResponse(t *testing.T) {
@@ -285,9 +286,9 @@ func TestCancelBeforeResponse(t *testing.T) {
 		tr := newTransport(t, &h1client.Transport{})
 		rctx, cancel := context.WithCancel(context.Background())
 		res := roundTripAsync(tr, newRequest(t, rctx, http.MethodGet, "http://"+srv.addr+"/", nil))
-		await(t, got, "the request")
+		testtool.Await(t, got, "the request")
 		cancel()
-		if r := await(t, res, "RoundTrip to end"); !errors.Is(r.err, context.Canceled) {
+		if r := testtool.Await(t, res, "RoundTrip to end"); !errors.Is(r.err, context.Canceled) {
 			t.Errorf("RoundTrip: %v, want context.Canceled", r.err)
 		}
 	})
@@ -300,9 +301,9 @@ func TestCancelBeforeResponse(t *testing.T) {
 		}})
 		rctx, cancel := context.WithCancel(context.Background())
 		res := roundTripAsync(tr, newRequest(t, rctx, http.MethodGet, "http://127.0.0.1:1/", nil))
-		await(t, dialing, "the dial")
+		testtool.Await(t, dialing, "the dial")
 		cancel()
-		if r := await(t, res, "RoundTrip to end"); !errors.Is(r.err, context.Canceled) {
+		if r := testtool.Await(t, res, "RoundTrip to end"); !errors.Is(r.err, context.Canceled) {
 			t.Errorf("RoundTrip: %v, want context.Canceled", r.err)
 		}
 	})
@@ -315,9 +316,9 @@ func TestCancelBeforeResponse(t *testing.T) {
 		tr := newTransport(t, &h1client.Transport{TLSConfig: trust})
 		rctx, cancel := context.WithCancel(context.Background())
 		res := roundTripAsync(tr, newRequest(t, rctx, http.MethodGet, "https://"+srv.addr+"/", nil))
-		await(t, accepted, "the connection")
+		testtool.Await(t, accepted, "the connection")
 		cancel()
-		if r := await(t, res, "RoundTrip to end"); !errors.Is(r.err, context.Canceled) {
+		if r := testtool.Await(t, res, "RoundTrip to end"); !errors.Is(r.err, context.Canceled) {
 			t.Errorf("RoundTrip: %v, want context.Canceled", r.err)
 		}
 	})
@@ -336,9 +337,9 @@ func TestCancelBeforeResponse(t *testing.T) {
 		defer pw.Close()
 		rctx, cancel := context.WithCancel(context.Background())
 		res := roundTripAsync(tr, newRequest(t, rctx, http.MethodPut, "http://"+srv.addr+"/", pr))
-		await(t, got, "the request header")
+		testtool.Await(t, got, "the request header")
 		cancel()
-		if r := await(t, res, "RoundTrip to end"); !errors.Is(r.err, context.Canceled) {
+		if r := testtool.Await(t, res, "RoundTrip to end"); !errors.Is(r.err, context.Canceled) {
 			t.Errorf("RoundTrip: %v, want context.Canceled", r.err)
 		}
 	})
@@ -365,7 +366,7 @@ func TestRequestBodyError(t *testing.T) {
 			tr := newTransport(t, &h1client.Transport{})
 			req := newRequest(t, context.Background(), http.MethodPut, srv.URL, tc.body)
 			req.ContentLength = 10
-			r := await(t, roundTripAsync(tr, req), "RoundTrip to end")
+			r := testtool.Await(t, roundTripAsync(tr, req), "RoundTrip to end")
 			if r.err == nil {
 				r.resp.Body.Close()
 				t.Fatal("RoundTrip succeeded")

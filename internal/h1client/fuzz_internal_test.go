@@ -94,7 +94,7 @@ func FuzzReadResponse(f *testing.F) {
 			return
 		}
 		header := c.read
-		c.headerArrived(0)
+		c.headerArrived(0, 0)
 		defer resp.Body.Close()
 		delivered := int64(0)
 		buf := make([]byte, 8<<10)

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/skiffoci/skiff/internal/h1client"
 )
@@ -177,19 +176,6 @@ func mustGet(t *testing.T, tr *h1client.Transport, url string) string {
 		t.Fatalf("GET %s: %s", url, resp.Status)
 	}
 	return body
-}
-
-// await returns what ch delivers; the timeout only turns a hang into a
-// failure.
-func await[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
 }
 
 type result struct {

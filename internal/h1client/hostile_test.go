@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/h1client"
+	"github.com/skiffoci/skiff/internal/testtool"
 )
 
 // countingDial dials as net.Dialer does and counts every byte the client
@@ -25,18 +26,7 @@ func (d *countingDial) dial(ctx context.Context, network, addr string) (net.Conn
 	if err != nil {
 		return nil, err
 	}
-	return &countedConn{Conn: c, n: &d.read}, nil
-}
-
-type countedConn struct {
-	net.Conn
-	n *atomic.Int64
-}
-
-func (c *countedConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.n.Add(int64(n))
-	return n, err
+	return &testtool.ReadCounter{Conn: c, N: &d.read}, nil
 }
 
 // sendForever writes prefix, then unit again and again, until the client
@@ -126,7 +116,7 @@ func TestHostileEndlessResponses(t *testing.T) {
 			if got := d.read.Load(); got > bound {
 				t.Errorf("the client read %d bytes from the socket, more than %d", got, bound)
 			}
-			await(t, ended, "the client to close the connection")
+			testtool.Await(t, ended, "the client to close the connection")
 		})
 	}
 }
@@ -175,7 +165,7 @@ func TestEndlessRedirectBody(t *testing.T) {
 	if err != nil || string(body) != "ok" {
 		t.Fatalf("got %q, %v", body, err)
 	}
-	await(t, ended, "the client to close the redirect's connection")
+	testtool.Await(t, ended, "the client to close the redirect's connection")
 	if got := d.read.Load(); got > 2*64<<10 {
 		t.Errorf("the client read %d bytes, more than twice its read buffer", got)
 	}
@@ -198,7 +188,7 @@ func TestProxyEndlessConnectResponse(t *testing.T) {
 	if !errors.As(err, &le) || le.Host != proxy.addr || le.Limit != 16<<10 {
 		t.Fatalf("err = %v, want a *LimitError naming the proxy %s", err, proxy.addr)
 	}
-	await(t, ended, "the client to close the proxy connection")
+	testtool.Await(t, ended, "the client to close the proxy connection")
 }
 
 // A body that sends nothing for BodyReadTimeout fails its Read with a
@@ -243,7 +233,7 @@ func TestBodyReadTimeout(t *testing.T) {
 			if string(got) != tc.before {
 				t.Errorf("read %q before the stall, want %q", got, tc.before)
 			}
-			await(t, closed, "the client to close the connection")
+			testtool.Await(t, closed, "the client to close the connection")
 		})
 	}
 }
@@ -291,7 +281,7 @@ func TestCancelBodyReadWithBodyTimeout(t *testing.T) {
 		done <- err
 	}()
 	cancel()
-	if err := await(t, done, "the cancelled Read"); !errors.Is(err, context.Canceled) {
+	if err := testtool.Await(t, done, "the cancelled Read"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Read after cancel = %v, want context.Canceled", err)
 	}
 }
@@ -303,7 +293,7 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	srv := newRawServer(t, nil, func(n int, c net.Conn) { <-ctx.Done() })
 	const wait = 30 * time.Millisecond
 	tr := newTransport(t, &h1client.Transport{TLSHandshakeTimeout: wait})
-	r := await(t, roundTripAsync(tr, newRequest(t, context.Background(), http.MethodGet, "https://"+srv.addr+"/", nil)), "the handshake to time out")
+	r := testtool.Await(t, roundTripAsync(tr, newRequest(t, context.Background(), http.MethodGet, "https://"+srv.addr+"/", nil)), "the handshake to time out")
 	var te *h1client.TimeoutError
 	if !errors.As(r.err, &te) || te.What != h1client.WaitHandshake || te.Host != srv.addr || te.Wait != wait {
 		t.Fatalf("err = %v, want a *TimeoutError for the TLS handshake with %s", r.err, srv.addr)
@@ -325,7 +315,7 @@ func TestBodyWriteTimeout(t *testing.T) {
 	tr := newTransport(t, &h1client.Transport{BodyWriteTimeout: wait, ResponseHeaderTimeout: time.Hour})
 	req := newRequest(t, context.Background(), http.MethodPut, "http://"+srv.addr+"/", io.LimitReader(zeros{}, 1<<30))
 	req.ContentLength = 1 << 30
-	r := await(t, roundTripAsync(tr, req), "the stalled upload to fail")
+	r := testtool.Await(t, roundTripAsync(tr, req), "the stalled upload to fail")
 	var te *h1client.TimeoutError
 	if !errors.As(r.err, &te) || te.What != h1client.WaitWrite || te.Host != srv.addr || te.Wait != wait {
 		t.Fatalf("err = %v, want a *TimeoutError for the request to %s", r.err, srv.addr)

@@ -49,21 +49,27 @@ func (e *LimitError) Unwrap() error { return e.Err }
 
 // TimeoutError reports a server that kept the Transport waiting longer than
 // a bound: a TLS handshake, a request it took nothing of, a response
-// header, or a response body that sent nothing. The connection is closed.
-// It is a net.Error whose Timeout method reports true.
+// header, or a response body that sent nothing, or too little
+// (BodyMinBytes). The connection is closed. It is a net.Error whose
+// Timeout method reports true.
 type TimeoutError struct {
 	Host string        // the host[:port] that did not answer
 	What string        // one of the Wait constants
 	Wait time.Duration // the bound
-	Err  error         // the error the read or handshake returned
+	// Min, for a response body that sent too little rather than nothing,
+	// is the bytes each Wait of waiting had to bring; zero otherwise.
+	Min int64
+	Err error // the error the read or handshake returned
 }
 
 // Error names the host, what did not arrive and the bound.
 func (e *TimeoutError) Error() string {
-	switch e.What {
-	case WaitBody:
+	switch {
+	case e.What == WaitBody && e.Min > 0:
+		return fmt.Sprintf("h1client: %s sent less than %s of the response body in %v", e.Host, sizeText(e.Min), e.Wait)
+	case e.What == WaitBody:
 		return fmt.Sprintf("h1client: %s sent nothing of the response body for %v", e.Host, e.Wait)
-	case WaitWrite:
+	case e.What == WaitWrite:
 		return fmt.Sprintf("h1client: %s took nothing of the request for %v", e.Host, e.Wait)
 	}
 	return fmt.Sprintf("h1client: no %s from %s within %v", e.What, e.Host, e.Wait)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/h1client"
+	"github.com/skiffoci/skiff/internal/testtool"
 )
 
 func TestKeepAlive(t *testing.T) {
@@ -130,7 +131,7 @@ func TestConnectionNotReused(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			await(t, dropped, "the client to close the connection")
+			testtool.Await(t, dropped, "the client to close the connection")
 			if got := mustGet(t, tr, "http://"+srv.addr+"/"); got != "ok" {
 				t.Errorf("next GET = %q", got)
 			}
@@ -146,7 +147,7 @@ func TestCloseIdleConnections(t *testing.T) {
 	tr := newTransport(t, &h1client.Transport{})
 	mustGet(t, tr, srv.URL)
 	tr.CloseIdleConnections()
-	await(t, srv.closed, "the idle connection to close")
+	testtool.Await(t, srv.closed, "the idle connection to close")
 	mustGet(t, tr, srv.URL)
 	if n := srv.conns.Load(); n != 2 {
 		t.Errorf("server accepted %d connections, want 2", n)
@@ -157,7 +158,7 @@ func TestIdleTimeout(t *testing.T) {
 	srv := newCountingServer(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	tr := newTransport(t, &h1client.Transport{IdleTimeout: 20 * time.Millisecond})
 	mustGet(t, tr, srv.URL)
-	await(t, srv.closed, "the client to close the idle connection")
+	testtool.Await(t, srv.closed, "the client to close the idle connection")
 	mustGet(t, tr, srv.URL)
 	if n := srv.conns.Load(); n != 2 {
 		t.Errorf("server accepted %d connections, want 2", n)
@@ -176,11 +177,11 @@ func TestMaxIdlePerHost(t *testing.T) {
 		roundTripAsync(tr, newRequest(t, context.Background(), http.MethodGet, srv.URL, nil)),
 		roundTripAsync(tr, newRequest(t, context.Background(), http.MethodGet, srv.URL, nil)),
 	}
-	await(t, arrived, "the first request")
-	await(t, arrived, "the second request")
+	testtool.Await(t, arrived, "the first request")
+	testtool.Await(t, arrived, "the second request")
 	close(release)
 	for _, res := range results {
-		r := await(t, res, "a response")
+		r := testtool.Await(t, res, "a response")
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
@@ -189,7 +190,7 @@ func TestMaxIdlePerHost(t *testing.T) {
 		}
 		r.resp.Body.Close()
 	}
-	await(t, srv.closed, "the connection beyond MaxIdlePerHost to close")
+	testtool.Await(t, srv.closed, "the connection beyond MaxIdlePerHost to close")
 	mustGet(t, tr, srv.URL)
 	if n := srv.conns.Load(); n != 2 {
 		t.Errorf("server accepted %d connections, want 2 (the third request reuses the one kept)", n)
@@ -218,7 +219,7 @@ func TestServerClosedIdleConnection(t *testing.T) {
 	})
 	tr := newTransport(t, &h1client.Transport{})
 	mustGet(t, tr, "http://"+srv.addr+"/")
-	await(t, dropped, "the client to drop the connection the server closed")
+	testtool.Await(t, dropped, "the client to drop the connection the server closed")
 	// A POST whose body cannot be had again is never retried: it can
 	// only succeed if it is sent on a new connection at once.
 	body := io.NopCloser(strings.NewReader("payload"))
@@ -294,7 +295,7 @@ func TestRetryOnReusedConnection(t *testing.T) {
 				req.Body, req.GetBody = io.NopCloser(body), nil
 			}
 			resp, err := tr.RoundTrip(req)
-			if got := await(t, lost, "the request on the old connection"); got != want {
+			if got := testtool.Await(t, lost, "the request on the old connection"); got != want {
 				t.Errorf("old connection got %q, want %q", got, want)
 			}
 			if !tc.retry {
@@ -315,7 +316,7 @@ func TestRetryOnReusedConnection(t *testing.T) {
 			if err != nil || string(b) != "ok" {
 				t.Errorf("body %q, %v", b, err)
 			}
-			if got := await(t, retried, "the retried request"); got != want {
+			if got := testtool.Await(t, retried, "the retried request"); got != want {
 				t.Errorf("new connection got %q, want %q", got, want)
 			}
 		})
@@ -369,7 +370,7 @@ func TestUnsolicitedBytes(t *testing.T) {
 		tr := newTransport(t, &h1client.Transport{})
 		mustGet(t, tr, "http://"+srv.addr+"/")
 		close(idle)
-		await(t, dropped, "the client to drop the connection")
+		testtool.Await(t, dropped, "the client to drop the connection")
 		if got := mustGet(t, tr, "http://"+srv.addr+"/"); got != "ok" {
 			t.Errorf("GET = %q", got)
 		}
@@ -487,7 +488,7 @@ func TestRequestRacingReturnToPool(t *testing.T) {
 		return &hookConn{Conn: nc, onDeadline: onDeadline}, nil
 	}})
 	mustGet(t, tr, srv.URL)
-	if err := await(t, second, "the second request"); err != nil {
+	if err := testtool.Await(t, second, "the second request"); err != nil {
 		t.Errorf("second request: %v", err)
 	}
 }

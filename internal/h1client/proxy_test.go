@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/skiffoci/skiff/internal/h1client"
+	"github.com/skiffoci/skiff/internal/testtool"
 )
 
 func TestProxyHTTP(t *testing.T) {
@@ -43,7 +44,7 @@ func TestProxyHTTP(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || body != "ok" {
 			t.Errorf("got %s %q", resp.Status, body)
 		}
-		if got := await(t, requests, "the proxied request"); got != want {
+		if got := testtool.Await(t, requests, "the proxied request"); got != want {
 			t.Errorf("proxy got %+v, want %+v", got, want)
 		}
 		if h := req.Header.Get("Proxy-Authorization"); h != "" {
@@ -96,7 +97,7 @@ func TestProxyConnect(t *testing.T) {
 		}
 	}
 	want := seen{http.MethodConnect, target, "Basic " + base64.StdEncoding.EncodeToString([]byte("user:s3cret"))}
-	if got := await(t, connects, "the CONNECT"); got != want {
+	if got := testtool.Await(t, connects, "the CONNECT"); got != want {
 		t.Errorf("proxy got %+v, want %+v", got, want)
 	}
 	if n := proxy.accepted.Load(); n != 1 {

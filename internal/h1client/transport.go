@@ -43,6 +43,14 @@ type Transport struct {
 	// a Read that waits longer fails with a *TimeoutError and closes the
 	// connection. Zero means no bound.
 	BodyReadTimeout time.Duration
+	// BodyMinBytes, with BodyReadTimeout, bounds how slowly a response
+	// body may arrive, as curl's --speed-limit with --speed-time: once
+	// the reads of a body have waited BodyReadTimeout in all (the time
+	// the caller spends between reads does not count), fewer than
+	// BodyMinBytes bytes in that time fail the Read with a *TimeoutError
+	// and close the connection; then the count starts again. Zero means
+	// no such bound: only a body that sends nothing is cut.
+	BodyMinBytes int64
 	// BodyWriteTimeout bounds how long a write of a request may wait for
 	// the server to take a byte: past it, before the answer began, the
 	// request fails with a *TimeoutError and the connection is closed.
@@ -236,7 +244,7 @@ func (t *Transport) exchange(c *conn, req *http.Request, proxyForm bool) (*http.
 		}
 		return nil, err
 	}
-	c.headerArrived(t.BodyReadTimeout)
+	c.headerArrived(t.BodyReadTimeout, t.BodyMinBytes)
 	b := &body{t: t, c: c, resp: resp, req: req, writeDone: writeDone, stop: stop}
 	if resp.Body == http.NoBody {
 		b.finish(true)
@@ -342,12 +350,15 @@ func (b *body) Read(p []byte) (int, error) {
 }
 
 // readError says why a Read of the body failed: the request's context
-// ended, the server sent nothing for BodyReadTimeout, or more than a
-// bound of the chunked encoding allows.
+// ended, the server sent nothing for BodyReadTimeout or too little
+// (BodyMinBytes), or more than a bound of the chunked encoding allows.
 func (b *body) readError(err error) error {
 	host := b.req.URL.Host
 	if ctxErr := b.req.Context().Err(); ctxErr != nil && b.c.isCanceled() {
 		return ctxErr
+	}
+	if errors.Is(err, errSlowBody) {
+		return &TimeoutError{Host: host, What: WaitBody, Wait: b.c.bodyWait, Min: b.c.bodyMin, Err: err}
 	}
 	if isTimeout(err) && b.c.bodyWait > 0 {
 		return &TimeoutError{Host: host, What: WaitBody, Wait: b.c.bodyWait, Err: err}

@@ -12,20 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// await returns what ch delivers; the timeout only turns a hang into a
-// failure.
-func await[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
-}
+	"github.com/skiffoci/skiff/internal/testtool"
+)
 
 // startTLS serves h over TLS on loopback and returns the address and the
 // client's settings.
@@ -84,9 +73,9 @@ func TestContextEndsWhenClientGoes(t *testing.T) {
 				t.Fatal(err)
 			}
 			io.WriteString(nc, tc.request)
-			await(t, entered, "the handler")
+			testtool.Await(t, entered, "the handler")
 			nc.Close()
-			if err := await(t, cancelled, "the handler to see its context end"); err == nil || err.Error() == "not cancelled" {
+			if err := testtool.Await(t, cancelled, "the handler to see its context end"); err == nil || err.Error() == "not cancelled" {
 				t.Fatalf("the request's context: %v", err)
 			}
 		})
@@ -219,18 +208,7 @@ func (l *readCountingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &readCountingConn{Conn: c, n: &l.n}, nil
-}
-
-type readCountingConn struct {
-	net.Conn
-	n *atomic.Int64
-}
-
-func (c *readCountingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.n.Add(int64(n))
-	return n, err
+	return &testtool.ReadCounter{Conn: c, N: &l.n}, nil
 }
 
 // A client that sends a request line, header lines, a chunk-size line or
@@ -283,7 +261,7 @@ func TestHostileRequests(t *testing.T) {
 				t.Fatalf("got %v, %v; want %d", resp, err, tc.status)
 			}
 			if tc.status == 0 {
-				if err := await(t, bodyErr, "the handler's read"); err == nil {
+				if err := testtool.Await(t, bodyErr, "the handler's read"); err == nil {
 					t.Fatal("the handler read the whole body")
 				}
 			}

@@ -28,7 +28,9 @@
 //	request header                ReadHeaderTimeout, none            ReadHeaderTimeout, none
 //	whole request                 ReadTimeout, none                  none; BodyReadTimeout bounds each wait
 //	                                                                   for body bytes instead
-//	response                      WriteTimeout, none                 none
+//	response                      WriteTimeout, none (the whole      BodyWriteTimeout, none: bounds each
+//	                                response)                          wait for the client to take a byte
+//	                                                                   instead (nginx's send_timeout: 60 s)
 //	keep-alive idle               IdleTimeout (zero: ReadTimeout)    IdleTimeout (zero: ReadHeaderTimeout)
 //	body left unread by handler   256 KiB drained, else closed       256 KiB drained, else closed
 //	Expect: 100-continue          sent at the first body read;       the same; unasked, the body is never
@@ -39,9 +41,10 @@
 //	                                                                   header, so "Host:" with no value,
 //	                                                                   which is valid, looks the same)
 //
-// skiff's registry serve sets a 30 s header bound, a 2 min idle bound and
-// its --upload-idle-timeout as BodyReadTimeout; its handlers bound what
-// they buffer of a body themselves.
+// skiff's registry serve sets a 30 s header bound, a 2 min idle bound,
+// its --upload-idle-timeout as BodyReadTimeout and 2 min as
+// BodyWriteTimeout; its handlers bound what they buffer of a body
+// themselves.
 package h1server
 
 import (
@@ -75,8 +78,15 @@ type Server struct {
 	// long: the handler's next Read fails and the connection is closed.
 	// Zero means no limit.
 	BodyReadTimeout time.Duration
-	MaxHeaderBytes  int
-	ErrorLog        *log.Logger
+	// BodyWriteTimeout ends a response the client takes nothing of for
+	// this long (a client that asked for a blob and reads none of it):
+	// the handler's Write or Flush fails and the connection is closed.
+	// Each byte the client takes gives it this long again; over TLS, a
+	// write of the server's buffer (32 KiB) must be taken whole within
+	// it. Zero means no limit.
+	BodyWriteTimeout time.Duration
+	MaxHeaderBytes   int
+	ErrorLog         *log.Logger
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -236,27 +246,6 @@ func (c *conn) setIdle(idle bool) {
 	}
 }
 
-// limitedConn reads at most n more bytes before reporting the header too
-// large; the limit applies only while a request's header is read.
-type limitedConn struct {
-	r io.Reader
-	n int64
-}
-
-var errHeaderTooLarge = errors.New("request header too large")
-
-func (l *limitedConn) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errHeaderTooLarge
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
-}
-
 const noLimit = 1 << 62
 
 func (c *conn) serve() {
@@ -280,7 +269,11 @@ func (c *conn) serve() {
 	}
 	lr := &limitedConn{r: c.nc, n: maxHeader}
 	br := bufio.NewReaderSize(lr, 4<<10)
-	bw := bufio.NewWriterSize(c.nc, 32<<10)
+	var out io.Writer = c.nc
+	if c.s.BodyWriteTimeout > 0 {
+		out = idleWriter{nc: c.nc, wait: c.s.BodyWriteTimeout}
+	}
+	bw := bufio.NewWriterSize(out, 32<<10)
 	for first := true; ; first = false {
 		wait := c.s.ReadHeaderTimeout
 		if !first && c.s.IdleTimeout > 0 {

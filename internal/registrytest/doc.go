@@ -92,7 +92,10 @@
 // Registry.Faults programs misbehaviour per request: error statuses with
 // Retry-After, connections cut mid-body, flipped bytes, ignored Range,
 // redirects of blob GETs to a second host, endless manifests. Registry.Log
-// records each request with its status, headers and bytes moved. The
+// records each request with its status, headers and bytes moved; since a
+// handler may still be running when the client has its whole answer, every
+// read of the log (and QuirkHits) first waits for the handlers of the
+// requests that arrived before it (Log.Settle), never for time. The
 // client-side counterpart, a RoundTripper that fails connections, is
 // package internal/faults.
 package registrytest

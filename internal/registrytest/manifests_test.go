@@ -88,7 +88,7 @@ func TestManifestInvalid(t *testing.T) {
 		{"content type disagrees", manifest.MediaTypeDockerManifest, img.manifest},
 		{"no content type", "", img.manifest},
 		{"json content type", "application/json", img.manifest},
-		{"schema 1", manifest.MediaTypeDockerSchema1Signed, []byte(`{"schemaVersion":1,"fsLayers":[]}`)},
+		{"schema 1", "application/vnd.docker.distribution.manifest.v1+prettyjws", []byte(`{"schemaVersion":1,"fsLayers":[]}`)},
 		{"not json", manifest.MediaTypeOCIManifest, []byte("{")},
 		{"index type on a manifest", manifest.MediaTypeOCIIndex, bytes.Replace(img.manifest, []byte(`"mediaType":"application/vnd.oci.image.manifest.v1+json",`), nil, 1)},
 		{"manifests and layers", manifest.MediaTypeOCIManifest, []byte(`{"schemaVersion":2,"manifests":[],"layers":[],"config":{}}`)},

@@ -14,8 +14,11 @@ import (
 	"github.com/skiffoci/skiff/registry/server"
 )
 
-// QuirkHits reports how many requests quirk q changed or answered.
+// QuirkHits reports how many requests quirk q changed or answered, once
+// the handlers of the requests that arrived before the call returned (see
+// Log.Settle).
 func (g *Registry) QuirkHits(q Quirk) int {
+	g.Log.Settle()
 	g.hits.mu.Lock()
 	defer g.hits.mu.Unlock()
 	return g.hits.n[q]

@@ -1,15 +1,10 @@
 package registrytest
 
 import (
-	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
-	"sync"
 	"time"
 
-	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/registry/server"
 )
 
@@ -22,8 +17,8 @@ type Options struct {
 	Storage Storage
 	// Dir, when set, holds the content (unless Storage is set) and the
 	// upload sessions' files, in Dir/uploads. Without it, those files go
-	// to a directory of the test process under os.TempDir(), which a
-	// later test process removes once it is a day old.
+	// to the server's temporary directory, which exists only while an
+	// upload is open (see server.Options.UploadDir).
 	Dir string
 
 	Auth Auth
@@ -112,9 +107,9 @@ func New(opts *Options) *Registry {
 	default:
 		g.store = NewMemoryStorage()
 	}
-	uploads := filepath.Join(g.opts.Dir, "uploads")
-	if g.opts.Dir == "" {
-		uploads = processUploads()
+	uploads := "" // the server's own temporary directory, there while an upload is open
+	if g.opts.Dir != "" {
+		uploads = filepath.Join(g.opts.Dir, "uploads")
 	}
 	a := &g.opts.Auth
 	g.basic = &server.BasicAuth{Realm: "registrytest", Users: a.Users, CheckPassword: a.CheckPassword,
@@ -140,29 +135,6 @@ func (g *Registry) Server() *server.Server { return g.srv }
 // Close ends the upload sessions and removes their files. NewServer
 // calls it when the test ends.
 func (g *Registry) Close() error { return g.srv.Close() }
-
-// processUploads returns the upload directory of registries without Dir:
-// one per test process, made at the first upload. The first call removes
-// those of earlier processes that are a day old, so that tests which
-// never Close their registry leave nothing behind for long.
-func processUploads() string {
-	sweepOnce.Do(func() {
-		tmp, err := safefile.OpenDir(os.TempDir())
-		if err != nil {
-			return
-		}
-		defer tmp.Close()
-		old, _ := fs.Glob(tmp.Root().FS(), "registrytest-uploads-*")
-		for _, dir := range old {
-			if info, err := tmp.Root().Lstat(dir); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
-				tmp.Remove(dir) // never followed, if someone planted a link
-			}
-		}
-	})
-	return filepath.Join(os.TempDir(), "registrytest-uploads-"+strconv.Itoa(os.Getpid()))
-}
-
-var sweepOnce sync.Once
 
 // ServeHTTP serves the distribution API and, unless it is on a separate
 // server, the token endpoint.

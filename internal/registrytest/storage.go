@@ -27,6 +27,10 @@ const (
 // repository an OCI image layout under root.
 func NewLayoutStorage(root string) Storage { return server.NewLayoutStorage(root) }
 
+// NewMemoryStorage returns an empty Storage held in memory, the one a
+// Registry uses without Options.Storage and Options.Dir.
+func NewMemoryStorage() Storage { return server.NewMemoryStorage() }
+
 func checkLink(repo string, kind Kind, name string) error {
 	return server.CheckLink(repo, kind, name)
 }

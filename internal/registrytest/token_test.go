@@ -4,32 +4,14 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testtool"
 )
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func bearerOptions(clock *fakeClock) *registrytest.Options {
+func bearerOptions(clock *testtool.Clock) *registrytest.Options {
 	opts := basicOptions()
 	opts.Auth.Mode = registrytest.AuthBearer
 	opts.Auth.RefreshTokens = map[string]string{"rt-alice": "alice"}
@@ -67,7 +49,7 @@ func (c *client) token(base string, auth []string, query string) tokenReply {
 func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
 func TestBearerTokenGET(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := testtool.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	srv, c := start(t, bearerOptions(clock))
 	tr := c.token(srv.URL, basic("alice", "secret"), "scope=repository:a:pull,push")
 	if tr.Token != tr.AccessToken || tr.ExpiresIn != 300 || tr.IssuedAt != "2026-01-02T03:04:05Z" || tr.RefreshToken != "" {
@@ -87,7 +69,7 @@ func TestBearerTokenGET(t *testing.T) {
 // Tokens expire by the injected clock; an expired or unknown token gets a
 // challenge with error="invalid_token".
 func TestBearerExpiry(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	opts := bearerOptions(clock)
 	opts.Auth.TokenTTL = time.Minute
 	srv, c := start(t, opts)
@@ -96,9 +78,9 @@ func TestBearerExpiry(t *testing.T) {
 		t.Fatalf("expires_in %d", tr.ExpiresIn)
 	}
 	c.do("GET", "/v2/a/tags/list", nil, bearer(tr.Token)...).wantError(t, 404, "NAME_UNKNOWN")
-	clock.Add(59 * time.Second)
+	clock.Advance(59 * time.Second)
 	c.do("GET", "/v2/a/tags/list", nil, bearer(tr.Token)...).want(t, 404)
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	r := c.do("GET", "/v2/a/tags/list", nil, bearer(tr.Token)...)
 	r.wantError(t, 401, "UNAUTHORIZED")
 	if ch := challenge(t, r); ch["error"] != "invalid_token" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testtool"
 )
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -287,14 +288,14 @@ func TestConcurrentPushes(t *testing.T) {
 // its limits pass through: a session idle past UploadIdleTimeout is gone,
 // and its file with it, once the clock moves.
 func TestUploadExpiryClockFromOutside(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
 	_, c := start(t, &registrytest.Options{Dir: dir, Now: clock.Now, UploadIdleTimeout: time.Minute, MaxUploadSessions: 1})
 	loc := c.do("POST", "/v2/a/blobs/uploads/", nil).want(t, 202).Header.Get("Location")
 	c.do("POST", "/v2/a/blobs/uploads/", nil).wantError(t, 429, "TOOMANYREQUESTS")
-	clock.Add(59 * time.Second)
+	clock.Advance(59 * time.Second)
 	loc = c.patch(loc, "0-1", []byte("ab")).want(t, 202).Header.Get("Location")
-	clock.Add(61 * time.Second)
+	clock.Advance(61 * time.Second)
 	if entries, _ := os.ReadDir(filepath.Join(dir, "uploads")); len(entries) != 1 {
 		t.Fatalf("%d upload files before expiry, want 1", len(entries))
 	}

@@ -33,9 +33,11 @@ func Names(path string) (data, state string) {
 
 // Sweep removes the partial sets in the directory dir of d ("." for d
 // itself) that were last written more than maxAge ago (every one, with
-// maxAge 0), but for those keep names and those another process holds.
-// It returns the names it removed. Nothing is followed: a link among
-// them is removed, not what it points to.
+// maxAge 0), but for those keep names, those another process holds and
+// those with a file the effective user does not own: in a directory others
+// share, another user's partial set is theirs to resume. It returns the
+// names it removed. Nothing is followed: a link among them is removed, not
+// what it points to.
 func Sweep(d *safefile.Dir, dir string, maxAge time.Duration, keep ...string) ([]string, error) {
 	entries, err := readDir(d, dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -53,7 +55,7 @@ func Sweep(d *safefile.Dir, dir string, maxAge time.Duration, keep ...string) ([
 			continue
 		}
 		data, state := path.Join(dir, name), path.Join(dir, stem+StateSuffix)
-		if !olderThan(d, cutoff, data, state) || inUse(d, state) {
+		if !stale(d, cutoff, data, state) || inUse(d, state) {
 			continue
 		}
 		if err := errors.Join(d.Remove(data), d.Remove(state)); err != nil {
@@ -73,7 +75,8 @@ func readDir(d *safefile.Dir, dir string) ([]os.DirEntry, error) {
 	return f.ReadDir(-1)
 }
 
-// removeOrphanStates removes old state files whose data is gone.
+// removeOrphanStates removes old state files of the effective user whose
+// data is gone.
 func removeOrphanStates(d *safefile.Dir, dir string, entries []os.DirEntry, cutoff time.Time) error {
 	for _, e := range entries {
 		stem, ok := strings.CutSuffix(e.Name(), StateSuffix)
@@ -81,7 +84,7 @@ func removeOrphanStates(d *safefile.Dir, dir string, entries []os.DirEntry, cuto
 			continue
 		}
 		state := path.Join(dir, e.Name())
-		if _, err := d.Root().Lstat(path.Join(dir, stem+DataSuffix)); errors.Is(err, fs.ErrNotExist) && olderThan(d, cutoff, state) && !inUse(d, state) {
+		if _, err := d.Root().Lstat(path.Join(dir, stem+DataSuffix)); errors.Is(err, fs.ErrNotExist) && stale(d, cutoff, state) && !inUse(d, state) {
 			if err := d.Remove(state); err != nil {
 				return err
 			}
@@ -90,11 +93,11 @@ func removeOrphanStates(d *safefile.Dir, dir string, entries []os.DirEntry, cuto
 	return nil
 }
 
-// olderThan reports whether every existing file among names was last
-// modified before cutoff.
-func olderThan(d *safefile.Dir, cutoff time.Time, names ...string) bool {
+// stale reports whether every existing file among names was last
+// modified before cutoff and is owned by the effective user.
+func stale(d *safefile.Dir, cutoff time.Time, names ...string) bool {
 	for _, n := range names {
-		if fi, err := d.Root().Lstat(n); err == nil && !fi.ModTime().Before(cutoff) {
+		if fi, err := d.Root().Lstat(n); err == nil && (!fi.ModTime().Before(cutoff) || !safefile.Mine(fi)) {
 			return false
 		}
 	}

@@ -153,3 +153,16 @@ func (d *Dir) openSub(name string, fi fs.FileInfo) (*Dir, error) {
 func unchanged(want, got fs.FileInfo) bool {
 	return os.SameFile(want, got) && want.Mode() == got.Mode() && ownedByMe(got)
 }
+
+// Mine reports whether the effective user owns the file fi describes (a
+// symbolic link itself, for an Lstat's): a file another user owns is not
+// one skiff left for this user. Where the system reports no owner, every
+// file is.
+func Mine(fi fs.FileInfo) bool { return ownedByMe(fi) }
+
+// Trusted reports whether skiff may trust the contents of the file fi
+// describes without reading them, as those of a file it wrote itself: a
+// regular file owned by the effective user, with one link, that no one
+// else may write. Any other file (another user's, one a hard link
+// shares, one others may write) may hold what another user put there.
+func Trusted(fi fs.FileInfo) bool { return ours(fi) && ownedPrivate(fi) == "" }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"time"
 
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -20,20 +21,35 @@ import (
 type Options struct {
 	// LayerSizes are the sizes of the file in each layer, uncompressed.
 	LayerSizes []int
+	// Tars are layers' contents, plain tars (see Tar), put above the
+	// LayerSizes ones.
+	Tars [][]byte
 	// Compressible makes layer contents repetitive instead of random.
 	Compressible bool
 	// Seed varies the contents; the same options give the same image.
 	Seed uint64
+	// Uncompressed stores the layers as plain tars; else they are gzip'd
+	// at GzipLevel: compress/gzip's numbers, gzip.BestSpeed when 0, and
+	// Stored for gzip.NoCompression.
+	Uncompressed bool
+	GzipLevel    int
 	// Platform defaults to linux/amd64.
 	Platform manifest.Platform
 	// Docker uses Docker's media types instead of OCI's.
 	Docker bool
-	// Env is put into the config.
-	Env []string
+	// Env, Cmd and Created are put into the config.
+	Env     []string
+	Cmd     []string
+	Created *time.Time
 	// Base, if set, puts Base's layers under the new ones: images made
 	// on one base share those blobs, as images built FROM it do.
 	Base *Image
 }
+
+// Stored is the Options.GzipLevel of gzip streams of stored blocks
+// (gzip.NoCompression, which is 0), whose bytes do not depend on the
+// version of compress/flate.
+const Stored = -100
 
 // Image is a generated image: every blob, and the manifest.
 type Image struct {
@@ -65,20 +81,67 @@ func New(o Options) (*Image, error) {
 		im.DiffIDs = append(im.DiffIDs, o.Base.DiffIDs...)
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(len(o.LayerSizes))))
+	tars := make([][]byte, 0, len(o.LayerSizes)+len(o.Tars))
 	for i, n := range o.LayerSizes {
-		layer, diffID, err := makeLayer(rng, fmt.Sprintf("layer%d/file", i), n, o.Compressible)
+		tar, err := makeTar(rng, fmt.Sprintf("layer%d/file", i), n, o.Compressible)
+		if err != nil {
+			return nil, err
+		}
+		tars = append(tars, tar)
+	}
+	for _, tar := range append(tars, o.Tars...) {
+		layer, err := compress(tar, o)
 		if err != nil {
 			return nil, err
 		}
 		im.Layers = append(im.Layers, layer)
-		im.DiffIDs = append(im.DiffIDs, diffID)
+		im.DiffIDs = append(im.DiffIDs, manifest.FromBytes(tar))
 	}
 	return im, im.finish(o)
 }
 
+// compress returns a layer's blob: tar as it is, or gzip'd.
+func compress(tar []byte, o Options) ([]byte, error) {
+	if o.Uncompressed {
+		return tar, nil
+	}
+	level := o.GzipLevel
+	switch level {
+	case 0:
+		level = gzip.BestSpeed
+	case Stored:
+		level = gzip.NoCompression
+	}
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, level)
+	if err != nil {
+		return nil, err
+	}
+	zw.Write(tar)
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return gz.Bytes(), nil
+}
+
+// layerType is the media type of o's layers: base layers (from
+// testimage, gzip'd) keep the gzip type.
+func layerType(o Options, base bool) string {
+	switch {
+	case o.Uncompressed && !base && o.Docker:
+		return "application/vnd.docker.image.rootfs.diff.tar"
+	case o.Uncompressed && !base:
+		return manifest.MediaTypeOCILayer
+	case o.Docker:
+		return manifest.MediaTypeDockerLayer
+	}
+	return manifest.MediaTypeOCILayerGzip
+}
+
 func (im *Image) finish(o Options) error {
-	cfg := manifest.Config{Architecture: o.Platform.Architecture, OS: o.Platform.OS, Variant: o.Platform.Variant,
-		RootFS: manifest.RootFS{Type: "layers", DiffIDs: im.DiffIDs}, Config: manifest.RuntimeConfig{Env: o.Env}}
+	cfg := manifest.Config{Created: o.Created, Architecture: o.Platform.Architecture, OS: o.Platform.OS, Variant: o.Platform.Variant,
+		OSVersion: o.Platform.OSVersion, OSFeatures: o.Platform.OSFeatures,
+		RootFS: manifest.RootFS{Type: "layers", DiffIDs: im.DiffIDs}, Config: manifest.RuntimeConfig{Env: o.Env, Cmd: o.Cmd}}
 	if cfg.RootFS.DiffIDs == nil {
 		cfg.RootFS.DiffIDs = []manifest.Digest{}
 	}
@@ -87,13 +150,17 @@ func (im *Image) finish(o Options) error {
 		return err
 	}
 	im.Config = raw
-	mt, cfgType, layerType := manifest.MediaTypeOCIManifest, manifest.MediaTypeOCIConfig, manifest.MediaTypeOCILayerGzip
+	mt, cfgType := manifest.MediaTypeOCIManifest, manifest.MediaTypeOCIConfig
 	if o.Docker {
-		mt, cfgType, layerType = manifest.MediaTypeDockerManifest, manifest.MediaTypeDockerConfig, manifest.MediaTypeDockerLayer
+		mt, cfgType = manifest.MediaTypeDockerManifest, manifest.MediaTypeDockerConfig
 	}
 	m := manifest.Manifest{SchemaVersion: 2, MediaType: mt, Config: im.add(cfgType, raw), Layers: []manifest.Descriptor{}}
-	for _, l := range im.Layers {
-		m.Layers = append(m.Layers, im.add(layerType, l))
+	based := 0
+	if o.Base != nil {
+		based = len(o.Base.Layers)
+	}
+	for i, l := range im.Layers {
+		m.Layers = append(m.Layers, im.add(layerType(o, i < based), l))
 	}
 	doc, err := manifest.Marshal(mt, &m)
 	if err != nil {
@@ -110,27 +177,20 @@ func (im *Image) add(mt string, b []byte) manifest.Descriptor {
 	return d
 }
 
-// makeLayer returns a gzip'd tar holding one file of n bytes, and the
-// tar's digest (the diffID).
-func makeLayer(rng *rand.Rand, name string, n int, compressible bool) ([]byte, manifest.Digest, error) {
+// makeTar returns a tar holding one file of n bytes drawn from rng.
+func makeTar(rng *rand.Rand, name string, n int, compressible bool) ([]byte, error) {
 	var tarBuf bytes.Buffer
 	tw := tar.NewWriter(&tarBuf)
 	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(n), Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if _, err := io.CopyN(tw, Contents(rng, compressible), int64(n)); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if err := tw.Close(); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	zw.Write(tarBuf.Bytes())
-	if err := zw.Close(); err != nil {
-		return nil, "", err
-	}
-	return gz.Bytes(), manifest.FromBytes(tarBuf.Bytes()), nil
+	return tarBuf.Bytes(), nil
 }
 
 // Contents is the endless data of a generated layer's file: random bytes

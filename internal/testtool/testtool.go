@@ -1,6 +1,8 @@
-// Package testtool finds the external programs integration tests run
-// (skopeo, umoci, crane, cosign, zstd): a test skips with a message when
-// one is missing, and fails instead when SKIFF_INTEGRATION=1 (as in CI).
+// Package testtool is what skiff's tests share. It finds the external
+// programs integration tests run (skopeo, umoci, crane, cosign, zstd): a
+// test skips with a message when one is missing, and fails instead when
+// SKIFF_INTEGRATION=1 (as in CI). It builds tars and gzip streams to feed
+// the code under test, and reads back and checks what a store holds.
 package testtool
 
 import (

@@ -9,7 +9,8 @@
 //     naming the image's manifest digest and a docker-reference, as
 //     defined by containers-signature(5) and written by cosign. Parsing is
 //     strict and bounded ([ParsePayload]).
-//   - The tag scheme: a manifest tagged "sha256-<hex>.sig" ([SignatureTag])
+//   - The tag scheme: a manifest tagged "sha256-<hex>.sig"
+//     (manifest.CosignTag names it)
 //     in the image's repository, one layer per signature, each layer a
 //     payload of media type [PayloadMediaType] whose annotation
 //     [AnnotationSignature] is the base64 signature of the payload's bytes.

@@ -1,7 +1,6 @@
 package cosign_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/cosign"
+	"github.com/skiffoci/skiff/registry/images/imagestest"
 )
 
 // Example signs an image in an OCI layout with a new key, as "skiff sign"
@@ -62,25 +62,21 @@ func Example() {
 	_, err = cosign.Verify(ctx, store, img, other, nil)
 	fmt.Println("with another key:", errors.Is(err, cosign.ErrBadSignature))
 	// Output:
-	// signed under sha256-1ccb399e44f3e0ec86bb1a95031c6b9f81ac77860556a81a90acb79bab8005d9.sig
+	// signed under sha256-5d1a79dbc0d345275702ade3f7dee51519a9d7ec77412028ca8a205e065f27e9.sig
 	// verified: tag ecdsa-sha2-256-nistp256 example.com/app true
 	// with another key: true
 }
 
-// exampleImage stores an empty image in store.
+// exampleImage stores a small image, made by package
+// registry/images/imagestest, in store.
 func exampleImage(ctx context.Context, store *layout.Layout) manifest.Descriptor {
-	config := manifest.DescriptorFor(manifest.MediaTypeOCIEmpty, []byte("{}"))
-	raw := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"` +
-		string(config.Digest) + `","size":2},"layers":[]}`)
-	img := manifest.DescriptorFor(manifest.MediaTypeOCIManifest, raw)
-	if err := store.Push(ctx, config, bytes.NewReader([]byte("{}"))); err != nil {
+	img, err := imagestest.Random(100, 1, nil)
+	if err != nil {
 		log.Fatal(err)
 	}
-	if err := store.Push(ctx, img, bytes.NewReader(raw)); err != nil {
+	desc, err := img.Write(ctx, store, "1", nil)
+	if err != nil {
 		log.Fatal(err)
 	}
-	if err := store.Tag(ctx, img, "1"); err != nil {
-		log.Fatal(err)
-	}
-	return img
+	return desc
 }

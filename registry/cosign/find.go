@@ -8,30 +8,6 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 )
 
-// Suffixes of the tags cosign attaches to an image's digest.
-const (
-	SignatureSuffix   = ".sig"
-	AttestationSuffix = ".att"
-	SBOMSuffix        = ".sbom"
-)
-
-// SignatureTag returns the tag under which cosign keeps the signatures of
-// the manifest d names: "sha256-<hex>.sig".
-func SignatureTag(d manifest.Digest) (string, error) { return AttachedTag(d, SignatureSuffix) }
-
-// attachedTag returns "<algorithm>-<hex><suffix>", which must fit a tag's
-// 128 characters: a sha512 digest does not.
-func AttachedTag(d manifest.Digest, suffix string) (string, error) {
-	if err := d.Validate(); err != nil {
-		return "", err
-	}
-	tag := manifest.CosignTag(d, suffix)
-	if len(tag) > 128 {
-		return "", errors.New("cosign: " + string(d) + ": the tag " + d.Algorithm() + "-…" + suffix + " would be longer than 128 characters")
-	}
-	return tag, nil
-}
-
 // Attached is what refers to an image: cosign's tags (nil where absent)
 // and, from a store with the referrers API, every referrer.
 type Attached struct {
@@ -49,15 +25,13 @@ type Attached struct {
 // one digest; images.Walk with Referrers follows a whole graph.
 func Find(ctx context.Context, r manifest.Resolver, desc manifest.Descriptor) (*Attached, error) {
 	a := &Attached{}
-	for _, t := range []struct {
-		suffix string
-		to     **manifest.Descriptor
-	}{{SignatureSuffix, &a.Signatures}, {AttestationSuffix, &a.Attestations}, {SBOMSuffix, &a.SBOMs}} {
-		d, err := resolveAttached(ctx, r, desc.Digest, t.suffix)
+	found := []**manifest.Descriptor{&a.Signatures, &a.Attestations, &a.SBOMs} // in manifest.CosignSuffixes' order
+	for i, suffix := range manifest.CosignSuffixes {
+		d, err := resolveAttached(ctx, r, desc.Digest, suffix)
 		if err != nil {
 			return nil, err
 		}
-		*t.to = d
+		*found[i] = d
 	}
 	refs, err := listReferrers(ctx, r, desc)
 	if err != nil {
@@ -70,9 +44,9 @@ func Find(ctx context.Context, r manifest.Resolver, desc manifest.Descriptor) (*
 // resolveAttached resolves d's tag with suffix, or returns nil when the
 // store has no such tag.
 func resolveAttached(ctx context.Context, r manifest.Resolver, d manifest.Digest, suffix string) (*manifest.Descriptor, error) {
-	tag, err := AttachedTag(d, suffix)
+	tag, err := manifest.CosignTag(d, suffix)
 	if err != nil {
-		return nil, err
+		return nil, wrap("naming the tag of "+string(d), err)
 	}
 	desc, err := r.Resolve(ctx, tag)
 	if errors.Is(err, manifest.ErrNotFound) {

@@ -149,9 +149,9 @@ func (g *generator) makeCase(name, key string, runs [][]string) {
 	d.save(img, false)
 	att := must(cosign.Find(t.Context(), repo, img))
 	c.Tags = map[string]manifest.Descriptor{}
-	for suffix, desc := range map[string]*manifest.Descriptor{cosign.SignatureSuffix: att.Signatures, cosign.AttestationSuffix: att.Attestations, cosign.SBOMSuffix: att.SBOMs} {
+	for suffix, desc := range map[string]*manifest.Descriptor{".sig": att.Signatures, ".att": att.Attestations, ".sbom": att.SBOMs} {
 		if desc != nil {
-			c.Tags[must(cosign.AttachedTag(img.Digest, suffix))] = *desc
+			c.Tags[must(manifest.CosignTag(img.Digest, suffix))] = *desc
 			d.save(*desc, true)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -52,9 +53,9 @@ func Sign(ctx context.Context, dst Target, desc manifest.Descriptor, key crypto.
 	if opts == nil || opts.Reference == "" {
 		return nil, errors.New("cosign: sign: SignOptions.Reference (the docker-reference to claim) is required")
 	}
-	tag, err := AttachedTag(desc.Digest, SignatureSuffix)
+	tag, err := manifest.CosignTag(desc.Digest, ".sig")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cosign: sign: %w", err)
 	}
 	payload, err := (&Payload{Reference: opts.Reference, Digest: desc.Digest, Optional: opts.Optional}).Marshal()
 	if err != nil {

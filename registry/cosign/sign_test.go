@@ -121,7 +121,7 @@ func TestSignAppendsToCosign(t *testing.T) {
 	}
 	// cosign's two-signature manifest and its config, rebuilt from its layers.
 	two, store2 := loadCase(t, "tag-two-keys")
-	doc := must(manifest.FetchDocument(t.Context(), store2, two.Tags[must(cosign.SignatureTag(two.Image.Digest))]))
+	doc := must(manifest.FetchDocument(t.Context(), store2, two.Tags[must(manifest.CosignTag(two.Image.Digest, ".sig"))]))
 	config := must(manifest.FetchAll(t.Context(), store2, doc.Manifest.Config, 1<<20))
 	if got := string(cosign.SignatureConfig(doc.Manifest.Layers)); got != string(config) {
 		t.Errorf("config for cosign's layers:\n%s\nwant cosign's\n%s", got, config)
@@ -133,7 +133,7 @@ func TestSignAppendsToCosign(t *testing.T) {
 func TestSignRefusesForeignTag(t *testing.T) {
 	store := newMemStore()
 	img := putImage(t, store)
-	tag := must(cosign.SignatureTag(img.Digest))
+	tag := must(manifest.CosignTag(img.Digest, ".sig"))
 	store.tags[tag] = store.put(manifest.MediaTypeOCIIndex, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`))
 	_, err := cosign.Sign(t.Context(), store, img, must(newKey()), &cosign.SignOptions{Reference: "example.com/app"})
 	if err == nil || !strings.Contains(err.Error(), "not replacing it") {

@@ -158,7 +158,7 @@ func newVerifier(src Source, desc manifest.Descriptor, pub crypto.PublicKey, opt
 
 // fromTag examines the layers of the .sig tag's manifest.
 func (v *verifier) fromTag(ctx context.Context) error {
-	sig, err := resolveAttached(ctx, v.src, v.desc.Digest, SignatureSuffix)
+	sig, err := resolveAttached(ctx, v.src, v.desc.Digest, ".sig")
 	if err != nil || sig == nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (v *verifier) fail(err error, where string) {
 // failure is the error of a verification in which nothing verified.
 func (v *verifier) failure() error {
 	if v.worst == nil {
-		tag, _ := AttachedTag(v.desc.Digest, SignatureSuffix)
+		tag, _ := manifest.CosignTag(v.desc.Digest, ".sig")
 		return &VerifyError{Digest: v.desc.Digest,
 			Err: because(ErrNoSignature, "no tag "+tag+" and no signature among the referrers")}
 	}

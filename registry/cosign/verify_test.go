@@ -128,7 +128,7 @@ func TestVerifyTamperedPayload(t *testing.T) {
 // signatureManifest returns the descriptor of a case's signature manifest,
 // from its .sig tag or its first referrer.
 func signatureManifest(t testing.TB, c *cosignCase, store *memStore) manifest.Descriptor {
-	tag := must(cosign.SignatureTag(c.Image.Digest))
+	tag := must(manifest.CosignTag(c.Image.Digest, ".sig"))
 	if d, ok := store.tags[tag]; ok {
 		return d
 	}
@@ -159,7 +159,7 @@ func replaceManifest(t testing.TB, c *cosignCase, store *memStore, old manifest.
 func TestVerifyOtherDigest(t *testing.T) {
 	c, store := loadCase(t, "tag-p256")
 	other := store.put(manifest.MediaTypeOCIManifest, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`))
-	store.tags[must(cosign.SignatureTag(other.Digest))] = store.tags[must(cosign.SignatureTag(c.Image.Digest))]
+	store.tags[must(manifest.CosignTag(other.Digest, ".sig"))] = store.tags[must(manifest.CosignTag(c.Image.Digest, ".sig"))]
 	_, err := cosign.Verify(t.Context(), store, other, must(cosign.ParsePublicKey([]byte(c.Key))), nil)
 	if !errors.Is(err, cosign.ErrWrongDigest) || !strings.Contains(err.Error(), string(c.Image.Digest)) {
 		t.Fatalf("a signature of %s on %s: %v, want ErrWrongDigest naming the signed digest", c.Image.Digest, other.Digest, err)
@@ -170,7 +170,7 @@ func TestVerifyOtherDigest(t *testing.T) {
 // store with and without the referrers API.
 func TestVerifyMissingSignature(t *testing.T) {
 	c, store := loadCase(t, "tag-p256")
-	delete(store.tags, must(cosign.SignatureTag(c.Image.Digest)))
+	delete(store.tags, must(manifest.CosignTag(c.Image.Digest, ".sig")))
 	pub := must(cosign.ParsePublicKey([]byte(c.Key)))
 	for _, src := range []cosign.Source{store, withoutReferrers{store}} {
 		_, err := cosign.Verify(t.Context(), src, c.Image, pub, nil)
@@ -273,7 +273,7 @@ func addLegacy(t testing.TB, store *memStore, img manifest.Digest, key crypto.Si
 	for k, v := range extra {
 		l.Annotations[k] = v
 	}
-	tag := must(cosign.SignatureTag(img))
+	tag := must(manifest.CosignTag(img, ".sig"))
 	m := manifest.Manifest{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIManifest,
 		Config: store.put(manifest.MediaTypeOCIConfig, []byte("{}"))}
 	if d, ok := store.tags[tag]; ok {

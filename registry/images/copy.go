@@ -3,18 +3,17 @@ package images
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
-	"sync"
 
+	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/manifest"
 )
 
-// CopyOptions tune Copy. The zero value copies everything with 4 parallel
-// transfers.
+// CopyOptions tune CopyDescriptor, CopyGraph and CopyBlobs. The zero
+// value copies everything with 4 parallel transfers.
 type CopyOptions struct {
 	// Platforms selects from an index: none means the whole index; one
 	// means just that platform's manifest, which becomes the copy's root;
@@ -23,7 +22,9 @@ type CopyOptions struct {
 	Platforms []manifest.Platform
 	// Tag, if set, names the root in the destination.
 	Tag string
-	// Jobs bounds parallel blob transfers; 0 means 4.
+	// Jobs bounds everything the copy does at once: documents fetched
+	// while walking, blobs moved, manifests pushed; 0 means 4, or the
+	// Pool's size when there is a Pool.
 	Jobs int
 	// Foreign copies non-distributable layers too; by default they are
 	// left where their URLs point.
@@ -40,34 +41,41 @@ type CopyOptions struct {
 	Pool *Pool
 }
 
-// Copy copies the graph under root (an index, a manifest, their configs
-// and layers) from src to dst: blobs first, largest first, Jobs at a time,
-// skipping those dst has and mounting those it can; then manifests,
-// children before parents. It returns the descriptor of the root it
+// CopyDescriptor copies the graph under root (an index, a manifest,
+// their configs and layers) from src to dst, two stores the caller holds
+// (Copy does the same between locations): blobs first, largest first,
+// Jobs at a time, skipping those dst has and mounting those it can; then
+// manifests, children before parents. It returns the descriptor of the root it
 // stored, which differs from root when Platforms selected from an index.
-func Copy(ctx context.Context, dst manifest.Store, src manifest.Fetcher, root manifest.Descriptor, opts *CopyOptions) (manifest.Descriptor, error) {
+func CopyDescriptor(ctx context.Context, dst manifest.Store, src manifest.Fetcher, root manifest.Descriptor, opts *CopyOptions) (manifest.Descriptor, error) {
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	g, err := Walk(ctx, src, root, &WalkOptions{Platforms: opts.Platforms, Referrers: opts.Referrers})
+	g, err := Walk(ctx, src, root, &WalkOptions{Platforms: opts.Platforms, Referrers: opts.Referrers, Jobs: opts.jobs()})
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
 	return g.Root.Descriptor(), CopyGraph(ctx, dst, src, g, opts)
 }
 
-// CopyGraph copies what Walk found under a root from src to dst, as Copy
-// does: the blobs, then the documents (children before parents, the
+// CopyGraph copies what Walk found under a root from src to dst, as
+// CopyDescriptor does: the blobs, then the documents (children before parents, the
 // root tagged opts.Tag, referrers after their subjects), then the
 // documents cosign names by tag, under those tags.
 func CopyGraph(ctx context.Context, dst manifest.Store, src manifest.Fetcher, g *Graph, opts *CopyOptions) error {
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	c := &copier{dst: dst, src: src, opts: opts}
+	c := &copier{dst: dst, src: src, opts: opts, progress: tally.New(g.Blobs, opts.Progress)}
+	return c.graph(ctx, g)
+}
+
+// graph copies g: the blobs, then the documents.
+func (c *copier) graph(ctx context.Context, g *Graph) error {
 	if err := c.blobs(ctx, g.Blobs); err != nil {
 		return err
 	}
+	opts := c.opts
 	image, referrers := g.split()
 	for _, level := range levels(image) {
 		if err := c.manifests(ctx, level, g.Root, opts.Tag); err != nil {
@@ -125,30 +133,28 @@ func levels(docs []*manifest.Document) [][]*manifest.Document {
 	return out
 }
 
-// manifests pushes docs at once; root, if among them, under tag.
+// manifests pushes docs, opts.Jobs at a time; root, if among them, under
+// tag. The first error cancels the rest.
 func (c *copier) manifests(ctx context.Context, docs []*manifest.Document, root *manifest.Document, tag string) error {
-	errs := make([]error, len(docs))
-	var wg sync.WaitGroup
-	for i, doc := range docs {
+	g := newGroup(ctx, c.opts.jobs())
+	for _, doc := range docs {
 		t := ""
 		if doc == root {
 			t = tag
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.manifest(ctx, doc, t)
-		}()
+		if !g.Go(func(ctx context.Context) error { return c.manifest(ctx, doc, t) }) {
+			break
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return g.Wait()
 }
 
 // copier moves content from src to dst.
 type copier struct {
-	dst  manifest.Store
-	src  manifest.Fetcher
-	opts *CopyOptions
+	dst      manifest.Store
+	src      manifest.Fetcher
+	opts     *CopyOptions
+	progress *tally.Counter // opts.Progress, with the totals of the transfer
 }
 
 // blobs transfers ds, largest first, opts.Jobs at a time; the first error
@@ -156,37 +162,24 @@ type copier struct {
 func (c *copier) blobs(ctx context.Context, ds []manifest.Descriptor) error {
 	ds = slices.Clone(ds)
 	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Size > ds[j].Size })
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	jobs := make(chan manifest.Descriptor)
-	var wg sync.WaitGroup
-	workers := c.opts.Jobs
-	switch {
-	case workers <= 0 && c.opts.Pool != nil:
-		workers = c.opts.Pool.Size()
-	case workers <= 0:
-		workers = 4
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range jobs {
-				if err := c.blob(ctx, d); err != nil {
-					cancel(err)
-				}
-			}
-		}()
-	}
+	g := newGroup(ctx, c.opts.jobs())
 	for _, d := range ds {
-		select {
-		case jobs <- d:
-		case <-ctx.Done():
+		if !g.Go(func(ctx context.Context) error { return c.blob(ctx, d) }) {
+			break
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	return context.Cause(ctx) // nil unless a transfer failed or ctx ended
+	return g.Wait()
+}
+
+// jobs is how many things a copy does at once.
+func (o *CopyOptions) jobs() int {
+	switch {
+	case o.Jobs > 0:
+		return o.Jobs
+	case o.Pool != nil:
+		return o.Pool.Size()
+	}
+	return 4
 }
 
 // blob moves one blob unless dst has it, mounts it, or it is foreign.
@@ -243,7 +236,7 @@ func (c *copier) store(ctx context.Context, d manifest.Descriptor) error {
 // fetch starts while push opens its side (an upload session takes a
 // round trip of its own), and the first read waits for it.
 func (c *copier) transfer(ctx context.Context, d manifest.Descriptor, push func(io.Reader) error) error {
-	f := manifest.FetchAsync(ctx, c.src, d, c.opts.Progress)
+	f := manifest.FetchAsync(ctx, c.src, d, c.progress.Func())
 	defer f.Close()
 	c.event(d, manifest.StateStart, 0)
 	if err := push(f); err != nil {
@@ -281,10 +274,10 @@ func (c *copier) resumable(ctx context.Context, rp manifest.ResumingPusher, d ma
 // watch reports the bytes read through rc to the progress function, if
 // there is one, counting from offset.
 func (c *copier) watch(rc io.ReadCloser, d manifest.Descriptor, offset int64) io.ReadCloser {
-	if c.opts.Progress == nil {
+	if c.progress == nil {
 		return rc
 	}
-	return manifest.ObserveReader(rc, d, offset, c.opts.Progress)
+	return manifest.ObserveReader(rc, d, offset, c.progress.Event)
 }
 
 // manifest stores doc, under tag when one is given.
@@ -308,18 +301,16 @@ func (c *copier) manifest(ctx context.Context, doc *manifest.Document, tag strin
 }
 
 func (c *copier) event(d manifest.Descriptor, s manifest.State, n int64) {
-	if c.opts.Progress != nil {
-		c.opts.Progress(manifest.Event{Desc: d, State: s, Bytes: n})
-	}
+	c.progress.Event(manifest.Event{Desc: d, State: s, Bytes: n})
 }
 
-// CopyBlobs copies blobs from src to dst as Copy does: skipping those dst
+// CopyBlobs copies blobs from src to dst as CopyDescriptor does: skipping those dst
 // has, mounting where dst can, largest first, opts.Jobs at a time. It
 // suits edits that reuse a base image's layers in another repository.
 func CopyBlobs(ctx context.Context, dst manifest.Store, src manifest.Fetcher, blobs []manifest.Descriptor, opts *CopyOptions) error {
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	c := &copier{dst: dst, src: src, opts: opts}
+	c := &copier{dst: dst, src: src, opts: opts, progress: tally.New(blobs, opts.Progress)}
 	return c.blobs(ctx, blobs)
 }

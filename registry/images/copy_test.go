@@ -122,7 +122,7 @@ func TestCopyWholeIndex(t *testing.T) {
 	amd := src.putImage(t, "amd64", 10, 20)
 	arm := src.putImage(t, "arm64", 10, 30) // shares the 10-byte layer
 	root := src.putIndex(amd, arm)
-	got, err := images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Tag: "v1"})
+	got, err := images.CopyDescriptor(t.Context(), dst, src, root, &images.CopyOptions{Tag: "v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestCopyOnePlatform(t *testing.T) {
 	arm := src.putImage(t, "arm64", 11)
 	root := src.putIndex(amd, arm)
 	want, _ := manifest.ParsePlatform("linux/arm64/v8")
-	got, err := images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Platforms: []manifest.Platform{want}})
+	got, err := images.CopyDescriptor(t.Context(), dst, src, root, &images.CopyOptions{Platforms: []manifest.Platform{want}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestCopySeveralPlatforms(t *testing.T) {
 	root := src.putIndex(amd, arm, s390)
 	p1, _ := manifest.ParsePlatform("linux/amd64")
 	p2, _ := manifest.ParsePlatform("linux/s390x")
-	got, err := images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Platforms: []manifest.Platform{p1, p2}})
+	got, err := images.CopyDescriptor(t.Context(), dst, src, root, &images.CopyOptions{Platforms: []manifest.Platform{p1, p2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestCopySeveralPlatforms(t *testing.T) {
 		t.Fatal("an unselected platform was copied")
 	}
 	p3, _ := manifest.ParsePlatform("linux/ppc64le")
-	_, err = images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Platforms: []manifest.Platform{p3}})
+	_, err = images.CopyDescriptor(t.Context(), dst, src, root, &images.CopyOptions{Platforms: []manifest.Platform{p3}})
 	if !errors.Is(err, manifest.ErrNotFound) || !strings.Contains(err.Error(), "linux/ppc64le") || !strings.Contains(err.Error(), "linux/arm64") {
 		t.Fatalf("missing platform: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestCopySkipsExistingAndLargestFirst(t *testing.T) {
 	doc, _ := manifest.Parse(src.blobs[img.Digest], "")
 	have := doc.Manifest.Layers[1]
 	dst.blobs[have.Digest] = src.blobs[have.Digest]
-	if _, err := images.Copy(t.Context(), dst, src, img, &images.CopyOptions{Jobs: 1}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), dst, src, img, &images.CopyOptions{Jobs: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if src.fetches[have.Digest] != 0 {
@@ -215,7 +215,7 @@ func TestCopyBoundedParallelism(t *testing.T) {
 		sizes[i] = 1000 + i
 	}
 	img := src.putImage(t, "amd64", sizes...)
-	if _, err := images.Copy(t.Context(), dst, src, img, &images.CopyOptions{Jobs: 3}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), dst, src, img, &images.CopyOptions{Jobs: 3}); err != nil {
 		t.Fatal(err)
 	}
 	if p := dst.peak.Load(); p > 3 {
@@ -228,7 +228,7 @@ func TestCopyFailureStopsBeforeManifests(t *testing.T) {
 	img := src.putImage(t, "amd64", 10, 20)
 	doc, _ := manifest.Parse(src.blobs[img.Digest], "")
 	src.failOn = doc.Manifest.Layers[0].Digest
-	_, err := images.Copy(t.Context(), dst, src, img, &images.CopyOptions{Tag: "x"})
+	_, err := images.CopyDescriptor(t.Context(), dst, src, img, &images.CopyOptions{Tag: "x"})
 	if err == nil || !strings.Contains(err.Error(), "injected") {
 		t.Fatalf("err = %v", err)
 	}
@@ -246,14 +246,14 @@ func TestCopyRefusesCyclesAndDepth(t *testing.T) {
 	for range manifest.MaxDepth + 2 {
 		d = src.putIndex(d)
 	}
-	if _, err := images.Copy(t.Context(), dst, src, d, nil); err == nil || !strings.Contains(err.Error(), "deeper") {
+	if _, err := images.CopyDescriptor(t.Context(), dst, src, d, nil); err == nil || !strings.Contains(err.Error(), "deeper") {
 		t.Fatalf("deep nesting: %v", err)
 	}
 	cyc := newMemStore()
 	self := manifest.Digest("sha256:" + strings.Repeat("a", 64))
 	raw, _ := json.Marshal(manifest.Index{SchemaVersion: 2, Manifests: []manifest.Descriptor{{MediaType: manifest.MediaTypeOCIIndex, Digest: self, Size: 1}}})
 	lie := &lyingStore{memStore: cyc, raw: raw}
-	_, err := images.Copy(t.Context(), dst, lie, manifest.Descriptor{MediaType: manifest.MediaTypeOCIIndex, Digest: self, Size: 1}, nil)
+	_, err := images.CopyDescriptor(t.Context(), dst, lie, manifest.Descriptor{MediaType: manifest.MediaTypeOCIIndex, Digest: self, Size: 1}, nil)
 	// Verification refuses the lying bytes before the cycle check would.
 	if err == nil || !strings.Contains(err.Error(), "contains itself") && !errors.Is(err, manifest.ErrSizeMismatch) {
 		t.Fatalf("cycle: %v", err)
@@ -289,7 +289,7 @@ func TestCopyForeignAndProgress(t *testing.T) {
 			last = e.Bytes
 		}
 	}
-	if _, err := images.Copy(t.Context(), dst, src, img, &images.CopyOptions{Progress: progress}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), dst, src, img, &images.CopyOptions{Progress: progress}); err != nil {
 		t.Fatal(err)
 	}
 	if s := states[foreign.Digest]; len(s) != 1 || s[0] != manifest.StateSkipped {
@@ -320,7 +320,7 @@ func TestCopyMounts(t *testing.T) {
 	src := newMemStore()
 	dst := &mountingStore{memStore: newMemStore()}
 	img := src.putImage(t, "amd64", 10, 20)
-	if _, err := images.Copy(t.Context(), dst, src, img, &images.CopyOptions{Jobs: 1}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), dst, src, img, &images.CopyOptions{Jobs: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if dst.mounts != 3 {
@@ -369,7 +369,7 @@ func TestCopyHashesOnce(t *testing.T) {
 	dst := &rehashCounter{memStore: newMemStore()}
 	var events atomic.Int32
 	progress := func(manifest.Event) { events.Add(1) }
-	if _, err := images.Copy(t.Context(), dst, verifiedSource{src}, root, &images.CopyOptions{Progress: progress}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), dst, verifiedSource{src}, root, &images.CopyOptions{Progress: progress}); err != nil {
 		t.Fatal(err)
 	}
 	if n := dst.rehashed.Load(); n != 0 || events.Load() == 0 {

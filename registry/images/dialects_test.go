@@ -19,11 +19,11 @@ func TestCopyEveryPlatformKeepsIndex(t *testing.T) {
 		pl, _ := manifest.ParsePlatform(p)
 		every = append(every, pl)
 	}
-	got, err := images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Platforms: every})
+	got, err := images.CopyDescriptor(t.Context(), dst, src, root, &images.CopyOptions{Platforms: every})
 	if err != nil || got.Digest != root.Digest {
 		t.Fatalf("every platform: copied %s, %v; want the index %s", got.Digest, err, root.Digest)
 	}
-	got, err = images.Copy(t.Context(), dst, src, root, &images.CopyOptions{Platforms: every[:2]})
+	got, err = images.CopyDescriptor(t.Context(), dst, src, root, &images.CopyOptions{Platforms: every[:2]})
 	if err != nil || got.Digest == root.Digest {
 		t.Fatalf("two platforms: copied %s, %v; want a new index", got.Digest, err)
 	}

@@ -10,18 +10,16 @@ import (
 // with returns a copy of im holding edit, with its added layers shared
 // (they are never changed in place) and its encoding to be redone.
 func (im *Image) with(edit record) *Image {
-	return &Image{edit: edit, base: im.base, added: im.added}
+	return &Image{edit: edit, base: im.base, added: im.added, from: im.from}
 }
 
-// RemoveLayer returns the image without layer i (0 is the bottom layer;
-// -1 the top one), its diffID and its history entry.
+// RemoveLayer returns the image without layer i, its diffID and its
+// history entry. 0 is the bottom layer; a negative i counts from the top,
+// -1 being the top layer.
 func (im *Image) RemoveLayer(i int) (*Image, error) {
-	if i < 0 {
-		i += len(im.edit.Manifest.Layers)
-	}
 	edit, err := removeLayer(im.edit, i)
 	if err != nil {
-		return nil, fmt.Errorf("images: %w", err)
+		return nil, err
 	}
 	return im.with(edit), nil
 }
@@ -49,7 +47,7 @@ func (im *Image) AppendLayer(l Layer, h manifest.History) (*Image, error) {
 	}
 	edit, err := appendLayers(base, newLayer{Desc: desc, DiffID: diffID, History: h})
 	if err != nil {
-		return nil, fmt.Errorf("images: %w", err)
+		return nil, err
 	}
 	out := im.with(edit)
 	out.added = maps.Clone(im.added)
@@ -97,6 +95,47 @@ func (im *Image) WithoutLayers() *Image {
 // EditConfig returns the image with ch applied to its config.
 func (im *Image) EditConfig(ch ConfigChanges) *Image {
 	return im.with(editConfig(im.edit, ch))
+}
+
+// EditConfigFunc returns the image with its config as edit leaves it: any
+// field, such as Config.Volumes, Config.Healthcheck, OS or Architecture.
+// edit changes a copy, never the image's own. RootFS is the exception: the
+// layers make it (AppendLayer, RemoveLayer), and it stays as they made it.
+// Fields of the config skiff does not know are kept as they were.
+func (im *Image) EditConfigFunc(edit func(c *manifest.Config)) *Image {
+	rec := im.edit.clone()
+	edit(&rec.Config)
+	rec.Config.RootFS = im.edit.Config.Clone().RootFS
+	return im.with(rec)
+}
+
+// Annotate returns the image with annotations set in its manifest: each
+// key set to its value, or removed when the value is "". A Docker image
+// becomes OCI (the same config and layers under their OCI media types),
+// since Docker's schema 2 has no annotations.
+func (im *Image) Annotate(annotations map[string]string) (*Image, error) {
+	rec := im.edit.clone()
+	if rec.Manifest.MediaType == manifest.MediaTypeDockerManifest {
+		var err error
+		if rec, err = toOCI(rec); err != nil {
+			return nil, err
+		}
+	}
+	rec.Manifest.Annotations = annotate(rec.Manifest.Annotations, annotations)
+	return im.with(rec), nil
+}
+
+// annotate returns have with set applied: "" removes a key. An empty
+// result is nil, so the document leaves the field out.
+func annotate(have, set map[string]string) map[string]string {
+	out := maps.Clone(have)
+	for k, v := range set {
+		out = setKey(out, k, v, v == "")
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // toOCI returns im with OCI media types: the same config and layers under

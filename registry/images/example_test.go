@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,29 +16,44 @@ import (
 	"testing"
 
 	"github.com/skiffoci/skiff/auth"
-	"github.com/skiffoci/skiff/internal/registrytest"
-	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/registry/images"
+	"github.com/skiffoci/skiff/registry/images/imagestest"
+	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/tarball"
 )
 
-// exampleHost is an in-process registry holding example/app:1.0 (two
-// layers) and example/multi:1.0 (an index of linux/amd64 and
-// linux/arm64), for the examples to run against; exampleReg counts what
-// it serves.
+// exampleHost is a registry started by the test, holding example/app:1.0
+// (two layers), example/docker:1.0 (Docker's media types) and
+// example/multi:1.0 (an index of linux/amd64 and linux/arm64), for the
+// examples to run against; served counts the requests it answers.
 var (
 	exampleHost string
-	exampleReg  *registrytest.Registry
+	served      counts
 	exampleDir  string // a directory to add as a layer
 	exampleOut  string // where examples write
 )
 
+// counts are the requests a registry answered, counted as they arrive:
+// before the client has its answer.
+type counts struct{ all, blobGETs atomic.Int64 }
+
+func (c *counts) count(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.all.Add(1)
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			c.blobGETs.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (c *counts) reset() { c.all.Store(0); c.blobGETs.Store(0) }
+
 func TestMain(m *testing.M) {
-	exampleReg = registrytest.New(nil)
-	srv := httptest.NewServer(exampleReg)
+	srv := httptest.NewServer(served.count(server.New(nil)))
 	exampleHost = strings.TrimPrefix(srv.URL, "http://")
 	if err := seedExamples(context.Background()); err != nil {
 		log.Fatal(err)
@@ -51,39 +67,34 @@ func TestMain(m *testing.M) {
 
 func seedExamples(ctx context.Context) error {
 	client := &registry.Client{}
-	var imgs []*testimage.Image
+	var imgs []*images.Image
 	for i, arch := range []string{"amd64", "arm64"} {
-		im, err := testimage.New(testimage.Options{LayerSizes: []int{4096, 512}, Seed: uint64(42 + i),
-			Platform: manifest.Platform{OS: "linux", Architecture: arch}, Env: []string{"PATH=/bin"}})
+		im, err := imagestest.Random(4096, 2, &imagestest.Options{Seed: uint64(42 + i),
+			Platform: manifest.Platform{OS: "linux", Architecture: arch}})
 		if err != nil {
 			return err
 		}
-		imgs = append(imgs, im)
+		imgs = append(imgs, im.EditConfig(images.ConfigChanges{Env: []string{"PATH=/bin"}}))
 	}
-	app, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	if err := testimage.Push(ctx, client.Repository(app), imgs[0], "1.0"); err != nil {
-		return err
-	}
-	docker, err := testimage.New(testimage.Options{LayerSizes: []int{100}, Seed: 7, Docker: true})
+	docker, err := imagestest.Random(100, 1, &imagestest.Options{Seed: 7, Docker: true})
 	if err != nil {
 		return err
 	}
-	dockerRef, _ := reference.Parse(exampleHost + "/example/docker:1.0")
-	if err := testimage.Push(ctx, client.Repository(dockerRef), docker, "1.0"); err != nil {
-		return err
-	}
-	multi, _ := reference.Parse(exampleHost + "/example/multi:1.0")
-	repo := client.Repository(multi)
-	for _, im := range imgs {
-		if err := testimage.Push(ctx, repo, im, ""); err != nil {
-			return err
-		}
-	}
-	idx, err := testimage.Index(false, imgs...)
+	index, err := imagestest.Index(imgs...)
 	if err != nil {
 		return err
 	}
-	if err := testimage.PushDocument(ctx, repo, idx, "1.0"); err != nil {
+	repo := func(name string) *registry.Repository {
+		ref, _ := reference.ParseName(exampleHost + "/" + name)
+		return client.Repository(ref)
+	}
+	if _, err := imgs[0].Write(ctx, repo("example/app"), "1.0", nil); err != nil {
+		return err
+	}
+	if _, err := docker.Write(ctx, repo("example/docker"), "1.0", nil); err != nil {
+		return err
+	}
+	if _, err := index.Write(ctx, repo("example/multi"), "1.0", nil); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "skiff-example-")
@@ -103,9 +114,8 @@ func seedExamples(ctx context.Context) error {
 // mounts the base's layers: none is downloaded for it.
 func Example() {
 	ctx := context.Background()
-	client := &registry.Client{Keychain: auth.FromEnvironment()}
-	src, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	img, err := images.Open(ctx, client.Repository(src), src.Identifier(), nil) // manifest and config only
+	opts := &images.Options{Client: &registry.Client{Keychain: auth.FromEnvironment()}}
+	img, err := images.Open(ctx, exampleHost+"/example/app:1.0", opts) // manifest and config only
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -130,28 +140,19 @@ func Example() {
 	}
 	img = img.EditConfig(images.ConfigChanges{Env: []string{"DEBUG=1"}})
 
-	if err := tarball.WriteFile(ctx, filepath.Join(exampleOut, "app.tar"), []tarball.Image{{Tags: []string{"example/app:debug"}, Source: img}}, nil); err != nil {
+	if _, err := images.Write(ctx, img, "docker-archive:"+filepath.Join(exampleOut, "app.tar")+":example/app:debug", opts); err != nil {
 		log.Fatal(err)
 	}
-	dst, _ := reference.Parse(exampleHost + "/team/app:debug")
-	exampleReg.Log.Reset()
-	desc, err := img.Write(ctx, client.Repository(dst), dst.Tag, nil)
+	served.reset()
+	desc, err := images.Write(ctx, img, exampleHost+"/team/app:debug", opts)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(len(img.Layers()), "layers;", img.Config().Config.Env)
-	fmt.Println("pushed", len(desc.Digest) > 0, "; base layers downloaded:", blobGETs())
+	fmt.Println("pushed", len(desc.Digest) > 0, "; base layers downloaded:", served.blobGETs.Load())
 	// Output:
 	// 3 layers; [PATH=/bin DEBUG=1]
 	// pushed true ; base layers downloaded: 0
-}
-
-// blobGETs counts the blob downloads the example registry served since
-// its log was reset.
-func blobGETs() int {
-	return exampleReg.Log.Count(func(r registrytest.Request) bool {
-		return r.Method == "GET" && strings.Contains(r.Path, "/blobs/")
-	})
 }
 
 // appendlayer's workflow: a tar from standard input becomes a new layer
@@ -162,11 +163,9 @@ func blobGETs() int {
 func Example_appendLayer() {
 	ctx := context.Background()
 	stdin := exampleTar() // os.Stdin in a command
-	client := &registry.Client{Keychain: auth.FromEnvironment()}
-	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	repo := client.Repository(ref)
-	exampleReg.Log.Reset()
-	img, err := images.Open(ctx, repo, ref.Identifier(), nil)
+	opts := &images.Options{Client: &registry.Client{Keychain: auth.FromEnvironment()}}
+	served.reset()
+	img, err := images.Open(ctx, exampleHost+"/example/app:1.0", opts)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -178,10 +177,10 @@ func Example_appendLayer() {
 	if img, err = img.AppendLayer(layer, manifest.History{CreatedBy: "skiff append"}); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := img.Write(ctx, repo, "1.0-appended", nil); err != nil {
+	if _, err := images.Write(ctx, img, exampleHost+"/example/app:1.0-appended", opts); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(img.Layers()), "layers; blobs downloaded:", blobGETs(), "(the config); requests:", exampleReg.Log.Count(nil))
+	fmt.Println(len(img.Layers()), "layers; blobs downloaded:", served.blobGETs.Load(), "(the config); requests:", served.all.Load())
 	// Output: 3 layers; blobs downloaded: 1 (the config); requests: 5
 }
 
@@ -199,16 +198,16 @@ func exampleTar() *bytes.Buffer {
 // a docker tarball.
 func Example_onePlatformToTarball() {
 	ctx := context.Background()
-	ref, _ := reference.Parse(exampleHost + "/example/multi:1.0")
-	arm64 := manifest.Platform{OS: "linux", Architecture: "arm64"}
-	img, err := images.Open(ctx, (&registry.Client{}).Repository(ref), ref.Identifier(), &images.Options{Platform: &arm64})
+	arm64 := &images.Options{Platforms: []manifest.Platform{{OS: "linux", Architecture: "arm64"}}}
+	path := filepath.Join(exampleOut, "multi-arm64.tar")
+	if _, err := images.Copy(ctx, exampleHost+"/example/multi:1.0", "docker-archive:"+path, arm64); err != nil {
+		log.Fatal(err)
+	}
+	img, err := images.Open(ctx, "docker-archive:"+path, nil) // the only image there
 	if err != nil {
 		log.Fatal(err)
 	}
-	var out bytes.Buffer // tarball.WriteFile fills a file in parallel
-	if err := tarball.Write(ctx, &out, []tarball.Image{{Tags: []string{ref.String()}, Source: img}}, nil); err != nil {
-		log.Fatal(err)
-	}
+	defer img.Close()
 	fmt.Println(img.Platform(), len(img.Layers()), "layers")
 	// Output: linux/arm64 2 layers
 }
@@ -217,9 +216,7 @@ func Example_onePlatformToTarball() {
 // index back: the other platform is untouched.
 func ExampleIndex_Replace() {
 	ctx := context.Background()
-	ref, _ := reference.Parse(exampleHost + "/example/multi:1.0")
-	repo := (&registry.Client{}).Repository(ref)
-	ix, err := images.OpenIndex(ctx, repo, ref.Identifier())
+	ix, err := images.OpenIndex(ctx, exampleHost+"/example/multi:1.0", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -231,10 +228,10 @@ func ExampleIndex_Replace() {
 	if ix, err = ix.Replace(arm64, img.EditConfig(images.ConfigChanges{Env: []string{"ARM=1"}})); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := ix.Write(ctx, repo, "1.0-arm-edited", nil); err != nil {
+	if _, err := images.WriteIndex(ctx, ix, exampleHost+"/example/multi:1.0-arm-edited", nil); err != nil {
 		log.Fatal(err)
 	}
-	before, _ := images.OpenIndex(ctx, repo, "1.0")
+	before, _ := images.OpenIndex(ctx, exampleHost+"/example/multi:1.0", nil)
 	for i, d := range ix.Manifests() {
 		fmt.Println(d.Platform, d.Digest == before.Manifests()[i].Digest)
 	}
@@ -246,8 +243,7 @@ func ExampleIndex_Replace() {
 // Errors keep their cause: errors.Is tells a missing image from other
 // failures.
 func ExampleOpen_errors() {
-	ref, _ := reference.Parse(exampleHost + "/example/app:no-such-tag")
-	_, err := images.Open(context.Background(), (&registry.Client{}).Repository(ref), ref.Identifier(), nil)
+	_, err := images.Open(context.Background(), exampleHost+"/example/app:no-such-tag", nil)
 	fmt.Println(errors.Is(err, registry.ErrNotFound), errors.Is(err, manifest.ErrNotFound), errors.Is(err, registry.ErrUnauthorized))
 	// Output: true true false
 }
@@ -257,8 +253,7 @@ func ExampleOpen_errors() {
 // non-distributable (foreign) layer, and one image read back by tag.
 func Example_tarballOfTwoImages() {
 	ctx := context.Background()
-	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	app, err := images.Open(ctx, (&registry.Client{}).Repository(ref), "1.0", nil)
+	app, err := images.Open(ctx, exampleHost+"/example/app:1.0", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -271,7 +266,7 @@ func Example_tarballOfTwoImages() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	imgs := []tarball.Image{
+	imgs := []tarball.Entry{
 		{Tags: []string{"example/app:1.0", "example/app:latest"}, Source: app},
 		{Tags: []string{"example/app:2", "example/app:foreign"}, Source: withForeign},
 	}
@@ -291,7 +286,7 @@ func Example_tarballOfTwoImages() {
 		log.Fatal(err)
 	}
 	defer r.Close()
-	back, err := images.Open(ctx, r, "example/app:foreign", nil)
+	back, err := images.OpenFrom(ctx, r, "example/app:foreign", nil)
 	if err != nil {
 		log.Fatal(err)
 	}

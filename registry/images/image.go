@@ -1,9 +1,11 @@
 package images
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -14,10 +16,11 @@ import (
 // Open or Scratch. An Image is immutable and safe for concurrent use.
 type Image struct {
 	edit  record
-	base  manifest.Fetcher          // where the original blobs are; nil for Scratch
-	added map[manifest.Digest]Layer // new layers, by digest
-	orig  *manifest.Document        // the manifest as opened, while unedited
-	mu    sync.Mutex                // guards the encoding below
+	base  manifest.Fetcher                     // where the original blobs are; nil for Scratch
+	added map[manifest.Digest]Layer            // new layers, by digest
+	from  map[manifest.Digest]manifest.Fetcher // blobs held by another store than base (a new base's layers)
+	orig  *manifest.Document                   // the manifest as opened, while unedited
+	mu    sync.Mutex                           // guards the encoding below
 	enc   *encoded
 }
 
@@ -38,56 +41,6 @@ type Layer interface {
 	Open() (io.ReadCloser, error)
 }
 
-// Options tune Open. The zero value, or nil, takes the host's platform
-// from an index.
-type Options struct {
-	// Platform chooses from an index; nil means the host's.
-	Platform *manifest.Platform
-}
-
-func (o *Options) platform() manifest.Platform {
-	if o == nil || o.Platform == nil {
-		return manifest.HostPlatform()
-	}
-	return *o.Platform
-}
-
-// manifestFetcher is implemented by stores that fetch a manifest by tag in
-// one request (registry.Repository), saving the round trip of Resolve.
-type manifestFetcher interface {
-	FetchManifest(ctx context.Context, ref string) (*manifest.Document, error)
-}
-
-// Open reads the image ref names in src (a tag, or a digest
-// "sha256:…"): its manifest, choosing from an index the platform opts asks
-// for, and its config. No layer is read.
-func Open(ctx context.Context, src manifest.ReadOnlyStore, ref string, opts *Options) (*Image, error) {
-	doc, err := fetchRef(ctx, src, ref)
-	if err != nil {
-		return nil, err
-	}
-	if doc.Index != nil {
-		d, err := manifest.SelectPlatform(doc.Index, opts.platform())
-		if err != nil {
-			return nil, fmt.Errorf("images: %s: %w", ref, err)
-		}
-		return OpenDescriptor(ctx, src, d)
-	}
-	return OpenDocument(ctx, src, doc)
-}
-
-// fetchRef fetches the document ref names, in one request where src can.
-func fetchRef(ctx context.Context, src manifest.ReadOnlyStore, ref string) (*manifest.Document, error) {
-	if mf, ok := src.(manifestFetcher); ok {
-		return mf.FetchManifest(ctx, ref)
-	}
-	desc, err := src.Resolve(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return manifest.FetchDocument(ctx, src, desc)
-}
-
 // OpenDescriptor reads the image whose manifest desc describes from src,
 // with its config.
 func OpenDescriptor(ctx context.Context, src manifest.Fetcher, desc manifest.Descriptor) (*Image, error) {
@@ -99,11 +52,13 @@ func OpenDescriptor(ctx context.Context, src manifest.Fetcher, desc manifest.Des
 }
 
 // OpenDocument reads the config of the image whose manifest, fetched from
-// src, is doc.
+// src, is doc. The image keeps a copy of doc: changing doc afterwards
+// changes nothing of it.
 func OpenDocument(ctx context.Context, src manifest.Fetcher, doc *manifest.Document) (*Image, error) {
 	if doc.Index != nil {
 		return nil, fmt.Errorf("images: %s is an index: open it with OpenIndex", doc.Digest)
 	}
+	doc = doc.Clone()
 	cfg, raw, err := manifest.FetchConfig(ctx, src, doc.Manifest.Config)
 	if err != nil {
 		return nil, err
@@ -137,16 +92,17 @@ func (im *Image) encode() *encoded {
 	return im.enc
 }
 
-// Manifest returns the image's manifest.
+// Manifest returns a copy of the image's manifest: changing it changes
+// nothing of the image.
 func (im *Image) Manifest() (*manifest.Document, error) {
 	e := im.encode()
-	return e.doc, e.err
+	return e.doc.Clone(), e.err
 }
 
-// RawConfig returns the image's config as bytes.
+// RawConfig returns a copy of the image's config as bytes.
 func (im *Image) RawConfig() ([]byte, error) {
 	e := im.encode()
-	return e.config, e.err
+	return bytes.Clone(e.config), e.err
 }
 
 // Descriptor returns the descriptor of the image's manifest.
@@ -160,16 +116,19 @@ func (im *Image) Descriptor() (manifest.Descriptor, error) {
 
 // Config returns a copy of the image's parsed config.
 func (im *Image) Config() manifest.Config {
-	return editConfig(im.edit, ConfigChanges{}).Config
+	return im.edit.Config.Clone()
 }
 
-// Layers returns the descriptors of the image's layers, bottom first.
+// Layers returns a copy of the descriptors of the image's layers, bottom
+// first.
 func (im *Image) Layers() []manifest.Descriptor {
-	return append([]manifest.Descriptor(nil), im.edit.Manifest.Layers...)
+	return cloneDescriptors(im.edit.Manifest.Layers)
 }
 
-// Platform returns the platform the config names.
+// Platform returns the platform the config names: OS, architecture,
+// variant, OS version and OS features.
 func (im *Image) Platform() manifest.Platform {
-	c := im.edit.Config
-	return manifest.Platform{OS: c.OS, Architecture: c.Architecture, Variant: c.Variant, OSVersion: c.OSVersion}
+	p := im.edit.Config.Platform()
+	p.OSFeatures = slices.Clone(p.OSFeatures)
+	return p
 }

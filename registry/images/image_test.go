@@ -23,7 +23,7 @@ func edited(t *testing.T) (*images.Image, *registry.Repository) {
 	t.Helper()
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
 	repo := (&registry.Client{}).Repository(ref)
-	img, err := images.Open(t.Context(), repo, "1.0", nil)
+	img, err := images.OpenFrom(t.Context(), repo, "1.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,9 +61,9 @@ func TestWriteEverywhere(t *testing.T) {
 	if _, err := img.Write(ctx, lay, "1", nil); err != nil {
 		t.Fatal(err)
 	}
-	tb := tarball.Image{Tags: []string{"everywhere/app:1"}, Source: img}
+	tb := tarball.Entry{Tags: []string{"everywhere/app:1"}, Source: img}
 	tarPath := filepath.Join(dir, "app.tar")
-	if err := tarball.WriteFile(ctx, tarPath, []tarball.Image{tb}, nil); err != nil {
+	if err := tarball.WriteFile(ctx, tarPath, []tarball.Entry{tb}, nil); err != nil {
 		t.Fatal(err)
 	}
 	tr, err := tarball.OpenFile(tarPath, nil)
@@ -76,7 +76,7 @@ func TestWriteEverywhere(t *testing.T) {
 		if name == "tarball" {
 			ref = "everywhere/app:1"
 		}
-		got, err := images.Open(ctx, store, ref, nil)
+		got, err := images.OpenFrom(ctx, store, ref, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -111,7 +111,7 @@ func TestWriteEverywhere(t *testing.T) {
 // TestEditsDoNotChangeTheOriginal: every edit returns a new value.
 func TestEditsDoNotChangeTheOriginal(t *testing.T) {
 	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
-	img, err := images.Open(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
+	img, err := images.OpenFrom(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestEditsDoNotChangeTheOriginal(t *testing.T) {
 // is refused.
 func TestDockerImageLayerTypes(t *testing.T) {
 	ref, _ := reference.Parse(exampleHost + "/example/docker:1.0")
-	img, err := images.Open(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
+	img, err := images.OpenFrom(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func TestPoolBoundsAndSharesAcrossCopies(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := images.Copy(t.Context(), dst, src, r, &images.CopyOptions{Jobs: 3, Pool: pool})
+			_, err := images.CopyDescriptor(t.Context(), dst, src, r, &images.CopyOptions{Jobs: 3, Pool: pool})
 			errs <- err
 		}()
 	}
@@ -85,14 +85,14 @@ func TestPoolCanceledWhileWaiting(t *testing.T) {
 	pool := images.NewPool(1)
 	done := make(chan error, 1)
 	go func() {
-		_, err := images.Copy(t.Context(), dst, src, first, &images.CopyOptions{Pool: pool})
+		_, err := images.CopyDescriptor(t.Context(), dst, src, first, &images.CopyOptions{Pool: pool})
 		done <- err
 	}()
 	<-dst.started // the first copy holds the slot
 	ctx, cancel := context.WithCancel(t.Context())
 	waiting := make(chan error, 1)
 	go func() {
-		_, err := images.Copy(ctx, dst, src, second, &images.CopyOptions{Pool: pool})
+		_, err := images.CopyDescriptor(ctx, dst, src, second, &images.CopyOptions{Pool: pool})
 		waiting <- err
 	}()
 	cancel()
@@ -103,7 +103,7 @@ func TestPoolCanceledWhileWaiting(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := images.Copy(t.Context(), dst, src, second, &images.CopyOptions{Pool: pool}); err != nil {
+	if _, err := images.CopyDescriptor(t.Context(), dst, src, second, &images.CopyOptions{Pool: pool}); err != nil {
 		t.Fatalf("the pool kept a slot or a claim after a canceled copy: %v", err)
 	}
 	if pool.Size() != 1 {

@@ -3,6 +3,7 @@ package images
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -30,25 +31,22 @@ type newLayer struct {
 	History manifest.History
 }
 
-// clone deep-copies the parts of im that edits change.
+// clone deep-copies im: edits change the copy in place.
 func (im record) clone() record {
-	im.Manifest.Layers = slices.Clone(im.Manifest.Layers)
-	im.Config.RootFS.DiffIDs = slices.Clone(im.Config.RootFS.DiffIDs)
-	im.Config.History = slices.Clone(im.Config.History)
-	im.Config.Config.Env = slices.Clone(im.Config.Config.Env)
-	im.Config.Config.Labels = cloneMap(im.Config.Config.Labels)
-	im.Config.Config.ExposedPorts = cloneMap(im.Config.Config.ExposedPorts)
-	im.Config.Config.Volumes = cloneMap(im.Config.Config.Volumes)
+	im.Manifest.Layers = cloneDescriptors(im.Manifest.Layers)
+	im.Manifest.Annotations = maps.Clone(im.Manifest.Annotations)
+	im.Config = im.Config.Clone()
 	return im
 }
 
-func cloneMap[V any](m map[string]V) map[string]V {
-	if m == nil {
+// cloneDescriptors deep-copies ds.
+func cloneDescriptors(ds []manifest.Descriptor) []manifest.Descriptor {
+	if ds == nil {
 		return nil
 	}
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
+	out := make([]manifest.Descriptor, len(ds))
+	for i, d := range ds {
+		out[i] = d.Clone()
 	}
 	return out
 }
@@ -72,7 +70,7 @@ func appendLayers(im record, layers ...newLayer) (record, error) {
 	}
 	for _, l := range layers {
 		if err := l.Desc.Validate(); err != nil {
-			return im, err
+			return im, fmt.Errorf("images: layer: %w", err)
 		}
 		if err := l.DiffID.Validate(); err != nil {
 			return im, fmt.Errorf("images: diffID: %w", err)
@@ -87,14 +85,20 @@ func appendLayers(im record, layers ...newLayer) (record, error) {
 	return im, nil
 }
 
-// removeLayer returns im without layer i (0 is the bottom layer), with its
-// diffID and history entry removed too.
+// removeLayer returns im without layer i, with its diffID and history
+// entry removed too. 0 is the bottom layer; a negative i counts from the
+// top (-1 is the top layer), the one rule for layer indexes.
 func removeLayer(im record, i int) (record, error) {
 	im = im.clone()
 	n := len(im.Manifest.Layers)
-	if i < 0 || i >= n {
+	at := i
+	if at < 0 {
+		at += n
+	}
+	if at < 0 || at >= n {
 		return im, fmt.Errorf("images: no layer %d in an image of %d layers", i, n)
 	}
+	i = at
 	if len(im.Config.RootFS.DiffIDs) != n {
 		return im, fmt.Errorf("images: image has %d layers but %d diff_ids", n, len(im.Config.RootFS.DiffIDs))
 	}

@@ -72,8 +72,25 @@ func TestRemoveLayer(t *testing.T) {
 	if !slices.Equal(steps, []string{"FROM scratch", "ENV A=1", "ADD l1"}) {
 		t.Fatalf("history = %v", steps)
 	}
-	if _, err := removeLayer(base, 2); err == nil {
-		t.Fatal("removing a layer that does not exist succeeded")
+	for _, i := range []int{2, -3} {
+		if _, err := removeLayer(base, i); err == nil {
+			t.Fatalf("removing layer %d of 2 succeeded", i)
+		}
+	}
+}
+
+// A negative index counts from the top, here as in Image.RemoveLayer:
+// -1 is the top layer, -2 (of two) the bottom one.
+func TestRemoveLayerNegative(t *testing.T) {
+	base := baseImage(t, false)
+	for i, kept := range map[int]string{-1: "l0", -2: "l1"} {
+		got, err := removeLayer(base, i)
+		if err != nil {
+			t.Fatalf("removeLayer(%d): %v", i, err)
+		}
+		if len(got.Manifest.Layers) != 1 || got.Config.RootFS.DiffIDs[0] != manifest.FromString(kept) {
+			t.Errorf("removeLayer(%d) kept %v, want %s", i, got.Config.RootFS.DiffIDs, kept)
+		}
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -20,11 +19,21 @@ type WalkOptions struct {
 	// and the ones cosign tags after its digest (when the source is a
 	// Resolver), with their blobs and, recursively, what refers to them.
 	Referrers bool
+	// Jobs bounds the documents fetched, and the questions about
+	// referrers asked, at once; 0 means 4.
+	Jobs int
+}
+
+func (o *WalkOptions) jobs() int {
+	if o.Jobs > 0 {
+		return o.Jobs
+	}
+	return 4
 }
 
 // Graph is an image graph: the documents under a root, every blob they
-// name, and what refers to them. It is what Copy moves, sync compares and
-// verify checks; one walker serves them all.
+// name, and what refers to them. It is what CopyGraph moves, sync
+// compares and verify checks; one walker serves them all.
 type Graph struct {
 	// Root is the root document, after any platform selection.
 	Root *manifest.Document
@@ -186,32 +195,22 @@ func (w *walker) walkChild(ctx context.Context, child manifest.Descriptor, depth
 	return w.walk(ctx, doc, depth+1, path)
 }
 
-// maxFetches bounds the documents fetched at once.
-const maxFetches = 8
-
 // prefetch fetches the manifests and indexes among children that the
-// walk has not met, maxFetches at a time: an index's platforms cost one
+// walk has not met, opts.Jobs at a time: an index's platforms cost one
 // round trip, not one each. The result is in children's order, nil where
-// nothing was fetched.
+// nothing was fetched. The first error cancels the other fetches.
 func (w *walker) prefetch(ctx context.Context, children []manifest.Descriptor, path map[manifest.Digest]bool) ([]*manifest.Document, error) {
 	docs := make([]*manifest.Document, len(children))
-	errs := make([]error, len(children))
-	sem := make(chan struct{}, maxFetches)
-	var wg sync.WaitGroup
+	g := newGroup(ctx, w.opts.jobs())
 	for i, c := range children {
 		if (!manifest.IsIndex(c.MediaType) && !manifest.IsManifest(c.MediaType)) || w.seen[c.Digest] || path[c.Digest] {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			docs[i], errs[i] = w.fetch(ctx, c)
-		}()
+		if !g.Go(func(ctx context.Context) (err error) { docs[i], err = w.fetch(ctx, c); return err }) {
+			break
+		}
 	}
-	wg.Wait()
-	return docs, errors.Join(errs...)
+	return docs, g.Wait()
 }
 
 func (w *walker) addBlob(d manifest.Descriptor) {
@@ -223,7 +222,7 @@ func (w *walker) addBlob(d manifest.Descriptor) {
 
 // referrers adds what refers to each document of the graph, and what
 // refers to those, until nothing new turns up. The questions about one
-// round of documents go out together (maxFetches at a time); the answers
+// round of documents go out together (opts.Jobs at a time); the answers
 // are added in order.
 func (w *walker) referrers(ctx context.Context) error {
 	asked := map[manifest.Digest]bool{}
@@ -269,23 +268,17 @@ type attached struct {
 	tagged []manifest.Descriptor
 }
 
-// ask finds what is attached to each of ds, maxFetches questions at a time.
+// ask finds what is attached to each of ds, opts.Jobs questions at a
+// time; the first error cancels the others.
 func (w *walker) ask(ctx context.Context, ds []manifest.Descriptor) ([]attached, error) {
 	out := make([]attached, len(ds))
-	errs := make([]error, len(ds))
-	sem := make(chan struct{}, maxFetches)
-	var wg sync.WaitGroup
+	g := newGroup(ctx, w.opts.jobs())
 	for i, d := range ds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			out[i], errs[i] = w.attachedTo(ctx, d)
-		}()
+		if !g.Go(func(ctx context.Context) (err error) { out[i], err = w.attachedTo(ctx, d); return err }) {
+			break
+		}
 	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	return out, g.Wait()
 }
 
 // attachedTo asks the source what refers to d and what d's cosign tags
@@ -304,7 +297,10 @@ func (w *walker) attachedTo(ctx context.Context, d manifest.Descriptor) (attache
 		return a, nil
 	}
 	for _, suffix := range manifest.CosignSuffixes {
-		tag := manifest.CosignTag(d.Digest, suffix)
+		tag, err := manifest.CosignTag(d.Digest, suffix)
+		if err != nil {
+			return a, nil // a digest cosign cannot name by tag has no such tags
+		}
 		td, err := res.Resolve(ctx, tag)
 		if errors.Is(err, manifest.ErrNotFound) {
 			continue

@@ -46,7 +46,7 @@ func TestWalkReferrers(t *testing.T) {
 	src.refs[amd.Digest] = []manifest.Descriptor{sbom}
 	src.refs[sbom.Digest] = []manifest.Descriptor{sbomSig}
 	sig := src.putArtifact(t, "cosign sig", nil)
-	src.tags[manifest.CosignTag(root.Digest, ".sig")] = sig
+	src.tags[cosignTag(t, root.Digest, ".sig")] = sig
 	plain, err := images.Walk(t.Context(), src, root, nil)
 	if err != nil || len(plain.Docs) != 3 || len(plain.Tagged) != 0 {
 		t.Fatalf("plain walk: %d docs, %d tagged, %v", len(plain.Docs), len(plain.Tagged), err)
@@ -89,8 +89,18 @@ func TestWalkReferrerCycle(t *testing.T) {
 	if err != nil || len(g.Docs) != 2 {
 		t.Fatalf("%v, %d docs", err, len(g.Docs))
 	}
-	src.tags[manifest.CosignTag(img.Digest, ".att")] = manifest.Descriptor{MediaType: manifest.MediaTypeOCIManifest, Digest: manifest.FromString("gone"), Size: 4}
+	src.tags[cosignTag(t, img.Digest, ".att")] = manifest.Descriptor{MediaType: manifest.MediaTypeOCIManifest, Digest: manifest.FromString("gone"), Size: 4}
 	if _, err := images.Walk(t.Context(), src, img, &images.WalkOptions{Referrers: true}); err == nil || !strings.Contains(err.Error(), "fetching") {
 		t.Fatalf("a cosign tag naming a missing manifest: %v", err)
 	}
+}
+
+// cosignTag is manifest.CosignTag for a digest that has one.
+func cosignTag(t testing.TB, d manifest.Digest, suffix string) string {
+	t.Helper()
+	tag, err := manifest.CosignTag(d, suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag
 }

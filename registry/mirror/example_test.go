@@ -10,20 +10,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/skiffoci/skiff/internal/registrytest"
-	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/layout"
+	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images/imagestest"
 	"github.com/skiffoci/skiff/registry/mirror"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
-// exampleHost is an in-process registry holding example/app:1.0, 1.1,
-// 1.2 and 2.0, four images on one base, for the example to run against.
+// exampleHost is a registry started by the test, holding example/app:1.0,
+// 1.1, 1.2 and 2.0, four images on one base, for the example to run
+// against.
 var exampleHost string
 
 func TestMain(m *testing.M) {
-	srv := httptest.NewServer(registrytest.New(nil))
+	srv := httptest.NewServer(server.New(nil))
 	exampleHost = strings.TrimPrefix(srv.URL, "http://")
 	if err := seedExample(context.Background()); err != nil {
 		log.Fatal(err)
@@ -36,16 +38,20 @@ func TestMain(m *testing.M) {
 func seedExample(ctx context.Context) error {
 	ref, _ := reference.ParseName(exampleHost + "/example/app")
 	repo := (&registry.Client{}).Repository(ref)
-	base, err := testimage.New(testimage.Options{LayerSizes: []int{8192}, Seed: 1})
+	base, err := imagestest.Random(8192, 1, &imagestest.Options{Seed: 1})
 	if err != nil {
 		return err
 	}
 	for i, tag := range []string{"1.0", "1.1", "1.2", "2.0"} {
-		im, err := testimage.New(testimage.Options{LayerSizes: []int{512}, Seed: uint64(10 + i), Base: base})
+		layer, err := imagestest.Layer(512, uint64(10+i))
 		if err != nil {
 			return err
 		}
-		if err := testimage.Push(ctx, repo, im, tag); err != nil {
+		im, err := base.AppendLayer(layer, manifest.History{CreatedBy: "release " + tag})
+		if err != nil {
+			return err
+		}
+		if _, err := im.Write(ctx, repo, tag, nil); err != nil {
 			return err
 		}
 	}

@@ -197,7 +197,7 @@ func newSyncer(dst Target, src Source, opts *Options) *syncer {
 func (s *syncer) selected(tags []string) []string {
 	var out []string
 	for _, t := range tags {
-		if !AttachedTag(t) && s.matches(t) {
+		if !attachedTag(t) && s.matches(t) {
 			out = append(out, t)
 		}
 	}
@@ -274,20 +274,16 @@ func (s *syncer) err() error {
 	return fmt.Errorf("mirror: %d failures: %w", len(s.errs), errors.Join(s.errs...))
 }
 
-// AttachedTag reports whether tag names something attached to an image
-// rather than an image: cosign's "sha256-HEX.sig", ".att" and ".sbom",
-// and the referrers tag schema's "sha256-HEX". Sync moves these only
-// with their image (Options.Referrers) and never prunes them.
-func AttachedTag(tag string) bool {
-	alg, rest, ok := strings.Cut(tag, "-")
-	if !ok {
-		return false
+// attachedTag reports whether tag names something attached to an image
+// rather than an image: one of cosign's tags (manifest.IsCosignTag), or
+// the referrers tag schema's "sha256-HEX". Sync moves these only with
+// their image (Options.Referrers) and never prunes them.
+func attachedTag(tag string) bool {
+	if manifest.IsCosignTag(tag) {
+		return true
 	}
-	hex, suffix, _ := strings.Cut(rest, ".")
-	if suffix != "" && !slices.Contains(manifest.CosignSuffixes, "."+suffix) {
-		return false
-	}
-	return manifest.Digest(alg+":"+hex).Validate() == nil
+	alg, hex, ok := strings.Cut(tag, "-")
+	return ok && manifest.Digest(alg+":"+hex).Validate() == nil
 }
 
 // Totals sum a Report, or several.

@@ -111,7 +111,7 @@ func TestSyncFilters(t *testing.T) {
 	a, b := registrytest.NewServer(t, nil), registrytest.NewServer(t, nil)
 	src, dst := repo(t, a, "o/app"), repo(t, b, "o/app")
 	ims := family(t, src, "1.2.0", "1.9.3", "2.0.0", "2.0.0-rc1", "latest", "dev")
-	sig := manifest.CosignTag(ims["latest"].Manifest.Digest, ".sig")
+	sig := cosignTag(t, ims["latest"].Manifest.Digest, ".sig")
 	if err := src.Tag(t.Context(), ims["dev"].Manifest.Descriptor(), sig); err != nil {
 		t.Fatal(err)
 	}
@@ -303,18 +303,6 @@ func TestSyncCanceled(t *testing.T) {
 	}
 }
 
-func TestAttachedTag(t *testing.T) {
-	hex := strings.Repeat("ab", 32)
-	for tag, want := range map[string]bool{
-		"sha256-" + hex: true, "sha256-" + hex + ".sig": true, "sha256-" + hex + ".att": true, "sha256-" + hex + ".sbom": true,
-		"sha256-" + hex + ".bak": false, "sha256-abc.sig": false, "latest": false, "sha256-" + strings.ToUpper(hex): false, "md5-" + hex: false,
-	} {
-		if got := mirror.AttachedTag(tag); got != want {
-			t.Errorf("AttachedTag(%q) = %v", tag, got)
-		}
-	}
-}
-
 // snapshot reads every file under dir.
 func snapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
@@ -354,13 +342,13 @@ func TestSyncReferrers(t *testing.T) {
 	src, dst := repo(t, a, "o/app"), repo(t, b, "o/app")
 	im := family(t, src, "1")["1"]
 	subject := im.Manifest.Descriptor()
-	sig := attach(t, src, "application/vnd.dev.cosign.simplesigning.v1+json", nil, manifest.CosignTag(subject.Digest, ".sig"))
+	sig := attach(t, src, "application/vnd.dev.cosign.simplesigning.v1+json", nil, cosignTag(t, subject.Digest, ".sig"))
 	sbom := attach(t, src, "application/spdx+json", &subject, "")
 	opts := &mirror.Options{Referrers: true}
 	if rep, err := mirror.Sync(t.Context(), dst, src, opts); err != nil || actions(rep) != "1:copied" {
 		t.Fatalf("%s, %v", actions(rep), err)
 	}
-	if d, err := dst.Resolve(t.Context(), manifest.CosignTag(subject.Digest, ".sig")); err != nil || d.Digest != sig {
+	if d, err := dst.Resolve(t.Context(), cosignTag(t, subject.Digest, ".sig")); err != nil || d.Digest != sig {
 		t.Fatalf("the target's .sig tag: %v, %v", d.Digest, err)
 	}
 	if refs, err := dst.Referrers(t.Context(), subject, ""); err != nil || len(refs) != 1 || refs[0].Digest != sbom {
@@ -408,4 +396,14 @@ func attach(t *testing.T, r manifest.Store, artifactType string, subject *manife
 		t.Fatal(err)
 	}
 	return doc.Digest
+}
+
+// cosignTag is manifest.CosignTag for a digest that has one.
+func cosignTag(t testing.TB, d manifest.Digest, suffix string) string {
+	t.Helper()
+	tag, err := manifest.CosignTag(d, suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag
 }

@@ -46,7 +46,7 @@ func (s *syncer) doomed(ctx context.Context, srcTags []string) (doomed, kept []s
 	}
 	for _, t := range have {
 		switch {
-		case AttachedTag(t):
+		case attachedTag(t):
 		case s.matches(t) && !at[t]:
 			doomed = append(doomed, t)
 		default:

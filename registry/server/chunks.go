@@ -113,7 +113,7 @@ func (s *Server) checkRange(w http.ResponseWriter, r *http.Request, size int64) 
 	}
 	a, err1 := strconv.ParseInt(first, 10, 64)
 	b, err2 := strconv.ParseInt(last, 10, 64)
-	if err1 != nil || err2 != nil || a != size || b < a {
+	if err1 != nil || err2 != nil || a != size || b < a || b-a+1 <= 0 { // b-a+1 overflows for b = 2^63-1
 		writeError(w, http.StatusRequestedRangeNotSatisfiable, CodeBlobUploadInvalid,
 			fmt.Sprintf("range %s does not continue the upload, which has %d bytes", cr, size))
 		return 0, false
@@ -190,10 +190,11 @@ func (up *session) proof(d manifest.Digest) (manifest.Verified, error) {
 // directory through a Verifier, and stores it, on stable storage, as the
 // blob of repo once the Verifier proved it.
 func (s *Server) receiveBlob(repo string, desc manifest.Descriptor, body io.Reader) error {
-	dir, err := s.sessions.openDir()
+	dir, path, err := s.sessions.hold()
 	if err != nil {
 		return err
 	}
+	defer s.sessions.drop()
 	f, name, err := dir.CreateTemp("post-*")
 	if err != nil {
 		return err
@@ -214,7 +215,7 @@ func (s *Server) receiveBlob(repo string, desc manifest.Descriptor, body io.Read
 	if err != nil {
 		return err
 	}
-	return s.storeFile(repo, proof, filepath.Join(s.sessions.dir, name))
+	return s.storeFile(repo, proof, filepath.Join(path, name))
 }
 
 // storeFile makes the file at path, which proof proves to be a blob, that
@@ -240,10 +241,11 @@ func (s *Server) storeFile(repo string, proof manifest.Verified, path string) er
 // putFile copies the verified file at path, in the upload directory, into
 // a storage that cannot adopt files, and removes it.
 func (s *Server) putFile(d manifest.Digest, path string) error {
-	dir, err := s.sessions.openDir()
+	dir, _, err := s.sessions.hold()
 	if err != nil {
 		return err
 	}
+	defer s.sessions.drop()
 	name := filepath.Base(path)
 	defer dir.Remove(name)
 	f, err := dir.OpenFile(name, os.O_RDONLY)

@@ -2,9 +2,21 @@
 // http.Handler implementing the OCI distribution spec v1.1
 // (https://github.com/opencontainers/distribution-spec/blob/main/spec.md)
 // and, where the spec is silent, what the CNCF distribution registry does.
-// It is strict on purpose; the in-process test registry
-// (internal/registrytest) runs this same handler, with faults, token
-// servers and clocks wrapped around it from outside.
+// It is strict on purpose, so that a client tested against it works
+// against the registries users run.
+//
+// A test starts one in memory in one line, and stops it with the test:
+//
+//	srv := httptest.NewServer(server.New(nil))
+//	defer srv.Close()
+//	// push and pull through srv.URL ("http://127.0.0.1:port")
+//
+// Over a directory, as "skiff registry serve --root DIR" serves it:
+//
+//	srv := httptest.NewServer(server.New(&server.Options{Storage: server.NewLayoutStorage(dir)}))
+//
+// skiff's own tests run this same handler, with faults, token servers and
+// clocks wrapped around it from outside (Options.Wrap).
 //
 // # Endpoints
 //
@@ -42,12 +54,15 @@
 //
 // No request body is held in memory but a manifest's (at most 4 MiB).
 // Upload bytes stream to a file in Options.UploadDir while they are hashed;
-// a finished upload whose digest verifies is renamed into the storage.
+// a finished upload whose digest verifies is renamed into the storage (or,
+// for the memory storage, read into it once).
 // Blob GETs stream from the storage with Range support. Upload sessions
 // expire after Options.UploadIdleTimeout without a request; their number
 // is capped by Options.MaxUploadSessions (429 TOOMANYREQUESTS with
 // Retry-After beyond it) and a blob's size by Options.MaxBlobSize (413
-// SIZE_INVALID).
+// SIZE_INVALID). At the cap, a session that received no byte and has been
+// idle for a minute gives its room to a new one: clients open sessions
+// ahead of need, and some never use them.
 //
 // A write that fails for lack of space answers 507 Insufficient Storage
 // with "no space left on the registry's disk" (the spec names no status
@@ -57,7 +72,8 @@
 //
 // # Storage
 //
-// NewLayoutStorage keeps every repository as an OCI image layout under a
+// NewMemoryStorage, the default, keeps everything in memory for as long as
+// the Server lives. NewLayoutStorage keeps every repository as an OCI image layout under a
 // root directory, with each blob stored once and hard-linked into the
 // layouts that hold it. LockRoot keeps two processes from serving or
 // collecting one root at once, RemoveTemporary deletes what a crashed
@@ -65,8 +81,8 @@
 // exactly the repositories the storage serves and its catalog lists.
 //
 // Other local users may be able to write in the root. So every file
-// under it is opened through the root as an os.Root (internal/safefile),
-// never following a link in its last element; new files are created with
+// under it is opened through the root as an os.Root, never following a
+// link in its last element; new files are created with
 // O_EXCL and reach their final names by a link or a rename, which never
 // writes through what is there; a stored blob, hard-linked into layouts,
 // is never written again; an upload session only ever reopens the file it
@@ -74,4 +90,56 @@
 // own names (blobs, index.json, oci-layout) is refused (400 NAME_INVALID,
 // through the NameChecker interface), as is a new repository reached
 // through a link.
+//
+// # index.json as repositories grow
+//
+// A repository's index.json is what skopeo (oci:ROOT/REPO:TAG), umoci and
+// every other reader of its layout read, and they read nothing else. So
+// every edit (a tag pushed, moved or deleted, a manifest pushed or
+// deleted) replaces index.json before the server answers: whole, by a
+// rename, so that a reader sees the old file or the new one, and only
+// after the blobs of what it lists are linked and flushed. The server
+// reads index.json once and keeps it parsed, with each entry's JSON: an
+// edit changes one entry and writes the file again from those pieces,
+// parsing and encoding nothing else, and the file is read again only when
+// it is not the file the server wrote (another tool replaced it). A push
+// by tag lists its manifest with one entry, the tag's; servers before
+// wrote two, an unnamed one and the tag's, and such layouts are served as
+// they are. index.json may hold up to 64 MiB, some 300,000 tags.
+//
+// Rewriting index.json is the cost that grows with the repository, some
+// 190 bytes a tag; flushing it too on every edit would make each push
+// wait for the whole file to reach the disk. Instead each edit is
+// appended, flushed, to the repository's journal, ROOT/.meta/REPO/.journal,
+// and then index.json is replaced, not flushed. The journal's first line
+// holds index.json as it was when the journal began (written flushed),
+// each further line one edit and the CRC-32C of the index.json it makes;
+// after 1,024 edits it begins again. When the server, or GC, first reads
+// a repository it compares index.json with its journal. index.json that
+// the journal's last edit made is used as it is. index.json that is an
+// earlier version the journal made (a power cut lost the replacements
+// since), or that is missing or unreadable (a power cut on a file system
+// that does not order a rename after the data it names), is written again
+// from the journal, flushed, and logged. Any other index.json was written
+// by another tool: it is used as it is, and the journal begins again at
+// the next edit. So a killed server leaves a valid layout at every point
+// (a rename is atomic and the page cache outlives the process), and after
+// a power cut every edit the server answered is in the journal, and the
+// layout is made current when the server next opens the repository;
+// until then readers see an earlier version of it on file systems that
+// order renames, as ext4 does by default. A journal line cut short was
+// never answered and is left out; an edit the journal took that
+// index.json could not (the disk filled up) is cut out of the journal
+// before the error is answered.
+//
+// The referrers API and deletes ask which of a repository's manifests
+// refer to a digest. Rather than read every manifest, a layout storage
+// keeps the facts of each (its subject, the descriptor the referrers API
+// lists, the digests it references as config, layer or child) in
+// ROOT/.meta/REPO/.manifests, one JSON line per manifest, learnt when the
+// manifest is pushed (ReferenceIndex). Facts are about content named by
+// its digest, so they are never stale, only missing: what the file lacks
+// (a layout another tool wrote; lines lost in a crash, as it is not
+// flushed) is learnt from the manifests once, when a query first needs
+// it. Other storages get the scan.
 package server

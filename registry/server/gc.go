@@ -61,7 +61,7 @@ func GC(ctx context.Context, root string, dryRun bool) (*GCResult, error) {
 		return nil, fmt.Errorf("server: gc %s: %w; nothing was removed", root, err)
 	}
 	defer d.Close()
-	res, err := planGC(ctx, d)
+	res, err := planGC(ctx, d, dryRun)
 	if err != nil {
 		return nil, fmt.Errorf("server: gc %s: %w; nothing was removed", root, err)
 	}
@@ -95,7 +95,7 @@ func removeFile(d *safefile.Dir, rel string) error {
 }
 
 // planGC finds what GC removes.
-func planGC(ctx context.Context, d *safefile.Dir) (*GCResult, error) {
+func planGC(ctx context.Context, d *safefile.Dir, dryRun bool) (*GCResult, error) {
 	repos, err := repositories(d)
 	if err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func planGC(ctx context.Context, d *safefile.Dir) (*GCResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		keep, err := reachable(ctx, d, repo)
+		keep, err := reachable(ctx, d, repo, dryRun)
 		if err != nil {
 			res.Skipped = append(res.Skipped, repo+": "+err.Error())
 			keep = map[manifest.Digest]bool{}
@@ -161,23 +161,28 @@ func appendUnkept(out []GCFile, files []blobFile, keep map[manifest.Digest]bool,
 
 // reachable returns the digests the layout of repo references from its
 // index.json: manifests and indexes, their configs, layers and children,
-// and their subjects when present.
-func reachable(ctx context.Context, d *safefile.Dir, repo string) (map[manifest.Digest]bool, error) {
-	l, err := openLayout(d, repo)
+// and their subjects when present. index.json is read as the server reads
+// it: recovered from the repository's journal first when a power cut
+// left it behind (with dryRun, only in memory).
+func reachable(ctx context.Context, d *safefile.Dir, repo string, dryRun bool) (map[manifest.Digest]bool, error) {
+	s := &layoutStorage{root: d.Name(), d: d, readOnly: dryRun}
+	l := &repoLayout{name: repo}
+	l.mu.Lock()
+	idx, err := s.index(l)
+	l.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	idx, err := l.Index()
-	if err != nil {
-		return nil, err
-	}
+	files := layoutFiles{s, l}
 	type item struct {
 		desc     manifest.Descriptor
 		optional bool // a subject, which may be absent
 	}
 	var todo []item
-	for _, d := range idx.Manifests {
-		todo = append(todo, item{desc: d})
+	for _, e := range idx.entries {
+		if e != nil {
+			todo = append(todo, item{desc: e.desc})
+		}
 	}
 	keep := map[manifest.Digest]bool{}
 	for len(todo) > 0 {
@@ -191,7 +196,7 @@ func reachable(ctx context.Context, d *safefile.Dir, repo string) (map[manifest.
 			keep[d.Digest] = true
 			continue
 		}
-		doc, err := manifest.FetchDocument(ctx, l, d)
+		doc, err := manifest.FetchDocument(ctx, files, d)
 		if it.optional && errors.Is(err, manifest.ErrNotFound) {
 			continue
 		}
@@ -244,13 +249,15 @@ func blobFiles(d *safefile.Dir, rel string) ([]blobFile, error) {
 
 // temporaryFiles lists what a server or gc that stopped mid-write left
 // under the root d: upload files, and the temporary files of the store
-// and of every layout (.tmp-*, and .NAME.tmp-* of safefile's Replace).
+// and of every layout and its journal (.tmp-*, and .tmp-NAME-* of
+// safefile's Replace).
 func temporaryFiles(d *safefile.Dir) ([]GCFile, error) {
 	out, err := filesIn(d, UploadsDir, func(string) bool { return true })
 	dirs := []string{path.Join(blobStore, manifest.SHA256), path.Join(blobStore, manifest.SHA512)}
 	repos, rerr := repositories(d)
 	for _, repo := range repos {
-		dirs = append(dirs, repo, path.Join(repo, layout.BlobsDir, manifest.SHA256), path.Join(repo, layout.BlobsDir, manifest.SHA512))
+		dirs = append(dirs, repo, path.Join(repo, layout.BlobsDir, manifest.SHA256), path.Join(repo, layout.BlobsDir, manifest.SHA512),
+			path.Join(metaDir, repo))
 	}
 	for _, dir := range dirs {
 		files, ferr := filesIn(d, dir, isTemporary)

@@ -2,17 +2,15 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/server"
@@ -188,47 +186,7 @@ func checkLayout(t testing.TB, root, repo string) *manifest.Index {
 		t.Fatalf("repository %s: index.json: %v", repo, err)
 	}
 	for _, d := range idx.Manifests {
-		checkGraph(t, l, d)
+		testtool.CheckGraph(t, l, d)
 	}
 	return idx
-}
-
-func checkGraph(t testing.TB, l *layout.Layout, d manifest.Descriptor) {
-	t.Helper()
-	ctx := context.Background()
-	doc, err := manifest.FetchDocument(ctx, l, d)
-	if err != nil {
-		t.Fatalf("%s: %v", d.Digest, err)
-	}
-	if doc.Index != nil {
-		for _, c := range doc.Index.Manifests {
-			checkGraph(t, l, c)
-		}
-		return
-	}
-	for _, b := range append([]manifest.Descriptor{doc.Manifest.Config}, doc.Manifest.Layers...) {
-		if _, err := manifest.FetchAll(ctx, l, b, 1<<30); err != nil {
-			t.Fatalf("manifest %s: blob %s: %v", d.Digest, b.Digest, err)
-		}
-	}
-}
-
-// clock is a fake clock tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }

@@ -181,11 +181,22 @@ func TestReliability51_LinkAtRepositoryDirectory(t *testing.T) {
 		}
 		s.putManifest(name, "v2", im.raw).wantError(t, 400, server.CodeNameInvalid)
 	}
-	// A layout whose index.json is a link: never read or replaced through it.
+	// A layout whose index.json is a link: never read or replaced through
+	// it. The server's journal of the repository makes index.json again,
+	// in place of the link; without a journal nothing can be served.
 	os.WriteFile(o.victim, []byte("precious"), 0o600)
 	index := filepath.Join(s.root, "r", layout.IndexFile)
 	os.Remove(index)
 	os.Symlink(o.victim, index)
+	if r := startAt(t, s.root, nil).do("GET", "/v2/r/tags/list", nil).want(t, 200); !strings.Contains(string(r.body), `"v1"`) {
+		t.Errorf("recovered from the journal: %s", r.body)
+	}
+	if fi, err := os.Lstat(index); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("index.json is not a file again: %v", err)
+	}
+	os.Remove(index)
+	os.Symlink(o.victim, index)
+	os.RemoveAll(filepath.Join(s.root, ".meta", "r"))
 	startAt(t, s.root, nil).do("GET", "/v2/r/tags/list", nil).want(t, 500)
 	// A layout whose blobs directory is a link: nothing is linked through it.
 	os.RemoveAll(filepath.Join(s.root, "real", "blobs"))

@@ -1,72 +1,308 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"maps"
+	"os"
 	"path"
 
+	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
 
-// editIndex replaces the index.json of l's layout with edit's result,
-// whole or not at all (safefile's Replace: a new file, flushed, renamed
-// over the old one), serialized with the other edits of l.
-func (s *layoutStorage) editIndex(l *repoLayout, edit func([]manifest.Descriptor) []manifest.Descriptor) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	idx, err := l.r.Index()
-	if err != nil {
-		return err
-	}
-	idx.SchemaVersion, idx.MediaType = 2, manifest.MediaTypeOCIIndex
-	if idx.Manifests = edit(idx.Manifests); idx.Manifests == nil {
-		idx.Manifests = []manifest.Descriptor{}
-	}
-	raw, err := json.Marshal(idx)
-	if err != nil {
-		return err
-	}
-	return s.d.WriteFile(path.Join(l.name, layout.IndexFile), raw, 0o644, true)
+// maxIndexSize bounds the index.json of a served repository: about
+// 300,000 tags. It is larger than layout.MaxIndexSize, which bounds the
+// index.json of a layout skiff reads as an image source.
+const maxIndexSize = 64 << 20
+
+// repoIndex is a repository's index.json, parsed once and kept: lookups
+// are map reads, and an edit replaces the file with the entries' JSON as
+// it was read or first encoded, joined, never encoding or parsing the
+// whole again. stamp is the file it was read from or written as; when
+// index.json on disk is another file (another tool wrote it), the index
+// is read again.
+type repoIndex struct {
+	prefix, suffix []byte                       // of the JSON around the entries
+	entries        []*entry                     // in file order; nil where one was removed
+	holes          int                          // nil entries
+	tags           map[string][]*entry          // entries by tag, in file order
+	listed         map[manifest.Digest][]*entry // entries by digest
+	stamp          fs.FileInfo
+	// head is the encoding of x but its suffix, while headOK, and
+	// headSum its CRC-32C; its array is reused when it is made again.
+	head    []byte
+	headOK  bool
+	headSum uint32
 }
 
-// addEntry is the edit that lists desc, named name when it is not "", in
-// place of the entries it replaces: those named name or, without a name,
-// the unnamed entries of desc's digest. As layout.Layout's Tag and
-// AddDescriptor, which the server cannot use: they open files by path,
-// not through the root.
-func addEntry(desc manifest.Descriptor, name string) func([]manifest.Descriptor) []manifest.Descriptor {
-	if name != "" {
-		desc.Annotations = map[string]string{layout.RefNameAnnotation: name}
-	}
-	return func(list []manifest.Descriptor) []manifest.Descriptor {
-		out := make([]manifest.Descriptor, 0, len(list)+1)
-		placed := false
-		for _, e := range list {
-			n := e.Annotations[layout.RefNameAnnotation]
-			switch {
-			case name != "" && n != name, name == "" && (n != "" || e.Digest != desc.Digest):
-				out = append(out, e)
-			case !placed:
-				out = append(out, desc)
-				placed = true
-			}
-		}
-		if !placed {
-			out = append(out, desc)
-		}
-		return out
-	}
+// entry is one descriptor of index.json, with its JSON.
+type entry struct {
+	desc manifest.Descriptor
+	tag  string // its ref.name annotation
+	raw  []byte
+	pos  int // in the entries
 }
 
-// removeEntries is the edit that drops the entries drop selects.
-func removeEntries(drop func(manifest.Descriptor) bool) func([]manifest.Descriptor) []manifest.Descriptor {
-	return func(list []manifest.Descriptor) []manifest.Descriptor {
-		var out []manifest.Descriptor
-		for _, e := range list {
-			if !drop(e) {
-				out = append(out, e)
-			}
-		}
-		return out
+func newEntry(desc manifest.Descriptor, tag string) *entry {
+	if tag != "" {
+		desc.Annotations = map[string]string{layout.RefNameAnnotation: tag}
 	}
+	raw, _ := json.Marshal(desc) // a Descriptor always encodes
+	return &entry{desc: desc, tag: tag, raw: raw}
+}
+
+// readIndexFile reads the index.json of the layout dir, and describes
+// the file it read.
+func readIndexFile(d *safefile.Dir, dir string) ([]byte, fs.FileInfo, error) {
+	f, err := d.OpenFile(path.Join(dir, layout.IndexFile), os.O_RDONLY)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := manifest.ReadLimited(f, maxIndexSize, path.Join(dir, layout.IndexFile))
+	return raw, fi, err
+}
+
+// parseIndex validates raw as an OCI index and keeps each entry's JSON.
+func parseIndex(raw []byte) (*repoIndex, error) {
+	doc, err := manifest.Parse(raw, manifest.MediaTypeOCIIndex)
+	if err != nil {
+		return nil, err
+	}
+	var raws struct{ Manifests []json.RawMessage }
+	if err := json.Unmarshal(raw, &raws); err != nil || len(raws.Manifests) != len(doc.Index.Manifests) {
+		return nil, fmt.Errorf("unreadable manifests list")
+	}
+	head := *doc.Index
+	head.SchemaVersion, head.MediaType, head.Manifests = 2, manifest.MediaTypeOCIIndex, []manifest.Descriptor{}
+	b, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	pre, suf, _ := bytes.Cut(b, []byte(`"manifests":[]`)) // no string holds it: its quotes would be escaped
+	x := &repoIndex{prefix: append(pre, `"manifests":[`...), suffix: append([]byte("]"), suf...),
+		tags: map[string][]*entry{}, listed: map[manifest.Digest][]*entry{}}
+	for i, desc := range doc.Index.Manifests {
+		var c bytes.Buffer
+		json.Compact(&c, raws.Manifests[i]) // valid: it parsed
+		x.insert(len(x.entries), &entry{desc: desc, tag: desc.Annotations[layout.RefNameAnnotation], raw: c.Bytes()})
+	}
+	return x, nil
+}
+
+// current reports whether index.json of the layout dir is still the file
+// x was read from or written as.
+func (x *repoIndex) current(d *safefile.Dir, dir string) bool {
+	fi, err := d.Root().Lstat(path.Join(dir, layout.IndexFile))
+	return err == nil && os.SameFile(fi, x.stamp) && fi.Size() == x.stamp.Size() && fi.ModTime().Equal(x.stamp.ModTime())
+}
+
+// encode returns x as index.json holds it, and its CRC-32C. After an
+// edit that adds an entry at the end (a new tag, a new manifest) it costs
+// what the entry costs: the encoding of before, kept, grows by the entry;
+// after any other edit it is made again.
+func (x *repoIndex) encode() ([]byte, uint32) {
+	if !x.headOK {
+		x.head = append(x.head[:0], x.prefix...)
+		first := true
+		for _, e := range x.entries {
+			if e == nil {
+				continue
+			}
+			if !first {
+				x.head = append(x.head, ',')
+			}
+			first = false
+			x.head = append(x.head, e.raw...)
+		}
+		x.headSum, x.headOK = crc32.Checksum(x.head, castagnoli), true
+	}
+	// The suffix goes after head in its array, where the next entry goes.
+	return append(x.head, x.suffix...), crc32.Update(x.headSum, castagnoli, x.suffix)
+}
+
+// extendHead adds e, about to be the last entry, to the encoding kept.
+func (x *repoIndex) extendHead(e *entry) {
+	if !x.headOK {
+		return
+	}
+	n := len(x.head)
+	if len(x.entries)-x.holes > 0 {
+		x.head = append(x.head, ',')
+	}
+	x.head = append(x.head, e.raw...)
+	x.headSum = crc32.Update(x.headSum, castagnoli, x.head[n:])
+}
+
+// insert puts e at position i of the entries: the end, or the place of
+// a removed one.
+func (x *repoIndex) insert(i int, e *entry) {
+	e.pos = i
+	if i == len(x.entries) {
+		x.extendHead(e)
+		x.entries = append(x.entries, e)
+	} else {
+		x.entries[i] = e
+		x.holes--
+		x.headOK = false
+	}
+	if e.tag != "" {
+		x.tags[e.tag] = append(x.tags[e.tag], e)
+	}
+	x.listed[e.desc.Digest] = append(x.listed[e.desc.Digest], e)
+}
+
+// remove takes e out of the entries and returns where it was.
+func (x *repoIndex) remove(e *entry) int {
+	x.entries[e.pos] = nil
+	x.holes++
+	x.headOK = false
+	if e.tag != "" {
+		if x.tags[e.tag] = without(x.tags[e.tag], e); len(x.tags[e.tag]) == 0 {
+			delete(x.tags, e.tag)
+		}
+	}
+	if x.listed[e.desc.Digest] = without(x.listed[e.desc.Digest], e); len(x.listed[e.desc.Digest]) == 0 {
+		delete(x.listed, e.desc.Digest)
+	}
+	return e.pos
+}
+
+func without(list []*entry, e *entry) []*entry {
+	for i, o := range list {
+		if o == e {
+			return append(list[:i:i], list[i+1:]...)
+		}
+	}
+	return list
+}
+
+// compact drops the places of removed entries once they are as many as
+// the entries.
+func (x *repoIndex) compact() {
+	if x.holes < 64 || x.holes < len(x.entries)-x.holes {
+		return
+	}
+	live := make([]*entry, 0, len(x.entries)-x.holes)
+	for _, e := range x.entries {
+		if e != nil {
+			e.pos = len(live)
+			live = append(live, e)
+		}
+	}
+	x.entries, x.holes = live, 0
+}
+
+// The edits below change x as a layout.Layout's Tag, Untag and
+// RemoveDescriptor change index.json (which the server cannot use: they
+// open files by path, not through the root), and report whether anything
+// changed. A manifest is in the repository while an entry lists it: one
+// entry per tag naming it, or one without a name.
+
+// setTag makes tag name desc, in place of the entries naming it before
+// or else of desc's unnamed entry. A manifest the tag named before stays,
+// unnamed, unless another entry lists it.
+func (x *repoIndex) setTag(tag string, desc manifest.Descriptor) bool {
+	e := newEntry(desc, tag)
+	old := x.tags[tag]
+	if len(old) == 1 && bytes.Equal(old[0].raw, e.raw) {
+		return false
+	}
+	at := len(x.entries)
+	for _, o := range old {
+		at = min(at, x.remove(o))
+	}
+	for _, u := range x.unnamed(desc.Digest) {
+		at = min(at, x.remove(u))
+	}
+	x.insert(at, e)
+	for _, o := range old {
+		x.keep(o.desc)
+	}
+	x.compact()
+	return true
+}
+
+// add lists the manifest desc, without a name, unless an entry lists it.
+func (x *repoIndex) add(desc manifest.Descriptor) bool {
+	if len(x.listed[desc.Digest]) > 0 {
+		return false
+	}
+	x.insert(len(x.entries), newEntry(desc, ""))
+	return true
+}
+
+// untag removes the entries naming tag; the manifests they list stay,
+// unnamed, unless another entry lists them.
+func (x *repoIndex) untag(tag string) bool {
+	old := x.tags[tag]
+	for _, o := range old {
+		x.remove(o)
+	}
+	for _, o := range old {
+		x.keep(o.desc)
+	}
+	x.compact()
+	return len(old) > 0
+}
+
+// drop removes every entry listing d.
+func (x *repoIndex) drop(d manifest.Digest) bool {
+	old := x.listed[d]
+	for _, o := range old {
+		x.remove(o)
+	}
+	x.compact()
+	return len(old) > 0
+}
+
+// keep lists desc's manifest without a name unless an entry lists it.
+func (x *repoIndex) keep(desc manifest.Descriptor) {
+	if len(x.listed[desc.Digest]) > 0 {
+		return
+	}
+	if _, ok := desc.Annotations[layout.RefNameAnnotation]; ok {
+		a := maps.Clone(desc.Annotations)
+		delete(a, layout.RefNameAnnotation)
+		if desc.Annotations = a; len(a) == 0 {
+			desc.Annotations = nil
+		}
+	}
+	x.insert(len(x.entries), newEntry(desc, ""))
+}
+
+// unnamed returns the entries listing d without a name.
+func (x *repoIndex) unnamed(d manifest.Digest) []*entry {
+	var out []*entry
+	for _, e := range x.listed[d] {
+		if e.tag == "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// tagged returns the descriptor tag names.
+func (x *repoIndex) tagged(tag string) (manifest.Descriptor, bool) {
+	if l := x.tags[tag]; len(l) > 0 {
+		return l[0].desc, true
+	}
+	return manifest.Descriptor{}, false
+}
+
+// manifest returns the descriptor of the manifest d, if an entry lists it.
+func (x *repoIndex) manifest(d manifest.Digest) (manifest.Descriptor, bool) {
+	if l := x.listed[d]; len(l) > 0 {
+		return l[0].desc, true
+	}
+	return manifest.Descriptor{}, false
 }

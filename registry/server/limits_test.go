@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/server"
 )
@@ -18,12 +19,12 @@ import (
 // UploadIdleTimeout, by the clock in Options.Now, is gone with its file;
 // one that was used meanwhile stays; ExpireUploads reclaims the rest.
 func TestUploadSessionsExpire(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) { o.Now = clock.Now })
 	a, b := s.session("r"), s.session("r")
-	clock.advance(40 * time.Minute)
+	clock.Advance(40 * time.Minute)
 	a = s.do("PATCH", a, []byte("abc")).want(t, 202).Header.Get("Location")
-	clock.advance(40 * time.Minute) // b idle 80 min, a 40 min
+	clock.Advance(40 * time.Minute) // b idle 80 min, a 40 min
 	if n := len(files(t, s.uploads)); n != 2 {
 		t.Fatalf("%d upload files before b is used, want 2", n)
 	}
@@ -33,7 +34,7 @@ func TestUploadSessionsExpire(t *testing.T) {
 	}
 	s.do("GET", a, nil).want(t, 204)
 	c := s.session("r")
-	clock.advance(time.Hour + time.Second)
+	clock.Advance(time.Hour + time.Second)
 	if n := s.ExpireUploads(); n != 2 {
 		t.Fatalf("ExpireUploads removed %d sessions, want 2", n)
 	}
@@ -45,10 +46,10 @@ func TestUploadSessionsExpire(t *testing.T) {
 
 // A negative UploadIdleTimeout keeps sessions for ever.
 func TestUploadSessionsNeverExpire(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) { o.Now, o.UploadIdleTimeout = clock.Now, -1 })
 	loc := s.session("r")
-	clock.advance(1000 * time.Hour)
+	clock.Advance(1000 * time.Hour)
 	if s.ExpireUploads() != 0 {
 		t.Fatal("a session expired")
 	}
@@ -58,28 +59,69 @@ func TestUploadSessionsNeverExpire(t *testing.T) {
 // TestMaxUploadSessions: beyond the limit a POST gets 429 TOOMANYREQUESTS
 // with a Retry-After of when the first session expires (at most a
 // minute); a cancelled or expired session makes room, and a single POST,
-// which opens no session, is never refused.
+// which opens no session, is never refused. The sessions here received
+// bytes: they keep their room until they expire.
 func TestMaxUploadSessions(t *testing.T) {
-	clock := newClock()
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := start(t, func(o *server.Options) {
 		o.Now, o.MaxUploadSessions, o.UploadIdleTimeout = clock.Now, 2, 10*time.Minute
 	})
-	first := s.session("r")
-	clock.advance(9*time.Minute + 30*time.Second)
-	s.session("r")
+	first := s.sessionWithBytes("r")
+	clock.Advance(9*time.Minute + 30*time.Second)
+	s.sessionWithBytes("r")
 	r := s.do("POST", "/v2/r/blobs/uploads/", nil).wantError(t, 429, server.CodeTooManyRequests)
 	if ra := r.Header.Get("Retry-After"); ra != "30" {
 		t.Fatalf("Retry-After %q, want 30 (the first session expires in 30 s)", ra)
 	}
 	s.do("POST", "/v2/r/blobs/uploads/?digest="+string(manifest.FromBytes([]byte("x"))), []byte("x")).want(t, 201)
 	s.do("DELETE", first, nil).want(t, 204)
-	s.session("r")
+	s.sessionWithBytes("r")
 	s.do("POST", "/v2/r/blobs/uploads/", nil).want(t, 429)
-	clock.advance(11 * time.Minute)
+	clock.Advance(11 * time.Minute)
 	s.session("r") // the expired ones made room
 	if n := len(files(t, s.uploads)); n != 1 {
 		t.Fatalf("%d upload files, want 1", n)
 	}
+}
+
+// sessionWithBytes opens a session on repo and sends it one byte.
+func (s *testServer) sessionWithBytes(repo string) string {
+	s.t.Helper()
+	loc := s.session(repo)
+	s.do("PATCH", loc, []byte("x"), "Content-Range", "0-0").want(s.t, 202)
+	return loc
+}
+
+// TestEmptyUploadSessionsGiveWay: at the limit, a session that received
+// no byte and was idle for a minute gives its room to a new one (the
+// idlest first), as a client that opened it ahead of need and never used
+// it does not come back; one younger than a minute, or one that received
+// bytes, keeps it, and the 429 says when the first empty one may give way.
+func TestEmptyUploadSessionsGiveWay(t *testing.T) {
+	clock := testtool.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := start(t, func(o *server.Options) {
+		o.Now, o.MaxUploadSessions, o.UploadIdleTimeout = clock.Now, 3, time.Hour
+	})
+	oldest := s.session("r")
+	clock.Advance(10 * time.Second)
+	younger := s.session("r")
+	used := s.sessionWithBytes("r")
+	clock.Advance(45 * time.Second)
+	r := s.do("POST", "/v2/r/blobs/uploads/", nil).wantError(t, 429, server.CodeTooManyRequests)
+	if ra := r.Header.Get("Retry-After"); ra != "5" {
+		t.Fatalf("Retry-After %q, want 5 (the oldest empty session is idle for 55 s)", ra)
+	}
+	clock.Advance(5 * time.Second)
+	s.session("r")
+	s.do("GET", oldest, nil).wantError(t, 404, server.CodeBlobUploadUnknown)
+	clock.Advance(10 * time.Second)
+	fresh := s.session("r") // younger gave way
+	s.do("GET", younger, nil).wantError(t, 404, server.CodeBlobUploadUnknown)
+	s.do("PATCH", fresh, []byte("y"), "Content-Range", "0-0").want(t, 202)
+	clock.Advance(50 * time.Minute)
+	s.do("POST", "/v2/r/blobs/uploads/", nil).want(t, 202) // the empty one opened at 60 s
+	s.do("POST", "/v2/r/blobs/uploads/", nil).want(t, 429) // two with bytes and one empty, young
+	s.do("GET", used, nil).want(t, 204)
 }
 
 // TestMaxBlobSize: an upload that would grow a blob past MaxBlobSize is

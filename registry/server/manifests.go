@@ -164,7 +164,11 @@ func (s *Server) storeManifest(rt Route, d manifest.Digest, doc *manifest.Docume
 	if _, err := s.store.PutBlob(d, bytes.NewReader(doc.Raw)); err != nil {
 		return err
 	}
-	err := s.store.Link(rt.Name, Link{Kind: KindManifest, Name: string(d), Digest: d, MediaType: doc.MediaType})
+	m := Link{Kind: KindManifest, Name: string(d), Digest: d, MediaType: doc.MediaType}
+	if tl, ok := s.store.(TagLinker); ok && rt.Digest == "" {
+		return tl.LinkTagged(rt.Name, m, rt.Ref)
+	}
+	err := s.store.Link(rt.Name, m)
 	if err == nil && rt.Digest == "" {
 		err = s.store.Link(rt.Name, Link{Kind: KindTag, Name: rt.Ref, Digest: d})
 	}

@@ -24,8 +24,12 @@ func (s *Server) serveReferrers(w http.ResponseWriter, r *http.Request, rt Route
 	writeJSON(w, manifest.Index{SchemaVersion: 2, MediaType: manifest.MediaTypeOCIIndex, Manifests: descs})
 }
 
-// referrers returns the descriptors of repo's manifests whose subject is d.
+// referrers returns the descriptors of repo's manifests whose subject is
+// d: from the storage's index of them, or by reading every manifest.
 func (s *Server) referrers(repo string, d manifest.Digest) ([]manifest.Descriptor, error) {
+	if ri, ok := s.store.(ReferenceIndex); ok {
+		return ri.Referrers(repo, d)
+	}
 	out := []manifest.Descriptor{}
 	err := s.eachManifest(repo, func(md manifest.Digest, doc *manifest.Document) bool {
 		if sub := subjectOf(doc); sub != nil && sub.Digest == d {

@@ -46,13 +46,7 @@ func refersTo(doc *manifest.Document, d manifest.Digest) bool {
 // would leave that manifest's image incomplete and the repository's
 // layout invalid.
 func (s *Server) unreferenced(w http.ResponseWriter, repo string, d manifest.Digest) bool {
-	var by manifest.Digest
-	err := s.eachManifest(repo, func(md manifest.Digest, doc *manifest.Document) bool {
-		if md != d && refersTo(doc, d) {
-			by = md
-		}
-		return by == ""
-	})
+	by, err := s.referencedBy(repo, d)
 	switch {
 	case err != nil:
 		s.internalError(w, err)
@@ -63,4 +57,21 @@ func (s *Server) unreferenced(w http.ResponseWriter, repo string, d manifest.Dig
 		return false
 	}
 	return true
+}
+
+// referencedBy returns the first, by digest, of repo's manifests other
+// than d that references d: from the storage's index of them, or by
+// reading every manifest.
+func (s *Server) referencedBy(repo string, d manifest.Digest) (manifest.Digest, error) {
+	if ri, ok := s.store.(ReferenceIndex); ok {
+		return ri.ReferencedBy(repo, d)
+	}
+	var by manifest.Digest
+	err := s.eachManifest(repo, func(md manifest.Digest, doc *manifest.Document) bool {
+		if md != d && refersTo(doc, d) {
+			by = md
+		}
+		return by == ""
+	})
+	return by, err
 }

@@ -20,8 +20,8 @@ import (
 // not see it and other tools would take it for content.
 
 // layoutNames are the names of a layout's own files. The server's own
-// entries of the root (.blobs, .uploads, .lock) start with a dot, which no
-// repository name can.
+// entries of the root (.blobs, .uploads, .meta, .lock) start with a dot,
+// which no repository name can.
 var layoutNames = []string{layout.BlobsDir, layout.IndexFile, layout.LayoutFile}
 
 // checkName refuses a repository name with a component that is one of a

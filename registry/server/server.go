@@ -4,6 +4,7 @@ import (
 	"context"
 	"log"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -15,17 +16,19 @@ const (
 	DefaultUploadIdleTimeout = time.Hour
 )
 
-// Options configure a Server. Storage and UploadDir are required; the
-// zero value of every other field is a registry without authentication
-// that implements every endpoint, allows deletes and applies the default
-// limits.
+// Options configure a Server. The zero value (and a nil *Options) is a
+// registry in memory, without authentication, that implements every
+// endpoint, allows deletes and applies the default limits.
 type Options struct {
-	// Storage holds the content.
+	// Storage holds the content: NewMemoryStorage's when nil.
 	Storage Storage
 	// UploadDir holds the files of upload sessions. It is created when
 	// first needed and should be on the file system of Storage's blobs,
 	// so that a finished upload is renamed into place, not copied. The
-	// server owns it: anything in it may be removed.
+	// server owns it: anything in it may be removed. When empty, it is
+	// UploadsDir under NewLayoutStorage's root, or else a temporary
+	// directory, in os.TempDir() as it was when New was called, that
+	// exists only while an upload is open.
 	UploadDir string
 
 	// Auth decides who may do what; nil lets every request in.
@@ -91,17 +94,34 @@ type repoLock struct {
 	users int
 }
 
-// New returns a Server configured by opts.
+// New returns a Server configured by opts, which may be nil. A test
+// starts a registry in memory in one line:
+//
+//	srv := httptest.NewServer(server.New(nil))
+//
+// and one over a directory of OCI layouts, as "skiff registry serve" does,
+// with New(&Options{Storage: NewLayoutStorage(dir)}).
 func New(opts *Options) *Server {
-	s := &Server{opts: *opts, store: opts.Storage, repos: map[string]*repoLock{}}
-	s.sessions = &sessionTable{dir: opts.UploadDir, max: orDefault(opts.MaxUploadSessions, DefaultMaxUploadSessions),
-		idle: orDefault(opts.UploadIdleTimeout, DefaultUploadIdleTimeout), now: s.now, m: map[string]*session{}}
-	if l, ok := s.store.(interface{ setErrorLog(*log.Logger) }); ok && opts.ErrorLog != nil {
-		l.setErrorLog(opts.ErrorLog)
+	s := &Server{repos: map[string]*repoLock{}}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Storage == nil {
+		s.opts.Storage = NewMemoryStorage()
+	}
+	s.store = s.opts.Storage
+	uploads := s.opts.UploadDir
+	if d, ok := s.store.(interface{ uploadDir() string }); ok && uploads == "" {
+		uploads = d.uploadDir()
+	}
+	s.sessions = &sessionTable{dir: uploads, tmp: os.TempDir(), max: orDefault(s.opts.MaxUploadSessions, DefaultMaxUploadSessions),
+		idle: orDefault(s.opts.UploadIdleTimeout, DefaultUploadIdleTimeout), now: s.now, m: map[string]*session{}}
+	if l, ok := s.store.(interface{ setErrorLog(*log.Logger) }); ok && s.opts.ErrorLog != nil {
+		l.setErrorLog(s.opts.ErrorLog)
 	}
 	s.admitted = http.HandlerFunc(s.serveAdmitted)
-	if opts.Wrap != nil {
-		s.admitted = opts.Wrap(s.admitted)
+	if s.opts.Wrap != nil {
+		s.admitted = s.opts.Wrap(s.admitted)
 	}
 	return s
 }

@@ -43,55 +43,107 @@ var errTooManySessions = errors.New("server: too many upload sessions")
 
 // sessionTable holds the live upload sessions.
 type sessionTable struct {
-	dir  string        // Options.UploadDir
+	dir  string        // Options.UploadDir; "" for a temporary one in tmp
+	tmp  string        // os.TempDir() when the Server was made
 	max  int           // sessions at once; <= 0: no limit
 	idle time.Duration // < 0: sessions never expire
 	now  func() time.Time
 
-	dmu sync.Mutex
-	d   *safefile.Dir // the upload directory, once opened
+	dmu   sync.Mutex
+	d     *safefile.Dir // the upload directory, once opened
+	path  string        // its path
+	users int           // sessions and single POSTs with a file in it
 
 	mu sync.Mutex
 	m  map[string]*session
 }
 
-// openDir returns the upload directory, made the first time it is needed
-// and kept open: it is the server's own (safefile's MkdirPrivate), so a
-// link planted at its name is replaced, and another user's directory
-// refused.
-func (t *sessionTable) openDir() (*safefile.Dir, error) {
+// hold returns the upload directory and its path, for a file to be made
+// in it, until the matching drop. Without Options.UploadDir it is a new
+// temporary directory, removed when the last holder drops it.
+func (t *sessionTable) hold() (*safefile.Dir, string, error) {
 	t.dmu.Lock()
 	defer t.dmu.Unlock()
+	if err := t.openDir(); err != nil {
+		return nil, "", err
+	}
+	t.users++
+	return t.d, t.path, nil
+}
+
+// drop ends a hold.
+func (t *sessionTable) drop() {
+	t.dmu.Lock()
+	defer t.dmu.Unlock()
+	if t.users--; t.users == 0 && t.dir == "" && t.d != nil {
+		t.d.Close()
+		os.RemoveAll(t.path)
+		t.d, t.path = nil, ""
+	}
+}
+
+// openDir opens the upload directory, made the first time it is needed
+// and kept open: it is the server's own (safefile's MkdirPrivate), so a
+// link planted at its name is replaced, and another user's directory
+// refused. The caller holds dmu.
+func (t *sessionTable) openDir() error {
 	if t.d != nil {
-		return t.d, nil
+		return nil
+	}
+	if t.dir == "" {
+		tmp, err := os.MkdirTemp(t.tmp, "skiff-uploads-")
+		if err != nil {
+			return err
+		}
+		if t.d, err = safefile.OpenDir(tmp); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		t.path = tmp
+		return nil
 	}
 	parent := filepath.Dir(t.dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil { // named by whoever runs the server
-		return nil, err
+		return err
 	}
 	p, err := safefile.OpenDir(parent)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer p.Close()
 	base := filepath.Base(t.dir)
 	if err := p.MkdirPrivate(base, 0o700); err != nil {
-		return nil, err
+		return err
 	}
-	t.d, err = p.OpenDir(base)
-	return t.d, err
+	d, err := p.OpenDir(base)
+	if err == nil {
+		t.d, t.path = d, t.dir
+	}
+	return err
 }
 
+// emptyGrace is how long a session that received no byte is kept when
+// the table is full and a new session needs its room: clients open
+// sessions ahead of need (skiff's copy opens one while it fetches) and
+// some never use them.
+const emptyGrace = time.Minute
+
 // create opens a session for repo with an empty file, after removing the
-// expired sessions; beyond the limit it returns errTooManySessions.
+// expired sessions. At the limit it takes the room of the session that
+// received no byte and was idle longest, past emptyGrace; failing that
+// it returns errTooManySessions.
 func (t *sessionTable) create(repo string) (*session, error) {
 	t.expire()
 	up := &session{id: newUUID(), repo: repo, secret: randomHex(12), sha: sha256.New(), used: t.now()}
-	up.path = filepath.Join(t.dir, up.id)
-	t.mu.Lock()
-	if t.max > 0 && len(t.m) >= t.max {
+	for tries := 0; ; tries++ {
+		t.mu.Lock()
+		if t.max <= 0 || len(t.m) < t.max {
+			break
+		}
 		t.mu.Unlock()
-		return nil, errTooManySessions
+		if tries == 3 || !t.evictEmpty() {
+			return nil, errTooManySessions
+		}
 	}
 	t.m[up.id] = up // the id is unknown to anyone yet: no request can find it early
 	t.mu.Unlock()
@@ -106,25 +158,28 @@ func (t *sessionTable) create(repo string) (*session, error) {
 }
 
 // createFile creates the session's empty file, with O_EXCL, and records
-// which file it is.
+// which file it is; the session holds the upload directory until removed.
 func (up *session) createFile(t *sessionTable) error {
-	d, err := t.openDir()
+	d, dir, err := t.hold()
 	if err != nil {
 		return err
 	}
 	f, err := d.Create(up.id, 0o600)
+	if err == nil {
+		up.file, err = f.Stat()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			d.Remove(up.id)
+		}
+	}
 	if err != nil {
+		t.drop()
 		return err
 	}
-	up.dir = d
-	up.file, err = f.Stat()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		d.Remove(up.id)
-	}
-	return err
+	up.dir, up.path = d, filepath.Join(dir, up.id)
+	return nil
 }
 
 // open opens the session's file with flag: the file it created, not what
@@ -205,6 +260,7 @@ func (t *sessionTable) remove(up *session) {
 	up.gone = true
 	if up.dir != nil {
 		up.dir.Remove(up.id)
+		t.drop()
 	}
 }
 
@@ -225,18 +281,54 @@ func (t *sessionTable) expire() int {
 	return n
 }
 
-// retryAfter is how long until the first session expires, at least a
-// second and at most a minute: what a client refused for lack of room
-// should wait.
+// evictEmpty removes the session that received no byte and was idle
+// longest, if it was idle past emptyGrace (or its idle timeout, when
+// shorter), and reports whether it removed one.
+func (t *sessionTable) evictEmpty() bool {
+	var oldest *session
+	for _, up := range t.list() {
+		if !up.mu.TryLock() {
+			continue // in use
+		}
+		if !up.gone && up.size == 0 && t.now().Sub(up.used) >= t.grace() && (oldest == nil || up.used.Before(oldest.used)) {
+			oldest = up
+		}
+		up.mu.Unlock()
+	}
+	if oldest == nil || !oldest.mu.TryLock() {
+		return false
+	}
+	defer oldest.mu.Unlock()
+	if oldest.gone || oldest.size != 0 {
+		return false
+	}
+	t.remove(oldest)
+	return true
+}
+
+// grace is how long an empty session keeps its room against new ones.
+func (t *sessionTable) grace() time.Duration {
+	if t.idle >= 0 {
+		return min(emptyGrace, t.idle)
+	}
+	return emptyGrace
+}
+
+// retryAfter is how long until the first session expires or, for one
+// that received no byte, may give its room to a new one: at least a
+// second and at most a minute. It is what a client refused for lack of
+// room should wait.
 func (t *sessionTable) retryAfter() time.Duration {
 	wait := time.Minute
-	if t.idle < 0 {
-		return wait
-	}
 	now := t.now()
 	for _, up := range t.list() {
 		if up.mu.TryLock() {
-			wait = min(wait, up.used.Add(t.idle).Sub(now))
+			switch {
+			case up.size == 0:
+				wait = min(wait, up.used.Add(t.grace()).Sub(now))
+			case t.idle >= 0:
+				wait = min(wait, up.used.Add(t.idle).Sub(now))
+			}
 			up.mu.Unlock()
 		}
 	}
@@ -271,7 +363,7 @@ func (t *sessionTable) closeAll() error {
 	}
 	t.dmu.Lock()
 	defer t.dmu.Unlock()
-	if busy || t.d == nil {
+	if busy || t.d == nil || t.dir == "" { // a temporary one goes with its last user
 		return nil
 	}
 	err := t.d.Close()

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -41,13 +38,18 @@ type layoutStorage struct {
 	d       *safefile.Dir
 	layouts map[string]*repoLayout
 	log     atomic.Pointer[log.Logger] // Options.ErrorLog of the Server using it
+	// readOnly keeps an index recovered from its journal in memory, not
+	// written to index.json: for a dry run of GC.
+	readOnly bool
 }
 
 // repoLayout is a repository's layout, read through the root.
 type repoLayout struct {
-	name string
-	r    *layout.Reader
-	mu   sync.Mutex // held while index.json is read, changed and replaced
+	name  string
+	mu    sync.Mutex // guards idx: held while index.json is read, changed and replaced
+	idx   *repoIndex // nil until read, and after a failed write
+	j     *journal   // of idx
+	facts *factTable // of its manifests, once asked for
 }
 
 // NewLayoutStorage returns a Storage that keeps every repository as an OCI
@@ -60,6 +62,10 @@ type repoLayout struct {
 func NewLayoutStorage(root string) Storage {
 	return &layoutStorage{root: root, layouts: map[string]*repoLayout{}}
 }
+
+// uploadDir is where a Server keeps this storage's uploads when not told:
+// under the root, so that a finished one is linked into place.
+func (s *layoutStorage) uploadDir() string { return filepath.Join(s.root, UploadsDir) }
 
 // dir returns the root, opened the first time, and made if missing.
 func (s *layoutStorage) dir() (*safefile.Dir, error) {
@@ -278,15 +284,16 @@ func (s *layoutStorage) repo(name string, create bool) (*repoLayout, error) {
 		if err := checkNew(d, name); err != nil {
 			return nil, err
 		}
+		// A journal left by a layout of that name removed since must not
+		// take the new one for an earlier version of itself.
+		if err := d.Remove(journalName(name)); err != nil {
+			return nil, err
+		}
 		if err := startLayout(d, name); err != nil {
 			return nil, err
 		}
 	}
-	r, err := openLayout(d, name)
-	if err != nil {
-		return nil, err
-	}
-	l := &repoLayout{name: name, r: r}
+	l := &repoLayout{name: name}
 	if existed {
 		if err := s.adopt(d, l); err != nil {
 			return nil, err
@@ -294,15 +301,6 @@ func (s *layoutStorage) repo(name string, create bool) (*repoLayout, error) {
 	}
 	s.layouts[name] = l
 	return l, nil
-}
-
-// openLayout reads the layout of repository name through the root.
-func openLayout(d *safefile.Dir, name string) (*layout.Reader, error) {
-	fsys, err := fs.Sub(d.Root().FS(), name)
-	if err != nil {
-		return nil, err
-	}
-	return layout.FromFS(fsys)
 }
 
 // CheckName refuses the names checkName refuses and, with create, a new
@@ -401,160 +399,6 @@ func (s *layoutStorage) logf(format string, args ...any) {
 
 // setErrorLog is how New hands the storage Options.ErrorLog.
 func (s *layoutStorage) setErrorLog(l *log.Logger) { s.log.Store(l) }
-
-// linkFile hard-links the stored blob d into l's blobs directory, and
-// flushes that directory, so that what the server confirms survives a
-// power cut.
-func (s *layoutStorage) linkFile(l *repoLayout, d manifest.Digest) error {
-	dir, err := s.dir()
-	if err != nil {
-		return err
-	}
-	blobs := path.Join(l.name, layout.BlobsDir, d.Algorithm())
-	if err := dir.MkdirAll(blobs, 0o755); err != nil {
-		return err
-	}
-	if err := linkBlob(dir, blobName(d), path.Join(blobs, d.Hex())); err != nil {
-		return err
-	}
-	return dir.SyncDir(blobs)
-}
-
-func (s *layoutStorage) Link(repo string, ln Link) error {
-	if err := checkLink(repo, ln.Kind, ln.Name); err != nil {
-		return err
-	}
-	l, err := s.repo(repo, true)
-	if err != nil {
-		return err
-	}
-	switch ln.Kind {
-	case KindBlob:
-		return s.linkFile(l, ln.Digest)
-	case KindManifest:
-		if err := s.linkFile(l, ln.Digest); err != nil {
-			return err
-		}
-		return s.editIndex(l, addEntry(s.descriptor(ln.Digest, ln.MediaType), ""))
-	}
-	m, err := s.Lookup(repo, KindManifest, string(ln.Digest))
-	if err != nil {
-		return err
-	}
-	return s.editIndex(l, addEntry(s.descriptor(ln.Digest, m.MediaType), ln.Name))
-}
-
-func (s *layoutStorage) descriptor(d manifest.Digest, mediaType string) manifest.Descriptor {
-	size, _ := s.StatBlob(d)
-	return manifest.Descriptor{MediaType: mediaType, Digest: d, Size: size}
-}
-
-func (s *layoutStorage) Unlink(repo string, kind Kind, name string) error {
-	if _, err := s.Lookup(repo, kind, name); err != nil {
-		return err
-	}
-	l, err := s.repo(repo, false)
-	if err != nil {
-		return err
-	}
-	switch kind {
-	case KindTag:
-		return s.editIndex(l, removeEntries(func(e manifest.Descriptor) bool { return e.Annotations[layout.RefNameAnnotation] == name }))
-	case KindManifest:
-		if err := s.editIndex(l, removeEntries(func(e manifest.Descriptor) bool { return string(e.Digest) == name })); err != nil {
-			return err
-		}
-	}
-	d := manifest.Digest(name)
-	return s.d.Remove(path.Join(l.name, layout.BlobsDir, d.Algorithm(), d.Hex()))
-}
-
-func (s *layoutStorage) Lookup(repo string, kind Kind, name string) (Link, error) {
-	if err := checkLink(repo, kind, name); err != nil {
-		return Link{}, err
-	}
-	links, err := s.List(repo, kind)
-	if err != nil {
-		return Link{}, err
-	}
-	i := slices.IndexFunc(links, func(l Link) bool { return l.Name == name })
-	if i >= 0 {
-		return links[i], nil
-	}
-	if kind == KindManifest {
-		return s.blobManifest(repo, name)
-	}
-	return Link{}, fmt.Errorf("%s %s in %s: %w", kind, name, repo, manifest.ErrNotFound)
-}
-
-// blobManifest finds a manifest that index.json does not list but the
-// layout holds as a blob: an index's child, as copies into layouts
-// store them.
-func (s *layoutStorage) blobManifest(repo, name string) (Link, error) {
-	l, err := s.repo(repo, false)
-	if err != nil {
-		return Link{}, err
-	}
-	d, err := l.r.Resolve(context.Background(), name)
-	if err != nil {
-		return Link{}, fmt.Errorf("manifest %s in %s: %w", name, repo, manifest.ErrNotFound)
-	}
-	return Link{Kind: KindManifest, Name: name, Digest: d.Digest, MediaType: d.MediaType}, nil
-}
-
-func (s *layoutStorage) List(repo string, kind Kind) ([]Link, error) {
-	l, err := s.repo(repo, false)
-	if err != nil {
-		return nil, err
-	}
-	if kind == KindBlob {
-		return s.listBlobs(l)
-	}
-	idx, err := l.r.Index()
-	if err != nil {
-		return nil, err
-	}
-	var links []Link
-	for _, d := range idx.Manifests {
-		tag, tagged := d.Annotations[layout.RefNameAnnotation]
-		switch {
-		case kind == KindTag && tagged:
-			links = append(links, Link{Kind: KindTag, Name: tag, Digest: d.Digest})
-		case kind == KindManifest && !slices.ContainsFunc(links, func(l Link) bool { return l.Digest == d.Digest }):
-			links = append(links, Link{Kind: KindManifest, Name: string(d.Digest), Digest: d.Digest, MediaType: d.MediaType})
-		}
-	}
-	sort.Slice(links, func(i, j int) bool { return links[i].Name < links[j].Name })
-	return links, nil
-}
-
-// listBlobs lists the blobs linked into l that no index entry names.
-func (s *layoutStorage) listBlobs(l *repoLayout) ([]Link, error) {
-	idx, err := l.r.Index()
-	if err != nil {
-		return nil, err
-	}
-	named := map[manifest.Digest]bool{}
-	for _, d := range idx.Manifests {
-		named[d.Digest] = true
-	}
-	var links []Link
-	for _, alg := range []string{manifest.SHA256, manifest.SHA512} {
-		entries, err := fs.ReadDir(s.d.Root().FS(), path.Join(l.name, layout.BlobsDir, alg))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			if d, err := manifest.ParseDigest(alg + ":" + e.Name()); err == nil && !named[d] {
-				links = append(links, Link{Kind: KindBlob, Name: string(d), Digest: d})
-			}
-		}
-	}
-	return links, nil
-}
 
 // Repositories finds every layout under root: see repositories.
 func (s *layoutStorage) Repositories() ([]string, error) {

@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/server"
@@ -59,29 +59,11 @@ func TestUploadCommitNeedsWholeBlob(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestAdoptHashesLayoutBlobs: a layout found under the root whose layer
 // file does not hash to its name is served without that layer, which is
 // reported once in the server's log; its other blobs are served.
 func TestAdoptHashesLayoutBlobs(t *testing.T) {
-	var logged syncBuffer
+	var logged testtool.SyncBuffer
 	s := start(t, func(o *server.Options) { o.ErrorLog = log.New(&logged, "", 0) })
 	im := newImage("adopt", 4096, nil)
 	l, err := layout.Create(filepath.Join(s.root, "o", "app"))

@@ -15,8 +15,9 @@
 // (through the links), capped (one-layer images through a link that caps
 // each connection), scale (a 4.3 GB image, 300 layers, 20 images at
 // once; in the first -scale-runs runs only), sync, resume (a pull killed
-// at half and run again) and stall (a pull through a link that stops
-// sending mid-blob).
+// at half and run again), stall (a pull through a link that stops
+// sending mid-blob) and serve (skiff sync of 1,000 tags into skiff
+// registry serve and into distribution).
 //
 // crane and regctl are installed at pinned versions into a temporary GOBIN
 // unless -crane and -regctl (or $CRANE and $REGCTL) name binaries; skopeo
@@ -86,15 +87,16 @@ var opGroups = []struct {
 }{
 	{groupMain, []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-index", "append"}},
 	{groupStderr, []string{"stderr-tty", "stderr-null", "stderr-pipe", "progress-none", "progress-plain", "progress-tty"}},
-	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index"}},
+	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index", "wan-index-create", "wan-index-add"}},
 	{groupCapped, []string{"cap-one", "cap-huge"}},
 	{groupScale, []string{"scale-huge", "scale-layers", "scale-images"}},
 	{groupSync, []string{"sync", "sync-again"}},
 	{groupResume, []string{"resume"}},
 	{groupStall, []string{"stall"}},
+	{groupServe, []string{"serve-sync"}},
 }
 
-const defaultOps = "main,stderr,wan,capped,scale,sync,resume,stall"
+const defaultOps = "main,stderr,wan,capped,scale,sync,resume,stall,serve"
 
 func opsHelp() string {
 	var parts []string

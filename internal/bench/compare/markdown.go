@@ -70,6 +70,11 @@ func (h *harness) tables(res *results) string {
 			"(a server, or a NAT that dropped the flow). A tool still waiting after %s is killed.\n\n%s",
 			h.opts.rtt, h.linkBandwidth(), bytesIEC(res.stallAfter), stallLimit, res.stallTable())
 	}
+	if len(res.serve) > 0 {
+		fmt.Fprintf(&b, "\n## Syncing many tags into skiff's registry server\n\n`skiff sync` of a repository of %d tags (each a manifest, a config and a 2 KiB layer "+
+			"of its own over a shared 64 KiB base) from registry A into a fresh registry of each kind, each run into a namespace of its own; "+
+			"one sync into each destination per run, in an order that rotates.\n\n%s", serveTags, res.serveTable())
+	}
 	fmt.Fprintf(&b, "\n## Targets\n\n%s", targetTable(res.targets()))
 	return b.String()
 }

@@ -33,6 +33,10 @@ type results struct {
 	// stallAfter bytes of one response.
 	stall      map[string]stallSample
 	stallAfter int64
+	// serve holds skiff sync's samples into each destination of the
+	// serve section, serveDests their names in the report's order.
+	serve      map[string][]sample
+	serveDests []string
 }
 
 func (r *results) cell(opKey, tool string) *cell {

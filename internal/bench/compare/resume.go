@@ -90,12 +90,13 @@ func (h *harness) resumeOnce(ctx context.Context, cp *byteCounter, t tool, args 
 // byteCounter is a reverse proxy that counts the response bytes it serves and
 // calls a function once a threshold is reached.
 type byteCounter struct {
-	host string
-	srv  *http.Server
-	mu   sync.Mutex
-	n    int64
-	at   int64
-	hit  func()
+	host     string
+	srv      *http.Server
+	handlers sync.WaitGroup // the requests being served
+	mu       sync.Mutex
+	n        int64
+	at       int64
+	hit      func()
 }
 
 func startByteCounter(target string) (*byteCounter, error) {
@@ -112,6 +113,8 @@ func startByteCounter(target string) (*byteCounter, error) {
 		ErrorLog:      log.New(io.Discard, "", 0),
 	}
 	c.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.handlers.Add(1)
+		defer c.handlers.Done()
 		rp.ServeHTTP(&countingWriter{ResponseWriter: w, c: c}, r)
 	}), ErrorLog: log.New(io.Discard, "", 0)}
 	go c.srv.Serve(l)
@@ -125,8 +128,12 @@ func (c *byteCounter) arm(at int64, hit func()) {
 	c.mu.Unlock()
 }
 
-// take returns the bytes served since arm or the last take, and disarms.
+// take returns the bytes served since arm or the last take, and disarms,
+// once the requests being served ended: a handler writes its last bytes
+// after the client may have them, and a killed client's go on until the
+// proxy finds the connection gone.
 func (c *byteCounter) take() int64 {
+	c.handlers.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.n

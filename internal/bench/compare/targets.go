@@ -45,7 +45,11 @@ func (r *results) targets() []target {
 	for _, k := range []string{"scale-huge", "scale-layers", "scale-images"} {
 		ts = append(ts, r.rssTarget(issue16, k))
 	}
-	return append(ts, r.cappedTargets()...)
+	ts = append(ts, r.cappedTargets()...)
+	if len(r.serve) > 0 {
+		ts = append(ts, r.serveTarget())
+	}
+	return ts
 }
 
 // opName names key's operation; an operation that did not run is named

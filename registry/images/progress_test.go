@@ -1,0 +1,125 @@
+package images_test
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+
+	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry/images"
+)
+
+// totalsSeen collects the largest totals events carried, and checks each
+// one against the transfer's size.
+type totalsSeen struct {
+	t    *testing.T
+	mu   sync.Mutex
+	max  manifest.Totals
+	size manifest.Totals // Blobs and Bytes every event must carry
+	n    int
+}
+
+func (s *totalsSeen) event(e manifest.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tr := e.Transfer
+	if s.n == 0 {
+		s.size = manifest.Totals{Blobs: tr.Blobs, Bytes: tr.Bytes}
+	}
+	s.n++
+	if tr.Blobs != s.size.Blobs || tr.Bytes != s.size.Bytes || tr.BlobsDone > tr.Blobs || tr.BytesDone > tr.Bytes {
+		s.t.Errorf("event %v %s: totals %+v do not fit %+v", e.State, e.Desc.Digest.Short(), tr, s.size)
+	}
+	s.max.BlobsDone, s.max.BytesDone = max(s.max.BlobsDone, tr.BlobsDone), max(s.max.BytesDone, tr.BytesDone)
+}
+
+// check asserts the transfer was blobs blobs of bytes bytes, all done.
+func (s *totalsSeen) check(blobs int, bytes int64) {
+	s.t.Helper()
+	want := manifest.Totals{Blobs: blobs, BlobsDone: blobs, Bytes: bytes, BytesDone: bytes}
+	got := manifest.Totals{Blobs: s.size.Blobs, Bytes: s.size.Bytes, BlobsDone: s.max.BlobsDone, BytesDone: s.max.BytesDone}
+	if got != want {
+		s.t.Errorf("totals reached %+v, want %+v", got, want)
+	}
+}
+
+// graphBlobs sums the blobs of the image or index root names in m.
+func graphBlobs(t *testing.T, m *memStore, root manifest.Descriptor) (int, int64) {
+	g, err := images.Walk(t.Context(), m, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, b := range g.Blobs {
+		n += b.Size
+	}
+	return len(g.Blobs), n
+}
+
+// A copy's events carry the totals of the whole copy: blobs moved, found
+// in the destination and skipped alike count, and the totals reach the
+// whole without the caller adding anything up.
+func TestCopyProgressTotals(t *testing.T) {
+	src, dst := newMemStore(), newMemStore()
+	root, children := indexOf(t, src, 3)
+	doc, _ := manifest.Parse(src.blobs[children[1].Digest], "")
+	have := doc.Manifest.Layers[0]
+	dst.blobs[have.Digest] = src.blobs[have.Digest] // found, not moved
+	blobs, size := graphBlobs(t, src, root)
+	seen := &totalsSeen{t: t}
+	if _, err := images.CopyDescriptor(t.Context(), dst, src, root, &images.CopyOptions{Jobs: 2, Progress: seen.event}); err != nil {
+		t.Fatal(err)
+	}
+	seen.check(blobs, size)
+}
+
+// Image.Write reports the config, the new layers and the base's layers,
+// with the totals of all of them.
+func TestWriteProgressTotals(t *testing.T) {
+	base, _, _ := richImage(t) // one layer, in its store
+	img, err := base.AppendLayer(newMemLayer(bytes.Repeat([]byte("n"), 500)), manifest.History{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := img.Manifest()
+	want := doc.Manifest.Config.Size
+	for _, l := range doc.Manifest.Layers {
+		want += l.Size
+	}
+	seen := &totalsSeen{t: t}
+	if _, err := img.Write(t.Context(), newMemStore(), "v1", &images.WriteOptions{Progress: seen.event}); err != nil {
+		t.Fatal(err)
+	}
+	seen.check(3, want)
+}
+
+// Index.Write sums every platform it writes: the replaced one's new
+// blobs and the others' copied ones.
+func TestIndexWriteProgressTotals(t *testing.T) {
+	m := newMemStore()
+	root, _ := indexOf(t, m, 2)
+	m.tags["multi"] = root
+	ix, err := images.OpenIndexFrom(t.Context(), m, "multi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := manifest.Platform{OS: "linux", Architecture: "archa"}
+	im, err := ix.Image(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im = im.EditConfig(images.ConfigChanges{Env: []string{"A=1"}})
+	if ix, err = ix.Replace(p, im); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := im.RawConfig()
+	blobs, size := graphBlobs(t, m, root)
+	seen := &totalsSeen{t: t}
+	if _, err := ix.Write(t.Context(), newMemStore(), "multi", &images.WriteOptions{Progress: seen.event}); err != nil {
+		t.Fatal(err)
+	}
+	// The replaced platform's new config takes the place of its old one.
+	idx, _ := manifest.Parse(m.blobs[root.Digest], "")
+	old, _ := manifest.Parse(m.blobs[idx.Index.Manifests[0].Digest], "")
+	seen.check(blobs, size-old.Manifest.Config.Size+int64(len(cfg)))
+}
