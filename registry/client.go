@@ -100,8 +100,8 @@ type Client struct {
 	// costs a session and a PUT, and the session is opened while the
 	// blob's bytes arrive.
 	noSinglePOST map[string]bool
-	sleep   func(context.Context, time.Duration) error                        // tests replace it
-	dial    func(ctx context.Context, network, addr string) (net.Conn, error) // tests replace it
+	sleep        func(context.Context, time.Duration) error                        // tests replace it
+	dial         func(ctx context.Context, network, addr string) (net.Conn, error) // tests replace it
 }
 
 // refuseSinglePOST records that host answered a single POST with a
