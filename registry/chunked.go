@@ -169,7 +169,10 @@ func newErrorFromStatus(resp *http.Response) *Error {
 }
 
 // uploadOffset reads the end of an upload's Range header ("0-1023"): the
-// next byte to send. A missing header means nothing arrived.
+// next byte to send. A missing header means nothing arrived, and so does
+// "0-0": distribution and skiff's server answer it for an empty session
+// (and for one byte, which is then sent again: a registry that has it
+// answers 416, and the upload starts over).
 func uploadOffset(resp *http.Response) (int64, error) {
 	v := resp.Header.Get("Range")
 	if v == "" {
@@ -180,6 +183,9 @@ func uploadOffset(resp *http.Response) (int64, error) {
 	end, err := strconv.ParseInt(last, 10, 64)
 	if !ok || err != nil || end < -1 {
 		return 0, errors.New("registry: malformed upload Range " + strconv.Quote(v))
+	}
+	if end == 0 {
+		return 0, nil
 	}
 	return end + 1, nil
 }

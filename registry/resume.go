@@ -76,6 +76,9 @@ func (r *Repository) PushResumable(ctx context.Context, desc manifest.Descriptor
 		if !errors.Is(err, errCannotResume) && !refused(err) {
 			return r.finishState(path, err)
 		}
+		if loc, perr := url.Parse(st.Location); perr == nil {
+			r.abandonUpload(ctx, loc) // the new upload replaces it
+		}
 	}
 	return r.finishState(path, r.freshUpload(ctx, desc, open, path))
 }
@@ -233,8 +236,15 @@ func (r *Repository) continueUpload(ctx context.Context, desc manifest.Descripto
 		if err != nil {
 			return err
 		}
-		if next, _, err = r.afterPatch(ctx, next, resp, at, desc.Size-at); err != nil {
+		var got int64
+		if next, got, err = r.afterPatch(ctx, next, resp, at, desc.Size-at); err != nil {
 			return err
+		}
+		if got != desc.Size {
+			// The session was not where its status said (a cut request
+			// the registry was still storing): the bytes sent did not
+			// land, so the upload starts over.
+			return errCannotResume
 		}
 	}
 	return r.putUpload(ctx, next, desc, v, http.NoBody, 0)

@@ -60,7 +60,7 @@ func TestHelp(t *testing.T) {
 		if code != exitOK || !strings.HasPrefix(stdout, "usage: skiff "+name) || stderr != "" {
 			t.Errorf("skiff %s --help: exit %d, stdout %q, stderr %q", name, code, stdout, stderr)
 		}
-		local := name == "version" || name == "registry" || name == "generate-key" // these name no remote registry
+		local := name == "version" || name == "registry" || name == "generate-key" || name == "index" // these name no remote registry (index: its subcommands do)
 		if !local && !strings.Contains(stdout, "-insecure") || !strings.Contains(stdout, "examples:") {
 			t.Errorf("skiff %s --help lacks flags or examples:\n%s", name, stdout)
 		}

@@ -140,6 +140,7 @@ func layerType(o Options, base bool) string {
 
 func (im *Image) finish(o Options) error {
 	cfg := manifest.Config{Created: o.Created, Architecture: o.Platform.Architecture, OS: o.Platform.OS, Variant: o.Platform.Variant,
+		OSVersion: o.Platform.OSVersion, OSFeatures: o.Platform.OSFeatures,
 		RootFS: manifest.RootFS{Type: "layers", DiffIDs: im.DiffIDs}, Config: manifest.RuntimeConfig{Env: o.Env, Cmd: o.Cmd}}
 	if cfg.RootFS.DiffIDs == nil {
 		cfg.RootFS.DiffIDs = []manifest.Digest{}

@@ -25,7 +25,12 @@
 //
 // An Index does the same for a multi-platform image: pick one platform's
 // Image, replace it, write the index back; the other platforms are copied
-// as they are (mounted within a registry).
+// as they are (mounted within a registry). NewIndex and NewIndexFrom
+// assemble one from images built anywhere, each platform read from its
+// image's config; Add, AddIndex, Remove and AnnotateEntry edit it, and
+// UpdateIndex applies an edit to an index in a registry so that writers
+// racing on one tag all land. Image.Rebase, and Rebase by location, move
+// an image or an index onto a new base image without reading a layer.
 //
 // # Locations
 //

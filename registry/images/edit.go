@@ -10,7 +10,7 @@ import (
 // with returns a copy of im holding edit, with its added layers shared
 // (they are never changed in place) and its encoding to be redone.
 func (im *Image) with(edit record) *Image {
-	return &Image{edit: edit, base: im.base, added: im.added}
+	return &Image{edit: edit, base: im.base, added: im.added, from: im.from}
 }
 
 // RemoveLayer returns the image without layer i, its diffID and its

@@ -24,19 +24,31 @@ func (im *Image) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCl
 	if l, ok := im.added[desc.Digest]; ok {
 		return l.Open()
 	}
-	if im.base == nil {
+	src := im.source(desc.Digest)
+	if src == nil {
 		return nil, fmt.Errorf("images: %s: %w", desc.Digest, manifest.ErrNotFound)
 	}
-	return im.base.Fetch(ctx, desc)
+	return src.Fetch(ctx, desc)
+}
+
+// source returns the store that holds blob d of the image (nil for a
+// Scratch image's): where the image was opened, unless d came from
+// another one (a new base's layer, after Rebase).
+func (im *Image) source(d manifest.Digest) manifest.Fetcher {
+	if f, ok := im.from[d]; ok {
+		return f
+	}
+	return im.base
 }
 
 // FetchFrom returns the bytes of desc's content from offset on, for a
 // resumed transfer (manifest.RangeFetcher).
 func (im *Image) FetchFrom(ctx context.Context, desc manifest.Descriptor, offset int64) (io.ReadCloser, error) {
-	if _, ok := im.inMemory(desc); ok || im.added[desc.Digest] != nil || im.base == nil {
+	src := im.source(desc.Digest)
+	if _, ok := im.inMemory(desc); ok || im.added[desc.Digest] != nil || src == nil {
 		return manifest.FetchFrom(ctx, fetchOnly{im}, desc, offset)
 	}
-	return manifest.FetchFrom(ctx, im.base, desc, offset)
+	return manifest.FetchFrom(ctx, src, desc, offset)
 }
 
 // fetchOnly hides FetchFrom, so manifest.FetchFrom falls back to Fetch.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -15,10 +16,11 @@ import (
 // Open or Scratch. An Image is immutable and safe for concurrent use.
 type Image struct {
 	edit  record
-	base  manifest.Fetcher          // where the original blobs are; nil for Scratch
-	added map[manifest.Digest]Layer // new layers, by digest
-	orig  *manifest.Document        // the manifest as opened, while unedited
-	mu    sync.Mutex                // guards the encoding below
+	base  manifest.Fetcher                     // where the original blobs are; nil for Scratch
+	added map[manifest.Digest]Layer            // new layers, by digest
+	from  map[manifest.Digest]manifest.Fetcher // blobs held by another store than base (a new base's layers)
+	orig  *manifest.Document                   // the manifest as opened, while unedited
+	mu    sync.Mutex                           // guards the encoding below
 	enc   *encoded
 }
 
@@ -123,8 +125,10 @@ func (im *Image) Layers() []manifest.Descriptor {
 	return cloneDescriptors(im.edit.Manifest.Layers)
 }
 
-// Platform returns the platform the config names.
+// Platform returns the platform the config names: OS, architecture,
+// variant, OS version and OS features.
 func (im *Image) Platform() manifest.Platform {
-	c := im.edit.Config
-	return manifest.Platform{OS: c.OS, Architecture: c.Architecture, Variant: c.Variant, OSVersion: c.OSVersion}
+	p := im.edit.Config.Platform()
+	p.OSFeatures = slices.Clone(p.OSFeatures)
+	return p
 }

@@ -6,19 +6,25 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/manifest"
 )
 
 // Index is a multi-platform image: an index whose platforms' images can be
-// opened, replaced and written back, the others untouched. The zero value
-// is not usable: call OpenIndex. An Index is immutable.
+// opened, replaced, added and removed, and written back, the others
+// untouched. OpenIndex opens one; NewIndex and NewIndexFrom make one from
+// images. An Index is immutable: every edit returns a new one.
 type Index struct {
-	base     manifest.Fetcher
-	orig     *manifest.Document
-	index    manifest.Index
-	replaced map[int]*Image // by position in index.Manifests
-	edited   bool           // the index's own fields changed (Annotate)
+	orig      *manifest.Document // the index as opened; nil for a new one
+	index     manifest.Index     // the index as it is now
+	entries   []entry            // one per index.Manifests entry, in order
+	edited    bool               // index is no longer orig
+	mediaType string             // chosen by WithMediaType; "" decides when encoding
+}
+
+// entry is where an index entry's manifest and blobs are.
+type entry struct {
+	from manifest.Fetcher // the store that holds the entry's graph
+	img  *Image           // the image added or put in its place, if any
 }
 
 // Manifests returns the index's entries, one per platform (and any
@@ -31,19 +37,27 @@ func (ix *Index) Image(ctx context.Context, p manifest.Platform) (*Image, error)
 	if err != nil {
 		return nil, err
 	}
-	if im := ix.replaced[i]; im != nil {
+	if im := ix.entries[i].img; im != nil {
 		return im, nil
 	}
-	return OpenDescriptor(ctx, ix.base, ix.index.Manifests[i])
+	return OpenDescriptor(ctx, ix.entries[i].from, ix.index.Manifests[i])
 }
 
 // find returns the position of platform p's entry.
 func (ix *Index) find(p manifest.Platform) (int, error) {
 	d, err := manifest.SelectPlatform(&ix.index, p)
 	if err != nil {
-		return 0, fmt.Errorf("images: index %s: %w", ix.orig.Digest, err)
+		return 0, fmt.Errorf("images: index %s: %w", ix.name(), err)
 	}
 	return slices.IndexFunc(ix.index.Manifests, func(e manifest.Descriptor) bool { return e.Digest == d.Digest }), nil
+}
+
+// name names the index in errors: its digest as opened, or "being built".
+func (ix *Index) name() string {
+	if ix.orig == nil {
+		return "being built"
+	}
+	return string(ix.orig.Digest)
 }
 
 // Replace returns the index with im as platform p's image. The entry keeps
@@ -58,122 +72,44 @@ func (ix *Index) Replace(p manifest.Platform, im *Image) (*Index, error) {
 		return nil, err
 	}
 	out := ix.clone()
-	entry := &out.index.Manifests[i]
-	entry.MediaType, entry.Digest, entry.Size = d.MediaType, d.Digest, d.Size
-	if out.replaced == nil {
-		out.replaced = map[int]*Image{}
-	}
-	out.replaced[i] = im
+	e := &out.index.Manifests[i]
+	e.MediaType, e.Digest, e.Size = d.MediaType, d.Digest, d.Size
+	out.entries[i] = entry{from: im.base, img: im}
 	return out, nil
 }
 
-// clone returns a copy of ix to change.
+// clone returns a copy of ix to edit: its entries, annotations and
+// their slices are its own.
 func (ix *Index) clone() *Index {
 	out := *ix
 	out.index.Manifests = slices.Clone(ix.index.Manifests)
 	out.index.Annotations = maps.Clone(ix.index.Annotations)
-	out.replaced = maps.Clone(ix.replaced)
+	out.entries = slices.Clone(ix.entries)
+	out.edited = true
 	return &out
 }
 
-// Annotate returns the index with annotations set on the index itself:
-// each key set to its value, or removed when the value is "". A Docker
-// manifest list becomes an OCI index (its entries unchanged), since
-// Docker's list has no annotations.
-func (ix *Index) Annotate(annotations map[string]string) *Index {
-	out := ix.clone()
-	if ix.orig.MediaType == manifest.MediaTypeDockerManifestList || out.index.MediaType == manifest.MediaTypeDockerManifestList {
-		out.index.MediaType = manifest.MediaTypeOCIIndex
-	}
-	out.index.Annotations = annotate(out.index.Annotations, annotations)
-	out.edited = true
-	return out
-}
-
 // Document returns a copy of the index as bytes: as opened while nothing
-// was replaced or annotated.
+// was edited.
 func (ix *Index) Document() (*manifest.Document, error) {
-	if len(ix.replaced) == 0 && !ix.edited {
+	if !ix.edited && ix.orig != nil {
 		return ix.orig.Clone(), nil
 	}
-	mt := ix.index.MediaType
-	if mt == "" {
-		mt = ix.orig.MediaType
-	}
-	return manifest.Marshal(mt, &ix.index)
+	return ix.encode()
 }
 
-// Write stores the index in dst, named tag unless tag is "": every
-// replaced image as Image.Write does, every other entry as CopyDescriptor
-// does (nothing to do when dst is the store the index came from;
-// mounted within one registry; streamed across), the index last.
-// opts.Progress sees the totals of all of it.
+// Write stores the index in dst, named tag unless tag is "": its entries
+// first, all at once (opts.Jobs at a time), each added or replaced image
+// as Image.Write does and every other entry as CopyDescriptor does
+// (nothing to do when dst is the store that holds it; mounted within one
+// registry; streamed across), and the index last.
 func (ix *Index) Write(ctx context.Context, dst manifest.Store, tag string, opts *WriteOptions) (manifest.Descriptor, error) {
-	if opts == nil {
-		opts = &WriteOptions{}
-	}
 	doc, err := ix.Document()
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
-	writes, graphs, err := ix.planWrite(ctx, dst, opts)
-	if err != nil {
+	if err := ix.writeEntries(ctx, dst, opts, nil); err != nil {
 		return manifest.Descriptor{}, err
 	}
-	var blobs []manifest.Descriptor
-	for _, w := range writes {
-		blobs = append(blobs, w.moves()...)
-	}
-	for _, g := range graphs {
-		blobs = append(blobs, g.Blobs...)
-	}
-	progress := tally.New(blobs, opts.Progress)
-	for _, w := range writes {
-		if err := w.blobs(ctx, progress); err != nil {
-			return manifest.Descriptor{}, err
-		}
-	}
-	for _, g := range graphs {
-		c := &copier{dst: dst, src: ix.base, opts: &CopyOptions{Jobs: opts.Jobs}, progress: progress}
-		if err := c.graph(ctx, g); err != nil {
-			return manifest.Descriptor{}, err
-		}
-	}
-	if opts.Wait != nil {
-		if err := opts.Wait(); err != nil {
-			return manifest.Descriptor{}, err
-		}
-	}
-	for _, w := range writes {
-		if err := writeDocument(ctx, dst, w.doc, ""); err != nil {
-			return manifest.Descriptor{}, err
-		}
-	}
 	return doc.Descriptor(), writeDocument(ctx, dst, doc, tag)
-}
-
-// planWrite lists what writing the index takes: the replaced images'
-// writes, and the graphs of the other entries unless dst is the store
-// they are in.
-func (ix *Index) planWrite(ctx context.Context, dst manifest.Store, opts *WriteOptions) ([]*imageWrite, []*Graph, error) {
-	h, isHolder := dst.(holder)
-	sameStore := isHolder && h.Holds(ix.base)
-	var writes []*imageWrite
-	var graphs []*Graph
-	for i, entry := range ix.index.Manifests {
-		if im := ix.replaced[i]; im != nil {
-			w, err := im.planWrite(dst, opts)
-			if err != nil {
-				return nil, nil, err
-			}
-			writes = append(writes, w)
-		} else if !sameStore {
-			g, err := Walk(ctx, ix.base, entry, &WalkOptions{Jobs: opts.Jobs})
-			if err != nil {
-				return nil, nil, err
-			}
-			graphs = append(graphs, g)
-		}
-	}
-	return writes, graphs, nil
 }

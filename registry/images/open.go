@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -288,6 +289,15 @@ type ownedArchive struct{ *tarball.Reader }
 // holds, and closes on Close.
 type ownedLayout struct{ *layout.Layout }
 
+// owned reports whether an Image or Index opened by location owns base.
+func owned(base manifest.Fetcher) bool {
+	switch base.(type) {
+	case ownedArchive, ownedLayout:
+		return true
+	}
+	return false
+}
+
 // closeBase closes base if an Image or Index opened by location owns it.
 func closeBase(base manifest.Fetcher) error {
 	switch b := base.(type) {
@@ -389,9 +399,13 @@ func newIndex(base manifest.Fetcher, doc *manifest.Document, name string) (*Inde
 	if doc.Index == nil {
 		return nil, fmt.Errorf("images: %s is a single image's manifest: open it with Open", name)
 	}
-	ix := *doc.Index
-	ix.Manifests = slices.Clone(ix.Manifests)
-	return &Index{base: base, orig: doc, index: ix}, nil
+	ix := &Index{orig: doc, index: *doc.Index}
+	ix.index.Manifests = slices.Clone(ix.index.Manifests)
+	ix.entries = make([]entry, len(ix.index.Manifests))
+	for i := range ix.entries {
+		ix.entries[i].from = base
+	}
+	return ix, nil
 }
 
 // Close releases the file an image opened from an archive holds, and the
@@ -400,9 +414,29 @@ func newIndex(base manifest.Fetcher, doc *manifest.Document, name string) (*Inde
 // from share that file: close one of them once, after the last is used.
 func (im *Image) Close() error { return closeBase(im.base) }
 
-// Close releases the file an index opened from an archive holds, as
-// Image.Close does; the images of the index share it.
-func (ix *Index) Close() error { return closeBase(ix.base) }
+// Close releases the files of the archives an index was opened or built
+// from, as Image.Close does; the images of the index share them.
+func (ix *Index) Close() error {
+	var errs []error
+	var closed []manifest.Fetcher
+	for _, e := range ix.entries {
+		for _, f := range []manifest.Fetcher{e.from, e.img.baseOrNil()} {
+			if owned(f) && !slices.ContainsFunc(closed, func(c manifest.Fetcher) bool { return sameFetcher(c, f) }) {
+				closed = append(closed, f)
+				errs = append(errs, closeBase(f))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// baseOrNil is the store im was opened from, or nil for no image.
+func (im *Image) baseOrNil() manifest.Fetcher {
+	if im == nil {
+		return nil
+	}
+	return im.base
+}
 
 // manifestFetcher is implemented by stores that fetch a manifest by tag in
 // one request (registry.Repository), saving the round trip of Resolve.

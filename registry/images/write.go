@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
+	"sort"
 
 	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/manifest"
@@ -28,6 +30,9 @@ type WriteOptions struct {
 	// before the manifest goes up, to wait for the caller's (Stored); an
 	// error from it stops Write.
 	Wait func() error
+	// Pool, if set, bounds the blobs copied from other stores together
+	// with those of every other write or copy that shares it.
+	Pool *Pool
 }
 
 // holder is implemented by stores that can tell that a Fetcher is
@@ -39,11 +44,12 @@ type holder interface {
 
 // Write stores the image in dst (a registry.Repository or a
 // layout.Layout), named tag unless tag is "", and returns its manifest's
-// descriptor. The base's layers are not checked when dst is the store
-// the image was opened from; otherwise they are copied as
-// CopyBlobs does: skipped when dst has them, mounted within one
-// registry, streamed across, never to disk. The new layers and the config
-// are pushed side by side, and the manifest last.
+// descriptor. The blobs of a store are not checked when dst is that
+// store (the one the image was opened from, or a new base's); otherwise
+// they are copied as CopyBlobs does: skipped when dst has them, mounted
+// within one registry, streamed across, never to disk. The new layers
+// and an edited config are pushed beside them, Jobs at a time in all,
+// and the manifest last.
 func (im *Image) Write(ctx context.Context, dst manifest.Store, tag string, opts *WriteOptions) (manifest.Descriptor, error) {
 	if opts == nil {
 		opts = &WriteOptions{}
@@ -65,22 +71,34 @@ func (im *Image) Write(ctx context.Context, dst manifest.Store, tag string, opts
 
 // imageWrite is what writing an image to a store takes.
 type imageWrite struct {
-	im       *Image
-	dst      manifest.Store
-	opts     *WriteOptions
-	doc      *manifest.Document
-	fresh    []manifest.Descriptor // the config and new layers, pushed from the image
-	fromBase []manifest.Descriptor // the base's layers, copied as CopyBlobs does
+	im     *Image
+	dst    manifest.Store
+	opts   *WriteOptions
+	doc    *manifest.Document
+	fresh  []manifest.Descriptor // the new layers and an edited config, pushed from the image
+	copies []blobGroup           // the others, copied as CopyBlobs does from the stores that hold them
 }
 
-// planWrite sorts the blobs doc names: the new ones, the base's that dst
-// needs, and those it has (the base's own store) or the caller stores.
+// blobGroup is blobs one store holds.
+type blobGroup struct {
+	src   manifest.Fetcher
+	blobs []manifest.Descriptor
+}
+
+// planWrite sorts the blobs doc names: the new ones, the others by the
+// store that holds them, leaving out those dst has (it is their store)
+// or the caller stores.
 func (im *Image) planWrite(dst manifest.Store, opts *WriteOptions) (*imageWrite, error) {
 	doc, err := im.Manifest()
 	if err != nil {
 		return nil, err
 	}
-	w := &imageWrite{im: im, dst: dst, opts: opts, doc: doc, fresh: []manifest.Descriptor{doc.Manifest.Config}}
+	w := &imageWrite{im: im, dst: dst, opts: opts, doc: doc}
+	if cfg := doc.Manifest.Config; im.orig != nil && cfg.Digest == im.orig.Manifest.Config.Digest {
+		w.copies = addToGroup(w.copies, im.base, cfg)
+	} else {
+		w.fresh = append(w.fresh, cfg)
+	}
 	seen := map[manifest.Digest]bool{}
 	for _, l := range doc.Manifest.Layers {
 		switch {
@@ -88,41 +106,73 @@ func (im *Image) planWrite(dst manifest.Store, opts *WriteOptions) (*imageWrite,
 		case im.added[l.Digest] != nil:
 			w.fresh = append(w.fresh, l)
 		default:
-			w.fromBase = append(w.fromBase, l)
+			w.copies = addToGroup(w.copies, im.source(l.Digest), l)
 		}
 		seen[l.Digest] = true
 	}
-	if h, ok := dst.(holder); ok && im.base != nil && h.Holds(im.base) {
-		w.fromBase = nil // dst is the base's store: it has them
-	} else if len(w.fromBase) > 0 && im.base == nil {
-		return nil, fmt.Errorf("images: %d layers have no source", len(w.fromBase))
+	h, isHolder := dst.(holder)
+	w.copies = slices.DeleteFunc(w.copies, func(g blobGroup) bool { return isHolder && g.src != nil && h.Holds(g.src) })
+	for _, g := range w.copies {
+		if g.src == nil {
+			return nil, fmt.Errorf("images: %d layers have no source", len(g.blobs))
+		}
 	}
 	return w, nil
 }
 
-// moves lists the blobs the write handles.
-func (w *imageWrite) moves() []manifest.Descriptor {
-	return append(slices.Clone(w.fresh), w.fromBase...)
+// addToGroup adds d to the group of src, or to a new one.
+func addToGroup(groups []blobGroup, src manifest.Fetcher, d manifest.Descriptor) []blobGroup {
+	for i := range groups {
+		if sameFetcher(groups[i].src, src) {
+			groups[i].blobs = append(groups[i].blobs, d)
+			return groups
+		}
+	}
+	return append(groups, blobGroup{src: src, blobs: []manifest.Descriptor{d}})
 }
 
-// blobs stores the base's layers dst needs, then the new blobs, reporting
-// to progress.
+// sameFetcher reports whether a and b are the same store; stores that
+// cannot be compared never are.
+func sameFetcher(a, b manifest.Fetcher) bool {
+	t := reflect.TypeOf(a)
+	return t == reflect.TypeOf(b) && (t == nil || t.Comparable() && a == b)
+}
+
+// moves lists the blobs the write handles.
+func (w *imageWrite) moves() []manifest.Descriptor {
+	out := slices.Clone(w.fresh)
+	for _, g := range w.copies {
+		out = append(out, g.blobs...)
+	}
+	return out
+}
+
+// blobs stores every blob of the write, copied and new alike, largest
+// first and Jobs at a time (the copies also within opts.Pool), reporting
+// to progress; the first error cancels the rest.
 func (w *imageWrite) blobs(ctx context.Context, progress *tally.Counter) error {
 	jobs := w.opts.Jobs
 	if jobs <= 0 {
 		jobs = 4
 	}
-	if len(w.fromBase) > 0 {
-		c := &copier{dst: w.dst, src: w.im.base, opts: &CopyOptions{Jobs: jobs}, progress: progress}
-		if err := c.blobs(ctx, w.fromBase); err != nil {
-			return err
+	type move struct {
+		d   manifest.Descriptor
+		run func(context.Context) error
+	}
+	var moves []move
+	for _, g := range w.copies {
+		c := &copier{dst: w.dst, src: g.src, opts: &CopyOptions{Jobs: jobs, Pool: w.opts.Pool}, progress: progress}
+		for _, d := range g.blobs {
+			moves = append(moves, move{d, func(ctx context.Context) error { return c.blob(ctx, d) }})
 		}
 	}
-	// The config and new layers depend on nothing and nobody else has
-	// them: pushed Jobs at a time, the first error cancelling the rest.
-	g := newGroup(ctx, jobs)
 	for _, d := range w.fresh {
-		if !g.Go(func(ctx context.Context) error { return w.im.push(ctx, w.dst, d, progress) }) {
+		moves = append(moves, move{d, func(ctx context.Context) error { return w.im.push(ctx, w.dst, d, progress) }})
+	}
+	sort.SliceStable(moves, func(i, j int) bool { return moves[i].d.Size > moves[j].d.Size })
+	g := newGroup(ctx, jobs)
+	for _, m := range moves {
+		if !g.Go(m.run) {
 			break
 		}
 	}

@@ -186,8 +186,14 @@ func (h *harness) once(ctx context.Context, res *results, o op, t tool, r int, o
 	// system here mounts with discard); whichever tool ran next would pay
 	// for it, in run 1 always the same one, and a layout's many small
 	// files most. It happens here, untimed.
+	id := fmt.Sprintf("%s-%d", t.name, r)
+	if o.setup != nil {
+		if err := o.setup(ctx, id); err != nil {
+			return err
+		}
+	}
 	syscall.Sync()
-	inv := invocation{path: t.path, args: args(out, fmt.Sprintf("%s-%d", t.name, r)), stderr: o.stderr}
+	inv := invocation{path: t.path, args: args(out, id), stderr: o.stderr}
 	if o.loop[t.name] {
 		inv.path, inv.args = "/bin/sh", []string{"-c", inv.args[0], t.path}
 	}

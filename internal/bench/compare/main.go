@@ -83,7 +83,7 @@ var opGroups = []struct {
 }{
 	{groupMain, []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-index", "append"}},
 	{groupStderr, []string{"stderr-tty", "stderr-null", "stderr-pipe", "progress-none", "progress-plain", "progress-tty"}},
-	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index"}},
+	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index", "wan-index-create", "wan-index-add"}},
 	{groupScale, []string{"scale-huge", "scale-layers", "scale-images"}},
 	{groupSync, []string{"sync", "sync-again"}},
 	{groupResume, []string{"resume"}},

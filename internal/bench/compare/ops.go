@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -25,6 +26,9 @@ type op struct {
 	cmd       map[string]argv // a tool without the operation is absent
 	// prepare, if set, makes the invocation's input in out, untimed.
 	prepare func(out string, seq uint64) error
+	// setup, if set, readies the registry for the invocation named id,
+	// untimed (index add needs an index to add to).
+	setup func(ctx context.Context, id string) error
 	// minOut, if positive, is the least number of bytes the output in out
 	// must hold: a check that the tool did the work.
 	minOut int64

@@ -205,8 +205,8 @@ func TestParseOps(t *testing.T) {
 	if err != nil || len(got) != 8 || !got["pull-tar"] || !got["wan-tiny"] || got["wan-append"] {
 		t.Errorf("parseOps(main, wan-tiny) = %v, %v", got, err)
 	}
-	if all, err := parseOps("all"); err != nil || len(all) != 25 || !all["resume"] || !all["sync-again"] || !all["stall"] || !all["serve-sync"] {
-		t.Errorf("parseOps(all) = %d operations, %v; want 25 with resume, sync, stall and serve-sync", len(all), err)
+	if all, err := parseOps("all"); err != nil || len(all) != 27 || !all["resume"] || !all["sync-again"] || !all["stall"] || !all["serve-sync"] {
+		t.Errorf("parseOps(all) = %d operations, %v; want 27 with resume, sync, stall and serve-sync", len(all), err)
 	}
 	if _, err := parseOps("main,bogus"); err == nil || !strings.Contains(err.Error(), `"bogus"`) {
 		t.Errorf("parseOps(main,bogus) = %v, want an error naming it", err)
@@ -226,6 +226,9 @@ func TestCommandLines(t *testing.T) {
 		{"wan-platform", "regctl", "regctl --host reg=A,tls=disabled --host reg=B,tls=disabled --host reg=WA,tls=disabled --host reg=WB,tls=disabled image export --platform linux/arm64 WA/bench/multi:1 OUT/image.tar"},
 		{"wan-copy-index", "crane", "crane copy --insecure WA/bench/multi:1 WB/wancopy/crane-N:1"},
 		{"wan-append", "skiff", "skiff append -f OUT/layer.tar WA/bench/big:1 WA/bench/big:skiff-N"},
+		{"wan-index-create", "skiff", "skiff index create WA/bench/multi:c-skiff-N WA/bench/multi:p0 WA/bench/multi:p1 WA/bench/multi:p2"},
+		{"wan-index-create", "crane", "crane index append --insecure -t WA/bench/multi:c-crane-N -m WA/bench/multi:p0 -m WA/bench/multi:p1 -m WA/bench/multi:p2"},
+		{"wan-index-add", "regctl", "regctl --host reg=A,tls=disabled --host reg=B,tls=disabled --host reg=WA,tls=disabled --host reg=WB,tls=disabled index add WA/bench/multi:a-regctl-N --ref WA/bench/multi:p2"},
 		{"scale-images", "skiff", "skiff pull -o OUT/images.tar A/bench/many0:1 A/bench/many1:1"},
 		{"scale-images", "crane", "crane pull --insecure A/bench/many0:1 A/bench/many1:1 OUT/images.tar"},
 		{"scale-images", "skopeo", "# one invocation per image, in sequence; the first:\nskopeo --insecure-policy copy --src-tls-verify=false --dest-tls-verify=false docker://A/bench/many0:1 docker-archive:OUT/image0.tar:A/bench/many0:1"},

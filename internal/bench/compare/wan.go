@@ -28,6 +28,7 @@ func (f *fixture) wanOps() []op {
 		f.appendLayer("wan-append", fmt.Sprintf("append %s to big, same repository", bytesIEC(int64(f.sc.appendSize))), &big),
 		f.copy("wan-copy-index", fmt.Sprintf("copy %d-platform index, registry → registry", n), f.viaLink(f.index.ref), f.bw+"/wancopy"),
 	}
+	ops = append(ops, f.indexOps()...)
 	for i := range ops {
 		ops[i].group = groupWAN
 	}
