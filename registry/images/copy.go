@@ -255,13 +255,20 @@ func (o *CopyOptions) jobs() int {
 	return 4
 }
 
-// blob moves one blob through the Pool unless dst has it, mounts it, or
-// it is foreign.
+// blob moves one blob, through the Pool if there is one, unless dst has
+// it, mounts it, or it is foreign: its check and its move one after the
+// other.
 func (c *copier) blob(ctx context.Context, d manifest.Descriptor) error {
 	if c.leaveForeign(d) {
 		return nil
 	}
 	p := c.opts.Pool
+	if p == nil {
+		if done, err := c.skip(ctx, d); err != nil || done {
+			return err
+		}
+		return c.move(ctx, d)
+	}
 	release, err := p.acquire(ctx, d.Digest)
 	if err != nil {
 		return err
