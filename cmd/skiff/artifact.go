@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	artifacts "github.com/skiffoci/skiff/registry/artifact"
 	"github.com/skiffoci/skiff/registry/images"
@@ -130,7 +129,7 @@ func runArtifactPush(ctx context.Context, e *env, args []string) error {
 		}
 		files = append(files, f)
 	}
-	if popts.Annotations, err = annotationMap(annotations); err != nil {
+	if popts.Annotations, err = parseAnnotations(annotations); err != nil {
 		return err
 	}
 	if t, err := sourceDate(e); err != nil || t != nil {
@@ -165,19 +164,6 @@ func runArtifactPush(ctx context.Context, e *env, args []string) error {
 	e.note(&o, "skiff: pushed %d %s to %s\n", len(files), plural(len(files), "file", "files"), to)
 	fmt.Fprintln(e.stdout, desc.Digest)
 	return nil
-}
-
-// annotationMap reads KEY=VALUE flags.
-func annotationMap(l stringList) (map[string]string, error) {
-	m := map[string]string{}
-	for _, a := range l {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok || k == "" {
-			return nil, usagef("--annotation %q: want KEY=VALUE", a)
-		}
-		m[k] = v
-	}
-	return m, nil
 }
 
 func runArtifactPull(ctx context.Context, e *env, args []string) error {

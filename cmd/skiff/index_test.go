@@ -12,27 +12,8 @@ import (
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/reference"
-	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/registry/images"
 )
-
-// pushPlatform pushes a one-layer image of platform p to host/name.
-func pushPlatform(t *testing.T, host, name string, p manifest.Platform, seed uint64, docker bool) *testimage.Image {
-	t.Helper()
-	im, err := testimage.New(testimage.Options{LayerSizes: []int{200}, Seed: seed, Platform: p, Docker: docker})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := reference.Parse(host + "/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testimage.Push(t.Context(), (&registry.Client{}).Repository(ref), im, ref.Tag); err != nil {
-		t.Fatal(err)
-	}
-	return im
-}
 
 // readIndex reads the index at location.
 func readIndex(t *testing.T, location string) *manifest.Document {
@@ -254,4 +235,9 @@ func TestIndexHelp(t *testing.T) {
 	if out := mustRun(t, "help", "index"); !strings.Contains(out, "skiff index create DST SRC") {
 		t.Errorf("help index: %q", out)
 	}
+}
+
+// pushPlatform pushes a one-layer image of platform p to host/name.
+func pushPlatform(t *testing.T, host, name string, p manifest.Platform, seed uint64, docker bool) *testimage.Image {
+	return testimage.PushNew(t, host+"/"+name, testimage.Options{LayerSizes: []int{200}, Seed: seed, Platform: p, Docker: docker})
 }

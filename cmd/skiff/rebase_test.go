@@ -3,7 +3,6 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"io"
 	"slices"
 	"strings"
@@ -11,50 +10,18 @@ import (
 
 	"github.com/skiffoci/skiff/internal/distribution"
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/images"
-	"github.com/skiffoci/skiff/tarball"
 )
-
-// buildOn writes to location base (Scratch of p when nil) with a layer
-// of files and the config edits ch, and returns what it wrote.
-func buildOn(t *testing.T, location string, base *images.Image, p manifest.Platform, files map[string]string, ch images.ConfigChanges) *images.Image {
-	t.Helper()
-	ctx := context.Background()
-	if base == nil {
-		base = images.Scratch(p)
-	}
-	fs := map[string]tarball.File{}
-	for name, data := range files {
-		fs[name] = tarball.File{Data: []byte(data)}
-	}
-	l, err := tarball.LayerFromFiles(fs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Remove()
-	im, err := base.AppendLayer(l, manifest.History{CreatedBy: "COPY files"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	im = im.EditConfig(ch)
-	if _, err := images.Write(ctx, im, location, nil); err != nil {
-		t.Fatal(err)
-	}
-	back, err := images.Open(ctx, location, &images.Options{Platforms: []manifest.Platform{p}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return back
-}
 
 // seedBases writes base/old, base/new and app/svc (on base/old) of
 // platform p to host, tagged tag.
 func seedBases(t *testing.T, host string, p manifest.Platform, tag string) {
 	t.Helper()
-	old := buildOn(t, host+"/base/old:"+tag, nil, p, map[string]string{"etc/base": "old\n", "etc/old-only": "x"}, images.ConfigChanges{Env: []string{"BASE=old"}})
-	buildOn(t, host+"/base/new:"+tag, nil, p, map[string]string{"etc/base": "new\n", "etc/fix": p.Architecture + "\n"}, images.ConfigChanges{Env: []string{"BASE=new"}})
-	buildOn(t, host+"/app/svc:"+tag, old, p, map[string]string{"app/hello": "hi\n"}, images.ConfigChanges{Cmd: []string{"/app/hello"}})
+	old := testimage.Build(t, host+"/base/old:"+tag, nil, p, map[string]string{"etc/base": "old\n", "etc/old-only": "x"}, images.ConfigChanges{Env: []string{"BASE=old"}})
+	testimage.Build(t, host+"/base/new:"+tag, nil, p, map[string]string{"etc/base": "new\n", "etc/fix": p.Architecture + "\n"}, images.ConfigChanges{Env: []string{"BASE=new"}})
+	testimage.Build(t, host+"/app/svc:"+tag, old, p, map[string]string{"app/hello": "hi\n"}, images.ConfigChanges{Cmd: []string{"/app/hello"}})
 }
 
 // exported runs skiff export and returns the files of the flattened

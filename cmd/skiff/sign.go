@@ -146,15 +146,12 @@ func (l *stringList) Set(s string) error {
 
 // object turns KEY=VALUE annotations into the payload's optional object.
 func (l stringList) object() (map[string]any, error) {
-	if len(l) == 0 {
-		return nil, nil
+	kv, err := parseAnnotations(l)
+	if kv == nil {
+		return nil, err
 	}
 	m := map[string]any{}
-	for _, a := range l {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok || k == "" {
-			return nil, usagef("--annotation %q: want KEY=VALUE", a)
-		}
+	for k, v := range kv {
 		m[k] = v
 	}
 	return m, nil

@@ -295,7 +295,7 @@ func (d *Dir) Discard(name string) error {
 	}
 	what := foreign(fi)
 	if what == "" {
-		what = kind(fi.Mode())
+		what = Kind(fi.Mode())
 	}
 	return d.discard(name, fi, what)
 }
@@ -319,8 +319,9 @@ func (d *Dir) racing(name string) error {
 	return fmt.Errorf("safefile: %s keeps changing while skiff opens it: another process is replacing it", filepath.Join(d.Name(), name))
 }
 
-// kind names a file's type for a message.
-func kind(m fs.FileMode) string {
+// Kind names a file's type for a message: "a symbolic link", "a FIFO",
+// "a directory", "a file"...
+func Kind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeSymlink != 0:
 		return "a symbolic link"

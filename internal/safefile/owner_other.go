@@ -14,7 +14,7 @@ func foreign(fi fs.FileInfo) string {
 	if fi.Mode().IsRegular() {
 		return ""
 	}
-	return kind(fi.Mode())
+	return Kind(fi.Mode())
 }
 
 // ownedPrivate always accepts a directory where the system reports no

@@ -22,7 +22,7 @@ func foreign(fi fs.FileInfo) string {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	switch {
 	case !fi.Mode().IsRegular():
-		return kind(fi.Mode())
+		return Kind(fi.Mode())
 	case !ok:
 		return "a file of unknown owner"
 	case int(st.Uid) != os.Geteuid():

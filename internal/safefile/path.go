@@ -129,7 +129,7 @@ func MkdirPrivate(path string) error {
 	}
 	why := ""
 	if !fi.IsDir() {
-		why = kind(fi.Mode()) + ", not a directory"
+		why = Kind(fi.Mode()) + ", not a directory"
 	} else {
 		why = ownedPrivate(fi)
 	}

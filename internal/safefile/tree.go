@@ -127,7 +127,7 @@ func (d *Dir) Link(from, to string) error {
 }
 
 func (d *Dir) notRegular(name string, fi fs.FileInfo, want string) error {
-	return fmt.Errorf("safefile: %s is %s, not %s: %w", filepath.Join(d.Name(), name), kind(fi.Mode()), want, ErrNotRegular)
+	return fmt.Errorf("safefile: %s is %s, not %s: %w", filepath.Join(d.Name(), name), Kind(fi.Mode()), want, ErrNotRegular)
 }
 
 // MkdirPrivate makes the directory name in d for skiff's own state, with
@@ -155,7 +155,7 @@ func (d *Dir) MkdirPrivate(name string, perm fs.FileMode) error {
 	}
 	why := ownedPrivate(fi)
 	if !fi.IsDir() {
-		why = kind(fi.Mode()) + ", not a directory"
+		why = Kind(fi.Mode()) + ", not a directory"
 	}
 	if why != "" {
 		return fmt.Errorf("safefile: refusing to keep state in %s: it is %s", filepath.Join(d.Name(), name), why)

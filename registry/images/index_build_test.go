@@ -17,24 +17,6 @@ import (
 	"github.com/skiffoci/skiff/registry/images"
 )
 
-// seedPlatform pushes a one-layer image of platform p to host/name:tag
-// and returns it; seed varies its layer.
-func seedPlatform(t *testing.T, host, name string, p manifest.Platform, seed uint64, docker bool) *testimage.Image {
-	t.Helper()
-	im, err := testimage.New(testimage.Options{LayerSizes: []int{300}, Seed: seed, Platform: p, Docker: docker})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := reference.Parse(host + "/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testimage.Push(t.Context(), (&registry.Client{}).Repository(ref), im, ref.Tag); err != nil {
-		t.Fatal(err)
-	}
-	return im
-}
-
 var (
 	linuxAMD64 = manifest.Platform{OS: "linux", Architecture: "amd64"}
 	linuxARM64 = manifest.Platform{OS: "linux", Architecture: "arm64"}
@@ -392,4 +374,10 @@ func TestIndexNoChangeKeepsBytes(t *testing.T) {
 	if got, _ := noted.Document(); got.Digest != doc.Digest {
 		t.Errorf("no change made the digest %s, was %s", got.Digest, doc.Digest)
 	}
+}
+
+// seedPlatform pushes a one-layer image of platform p to host/name:tag
+// and returns it; seed varies its layer.
+func seedPlatform(t *testing.T, host, name string, p manifest.Platform, seed uint64, docker bool) *testimage.Image {
+	return testimage.PushNew(t, host+"/"+name, testimage.Options{LayerSizes: []int{300}, Seed: seed, Platform: p, Docker: docker})
 }

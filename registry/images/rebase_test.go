@@ -1,50 +1,16 @@
 package images_test
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
+	"github.com/skiffoci/skiff/internal/testimage"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/images"
-	"github.com/skiffoci/skiff/tarball"
 )
-
-// buildImage writes to location an image of platform p: on base (a
-// Scratch image when nil), a layer holding files, with the config edits
-// ch. It returns the image written.
-func buildImage(t testing.TB, location string, base *images.Image, p manifest.Platform, files map[string]string, ch images.ConfigChanges) *images.Image {
-	t.Helper()
-	ctx := context.Background()
-	if base == nil {
-		base = images.Scratch(p)
-	}
-	fs := map[string]tarball.File{}
-	for name, data := range files {
-		fs[name] = tarball.File{Data: []byte(data)}
-	}
-	l, err := tarball.LayerFromFiles(fs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := base.AppendLayer(l, manifest.History{CreatedBy: "COPY " + strings.Join(sortedKeys(files), " ")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	im = im.EditConfig(ch)
-	if _, err := images.Write(ctx, im, location, nil); err != nil {
-		t.Fatal(err)
-	}
-	l.Remove()
-	back, err := images.Open(ctx, location, &images.Options{Platforms: []manifest.Platform{p}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return back
-}
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
@@ -66,12 +32,12 @@ type rebaseFixture struct {
 // to host, the app on the old base.
 func seedRebase(t testing.TB, host string, p manifest.Platform, tag string) rebaseFixture {
 	var f rebaseFixture
-	f.old = buildImage(t, host+"/base/old:"+tag, nil, p, map[string]string{"etc/base": "old\n", "bin/tool": "1"},
+	f.old = testimage.Build(t, host+"/base/old:"+tag, nil, p, map[string]string{"etc/base": "old\n", "bin/tool": "1"},
 		images.ConfigChanges{Env: []string{"PATH=/usr/bin", "BASE=old"}, WorkingDir: str("/"), Cmd: []string{"sh"}, Labels: map[string]string{"base": "old"}})
-	newBase := buildImage(t, host+"/base/new:"+tag, nil, p, map[string]string{"etc/base": "new\n"},
+	newBase := testimage.Build(t, host+"/base/new:"+tag, nil, p, map[string]string{"etc/base": "new\n"},
 		images.ConfigChanges{Env: []string{"PATH=/usr/bin", "BASE=new"}, WorkingDir: str("/srv"), Cmd: []string{"sh"}, Labels: map[string]string{"base": "new"}})
-	f.new = buildImage(t, host+"/base/new:"+tag, newBase, p, map[string]string{"etc/patch": "fixed\n"}, images.ConfigChanges{})
-	f.app = buildImage(t, host+"/app/svc:"+tag, f.old, p, map[string]string{"app/hello": "hi\n"},
+	f.new = testimage.Build(t, host+"/base/new:"+tag, newBase, p, map[string]string{"etc/patch": "fixed\n"}, images.ConfigChanges{})
+	f.app = testimage.Build(t, host+"/app/svc:"+tag, f.old, p, map[string]string{"app/hello": "hi\n"},
 		images.ConfigChanges{Env: []string{"APP=1", "PATH=/app:/usr/bin"}, Cmd: []string{"/app/hello"}, Labels: map[string]string{"app": "svc"}})
 	return f
 }
@@ -177,7 +143,7 @@ func TestRebaseFromAnnotations(t *testing.T) {
 	if _, err := images.Rebase(ctx, srv.Host+"/app/svc:1", srv.Host+"/base/old:1", srv.Host+"/base/new:1", srv.Host+"/app/svc:2", nil); err != nil {
 		t.Fatal(err)
 	}
-	newer := buildImage(t, srv.Host+"/base/new:1", f.new, linuxAMD64, map[string]string{"etc/patch2": "more\n"}, images.ConfigChanges{})
+	newer := testimage.Build(t, srv.Host+"/base/new:1", f.new, linuxAMD64, map[string]string{"etc/patch2": "more\n"}, images.ConfigChanges{})
 	if _, err := images.Rebase(ctx, srv.Host+"/app/svc:2", "", srv.Host+"/base/new:1", srv.Host+"/app/svc:3", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -239,8 +205,8 @@ func TestRebaseDockerOntoOCI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buildImage(t, srv.Host+"/app/docker:1", old, linuxAMD64, map[string]string{"app/x": "x"}, images.ConfigChanges{})
-	newBase := buildImage(t, srv.Host+"/base/oci:1", nil, linuxAMD64, map[string]string{"etc/base": "new"}, images.ConfigChanges{})
+	testimage.Build(t, srv.Host+"/app/docker:1", old, linuxAMD64, map[string]string{"app/x": "x"}, images.ConfigChanges{})
+	newBase := testimage.Build(t, srv.Host+"/base/oci:1", nil, linuxAMD64, map[string]string{"etc/base": "new"}, images.ConfigChanges{})
 	if _, err := images.Rebase(ctx, srv.Host+"/app/docker:1", srv.Host+"/base/docker:1", srv.Host+"/base/oci:1", "", nil); err != nil {
 		t.Fatal(err)
 	}
