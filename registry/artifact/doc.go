@@ -41,7 +41,9 @@
 // its final name; a title that is absolute, holds "..", or would reach
 // outside the directory through a symbolic link is refused, as is an
 // unpacked entry outside its title's directory, a link in it that points
-// outside it, and more decompressed bytes than the budget allows. Nothing
+// outside it (a hard link to such a link too), and more decompressed bytes
+// than the budget allows. Unpacked files and directories keep their
+// permissions but lose their setuid, setgid and sticky bits. Nothing
 // is written outside the directory, and nothing already there is replaced
 // unless the caller asks for it.
 package artifact

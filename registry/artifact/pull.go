@@ -61,22 +61,31 @@ func Pull(ctx context.Context, src, dir string, opts *PullOptions) (*Pulled, err
 		return nil, err
 	}
 	defer s.Close()
-	desc := s.Root
-	if opts.ReferrerType != "" {
-		lister, ok := s.Store.(manifest.ReferrersLister)
-		if !ok {
-			return nil, fmt.Errorf("artifact: %s cannot list referrers", loc)
-		}
-		if desc, err = Newest(ctx, lister, s.Root, opts.ReferrerType); err != nil {
-			return nil, err
-		}
+	if opts.ReferrerType == "" {
+		return PullFrom(ctx, s.Store, s.Root, dir, opts)
 	}
-	return PullFrom(ctx, s.Store, desc, dir, opts)
+	lister, ok := s.Store.(manifest.ReferrersLister)
+	if !ok {
+		return nil, fmt.Errorf("artifact: %s cannot list referrers", loc)
+	}
+	desc, err := Newest(ctx, lister, s.Root, opts.ReferrerType)
+	if err != nil {
+		return nil, err
+	}
+	return pullFrom(ctx, s.Store, desc, &s.Root, dir, opts)
 }
 
 // PullFrom writes the files of the artifact whose manifest desc names in
 // src, a store the caller holds, under dir, as Pull does.
 func PullFrom(ctx context.Context, src manifest.Fetcher, desc manifest.Descriptor, dir string, opts *PullOptions) (*Pulled, error) {
+	return pullFrom(ctx, src, desc, nil, dir, opts)
+}
+
+// pullFrom is PullFrom of a referrer of subject, when subject is set: a
+// referrers list is the registry's word (or, in the tag schema, that of
+// anyone who may push), so the manifest itself must name subject and be
+// of opts.ReferrerType.
+func pullFrom(ctx context.Context, src manifest.Fetcher, desc manifest.Descriptor, subject *manifest.Descriptor, dir string, opts *PullOptions) (*Pulled, error) {
 	opts = opts.orDefault()
 	doc, err := manifest.FetchDocument(ctx, src, desc)
 	if err != nil {
@@ -84,6 +93,11 @@ func PullFrom(ctx context.Context, src manifest.Fetcher, desc manifest.Descripto
 	}
 	if doc.Manifest == nil {
 		return nil, fmt.Errorf("artifact: %s is an index, not an artifact: pull one of its manifests", desc.Digest)
+	}
+	if subject != nil {
+		if err := refersTo(doc.Manifest, desc, *subject, opts.ReferrerType); err != nil {
+			return nil, err
+		}
 	}
 	out := &Pulled{Artifact: doc.Descriptor()}
 	out.Artifact.ArtifactType = doc.Manifest.ArtifactType
@@ -110,6 +124,18 @@ func PullFrom(ctx context.Context, src manifest.Fetcher, desc manifest.Descripto
 	}
 	err = each(ctx, len(files), opts.Images.Jobs, func(ctx context.Context, i int) error { return p.pull(ctx, files[i]) })
 	return out, err
+}
+
+// refersTo checks that m, listed as a referrer of subject, names subject
+// as its subject and is of artifactType.
+func refersTo(m *manifest.Manifest, desc, subject manifest.Descriptor, artifactType string) error {
+	if m.Subject == nil || m.Subject.Digest != subject.Digest {
+		return fmt.Errorf("artifact: %s is listed as a referrer of %s, but its subject is not that image", desc.Digest, subject.Digest)
+	}
+	if got := cmpOr(m.ArtifactType, m.Config.MediaType); got != artifactType {
+		return fmt.Errorf("artifact: %s is listed as an artifact of type %s, but is of type %s", desc.Digest, artifactType, got)
+	}
+	return nil
 }
 
 // plan returns the titled layers, each title checked and none twice, and

@@ -23,8 +23,8 @@ import (
 // twice from f: once to check every entry and the digest of the whole
 // uncompressed tar (AnnotationDigest), writing nothing, then by
 // tarball.Extract into a private directory beside the title, where every
-// symbolic link is checked to resolve inside it; only then is the
-// directory moved under its title.
+// link is checked to resolve inside it and setuid and setgid bits are
+// cleared; only then is the directory moved under its title.
 func (p *puller) unpack(ctx context.Context, f *os.File, tmp string, l manifest.Descriptor) error {
 	title := l.Annotations[AnnotationTitle]
 	open := func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(f, 0, l.Size)), nil }
@@ -47,6 +47,9 @@ func (p *puller) unpack(ctx context.Context, f *os.File, tmp string, l manifest.
 	if err := contained(sub, title, links); err != nil {
 		return err
 	}
+	if err := plain(sub); err != nil {
+		return fmt.Errorf("artifact: unpacking %s: %w", title, err)
+	}
 	return p.place(sub, work, aside, title)
 }
 
@@ -54,7 +57,7 @@ func (p *puller) unpack(ctx context.Context, f *os.File, tmp string, l manifest.
 // entry lies under title (a symbolic link or hard link too, by its
 // target), that none is a whiteout, which Extract would apply, and that
 // the uncompressed tar has the digest want, when one is given. It returns
-// the names of the symbolic links, relative to title.
+// the names of the symbolic and hard links, relative to title.
 func scan(open tarball.Opener, title, want string, limit int64) ([]string, error) {
 	rc, err := open()
 	if err != nil {
@@ -89,8 +92,8 @@ func scan(open tarball.Opener, title, want string, limit int64) ([]string, error
 		if err != nil {
 			return nil, fmt.Errorf("artifact: unpacking %s: %w", title, err)
 		}
-		if hdr.Typeflag == tar.TypeSymlink {
-			links = append(links, rel)
+		if hdr.Typeflag == tar.TypeSymlink || hdr.Typeflag == tar.TypeLink {
+			links = append(links, rel) // a hard link to a symbolic link is made a copy of it, elsewhere
 		}
 	}
 	if _, err := io.Copy(io.Discard, r); err != nil { // what follows the tar's end is in its digest
@@ -144,8 +147,28 @@ func under(title, name string) (string, error) {
 	return "", fmt.Errorf("entry %q is outside the directory %s", name, title)
 }
 
-// contained checks that every symbolic link unpacked under title in sub
-// resolves inside title, through any chain of links: os.Root refuses to
+// plain clears the setuid, setgid and sticky bits of everything unpacked
+// in sub, as tar does for a user who is not root: an artifact's author
+// does not choose a program that runs as the user who pulled it.
+func plain(sub *safefile.Dir) error {
+	return fs.WalkDir(sub.Root().FS(), ".", func(name string, e fs.DirEntry, err error) error {
+		if err != nil || e.Type()&fs.ModeSymlink != 0 {
+			return err
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if m := fi.Mode(); m&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 {
+			return sub.Root().Chmod(name, m.Perm())
+		}
+		return nil
+	})
+}
+
+// contained checks that every link unpacked under title in sub (a hard
+// link may have become a copy of a symbolic link) resolves inside title,
+// through any chain of links: os.Root refuses to
 // leave it. A link to nothing inside is allowed.
 func contained(sub *safefile.Dir, title string, links []string) error {
 	dir := sub

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/registry"
 )
 
 // Rebase moves the image or index at img off the base at oldBase and onto
@@ -17,7 +18,10 @@ import (
 // location, in full, and the digest that location resolved to (an
 // index's, for a multi-platform base). With oldBase "", each image's old
 // base is the one those annotations name (as an earlier Rebase, buildkit
-// or crane left them). Of an index, every platform is rebased onto
+// or crane left them); they are the image's word, not the caller's, so a
+// registry they name that the caller did not (as img, oldBase, newBase or
+// dst) is read without credentials, and from an image in a registry a
+// location on this machine (oci:, an archive) is refused. Of an index, every platform is rebased onto
 // newBase's image of that platform; oldBase and newBase may be indexes
 // or single images of that platform. Entries without a platform (such as
 // attestations) are dropped, since what they attest is gone.
@@ -30,12 +34,18 @@ func Rebase(ctx context.Context, img, oldBase, newBase, dst string, opts *Option
 		dst = img
 	}
 	opts = opts.withClient()
-	rb := &rebaser{opts: opts, oldBase: oldBase, sources: map[string]*Source{}}
+	rb := &rebaser{opts: opts, oldBase: oldBase, sources: map[string]*Source{}, named: map[string]bool{}}
 	defer rb.close()
+	for _, s := range []string{img, oldBase, newBase, dst} {
+		if loc, err := ParseLocation(s); err == nil && loc.Kind == KindRegistry {
+			rb.named[loc.Ref.Registry] = true
+		}
+	}
 	src, err := rb.open(ctx, img)
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
+	rb.remote = src.Location.Kind == KindRegistry
 	nb, err := rb.open(ctx, newBase)
 	if err != nil {
 		return manifest.Descriptor{}, err
@@ -71,6 +81,8 @@ type rebaser struct {
 	oldBase string
 	newBase *Source
 	sources map[string]*Source // by location, so that each is opened once
+	named   map[string]bool    // the registry hosts the caller named
+	remote  bool               // the image is in a registry
 }
 
 // open opens the image or index at location, once.
@@ -86,7 +98,13 @@ func (rb *rebaser) openLocation(ctx context.Context, loc Location) (*Source, err
 	if s, ok := rb.sources[loc.String()]; ok {
 		return s, nil
 	}
-	s, err := OpenSource(ctx, loc, rb.opts)
+	opts := rb.opts
+	if loc.Kind == KindRegistry && !rb.named[loc.Ref.Registry] {
+		o := *opts // a host only an image's annotation named gets no credentials
+		o.Client = withoutCredentials(opts.Client)
+		opts = &o
+	}
+	s, err := OpenSource(ctx, loc, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -160,12 +178,24 @@ func (rb *rebaser) oldLocation(im *Image) (Location, error) {
 	if err != nil {
 		return Location{}, fmt.Errorf("images: annotation %s: %w", BaseNameAnnotation, err)
 	}
+	if rb.remote && loc.Kind != KindRegistry {
+		return Location{}, fmt.Errorf("images: annotation %s of an image in a registry names %s, a place on this machine, which skiff opens only when you name it: name the old base", BaseNameAnnotation, loc.Kind)
+	}
 	if loc.Kind == KindRegistry {
 		loc.Ref.Digest = string(d)
 	} else {
 		loc.Name = string(d)
 	}
 	return loc, nil
+}
+
+// withoutCredentials is c with no keychain: how a registry is reached
+// that the caller never named, but an image's annotation did. The
+// keychain may answer for every host (ACCESS_TOKEN, REFRESH_TOKEN).
+func withoutCredentials(c *registry.Client) *registry.Client {
+	return &registry.Client{Transport: c.Transport, Insecure: c.Insecure, UserAgent: c.UserAgent,
+		CertsDir: c.CertsDir, RootCAs: c.RootCAs, ChunkSize: c.ChunkSize, Retry: c.Retry,
+		Timeouts: c.Timeouts, Trace: c.Trace, Mirrors: c.Mirrors}
 }
 
 // baseImage opens platform p's image of the base at loc.

@@ -74,15 +74,15 @@ func readIndexFile(d *safefile.Dir, dir string) ([]byte, fs.FileInfo, error) {
 
 // parseIndex validates raw as an OCI index and keeps each entry's JSON.
 func parseIndex(raw []byte) (*repoIndex, error) {
-	doc, err := manifest.Parse(raw, manifest.MediaTypeOCIIndex)
+	idx, err := decodeIndex(raw)
 	if err != nil {
 		return nil, err
 	}
 	var raws struct{ Manifests []json.RawMessage }
-	if err := json.Unmarshal(raw, &raws); err != nil || len(raws.Manifests) != len(doc.Index.Manifests) {
+	if err := json.Unmarshal(raw, &raws); err != nil || len(raws.Manifests) != len(idx.Manifests) {
 		return nil, fmt.Errorf("unreadable manifests list")
 	}
-	head := *doc.Index
+	head := *idx
 	head.SchemaVersion, head.MediaType, head.Manifests = 2, manifest.MediaTypeOCIIndex, []manifest.Descriptor{}
 	b, err := json.Marshal(head)
 	if err != nil {
@@ -91,12 +91,42 @@ func parseIndex(raw []byte) (*repoIndex, error) {
 	pre, suf, _ := bytes.Cut(b, []byte(`"manifests":[]`)) // no string holds it: its quotes would be escaped
 	x := &repoIndex{prefix: append(pre, `"manifests":[`...), suffix: append([]byte("]"), suf...),
 		tags: map[string][]*entry{}, listed: map[manifest.Digest][]*entry{}}
-	for i, desc := range doc.Index.Manifests {
+	for i, desc := range idx.Manifests {
 		var c bytes.Buffer
 		json.Compact(&c, raws.Manifests[i]) // valid: it parsed
 		x.insert(len(x.entries), &entry{desc: desc, tag: desc.Annotations[layout.RefNameAnnotation], raw: c.Bytes()})
 	}
 	return x, nil
+}
+
+// decodeIndex parses raw as an OCI index, as manifest.Parse does, but up
+// to maxIndexSize bytes: manifest.Parse stops at manifest.MaxManifestSize
+// (4 MiB, some 18,000 tags), the bound of what a client sends.
+func decodeIndex(raw []byte) (*manifest.Index, error) {
+	var idx manifest.Index
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&idx); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	switch {
+	case dec.More():
+		return nil, fmt.Errorf("data after the JSON value")
+	case idx.SchemaVersion != 2:
+		return nil, fmt.Errorf("schemaVersion must be 2, got %d", idx.SchemaVersion)
+	case idx.MediaType != "" && idx.MediaType != manifest.MediaTypeOCIIndex:
+		return nil, fmt.Errorf("mediaType %q is not an OCI index's", truncate(idx.MediaType, 100))
+	}
+	for i, d := range idx.Manifests {
+		if err := d.Validate(); err != nil {
+			return nil, fmt.Errorf("index entry %d: %w", i, err)
+		}
+	}
+	if idx.Subject != nil {
+		if err := idx.Subject.Validate(); err != nil {
+			return nil, fmt.Errorf("subject: %w", err)
+		}
+	}
+	return &idx, nil
 }
 
 // current reports whether index.json of the layout dir is still the file

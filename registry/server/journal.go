@@ -196,6 +196,11 @@ func beginJournal(d *safefile.Dir, repo string, body []byte, sum uint32) (*journ
 	return j, nil
 }
 
+// errJournalGone is wrapped by append's error when the journal is no
+// longer the file the server wrote (removed, or replaced by a link or
+// another file): nothing was written, and the journal is begun again.
+var errJournalGone = errors.New("server: the journal is not the server's own file")
+
 // append adds e to the journal, flushed. A line that could not be
 // written whole is taken back.
 func (j *journal) append(d *safefile.Dir, e indexEdit) error {
@@ -203,7 +208,7 @@ func (j *journal) append(d *safefile.Dir, e indexEdit) error {
 	if err != nil {
 		return err
 	}
-	f, err := d.OpenFile(j.name, os.O_WRONLY)
+	f, err := j.open(d)
 	if err != nil {
 		return err
 	}
@@ -224,11 +229,28 @@ func (j *journal) append(d *safefile.Dir, e indexEdit) error {
 	return nil
 }
 
+// open opens the journal to write, when it is still the server's own:
+// a regular file of one link that only the server may write, as the open
+// file says. Otherwise the error wraps errJournalGone.
+func (j *journal) open(d *safefile.Dir) (*os.File, error) {
+	f, err := d.OpenFile(j.name, os.O_WRONLY)
+	if err == nil {
+		if fi, serr := f.Stat(); serr != nil || !safefile.Trusted(fi) {
+			f.Close()
+			err = errors.New("a file of one link that only the server may write is not there")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", errJournalGone, j.name, err)
+	}
+	return f, nil
+}
+
 // undo cuts the journal back to size bytes, flushed, so that it no
 // longer holds an edit that index.json never got; failing that, it
 // removes the journal, and index.json is taken as it is when next read.
 func (j *journal) undo(d *safefile.Dir, size int64) {
-	f, err := d.OpenFile(j.name, os.O_WRONLY)
+	f, err := j.open(d)
 	if err == nil {
 		err = f.Truncate(size)
 		if err == nil {
@@ -309,7 +331,11 @@ func (s *layoutStorage) commit(l *repoLayout, x *repoIndex, e indexEdit) error {
 		l.j, err = beginJournal(s.d, l.name, body, e.Sum)
 	} else {
 		before = j.size
-		err = j.append(s.d, e)
+		if err = j.append(s.d, e); errors.Is(err, errJournalGone) {
+			s.logf("server: repository %s: journal begun again: %v", l.name, err)
+			before = -1
+			l.j, err = beginJournal(s.d, l.name, body, e.Sum) // replaces what is there, never follows it
+		}
 	}
 	if err != nil {
 		return err

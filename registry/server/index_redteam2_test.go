@@ -1,0 +1,50 @@
+package server_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/skiffoci/skiff/manifest"
+)
+
+// TestRedteam2IndexPastFourMiB: the server reads a repository's
+// index.json up to 64 MiB ("about 300,000 tags"), but parsed it with
+// manifest.Parse, which refuses anything past 4 MiB (about 18,000 tags):
+// such a repository could not be served at all, and one that grew past
+// 4 MiB while served was lost at the next start, or rolled back to what
+// its journal once held. RT2-S1.
+func TestRedteam2IndexPastFourMiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 20,000 tags")
+	}
+	root := t.TempDir()
+	const n = 20000
+	seedTags(t, root, "big/repo", n)
+	if fi, err := os.Stat(filepath.Join(root, "big", "repo", "index.json")); err != nil || fi.Size() <= 4<<20 {
+		t.Fatalf("the seeded index.json is not past 4 MiB: %v %v", fi, err)
+	}
+	s := startAt(t, root, nil)
+	r := s.do("GET", "/v2/big/repo/manifests/t00001", nil, "Accept", manifest.MediaTypeOCIManifest)
+	if r.StatusCode != 200 {
+		t.Fatalf("a repository of %d tags is not served: %d %.300s", n, r.StatusCode, r.body)
+	}
+	im := newImage("one more", 100, nil)
+	s.push("big/repo", "new", im)
+	s.Close()
+	s2 := startAt(t, root, nil)
+	if got := len(s2.tags("big/repo")); got != n+1 {
+		t.Errorf("after a restart %d tags, want %d", got, n+1)
+	}
+}
+
+// TestRedteam2IndexWrittenPastWhatLoads: no edit is refused for making
+// index.json larger than the 64 MiB the server reads back. A pusher with
+// many tags, or referrers whose annotations (copied into index.json) are
+// large, grows it past that; the server goes on from memory and, at the
+// next start, from the journal (up to 256 MiB), but once the journal is
+// gone (a copy of the layouts, a journal of another version) the
+// repository cannot be read at all. RT2-S2.
+func TestRedteam2IndexWrittenPastWhatLoads(t *testing.T) {
+	t.Skip("RT2-S2: commit writes an index.json past maxIndexSize; refusing such an edit (a 4xx naming index.json) needs a status chosen for it and a 64 MiB test")
+}
