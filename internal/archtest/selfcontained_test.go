@@ -15,7 +15,7 @@ import (
 // reads alone: it lives in an external test package (package x_test, so
 // it sees only what a user sees) and names no package-level identifier
 // declared in a test file (no TestMain-seeded registry, no helper, no
-// shared variable). Its body, copied from pkg.go.dev into a user's test,
+// shared variable) and reads no file under testdata. Its body, copied from pkg.go.dev into a user's test,
 // then compiles with skiff's public packages and the standard library;
 // TestExamplesUsePublicAPI keeps internal/ out of its imports.
 func TestExamplesSelfContained(t *testing.T) {
@@ -94,8 +94,11 @@ func checkExamplesSelfContained(t *testing.T, dir string, pkgs []*testPackage) i
 					t.Errorf("%s: %s is in package %s; put it in %s_test, where it sees only what a user sees", rel, fn.Name.Name, pkg.name, pkg.name)
 				}
 				for _, name := range testNamesUsed(pkg.files[rel], fn, declared) {
-					t.Errorf("%s: %s uses %s, declared in %s: an example must not depend on the test's own helpers; start what it needs in its body (server.New, imagestest, os.MkdirTemp)",
+					t.Errorf("%s: %s uses %s, declared in %s: start what it needs in its body (server.New, imagestest, os.MkdirTemp)",
 						rel, fn.Name.Name, name, declared[name])
+				}
+				if lit := testdataPath(fn); lit != "" {
+					t.Errorf("%s: %s reads %s, which a user does not have: make the file in the example", rel, fn.Name.Name, lit)
 				}
 			}
 		}
@@ -175,6 +178,19 @@ func testNamesUsed(f *ast.File, fn *ast.FuncDecl, declared map[string]string) []
 		return true
 	})
 	return used
+}
+
+// testdataPath returns the first string literal in fn's body naming a
+// testdata directory, or "".
+func testdataPath(fn *ast.FuncDecl) string {
+	found := ""
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING && found == "" && strings.Contains(lit.Value, "testdata") {
+			found = lit.Value
+		}
+		return found == ""
+	})
+	return found
 }
 
 func sortedKeys(m map[string]*ast.File) []string {
