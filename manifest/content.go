@@ -9,6 +9,19 @@ import (
 // ErrNotFound is wrapped by content stores when content or a tag is absent.
 var ErrNotFound = errors.New("not found")
 
+// ErrNoPlatform is wrapped by the error for a platform an index does not
+// list (SelectPlatform's, and so every Open that chooses a platform). It
+// matches ErrNotFound too, so errors.Is(err, ErrNoPlatform) tells a
+// missing platform from a missing tag, and errors.Is(err, ErrNotFound)
+// takes both.
+var ErrNoPlatform error = notFoundKind("platform not in index")
+
+// notFoundKind is a kind of ErrNotFound.
+type notFoundKind string
+
+func (e notFoundKind) Error() string { return string(e) }
+func (e notFoundKind) Unwrap() error { return ErrNotFound }
+
 // Fetcher returns the content a descriptor names. The reader verifies size
 // and digest as it streams: its last Read fails instead of returning io.EOF
 // when the bytes do not match desc.

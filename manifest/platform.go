@@ -110,8 +110,8 @@ func (p Platform) Matches(want Platform) bool {
 func field(have, want string) bool { return want == "" || have == want }
 
 // SelectPlatform returns the entry of idx for want, preferring an exact
-// variant match; ErrNotFound wrapped with the platforms available
-// otherwise.
+// variant match; otherwise an error wrapping ErrNoPlatform (and so
+// ErrNotFound) that lists the platforms available.
 func SelectPlatform(idx *Index, want Platform) (Descriptor, error) {
 	var have []string
 	for _, d := range idx.Manifests {
@@ -123,5 +123,5 @@ func SelectPlatform(idx *Index, want Platform) (Descriptor, error) {
 		}
 		have = append(have, d.Platform.String())
 	}
-	return Descriptor{}, fmt.Errorf("%w: no manifest for platform %s (available: %v)", ErrNotFound, want, have)
+	return Descriptor{}, fmt.Errorf("%w: no manifest for platform %s (available: %v)", ErrNoPlatform, want, have)
 }

@@ -1,7 +1,10 @@
 package manifest_test
 
 import (
+	"errors"
+	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -70,5 +73,18 @@ func TestHostPlatform(t *testing.T) {
 	p := manifest.HostPlatform()
 	if p.OS != runtime.GOOS || p.Architecture != runtime.GOARCH {
 		t.Fatalf("HostPlatform() = %v", p)
+	}
+}
+
+// A platform an index lacks is ErrNoPlatform, which is ErrNotFound too;
+// a missing tag is ErrNotFound alone.
+func TestSelectPlatformErrNoPlatform(t *testing.T) {
+	idx := &manifest.Index{Manifests: []manifest.Descriptor{{Digest: manifest.Digest("sha256:" + strings.Repeat("a", 64)), Platform: &manifest.Platform{OS: "linux", Architecture: "amd64"}}}}
+	_, err := manifest.SelectPlatform(idx, manifest.Platform{OS: "linux", Architecture: "s390x"})
+	if !errors.Is(err, manifest.ErrNoPlatform) || !errors.Is(err, manifest.ErrNotFound) || !strings.Contains(err.Error(), "linux/amd64") {
+		t.Fatalf("error %v: want ErrNoPlatform and ErrNotFound, naming the platforms available", err)
+	}
+	if errors.Is(fmt.Errorf("tag v1: %w", manifest.ErrNotFound), manifest.ErrNoPlatform) {
+		t.Fatal("a missing tag matched ErrNoPlatform")
 	}
 }

@@ -95,8 +95,32 @@ type Client struct {
 	authT   *auth.Transport
 	mu      sync.Mutex
 	schemes map[string]string
-	sleep   func(context.Context, time.Duration) error                        // tests replace it
-	dial    func(ctx context.Context, network, addr string) (net.Conn, error) // tests replace it
+	// noSinglePOST holds the hosts that answered a POST ?digest= with a
+	// body by opening a session (distribution does): a small blob then
+	// costs a session and a PUT, and the session is opened while the
+	// blob's bytes arrive.
+	noSinglePOST map[string]bool
+	sleep        func(context.Context, time.Duration) error                        // tests replace it
+	dial         func(ctx context.Context, network, addr string) (net.Conn, error) // tests replace it
+}
+
+// refuseSinglePOST records that host answered a single POST with a
+// session.
+func (c *Client) refuseSinglePOST(host string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.noSinglePOST == nil {
+		c.noSinglePOST = map[string]bool{}
+	}
+	c.noSinglePOST[host] = true
+}
+
+// refusesSinglePOST reports whether host answered a single POST with a
+// session.
+func (c *Client) refusesSinglePOST(host string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.noSinglePOST[host]
 }
 
 // dialer returns how c opens connections.

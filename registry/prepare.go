@@ -92,3 +92,44 @@ func (r *Repository) DiscardUploads(ctx context.Context) {
 	}
 	wg.Wait()
 }
+
+// ahead is an upload session being opened on another goroutine while the
+// push that will use it still waits for its source: the POST and the
+// source's first bytes then cost one round trip, not two.
+type ahead struct {
+	done chan struct{}
+	s    session
+	used bool
+}
+
+// openAhead starts opening a session for one push to r, taking one that
+// PrepareUploads opened when there is one.
+func (r *Repository) openAhead(ctx context.Context) *ahead {
+	a := &ahead{done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		a.s.loc, a.s.minLen, a.s.err = r.startUpload(ctx, "")
+	}()
+	return a
+}
+
+// take waits for the session and hands it to the push, which then owns
+// it (and abandons it if it fails).
+func (a *ahead) take() (session, error) {
+	<-a.done
+	a.used = true
+	return a.s, a.s.err
+}
+
+// releaseAhead abandons a's session if no push took it, once it is
+// open: left open, it would count against the registry's limit.
+func (r *Repository) releaseAhead(ctx context.Context, a *ahead) {
+	if a == nil || a.used {
+		return
+	}
+	a.used = true
+	<-a.done
+	if a.s.err == nil {
+		r.abandonUpload(ctx, a.s.loc)
+	}
+}

@@ -3,12 +3,15 @@ package registry
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 
+	"github.com/skiffoci/skiff/auth"
 	"github.com/skiffoci/skiff/manifest"
 )
 
@@ -95,6 +98,10 @@ func (r *Repository) url(ctx context.Context, path string) (*url.URL, error) {
 func (r *Repository) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	u, err := r.url(ctx, path)
 	if err != nil {
+		var qe *requestError
+		if errors.As(err, &qe) && qe.method == "" { // the host was not reached: name the request that needed it
+			err = &requestError{method: method, url: auth.Redact(r.host + "/v2/" + r.name + "/" + path), err: fmt.Errorf("cannot reach %s: %w", r.host, qe.err)}
+		}
 		return nil, err
 	}
 	return http.NewRequestWithContext(ctx, method, u.String(), body)

@@ -53,16 +53,19 @@ type checkpoint struct {
 // cut (distribution does), gets a new upload. Manifests, small blobs and
 // chunked uploads are pushed as Push does.
 func (r *Repository) PushResumable(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) error {
-	if r.client.ResumeDir == "" || isManifestDesc(desc) || desc.Size <= smallBlob || r.client.ChunkSize > 0 {
+	if err := desc.Validate(); err != nil {
+		return err
+	}
+	if isManifestDesc(desc) {
 		rc, err := open(0)
 		if err != nil {
 			return err
 		}
 		defer rc.Close()
-		return r.Push(ctx, desc, rc)
+		return r.pushManifestDesc(ctx, desc, rc)
 	}
-	if err := desc.Validate(); err != nil {
-		return err
+	if r.client.ResumeDir == "" || desc.Size <= smallBlob || r.client.ChunkSize > 0 {
+		return r.pushOpened(ctx, desc, open)
 	}
 	path := r.uploadStatePath(desc)
 	if st, ok := loadUploadState(path); ok {
@@ -151,26 +154,46 @@ func (st *uploadState) add(c checkpoint) {
 // one PUT, checkpointing as the source is read.
 // A session no state names, or whose upload cannot be continued, is
 // abandoned when the upload fails.
+// The session opens while the source does: one round trip for both.
 func (r *Repository) freshUpload(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error), path string) error {
-	loc, minLen, err := r.startUpload(ctx, "")
+	a := r.openAhead(ctx)
+	rc, err := open(0)
+	if err != nil {
+		r.releaseAhead(ctx, a)
+		return err
+	}
+	defer rc.Close()
+	s, err := a.take()
 	if err != nil {
 		return err
 	}
-	kept, err := r.sendFresh(ctx, desc, open, path, loc, minLen)
+	kept, err := r.sendFresh(ctx, desc, rc, path, s.loc, s.minLen)
 	if err != nil && (!kept || !continuable(err)) {
-		r.abandonUpload(ctx, loc)
+		r.abandonUpload(ctx, s.loc)
 	}
 	return err
 }
 
-// sendFresh sends the blob through the new session at loc; kept says
-// whether the state names the session, for a later run to continue it.
-func (r *Repository) sendFresh(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error), path string, loc *url.URL, minLen int64) (kept bool, err error) {
+// pushOpened pushes the blob desc as Push does, read from open(0), with
+// its upload session (when it needs one) opened while the source opens.
+func (r *Repository) pushOpened(ctx context.Context, desc manifest.Descriptor, open func(int64) (io.ReadCloser, error)) error {
+	var a *ahead
+	if r.needsSession(desc) {
+		a = r.openAhead(ctx)
+	}
 	rc, err := open(0)
 	if err != nil {
-		return false, err
+		r.releaseAhead(ctx, a)
+		return err
 	}
 	defer rc.Close()
+	return r.pushBlobOrAgain(ctx, desc, rc, a)
+}
+
+// sendFresh sends the blob, read from rc, through the new session at loc;
+// kept says whether the state names the session, for a later run to
+// continue it.
+func (r *Repository) sendFresh(ctx context.Context, desc manifest.Descriptor, rc io.Reader, path string, loc *url.URL, minLen int64) (kept bool, err error) {
 	v := manifest.NewVerifier(rc, desc)
 	if minLen > 0 {
 		return false, r.putChunked(ctx, loc, desc, v, minLen)

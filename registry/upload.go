@@ -29,38 +29,57 @@ func (r *Repository) Push(ctx context.Context, desc manifest.Descriptor, body io
 	if isManifestDesc(desc) {
 		return r.pushManifestDesc(ctx, desc, body)
 	}
-	err := r.pushBlob(ctx, desc, body)
-	// An upload session the registry forgot (RELIABILITY #35) starts
-	// again, once, when the source can be read again from the start.
+	return r.pushBlobOrAgain(ctx, desc, body, nil)
+}
+
+// pushBlobOrAgain pushes a blob through the session a opens, if not nil,
+// and pushes it again, once, when the registry forgot the session
+// (RELIABILITY #35) and the source can be read again from the start.
+func (r *Repository) pushBlobOrAgain(ctx context.Context, desc manifest.Descriptor, body io.Reader, a *ahead) error {
+	err := r.pushBlob(ctx, desc, body, a)
 	if seeker, ok := body.(io.Seeker); ok && errors.Is(err, ErrNotFound) && isUploadLost(err) {
 		if _, serr := seeker.Seek(0, io.SeekStart); serr == nil {
-			err = r.pushBlob(ctx, desc, body)
+			err = r.pushBlob(ctx, desc, body, nil)
 		}
 	}
 	return err
 }
 
-func (r *Repository) pushBlob(ctx context.Context, desc manifest.Descriptor, body io.Reader) error {
+// pushBlob sends desc's blob, read from body, through the session a
+// opens; a nil a means one is opened here when the push needs one. The
+// session opens before body is touched: a source still fetching
+// (images.Copy's) arrives meanwhile.
+func (r *Repository) pushBlob(ctx context.Context, desc manifest.Descriptor, body io.Reader, a *ahead) error {
+	if a == nil && r.needsSession(desc) {
+		a = r.openAhead(ctx)
+	}
+	defer r.releaseAhead(ctx, a) // a push that failed before taking it
 	chunked := r.client.ChunkSize > 0 && desc.Size > r.client.ChunkSize
 	if desc.Size <= smallBlob && !chunked {
-		return r.pushSmall(ctx, desc, manifest.NewVerifier(body, desc))
+		return r.pushSmall(ctx, desc, manifest.NewVerifier(body, desc), a)
 	}
-	// The session opens before body is touched: a source still fetching
-	// (images.Copy's) arrives meanwhile.
-	loc, minLen, err := r.startUpload(ctx, "")
+	s, err := a.take()
 	if err != nil {
 		return err
 	}
 	v := manifest.NewVerifier(body, desc)
 	if chunked {
-		err = r.putChunked(ctx, loc, desc, v, minLen)
+		err = r.putChunked(ctx, s.loc, desc, v, s.minLen)
 	} else {
-		err = r.putUpload(ctx, loc, desc, v, v, desc.Size)
+		err = r.putUpload(ctx, s.loc, desc, v, v, desc.Size)
 	}
 	if err != nil {
-		r.abandonUpload(ctx, loc) // nothing continues it: a retry opens its own
+		r.abandonUpload(ctx, s.loc) // nothing continues it: a retry opens its own
 	}
 	return err
+}
+
+// needsSession reports whether pushing the blob desc takes an upload
+// session opened first: every blob but a small one, which goes in a
+// single POST, unless the registry was seen to refuse those.
+func (r *Repository) needsSession(desc manifest.Descriptor) bool {
+	chunked := r.client.ChunkSize > 0 && desc.Size > r.client.ChunkSize
+	return desc.Size > smallBlob || chunked || r.client.refusesSinglePOST(r.host)
 }
 
 // isUploadLost reports whether err is a registry forgetting an upload
@@ -129,15 +148,23 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // pushSmall sends a small blob in one monolithic POST ?digest=, once v
 // has proved it; a registry that does not take that answers 202 and gets
-// the same bytes in a PUT. With a session opened ahead (PrepareUploads),
-// the PUT alone does.
-func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, v *manifest.Verifier) error {
+// the same bytes in a PUT, and from then on small blobs to its host go
+// through a session opened while their bytes arrive (a, when not nil), as
+// those with a session opened ahead (PrepareUploads) do.
+func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, v *manifest.Verifier, a *ahead) error {
 	data, err := io.ReadAll(v)
 	if err != nil {
 		return err
 	}
 	if err := proven(v, desc); err != nil {
 		return err
+	}
+	if a != nil {
+		s, err := a.take()
+		if err != nil {
+			return err
+		}
+		return r.putOrAbandon(ctx, s.loc, desc, v, data)
 	}
 	if s, ok := r.prepared.take(ctx); ok && s.err == nil {
 		return r.putOrAbandon(ctx, s.loc, desc, v, data)
@@ -155,6 +182,7 @@ func (r *Repository) pushSmall(ctx context.Context, desc manifest.Descriptor, v 
 	if resp.StatusCode == http.StatusCreated {
 		return nil
 	}
+	r.client.refuseSinglePOST(r.host)
 	loc, err := location(resp)
 	if err != nil {
 		return err

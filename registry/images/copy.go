@@ -22,9 +22,12 @@ type CopyOptions struct {
 	Platforms []manifest.Platform
 	// Tag, if set, names the root in the destination.
 	Tag string
-	// Jobs bounds everything the copy does at once: documents fetched
-	// while walking, blobs moved, manifests pushed; 0 means 4, or the
-	// Pool's size when there is a Pool.
+	// Jobs bounds what the copy does at once: documents fetched while
+	// walking, manifests pushed; blobs checked (is it there, can it be
+	// mounted), each small one (up to 1 MiB) moved by its check, and,
+	// beside the checks, larger blobs moved. 0 means 4, or the Pool's
+	// size when there is a Pool, whose slots then bound the checks and
+	// moves of every copy that shares it together.
 	Jobs int
 	// Foreign copies non-distributable layers too; by default they are
 	// left where their URLs point.
@@ -157,11 +160,81 @@ type copier struct {
 	progress *tally.Counter // opts.Progress, with the totals of the transfer
 }
 
-// blobs transfers ds, largest first, opts.Jobs at a time; the first error
-// cancels the rest.
+// blobs transfers ds, largest first. Each blob is checked (is it in dst,
+// can it be mounted?) and, when small, moved by its check, opts.Jobs
+// checks at a time; the larger blobs the checks find missing move
+// opts.Jobs at a time beside them. A small blob's move is a round trip or
+// two, and so a check never waits for a large move, nor a move for the
+// checks of other blobs: over a long link the round trips of the checks
+// and the small blobs pass while the large ones stream. With a Pool, each
+// blob holds one of its slots from its check to the end of its move. The
+// first error cancels the rest.
 func (c *copier) blobs(ctx context.Context, ds []manifest.Descriptor) error {
 	ds = slices.Clone(ds)
 	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Size > ds[j].Size })
+	if c.opts.Pool != nil {
+		return c.pooled(ctx, ds)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	failing := func(f func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			err := f(ctx)
+			if err != nil {
+				cancel(err)
+			}
+			return err
+		}
+	}
+	large := make(chan manifest.Descriptor, len(ds)) // never blocks a check
+	checked := make(chan error, 1)
+	go func() {
+		checks := newGroup(ctx, c.opts.jobs())
+		for _, d := range ds {
+			if !checks.Go(failing(func(ctx context.Context) error { return c.check(ctx, d, large) })) {
+				break
+			}
+		}
+		err := checks.Wait()
+		close(large)
+		checked <- err
+	}()
+	moves := newGroup(ctx, c.opts.jobs())
+	for d := range large {
+		if !moves.Go(failing(func(ctx context.Context) error { return c.move(ctx, d) })) {
+			break
+		}
+	}
+	merr, cerr := moves.Wait(), <-checked
+	if merr != nil || cerr != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
+// smallMove is the size up to which the check that finds a blob missing
+// moves it too: a blob a registry takes in one request.
+const smallMove = 1 << 20
+
+// check skips d when it is foreign, in dst or mounted; else it moves d
+// when d is small, and hands it to large otherwise.
+func (c *copier) check(ctx context.Context, d manifest.Descriptor, large chan<- manifest.Descriptor) error {
+	if c.leaveForeign(d) {
+		return nil
+	}
+	if done, err := c.skip(ctx, d); err != nil || done {
+		return err
+	}
+	if d.Size <= smallMove {
+		return c.move(ctx, d)
+	}
+	large <- d
+	return nil
+}
+
+// pooled transfers ds through the Pool's slots, largest first; the first
+// error cancels the rest.
+func (c *copier) pooled(ctx context.Context, ds []manifest.Descriptor) error {
 	g := newGroup(ctx, c.opts.jobs())
 	for _, d := range ds {
 		if !g.Go(func(ctx context.Context) error { return c.blob(ctx, d) }) {
@@ -182,50 +255,74 @@ func (o *CopyOptions) jobs() int {
 	return 4
 }
 
-// blob moves one blob unless dst has it, mounts it, or it is foreign.
+// blob moves one blob, through the Pool if there is one, unless dst has
+// it, mounts it, or it is foreign: its check and its move one after the
+// other.
 func (c *copier) blob(ctx context.Context, d manifest.Descriptor) error {
-	if manifest.IsForeign(d.MediaType) && !c.opts.Foreign {
-		c.event(d, manifest.StateSkipped, 0)
+	if c.leaveForeign(d) {
 		return nil
 	}
-	if p := c.opts.Pool; p != nil {
-		release, err := p.acquire(ctx, d.Digest)
-		if err != nil {
+	p := c.opts.Pool
+	if p == nil {
+		if done, err := c.skip(ctx, d); err != nil || done {
 			return err
 		}
-		defer release()
-		if p.stored(c.dst, d.Digest) {
-			c.event(d, manifest.StateExists, d.Size)
-			return nil
-		}
-		if err := c.store(ctx, d); err != nil {
-			return err
-		}
-		p.markStored(c.dst, d.Digest)
+		return c.move(ctx, d)
+	}
+	release, err := p.acquire(ctx, d.Digest)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if p.stored(c.dst, d.Digest) {
+		c.event(d, manifest.StateExists, d.Size)
 		return nil
 	}
-	return c.store(ctx, d)
+	if done, err := c.skip(ctx, d); err != nil {
+		return err
+	} else if !done {
+		if err := c.move(ctx, d); err != nil {
+			return err
+		}
+	}
+	p.markStored(c.dst, d.Digest)
+	return nil
 }
 
-// store mounts, skips or moves one blob.
-func (c *copier) store(ctx context.Context, d manifest.Descriptor) error {
+// leaveForeign reports whether d is a foreign layer the copy leaves where
+// its URLs point.
+func (c *copier) leaveForeign(d manifest.Descriptor) bool {
+	if manifest.IsForeign(d.MediaType) && !c.opts.Foreign {
+		c.event(d, manifest.StateSkipped, 0)
+		return true
+	}
+	return false
+}
+
+// skip reports whether d needs no move: dst has it, or mounted it.
+func (c *copier) skip(ctx context.Context, d manifest.Descriptor) (bool, error) {
 	// The check comes before a mount, though a mount alone would answer
 	// too: distribution rewrites the link of a blob it mounts, and a
 	// manifest another client pushes meanwhile can find it empty.
 	if ok, err := c.dst.Exists(ctx, d); err != nil {
-		return err
+		return false, err
 	} else if ok {
 		c.event(d, manifest.StateExists, d.Size)
-		return nil
+		return true, nil
 	}
 	if m, ok := c.dst.(manifest.Mounter); ok {
 		if mounted, err := m.MountFrom(ctx, d, c.src); err != nil {
-			return err
+			return false, err
 		} else if mounted {
 			c.event(d, manifest.StateMounted, d.Size)
-			return nil
+			return true, nil
 		}
 	}
+	return false, nil
+}
+
+// move sends d from src to dst.
+func (c *copier) move(ctx context.Context, d manifest.Descriptor) error {
 	if rp, ok := c.dst.(manifest.ResumingPusher); ok {
 		return c.resumable(ctx, rp, d)
 	}

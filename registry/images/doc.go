@@ -67,6 +67,8 @@
 //
 //   - registry.ErrNotFound (the same sentinel as manifest.ErrNotFound): no
 //     such repository, tag, manifest, blob or platform, in any store;
+//     manifest.ErrNoPlatform, which matches ErrNotFound too, tells a
+//     platform the index does not list from the rest;
 //   - registry.ErrUnreachable: no answer from the registry (refused, no
 //     route, TLS failure); registry.ErrPlainHTTP when it speaks plain
 //     HTTP and its host is not in registry.Client.Insecure;
