@@ -52,7 +52,7 @@ func ExampleNewIndexFrom() {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	amd, _ := imagestest.Random(1024, 2, nil)
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	multi, _ := imagestest.Index(amd, arm)
+	multi, _ := images.NewIndex(amd, arm)
 	docker, _ := imagestest.Random(100, 1, &imagestest.Options{Docker: true}) // linux/amd64, Docker's media types
 	if _, err := images.WriteIndex(ctx, multi, host+"/example/multi:1.0", nil); err != nil {
 		log.Fatal(err)
@@ -87,7 +87,7 @@ func ExampleNewIndexFrom() {
 func ExampleIndex_Add() {
 	amd, _ := imagestest.Random(1024, 2, nil) // or images.OpenIndex of a tag
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	ix, err := imagestest.Index(amd, arm)
+	ix, err := images.NewIndex(amd, arm)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func ExampleOpen() {
 	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
 	amd, _ := imagestest.Random(1024, 2, nil)
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	seed, _ := imagestest.Index(amd, arm)
+	seed, _ := images.NewIndex(amd, arm)
 	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
 		log.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func ExampleOpenIndex() {
 	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
 	amd, _ := imagestest.Random(1024, 2, nil)
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	seed, _ := imagestest.Index(amd, arm)
+	seed, _ := images.NewIndex(amd, arm)
 	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
 		log.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func ExampleOpenIndexFrom() {
 	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
 	amd, _ := imagestest.Random(1024, 2, nil)
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	seed, _ := imagestest.Index(amd, arm)
+	seed, _ := images.NewIndex(amd, arm)
 	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
 		log.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func ExampleOpenSource() {
 	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
 	amd, _ := imagestest.Random(1024, 2, nil)
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	seed, _ := imagestest.Index(amd, arm)
+	seed, _ := images.NewIndex(amd, arm)
 	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
 		log.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func ExampleCopy() {
 	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
 	amd, _ := imagestest.Random(1024, 2, nil)
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	seed, _ := imagestest.Index(amd, arm)
+	seed, _ := images.NewIndex(amd, arm)
 	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
 		log.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func ExampleWriteIndex() {
 	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
 	amd, _ := imagestest.Random(1024, 2, nil)
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	seed, _ := imagestest.Index(amd, arm)
+	seed, _ := images.NewIndex(amd, arm)
 	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
 		log.Fatal(err)
 	}

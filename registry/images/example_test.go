@@ -146,7 +146,7 @@ func Example_onePlatformToTarball() {
 	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
 	amd, _ := imagestest.Random(1024, 2, nil)
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	ix, _ := imagestest.Index(amd, arm)
+	ix, _ := images.NewIndex(amd, arm)
 	if _, err := images.WriteIndex(ctx, ix, multi, nil); err != nil {
 		log.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func ExampleIndex_Replace() {
 	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
 	amd, _ := imagestest.Random(1024, 2, nil)
 	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
-	seed, _ := imagestest.Index(amd, arm)
+	seed, _ := images.NewIndex(amd, arm)
 	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
 		log.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func seedTests(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	index, err := imagestest.Index(imgs...)
+	index, err := images.NewIndex(imgs...)
 	if err != nil {
 		return err
 	}
