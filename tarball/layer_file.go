@@ -90,8 +90,8 @@ func LayerFromFile(ctx context.Context, path string, opts *LayerOptions) (*Layer
 	return l, nil
 }
 
-// Describe returns the layer's descriptor and diffID, as images.Layer's
-// AppendLayer wants them.
+// Describe returns the layer's descriptor and diffID, as
+// images.Image.AppendLayer wants them.
 func (l *Layer) Describe() (manifest.Descriptor, manifest.Digest) { return l.Desc, l.DiffID }
 
 // Remove deletes the layer's temporary file; a layer of LayerFromFile

@@ -3,11 +3,10 @@ package tarball_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/images/imagestest"
@@ -20,19 +19,12 @@ var (
 	_ manifest.Exister       = (*tarball.Reader)(nil)
 )
 
-// exampleImage is a one-layer image made in memory by package
-// registry/images/imagestest; one opened with images.Open is used the
-// same way.
-func exampleImage() tarball.Entry {
-	img, err := imagestest.Random(6, 1, nil)
+func ExampleWrite() {
+	img, err := imagestest.Random(6, 1, nil) // or an image from images.Open
 	if err != nil {
 		panic(err)
 	}
-	return tarball.Entry{Tags: []string{"example.com/hello:v1", "example.com/hello:latest"}, Source: img}
-}
-
-func ExampleWrite() {
-	images := []tarball.Entry{exampleImage()}
+	images := []tarball.Entry{{Tags: []string{"example.com/hello:v1", "example.com/hello:latest"}, Source: img}}
 	size, err := tarball.CalculateSize(images, nil)
 	if err != nil {
 		panic(err)
@@ -56,8 +48,13 @@ func ExampleWrite() {
 }
 
 func ExampleOpen() {
+	img, err := imagestest.Random(6, 1, nil) // or an image from images.Open
+	if err != nil {
+		panic(err)
+	}
 	var buf bytes.Buffer
-	if err := tarball.Write(context.Background(), &buf, []tarball.Entry{exampleImage()}, nil); err != nil {
+	entry := tarball.Entry{Tags: []string{"example.com/hello:v1", "example.com/hello:latest"}, Source: img}
+	if err := tarball.Write(context.Background(), &buf, []tarball.Entry{entry}, nil); err != nil {
 		panic(err)
 	}
 	r, err := tarball.Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
@@ -77,30 +74,36 @@ func ExampleOpen() {
 }
 
 // An interrupted WriteFile keeps what arrived; the same call continues
-// from it, fetching only the rest.
+// from it, fetching only the rest (blobs complete on disk are hashed
+// again, a blob cut short is fetched from its last checkpoint).
 func ExampleWriteFile_resume() {
-	img, err := imagestest.Random(3<<20, 3, nil) // three layers, 9 MiB
+	img, err := imagestest.Random(3<<20, 3, nil) // three layers, 9 MiB; or an image from images.Open
 	if err != nil {
 		panic(err)
 	}
-	dir, _ := os.MkdirTemp("", "example")
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		panic(err)
+	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "app.tar")
+	images := []tarball.Entry{{Tags: []string{"app:1"}, Source: img}}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	link := &droppingLink{src: img, limit: 4 << 20, drop: cancel} // the link drops after 4 MiB
-	images := []tarball.Entry{{Tags: []string{"app:1"}, Source: img, Fetcher: link}}
-	err = tarball.WriteFile(ctx, path, images, nil)
-	fmt.Println("first try:", err != nil)
+	dropAfter4MiB := func(e manifest.Event) { // as if the link dropped, or the user pressed ^C
+		if e.Transfer.BytesDone >= 4<<20 {
+			cancel()
+		}
+	}
+	err = tarball.WriteFile(ctx, path, images, &tarball.WriteOptions{Progress: dropAfter4MiB})
+	fmt.Println("first try:", errors.Is(err, context.Canceled))
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		fmt.Println(" ", e.Name())
 	}
 
-	link.limit = 0
-	link.served.Store(0)
 	err = tarball.WriteFile(context.Background(), path, images, nil) // the same call again
-	fmt.Println("second try:", err, "; fetched less than 6 MiB:", link.served.Load() < 6<<20)
+	fmt.Println("second try:", err)
 	entries, _ = os.ReadDir(dir)
 	for _, e := range entries {
 		fmt.Println(" ", e.Name())
@@ -109,44 +112,6 @@ func ExampleWriteFile_resume() {
 	// first try: true
 	//   .app.tar.skiff-partial
 	//   .app.tar.skiff-state
-	// second try: <nil> ; fetched less than 6 MiB: true
+	// second try: <nil>
 	//   app.tar
-}
-
-// droppingLink serves src's blobs, counting the bytes, and calls drop
-// once limit bytes went through (when limit is set): a link that fails
-// mid-transfer. FetchFrom lets a resumed transfer ask for the rest only.
-type droppingLink struct {
-	src    manifest.Fetcher
-	served atomic.Int64
-	limit  int64
-	drop   context.CancelFunc
-}
-
-func (l *droppingLink) Fetch(ctx context.Context, d manifest.Descriptor) (io.ReadCloser, error) {
-	return l.FetchFrom(ctx, d, 0)
-}
-
-func (l *droppingLink) FetchFrom(ctx context.Context, d manifest.Descriptor, offset int64) (io.ReadCloser, error) {
-	rc, err := manifest.FetchFrom(ctx, l.src, d, offset)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{&counted{l, rc}, rc}, nil
-}
-
-type counted struct {
-	l *droppingLink
-	r io.Reader
-}
-
-func (c *counted) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p[:min(len(p), 32<<10)])
-	if total := c.l.served.Add(int64(n)); c.l.limit > 0 && total >= c.l.limit {
-		c.l.drop()
-	}
-	return n, err
 }

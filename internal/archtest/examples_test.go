@@ -12,10 +12,10 @@ import (
 
 // TestExamplesUsePublicAPI checks that every file holding an Example of a
 // public package imports nothing under internal/: a user copies examples
-// into their own code, where internal packages cannot be imported. Such a
-// file also holds the examples' setup (TestMain, helpers), so it must be
-// whole on its own; registry/server and registry/images/imagestest are
-// what a test registry and test images are made with.
+// into their own code, where internal packages cannot be imported;
+// registry/server and registry/images/imagestest are what a test registry
+// and test images are made with. TestExamplesSelfContained checks that
+// each example's body needs nothing else of its test files.
 func TestExamplesUsePublicAPI(t *testing.T) {
 	root := repoRoot(t)
 	found := 0

@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/skiffoci/skiff/layout"
-	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/cosign"
 	"github.com/skiffoci/skiff/registry/images/imagestest"
 )
@@ -27,7 +26,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	img := exampleImage(ctx, store)
+	seed, _ := imagestest.Random(100, 1, nil) // a small image to sign
+	img, err := seed.Write(ctx, store, "1", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	// A key pair, as "skiff generate-key" writes it to cosign.key and cosign.pub.
 	privatePEM, publicPEM, err := cosign.GenerateKeyPair()
@@ -65,18 +68,4 @@ func Example() {
 	// signed under sha256-5d1a79dbc0d345275702ade3f7dee51519a9d7ec77412028ca8a205e065f27e9.sig
 	// verified: tag ecdsa-sha2-256-nistp256 example.com/app true
 	// with another key: true
-}
-
-// exampleImage stores a small image, made by package
-// registry/images/imagestest, in store.
-func exampleImage(ctx context.Context, store *layout.Layout) manifest.Descriptor {
-	img, err := imagestest.Random(100, 1, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	desc, err := img.Write(ctx, store, "1", nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return desc
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http/httptest"
+	"strings"
 	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/images"
-	"github.com/skiffoci/skiff/tarball"
+	"github.com/skiffoci/skiff/registry/images/imagestest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // Assemble one multi-platform tag from images built on different machines,
@@ -16,19 +19,17 @@ import (
 // comes from its image's config.
 func ExampleNewIndex() {
 	ctx := context.Background()
-	amd64, err := images.Open(ctx, exampleHost+"/example/app:1.0", nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	arm64, err := images.Open(ctx, exampleHost+"/example/multi:1.0", &images.Options{Platforms: []manifest.Platform{{OS: "linux", Architecture: "arm64"}}})
-	if err != nil {
-		log.Fatal(err)
-	}
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	amd64, _ := imagestest.Random(1024, 2, nil) // or images.Open of each job's image
+	arm64, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+
 	ix, err := images.NewIndex(amd64, arm64) // two images of one platform would be an error
 	if err != nil {
 		log.Fatal(err)
 	}
-	desc, err := images.WriteIndex(ctx, ix, exampleHost+"/example/assembled:1.0", nil) // children first, the index last
+	desc, err := images.WriteIndex(ctx, ix, host+"/example/assembled:1.0", nil) // children first, the index last
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +47,21 @@ func ExampleNewIndex() {
 // index its entries (those of AddOptions.Platforms, when it names some).
 func ExampleNewIndexFrom() {
 	ctx := context.Background()
-	srcs := []string{exampleHost + "/example/multi:1.0", exampleHost + "/example/docker:1.0"}
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	amd, _ := imagestest.Random(1024, 2, nil)
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	multi, _ := images.NewIndex(amd, arm)
+	docker, _ := imagestest.Random(100, 1, &imagestest.Options{Docker: true}) // linux/amd64, Docker's media types
+	if _, err := images.WriteIndex(ctx, multi, host+"/example/multi:1.0", nil); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := images.Write(ctx, docker, host+"/example/docker:1.0", nil); err != nil {
+		log.Fatal(err)
+	}
+
+	srcs := []string{host + "/example/multi:1.0", host + "/example/docker:1.0"}
 	ix, err := images.NewIndexFrom(ctx, srcs, &images.AddOptions{
 		Platforms:  []manifest.Platform{{OS: "linux", Architecture: "arm64"}}, // of example/multi's index
 		Duplicates: images.RefuseDuplicates,
@@ -70,15 +85,14 @@ func ExampleNewIndexFrom() {
 // Edit an index: replace one platform's image with a new build, drop
 // another platform, annotate an entry.
 func ExampleIndex_Add() {
-	ctx := context.Background()
-	ix, err := images.OpenIndex(ctx, exampleHost+"/example/multi:1.0", nil)
+	amd, _ := imagestest.Random(1024, 2, nil) // or images.OpenIndex of a tag
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	ix, err := images.NewIndex(amd, arm)
 	if err != nil {
 		log.Fatal(err)
 	}
-	rebuilt, err := images.Open(ctx, exampleHost+"/example/docker:1.0", nil) // linux/amd64
-	if err != nil {
-		log.Fatal(err)
-	}
+	rebuilt, _ := imagestest.Random(100, 1, &imagestest.Options{Docker: true}) // linux/amd64
+
 	if ix, err = ix.Add(rebuilt, nil); err != nil { // replaces linux/amd64; KeepDuplicates keeps both
 		log.Fatal(err)
 	}
@@ -105,24 +119,24 @@ func ExampleIndex_Add() {
 // replaced its own, so the tag ends with all of them.
 func ExampleUpdateIndex() {
 	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	tag := strings.TrimPrefix(srv.URL, "http://") + "/example/ci:1.0"
+
 	var wg sync.WaitGroup
-	for _, p := range []string{"amd64", "arm64"} {
+	for i, arch := range []string{"amd64", "arm64"} {
 		wg.Add(1)
-		go func() { // one job
+		go func() { // one job, with the image it built
 			defer wg.Done()
-			mine, err := images.NewIndexFrom(ctx, []string{exampleHost + "/example/multi:1.0"},
-				&images.AddOptions{Platforms: []manifest.Platform{{OS: "linux", Architecture: p}}}, nil)
-			if err != nil {
-				log.Fatal(err)
-			}
-			add := func(ix *images.Index) (*images.Index, error) { return ix.AddIndex(mine, nil) }
-			if _, err := images.UpdateIndex(ctx, exampleHost+"/example/ci:1.0", add, nil); err != nil {
+			built, _ := imagestest.Random(1024, 1, &imagestest.Options{Seed: uint64(i), Platform: manifest.Platform{OS: "linux", Architecture: arch}})
+			add := func(ix *images.Index) (*images.Index, error) { return ix.Add(built, nil) }
+			if _, err := images.UpdateIndex(ctx, tag, add, nil); err != nil {
 				log.Fatal(err)
 			}
 		}()
 	}
 	wg.Wait()
-	ix, err := images.OpenIndex(ctx, exampleHost+"/example/ci:1.0", nil)
+	ix, err := images.OpenIndex(ctx, tag, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -130,90 +144,64 @@ func ExampleUpdateIndex() {
 	// Output: 2 platforms
 }
 
-// exampleBases writes, once, an old base, a new base that fixes it, and an
-// app built on the old one, for the rebase examples.
-var exampleBases = sync.OnceValue(func() error {
-	p := manifest.Platform{OS: "linux", Architecture: "amd64"}
-	old, err := exampleBuild("example/base:1.0", images.Scratch(p), "etc/base", "1.0\n", images.ConfigChanges{Env: []string{"BASE=1.0"}})
-	if err == nil {
-		_, err = exampleBuild("example/base:1.1", images.Scratch(p), "etc/base", "1.1\n", images.ConfigChanges{Env: []string{"BASE=1.1"}})
-	}
-	if err == nil {
-		_, err = exampleBuild("example/svc:1", old, "app/svc", "svc\n", images.ConfigChanges{Cmd: []string{"/app/svc"}})
-	}
-	return err
-})
-
-// exampleBuild writes base with a layer of one file and the config
-// changes ch as name in the example registry.
-func exampleBuild(name string, base *images.Image, file, data string, ch images.ConfigChanges) (*images.Image, error) {
-	l, err := tarball.LayerFromFiles(map[string]tarball.File{file: {Data: []byte(data)}}, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer l.Remove()
-	im, err := base.AppendLayer(l, manifest.History{CreatedBy: "COPY " + file})
-	if err != nil {
-		return nil, err
-	}
-	im = im.EditConfig(ch)
-	if _, err := images.Write(context.Background(), im, exampleHost+"/"+name, nil); err != nil {
-		return nil, err
-	}
-	return images.Open(context.Background(), exampleHost+"/"+name, nil)
-}
-
 // Move an app onto a patched base without rebuilding it: the base's
-// layers are swapped, the app's own kept, and nothing is downloaded.
+// layers are swapped, the app's own kept, and only manifests and
+// configs are read.
 func ExampleImage_Rebase() {
-	if err := exampleBases(); err != nil {
-		log.Fatal(err)
-	}
 	ctx := context.Background()
-	app, err := images.Open(ctx, exampleHost+"/example/svc:1", nil)
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	oldBase, _ := imagestest.Random(1024, 1, &imagestest.Options{Seed: 1}) // or images.Open of each
+	newBase, _ := imagestest.Random(1024, 1, &imagestest.Options{Seed: 2})
+	own, _ := imagestest.Layer(512, 3)
+	app, err := oldBase.AppendLayer(own, manifest.History{CreatedBy: "COPY svc /app/"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	oldBase, err := images.Open(ctx, exampleHost+"/example/base:1.0", nil)
+	app = app.EditConfig(images.ConfigChanges{Cmd: []string{"/app/svc"}})
+
+	rebased, err := app.Rebase(oldBase, newBase, &images.RebaseOptions{BaseName: host + "/example/base:1.1"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	newBase, err := images.Open(ctx, exampleHost+"/example/base:1.1", nil)
-	if err != nil {
+	if _, err := images.Write(ctx, rebased, host+"/example/svc:1-rebased", nil); err != nil {
 		log.Fatal(err)
-	}
-	rebased, err := app.Rebase(oldBase, newBase, &images.RebaseOptions{BaseName: exampleHost + "/example/base:1.1"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	served.reset()
-	if _, err := images.Write(ctx, rebased, exampleHost+"/example/svc:1-rebased", nil); err != nil {
-		log.Fatal(err) // the new base's layer is mounted, the app's is there already
 	}
 	fmt.Println(rebased.Layers()[0].Digest == newBase.Layers()[0].Digest, rebased.Layers()[1].Digest == app.Layers()[1].Digest)
-	fmt.Println(rebased.Config().Config.Env, rebased.Config().Config.Cmd, "; blobs downloaded:", served.blobGETs.Load())
+	fmt.Println(rebased.Config().Config.Cmd)
 	// Output:
 	// true true
-	// [BASE=1.1] [/app/svc] ; blobs downloaded: 0
+	// [/app/svc]
 }
 
 // Rebase does the same by location, as `skiff rebase` does, for an image
 // or every platform of an index; named without an old base, it finds it in
 // the annotations an earlier rebase (or buildkit) left.
 func ExampleRebase() {
-	if err := exampleBases(); err != nil {
-		log.Fatal(err)
-	}
 	ctx := context.Background()
-	_, err := images.Rebase(ctx, exampleHost+"/example/svc:1", exampleHost+"/example/base:1.0", exampleHost+"/example/base:1.1", exampleHost+"/example/svc:2", nil)
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	oldBase, _ := imagestest.Random(1024, 1, &imagestest.Options{Seed: 1})
+	newBase, _ := imagestest.Random(1024, 1, &imagestest.Options{Seed: 2})
+	own, _ := imagestest.Layer(512, 3)
+	app, _ := oldBase.AppendLayer(own, manifest.History{CreatedBy: "COPY svc /app/"})
+	for ref, img := range map[string]*images.Image{"/example/base:1.0": oldBase, "/example/base:1.1": newBase, "/example/svc:1": app} {
+		if _, err := images.Write(ctx, img, host+ref, nil); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	_, err := images.Rebase(ctx, host+"/example/svc:1", host+"/example/base:1.0", host+"/example/base:1.1", host+"/example/svc:2", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	img, err := images.Open(ctx, exampleHost+"/example/svc:2", nil)
+	img, err := images.Open(ctx, host+"/example/svc:2", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	doc, _ := img.Manifest()
-	fmt.Println(doc.Manifest.Annotations[images.BaseNameAnnotation] == exampleHost+"/example/base:1.1")
-	// Output: true
+	fmt.Println(doc.Manifest.Annotations[images.BaseNameAnnotation] == host+"/example/base:1.1", img.Layers()[0].Digest == newBase.Layers()[0].Digest)
+	// Output: true true
 }

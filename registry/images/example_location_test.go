@@ -4,12 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/registry/images"
+	"github.com/skiffoci/skiff/registry/images/imagestest"
+	"github.com/skiffoci/skiff/registry/server"
 	"github.com/skiffoci/skiff/tarball"
 )
 
@@ -34,8 +39,18 @@ func ExampleParseLocation() {
 // config are read.
 func ExampleOpen() {
 	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
+	amd, _ := imagestest.Random(1024, 2, nil)
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	seed, _ := images.NewIndex(amd, arm)
+	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
+		log.Fatal(err)
+	}
+
 	arm64 := &images.Options{Platforms: []manifest.Platform{{OS: "linux", Architecture: "arm64"}}}
-	img, err := images.Open(ctx, exampleHost+"/example/multi:1.0", arm64)
+	img, err := images.Open(ctx, multi, arm64)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +61,18 @@ func ExampleOpen() {
 
 // Open a multi-platform index and list its platforms.
 func ExampleOpenIndex() {
-	ix, err := images.OpenIndex(context.Background(), exampleHost+"/example/multi:1.0", nil)
+	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
+	amd, _ := imagestest.Random(1024, 2, nil)
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	seed, _ := images.NewIndex(amd, arm)
+	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
+		log.Fatal(err)
+	}
+
+	ix, err := images.OpenIndex(ctx, multi, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -62,9 +88,18 @@ func ExampleOpenIndex() {
 // A store the caller holds takes the reference as the user wrote it, a
 // tag or a digest.
 func ExampleOpenFrom() {
-	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
+	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	seed, _ := imagestest.Random(1024, 2, nil) // a two-layer image
+	if _, err := images.Write(ctx, seed.EditConfig(images.ConfigChanges{Env: []string{"PATH=/bin"}}), host+"/example/app:1.0", nil); err != nil {
+		log.Fatal(err)
+	}
+
+	ref, _ := reference.Parse(host + "/example/app:1.0")
 	repo := (&registry.Client{}).Repository(ref)
-	img, err := images.OpenFrom(context.Background(), repo, ref.String(), nil)
+	img, err := images.OpenFrom(ctx, repo, ref.String(), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -74,9 +109,20 @@ func ExampleOpenFrom() {
 
 // The index of a store the caller holds.
 func ExampleOpenIndexFrom() {
-	ref, _ := reference.Parse(exampleHost + "/example/multi:1.0")
+	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
+	amd, _ := imagestest.Random(1024, 2, nil)
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	seed, _ := images.NewIndex(amd, arm)
+	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
+		log.Fatal(err)
+	}
+
+	ref, _ := reference.Parse(multi)
 	repo := (&registry.Client{}).Repository(ref)
-	ix, err := images.OpenIndexFrom(context.Background(), repo, "1.0")
+	ix, err := images.OpenIndexFrom(ctx, repo, "1.0")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -88,16 +134,27 @@ func ExampleOpenIndexFrom() {
 // for what the calls above do not do (walking the graph, verifying
 // signatures, serving blobs).
 func ExampleOpenSource() {
-	loc, err := images.ParseLocation(exampleHost + "/example/multi:1.0")
+	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
+	amd, _ := imagestest.Random(1024, 2, nil)
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	seed, _ := images.NewIndex(amd, arm)
+	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
+		log.Fatal(err)
+	}
+
+	loc, err := images.ParseLocation(multi)
 	if err != nil {
 		log.Fatal(err)
 	}
-	src, err := images.OpenSource(context.Background(), loc, nil)
+	src, err := images.OpenSource(ctx, loc, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer src.Close()
-	g, err := images.Walk(context.Background(), src.Store, src.Root, nil)
+	g, err := images.Walk(ctx, src.Store, src.Root, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -109,14 +166,22 @@ func ExampleOpenSource() {
 // its digest is kept, and within one registry every blob is mounted.
 func ExampleCopy() {
 	ctx := context.Background()
-	src := exampleHost + "/example/multi:1.0"
-	desc, err := images.Copy(ctx, src, exampleHost+"/mirror/multi:1.0", nil)
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
+	amd, _ := imagestest.Random(1024, 2, nil)
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	seed, _ := images.NewIndex(amd, arm)
+	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
+		log.Fatal(err)
+	}
+
+	desc, err := images.Copy(ctx, multi, strings.TrimPrefix(srv.URL, "http://")+"/mirror/multi:1.0", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	ix, _ := images.OpenIndex(ctx, src, nil)
-	before, _ := ix.Document()
-	fmt.Println("digest kept:", desc.Digest == before.Digest)
+	doc, _ := seed.Document()
+	fmt.Println("digest kept:", desc.Digest == doc.Digest)
 	// Output: digest kept: true
 }
 
@@ -124,9 +189,25 @@ func ExampleCopy() {
 // Transfer takes opened sources.
 func ExampleTransfer() {
 	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	seed, _ := imagestest.Random(1024, 2, nil) // a two-layer image
+	if _, err := images.Write(ctx, seed.EditConfig(images.ConfigChanges{Env: []string{"PATH=/bin"}}), host+"/example/app:1.0", nil); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := images.Write(ctx, seed, host+"/example/other:1.0", nil); err != nil {
+		log.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
 	var srcs []*images.Source
-	for _, name := range []string{"/example/app:1.0", "/example/docker:1.0"} {
-		loc, err := images.ParseLocation(exampleHost + name)
+	for _, name := range []string{"/example/app:1.0", "/example/other:1.0"} {
+		loc, err := images.ParseLocation(host + name)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -137,7 +218,7 @@ func ExampleTransfer() {
 		defer src.Close()
 		srcs = append(srcs, src)
 	}
-	dst := images.Location{Kind: images.KindDockerArchive, Path: filepath.Join(exampleOut, "both.tar")}
+	dst := images.Location{Kind: images.KindDockerArchive, Path: filepath.Join(dir, "both.tar")}
 	if _, err := images.Transfer(ctx, srcs, dst, nil); err != nil {
 		log.Fatal(err)
 	}
@@ -152,14 +233,28 @@ func ExampleTransfer() {
 
 // Open an image, add a layer from a directory, set an environment
 // variable and push it under a new tag: the base's layers are not
-// downloaded.
+// downloaded (Example counts the requests).
 func ExampleWrite() {
 	ctx := context.Background()
-	img, err := images.Open(ctx, exampleHost+"/example/app:1.0", nil)
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	seed, _ := imagestest.Random(1024, 2, nil) // a two-layer image
+	if _, err := images.Write(ctx, seed.EditConfig(images.ConfigChanges{Env: []string{"PATH=/bin"}}), host+"/example/app:1.0", nil); err != nil {
+		log.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
 		log.Fatal(err)
 	}
-	layer, err := tarball.LayerFromDir(ctx, exampleDir, nil)
+	defer os.RemoveAll(dir)
+	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello\n"), 0o644)
+
+	img, err := images.Open(ctx, host+"/example/app:1.0", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	layer, err := tarball.LayerFromDir(ctx, dir, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -168,22 +263,35 @@ func ExampleWrite() {
 		log.Fatal(err)
 	}
 	img = img.EditConfig(images.ConfigChanges{Env: []string{"MODE=prod"}})
-	served.reset()
-	if _, err := images.Write(ctx, img, exampleHost+"/example/app:1.1", nil); err != nil {
+	if _, err := images.Write(ctx, img, host+"/example/app:1.1", nil); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(img.Layers()), "layers;", img.Config().Config.Env, "; base layers downloaded:", served.blobGETs.Load())
-	// Output: 3 layers; [PATH=/bin MODE=prod] ; base layers downloaded: 0
+	fmt.Println(len(img.Layers()), "layers;", img.Config().Config.Env)
+	// Output: 3 layers; [PATH=/bin MODE=prod]
 }
 
 // Write a whole index into an OCI layout.
 func ExampleWriteIndex() {
 	ctx := context.Background()
-	ix, err := images.OpenIndex(ctx, exampleHost+"/example/multi:1.0", nil)
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
+	amd, _ := imagestest.Random(1024, 2, nil)
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	seed, _ := images.NewIndex(amd, arm)
+	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
+		log.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
 		log.Fatal(err)
 	}
-	dir := filepath.Join(exampleOut, "multi-layout")
+	defer os.RemoveAll(dir)
+
+	ix, err := images.OpenIndex(ctx, multi, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
 	if _, err := images.WriteIndex(ctx, ix, "oci:"+dir+":1.0", nil); err != nil {
 		log.Fatal(err)
 	}
@@ -199,11 +307,24 @@ func ExampleWriteIndex() {
 // policy of Copy: partial blobs older than Options.PartialMaxAge removed.
 func ExampleCreateLayout() {
 	ctx := context.Background()
-	l, err := images.CreateLayout(filepath.Join(exampleOut, "created"), nil)
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	seed, _ := imagestest.Random(1024, 2, nil) // a two-layer image
+	if _, err := images.Write(ctx, seed.EditConfig(images.ConfigChanges{Env: []string{"PATH=/bin"}}), host+"/example/app:1.0", nil); err != nil {
+		log.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
 		log.Fatal(err)
 	}
-	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
+	defer os.RemoveAll(dir)
+
+	l, err := images.CreateLayout(filepath.Join(dir, "created"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ref, _ := reference.Parse(host + "/example/app:1.0")
 	repo := (&registry.Client{}).Repository(ref)
 	root, err := repo.Resolve(ctx, ref.String())
 	if err != nil {

@@ -13,11 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"testing"
 
 	"github.com/skiffoci/skiff/auth"
 	"github.com/skiffoci/skiff/manifest"
-	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/registry/images/imagestest"
@@ -25,104 +23,45 @@ import (
 	"github.com/skiffoci/skiff/tarball"
 )
 
-// exampleHost is a registry started by the test, holding example/app:1.0
-// (two layers), example/docker:1.0 (Docker's media types) and
-// example/multi:1.0 (an index of linux/amd64 and linux/arm64), for the
-// examples to run against; served counts the requests it answers.
-var (
-	exampleHost string
-	served      counts
-	exampleDir  string // a directory to add as a layer
-	exampleOut  string // where examples write
-)
-
-// counts are the requests a registry answered, counted as they arrive:
-// before the client has its answer.
-type counts struct{ all, blobGETs atomic.Int64 }
-
-func (c *counts) count(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.all.Add(1)
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-			c.blobGETs.Add(1)
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (c *counts) reset() { c.all.Store(0); c.blobGETs.Store(0) }
-
-func TestMain(m *testing.M) {
-	srv := httptest.NewServer(served.count(server.New(nil)))
-	exampleHost = strings.TrimPrefix(srv.URL, "http://")
-	if err := seedExamples(context.Background()); err != nil {
-		log.Fatal(err)
-	}
-	code := m.Run()
-	srv.Close()
-	os.RemoveAll(exampleDir)
-	os.RemoveAll(exampleOut)
-	os.Exit(code)
-}
-
-func seedExamples(ctx context.Context) error {
-	client := &registry.Client{}
-	var imgs []*images.Image
-	for i, arch := range []string{"amd64", "arm64"} {
-		im, err := imagestest.Random(4096, 2, &imagestest.Options{Seed: uint64(42 + i),
-			Platform: manifest.Platform{OS: "linux", Architecture: arch}})
-		if err != nil {
-			return err
-		}
-		imgs = append(imgs, im.EditConfig(images.ConfigChanges{Env: []string{"PATH=/bin"}}))
-	}
-	docker, err := imagestest.Random(100, 1, &imagestest.Options{Seed: 7, Docker: true})
-	if err != nil {
-		return err
-	}
-	index, err := imagestest.Index(imgs...)
-	if err != nil {
-		return err
-	}
-	repo := func(name string) *registry.Repository {
-		ref, _ := reference.ParseName(exampleHost + "/" + name)
-		return client.Repository(ref)
-	}
-	if _, err := imgs[0].Write(ctx, repo("example/app"), "1.0", nil); err != nil {
-		return err
-	}
-	if _, err := docker.Write(ctx, repo("example/docker"), "1.0", nil); err != nil {
-		return err
-	}
-	if _, err := index.Write(ctx, repo("example/multi"), "1.0", nil); err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "skiff-example-")
-	if err != nil {
-		return err
-	}
-	exampleDir = dir
-	if exampleOut, err = os.MkdirTemp("", "skiff-example-out-"); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello\n"), 0o644)
-}
-
 // python-docker's workflow: open a remote image, remove its last layer,
 // add a directory and files from memory, set an environment variable,
 // save it as a docker tarball and push it to another repository. The push
-// mounts the base's layers: none is downloaded for it.
+// mounts the base's layers: the registry, which counts the blobs it
+// sends, sends none for it.
 func Example() {
 	ctx := context.Background()
+	var blobGETs atomic.Int64 // a registry in memory, counting blob downloads as they arrive
+	reg := server.New(nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			blobGETs.Add(1)
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	base, _ := imagestest.Random(1024, 2, nil) // a two-layer image to start from
+	if _, err := images.Write(ctx, base, host+"/example/app:1.0", nil); err != nil {
+		log.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp("", "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	build := filepath.Join(tmp, "build") // the directory to add
+	os.Mkdir(build, 0o755)
+	os.WriteFile(filepath.Join(build, "hello.txt"), []byte("hello\n"), 0o644)
+
 	opts := &images.Options{Client: &registry.Client{Keychain: auth.FromEnvironment()}}
-	img, err := images.Open(ctx, exampleHost+"/example/app:1.0", opts) // manifest and config only
+	img, err := images.Open(ctx, host+"/example/app:1.0", opts) // manifest and config only
 	if err != nil {
 		log.Fatal(err)
 	}
 	if img, err = img.RemoveLayer(-1); err != nil {
 		log.Fatal(err)
 	}
-	dirLayer, err := tarball.LayerFromDir(ctx, exampleDir, nil)
+	dirLayer, err := tarball.LayerFromDir(ctx, build, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -140,36 +79,50 @@ func Example() {
 	}
 	img = img.EditConfig(images.ConfigChanges{Env: []string{"DEBUG=1"}})
 
-	if _, err := images.Write(ctx, img, "docker-archive:"+filepath.Join(exampleOut, "app.tar")+":example/app:debug", opts); err != nil {
+	if _, err := images.Write(ctx, img, "docker-archive:"+filepath.Join(tmp, "app.tar")+":example/app:debug", opts); err != nil {
 		log.Fatal(err)
 	}
-	served.reset()
-	desc, err := images.Write(ctx, img, exampleHost+"/team/app:debug", opts)
-	if err != nil {
+	blobGETs.Store(0) // the tarball needed every blob; the push needs none
+	if _, err := images.Write(ctx, img, host+"/team/app:debug", opts); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(img.Layers()), "layers;", img.Config().Config.Env)
-	fmt.Println("pushed", len(desc.Digest) > 0, "; base layers downloaded:", served.blobGETs.Load())
-	// Output:
-	// 3 layers; [PATH=/bin DEBUG=1]
-	// pushed true ; base layers downloaded: 0
+	fmt.Println(len(img.Layers()), "layers;", img.Config().Config.Env, "; blobs downloaded for the push:", blobGETs.Load())
+	// Output: 3 layers; [DEBUG=1] ; blobs downloaded for the push: 0
 }
 
 // appendlayer's workflow: a tar from standard input becomes a new layer
 // on top of a remote image, under a new tag, with the credentials of the
 // environment (docker's config.json, ACCESS_TOKEN, ...). Only the base's
-// manifest and config are read: no layer is downloaded or uploaded but
-// the new one.
+// manifest and config are read: of its blobs, the registry, which counts
+// them, sends only the config.
 func Example_appendLayer() {
 	ctx := context.Background()
-	stdin := exampleTar() // os.Stdin in a command
+	var blobGETs atomic.Int64 // a registry in memory, counting blob downloads as they arrive
+	reg := server.New(nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			blobGETs.Add(1)
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	base, _ := imagestest.Random(1024, 2, nil) // a two-layer image to start from
+	if _, err := images.Write(ctx, base, host+"/example/app:1.0", nil); err != nil {
+		log.Fatal(err)
+	}
+	var stdin bytes.Buffer // os.Stdin in a command: a tar, as "tar c app" writes it
+	tw := tar.NewWriter(&stdin)
+	tw.WriteHeader(&tar.Header{Name: "app/hello", Mode: 0o755, Size: 6})
+	tw.Write([]byte("hello\n"))
+	tw.Close()
+
 	opts := &images.Options{Client: &registry.Client{Keychain: auth.FromEnvironment()}}
-	served.reset()
-	img, err := images.Open(ctx, exampleHost+"/example/app:1.0", opts)
+	img, err := images.Open(ctx, host+"/example/app:1.0", opts)
 	if err != nil {
 		log.Fatal(err)
 	}
-	layer, err := tarball.LayerFromTar(ctx, stdin, nil)
+	layer, err := tarball.LayerFromTar(ctx, &stdin, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -177,30 +130,35 @@ func Example_appendLayer() {
 	if img, err = img.AppendLayer(layer, manifest.History{CreatedBy: "skiff append"}); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := images.Write(ctx, img, exampleHost+"/example/app:1.0-appended", opts); err != nil {
+	if _, err := images.Write(ctx, img, host+"/example/app:1.0-appended", opts); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(img.Layers()), "layers; blobs downloaded:", served.blobGETs.Load(), "(the config); requests:", served.all.Load())
-	// Output: 3 layers; blobs downloaded: 1 (the config); requests: 5
-}
-
-// exampleTar is a small tar stream, as "tar c files" would write it.
-func exampleTar() *bytes.Buffer {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "app/hello", Mode: 0o755, Size: 6, Typeflag: tar.TypeReg})
-	tw.Write([]byte("hello\n"))
-	tw.Close()
-	return &buf
+	fmt.Println(len(img.Layers()), "layers; blobs downloaded:", blobGETs.Load(), "(the config)")
+	// Output: 3 layers; blobs downloaded: 1 (the config)
 }
 
 // dockersave's workflow: one platform of a multi-platform image, saved as
 // a docker tarball.
 func Example_onePlatformToTarball() {
 	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
+	amd, _ := imagestest.Random(1024, 2, nil)
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	ix, _ := images.NewIndex(amd, arm)
+	if _, err := images.WriteIndex(ctx, ix, multi, nil); err != nil {
+		log.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
 	arm64 := &images.Options{Platforms: []manifest.Platform{{OS: "linux", Architecture: "arm64"}}}
-	path := filepath.Join(exampleOut, "multi-arm64.tar")
-	if _, err := images.Copy(ctx, exampleHost+"/example/multi:1.0", "docker-archive:"+path, arm64); err != nil {
+	path := filepath.Join(dir, "multi-arm64.tar")
+	if _, err := images.Copy(ctx, multi, "docker-archive:"+path, arm64); err != nil {
 		log.Fatal(err)
 	}
 	img, err := images.Open(ctx, "docker-archive:"+path, nil) // the only image there
@@ -216,7 +174,17 @@ func Example_onePlatformToTarball() {
 // index back: the other platform is untouched.
 func ExampleIndex_Replace() {
 	ctx := context.Background()
-	ix, err := images.OpenIndex(ctx, exampleHost+"/example/multi:1.0", nil)
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	multi := strings.TrimPrefix(srv.URL, "http://") + "/example/multi:1.0"
+	amd, _ := imagestest.Random(1024, 2, nil)
+	arm, _ := imagestest.Random(1024, 2, &imagestest.Options{Seed: 1, Platform: manifest.Platform{OS: "linux", Architecture: "arm64"}})
+	seed, _ := images.NewIndex(amd, arm)
+	if _, err := images.WriteIndex(ctx, seed, multi, nil); err != nil {
+		log.Fatal(err)
+	}
+
+	ix, err := images.OpenIndex(ctx, multi, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -225,15 +193,15 @@ func ExampleIndex_Replace() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if ix, err = ix.Replace(arm64, img.EditConfig(images.ConfigChanges{Env: []string{"ARM=1"}})); err != nil {
+	edited, err := ix.Replace(arm64, img.EditConfig(images.ConfigChanges{Env: []string{"ARM=1"}}))
+	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := images.WriteIndex(ctx, ix, exampleHost+"/example/multi:1.0-arm-edited", nil); err != nil {
+	if _, err := images.WriteIndex(ctx, edited, multi+"-arm-edited", nil); err != nil {
 		log.Fatal(err)
 	}
-	before, _ := images.OpenIndex(ctx, exampleHost+"/example/multi:1.0", nil)
-	for i, d := range ix.Manifests() {
-		fmt.Println(d.Platform, d.Digest == before.Manifests()[i].Digest)
+	for i, d := range edited.Manifests() {
+		fmt.Println(d.Platform, d.Digest == ix.Manifests()[i].Digest)
 	}
 	// Output:
 	// linux/amd64 true
@@ -243,7 +211,11 @@ func ExampleIndex_Replace() {
 // Errors keep their cause: errors.Is tells a missing image from other
 // failures.
 func ExampleOpen_errors() {
-	_, err := images.Open(context.Background(), exampleHost+"/example/app:no-such-tag", nil)
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory, empty
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	_, err := images.Open(context.Background(), host+"/example/app:no-such-tag", nil)
 	fmt.Println(errors.Is(err, registry.ErrNotFound), errors.Is(err, manifest.ErrNotFound), errors.Is(err, registry.ErrUnauthorized))
 	// Output: true true false
 }
@@ -253,16 +225,20 @@ func ExampleOpen_errors() {
 // non-distributable (foreign) layer, and one image read back by tag.
 func Example_tarballOfTwoImages() {
 	ctx := context.Background()
-	app, err := images.Open(ctx, exampleHost+"/example/app:1.0", nil)
+	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer os.RemoveAll(dir)
+	app, _ := imagestest.Random(1024, 2, nil) // or an image from images.Open
 	base, err := tarball.LayerFromFiles(map[string]tarball.File{"Windows/base": {Data: []byte("os")}}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer base.Remove()
-	withForeign, err := app.AppendLayer(foreignLayer{base, "https://example.com/base.tar.gz"}, manifest.History{})
+	// Non-distributable, as Windows base layers are: registries leave it at its URLs.
+	base.Desc.MediaType, base.Desc.URLs = manifest.MediaTypeOCIForeignLayer, []string{"https://example.com/base.tar.gz"}
+	withForeign, err := app.AppendLayer(base, manifest.History{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -277,7 +253,7 @@ func Example_tarballOfTwoImages() {
 			moved.Add(e.Bytes)
 		}
 	}
-	path := filepath.Join(exampleOut, "two.tar")
+	path := filepath.Join(dir, "two.tar")
 	if err := tarball.WriteFile(ctx, path, imgs, &tarball.WriteOptions{Progress: progress}); err != nil {
 		log.Fatal(err)
 	}
@@ -296,17 +272,4 @@ func Example_tarballOfTwoImages() {
 	// Output:
 	// size known: true ; images: 2 ; layers of :foreign: 3
 	// foreign: true [https://example.com/base.tar.gz] ; progress saw bytes: true
-}
-
-// foreignLayer marks a layer non-distributable, as Windows base layers
-// are: registries leave it at its URLs.
-type foreignLayer struct {
-	*tarball.Layer
-	url string
-}
-
-func (f foreignLayer) Describe() (manifest.Descriptor, manifest.Digest) {
-	d, diffID := f.Layer.Describe()
-	d.MediaType, d.URLs = manifest.MediaTypeOCIForeignLayer, []string{f.url}
-	return d, diffID
 }

@@ -21,7 +21,7 @@ import (
 // edited opens example/app:1.0 and adds a layer and an env variable.
 func edited(t *testing.T) (*images.Image, *registry.Repository) {
 	t.Helper()
-	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
+	ref, _ := reference.Parse(testHost + "/example/app:1.0")
 	repo := (&registry.Client{}).Repository(ref)
 	img, err := images.OpenFrom(t.Context(), repo, "1.0", nil)
 	if err != nil {
@@ -48,7 +48,7 @@ func TestWriteEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	dstRef, _ := reference.Parse(exampleHost + "/everywhere/app:1")
+	dstRef, _ := reference.Parse(testHost + "/everywhere/app:1")
 	repo := (&registry.Client{}).Repository(dstRef)
 	if d, err := img.Write(ctx, repo, "1", nil); err != nil || d.Digest != want.Digest {
 		t.Fatalf("registry: %v %v", d.Digest, err)
@@ -110,7 +110,7 @@ func TestWriteEverywhere(t *testing.T) {
 
 // TestEditsDoNotChangeTheOriginal: every edit returns a new value.
 func TestEditsDoNotChangeTheOriginal(t *testing.T) {
-	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
+	ref, _ := reference.Parse(testHost + "/example/app:1.0")
 	img, err := images.OpenFrom(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestEditsDoNotChangeTheOriginal(t *testing.T) {
 // which Docker's manifests cannot name, makes it OCI; an uncompressed one
 // is refused.
 func TestDockerImageLayerTypes(t *testing.T) {
-	ref, _ := reference.Parse(exampleHost + "/example/docker:1.0")
+	ref, _ := reference.Parse(testHost + "/example/docker:1.0")
 	img, err := images.OpenFrom(t.Context(), (&registry.Client{}).Repository(ref), "1.0", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func (f fakeLayer) Open() (io.ReadCloser, error)                     { return ni
 func TestWriteSkipsStored(t *testing.T) {
 	img, _ := edited(t)
 	top := img.Layers()[len(img.Layers())-1]
-	dstRef, _ := reference.Parse(exampleHost + "/stored/app:1")
+	dstRef, _ := reference.Parse(testHost + "/stored/app:1")
 	dst := (&registry.Client{}).Repository(dstRef)
 	_, err := img.Write(t.Context(), dst, "1", &images.WriteOptions{Stored: []manifest.Digest{top.Digest}})
 	if err == nil {

@@ -57,7 +57,7 @@ func TestParseLocation(t *testing.T) {
 // string as a user holds it (it once failed with "invalid digest ...:
 // unsupported algorithm"), a digest, or a tag.
 func TestOpenFromWholeReference(t *testing.T) {
-	ref, _ := reference.Parse(exampleHost + "/example/app:1.0")
+	ref, _ := reference.Parse(testHost + "/example/app:1.0")
 	repo := (&registry.Client{}).Repository(ref)
 	img, err := images.OpenFrom(t.Context(), repo, ref.String(), nil)
 	if err != nil {
@@ -73,7 +73,7 @@ func TestOpenFromWholeReference(t *testing.T) {
 			t.Errorf("OpenFrom(%q) opened %s, want %s", spelling, d.Digest, want.Digest)
 		}
 	}
-	if _, err := images.OpenFrom(t.Context(), repo, exampleHost+"/example/multi:1.0", nil); err == nil || !strings.Contains(err.Error(), "names repository") {
+	if _, err := images.OpenFrom(t.Context(), repo, testHost+"/example/multi:1.0", nil); err == nil || !strings.Contains(err.Error(), "names repository") {
 		t.Errorf("another repository's reference: %v", err)
 	}
 }
@@ -87,7 +87,7 @@ func TestWriteAndOpenEverywhere(t *testing.T) {
 	want, _ := img.Descriptor()
 	dir := t.TempDir()
 	for _, loc := range []string{
-		exampleHost + "/everywhere/app:2",
+		testHost + "/everywhere/app:2",
 		"oci:" + filepath.Join(dir, "lay") + ":2",
 		"docker-archive:" + filepath.Join(dir, "d.tar") + ":everywhere/app:2",
 		"oci-archive:" + filepath.Join(dir, "o.tar") + ":2",
@@ -123,7 +123,7 @@ func TestWriteAndOpenEverywhere(t *testing.T) {
 	if _, err := images.Write(t.Context(), img, "docker-archive:-", &images.Options{Stdout: &out}); err != nil || out.Len() == 0 {
 		t.Errorf("an archive to Options.Stdout: %d bytes, %v", out.Len(), err)
 	}
-	if _, err := images.Write(t.Context(), img, exampleHost+"/everywhere/app@"+string(manifest.FromString("other")), nil); err == nil {
+	if _, err := images.Write(t.Context(), img, testHost+"/everywhere/app@"+string(manifest.FromString("other")), nil); err == nil {
 		t.Error("a reference naming another digest was written")
 	}
 }
@@ -134,13 +134,13 @@ func TestWriteAndOpenEverywhere(t *testing.T) {
 // refused before anything is written.
 func TestCopyBetweenLocations(t *testing.T) {
 	ctx := t.Context()
-	src := exampleHost + "/example/multi:1.0"
+	src := testHost + "/example/multi:1.0"
 	ix, err := images.OpenIndex(ctx, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, _ := ix.Document()
-	if d, err := images.Copy(ctx, src, exampleHost+"/copied/multi:1", nil); err != nil || d.Digest != want.Digest {
+	if d, err := images.Copy(ctx, src, testHost+"/copied/multi:1", nil); err != nil || d.Digest != want.Digest {
 		t.Fatalf("registry to registry: %s, %v; want %s", d.Digest, err, want.Digest)
 	}
 	dir := filepath.Join(t.TempDir(), "lay")
@@ -186,7 +186,7 @@ func TestTransferSeveralIntoOneArchive(t *testing.T) {
 	ctx := t.Context()
 	var srcs []*images.Source
 	for _, name := range []string{"/example/app:1.0", "/example/docker:1.0"} {
-		l, err := images.ParseLocation(exampleHost + name)
+		l, err := images.ParseLocation(testHost + name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +213,7 @@ func TestTransferSeveralIntoOneArchive(t *testing.T) {
 	if len(tags) != 2 || !slices.ContainsFunc(tags, func(s string) bool { return strings.HasSuffix(s, "example/docker:1.0") }) {
 		t.Fatalf("the archive names %v", tags)
 	}
-	dst, _ := images.ParseLocation(exampleHost + "/both/app:1")
+	dst, _ := images.ParseLocation(testHost + "/both/app:1")
 	if _, err := images.Transfer(ctx, srcs, dst, nil); err == nil {
 		t.Fatal("two images went to one registry reference")
 	}

@@ -317,7 +317,7 @@ func closeBase(base manifest.Fetcher) error {
 	return nil
 }
 
-// manifestFor fetches s's root and, through any indexes, the manifest of
+// Manifest fetches s's root and, through any indexes, the manifest of
 // platform p in it.
 func (s *Source) Manifest(ctx context.Context, p manifest.Platform) (*manifest.Document, error) {
 	doc, err := manifest.FetchDocument(ctx, s.Store, s.Root)

@@ -166,7 +166,7 @@ func pushThreePlatforms(t *testing.T, host, repo string) {
 		}
 		imgs = append(imgs, im)
 	}
-	ix, err := imagestest.Index(imgs...)
+	ix, err := images.NewIndex(imgs...)
 	if err != nil {
 		t.Fatal(err)
 	}

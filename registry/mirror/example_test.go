@@ -8,55 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
+	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/registry/images/imagestest"
 	"github.com/skiffoci/skiff/registry/mirror"
 	"github.com/skiffoci/skiff/registry/server"
 )
-
-// exampleHost is a registry started by the test, holding example/app:1.0,
-// 1.1, 1.2 and 2.0, four images on one base, for the example to run
-// against.
-var exampleHost string
-
-func TestMain(m *testing.M) {
-	srv := httptest.NewServer(server.New(nil))
-	exampleHost = strings.TrimPrefix(srv.URL, "http://")
-	if err := seedExample(context.Background()); err != nil {
-		log.Fatal(err)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
-}
-
-func seedExample(ctx context.Context) error {
-	ref, _ := reference.ParseName(exampleHost + "/example/app")
-	repo := (&registry.Client{}).Repository(ref)
-	base, err := imagestest.Random(8192, 1, &imagestest.Options{Seed: 1})
-	if err != nil {
-		return err
-	}
-	for i, tag := range []string{"1.0", "1.1", "1.2", "2.0"} {
-		layer, err := imagestest.Layer(512, uint64(10+i))
-		if err != nil {
-			return err
-		}
-		im, err := base.AppendLayer(layer, manifest.History{CreatedBy: "release " + tag})
-		if err != nil {
-			return err
-		}
-		if _, err := im.Write(ctx, repo, tag, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // Mirror a repository into another on the same registry (every blob is
 // mounted, none moves), run it again (nothing to do), then mirror the
@@ -64,9 +25,21 @@ func seedExample(ctx context.Context) error {
 // serve" reads.
 func Example() {
 	ctx := context.Background()
+	srv := httptest.NewServer(server.New(nil)) // a registry in memory
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	base, _ := imagestest.Random(8192, 1, nil) // four releases on one base
+	for i, tag := range []string{"1.0", "1.1", "1.2", "2.0"} {
+		own, _ := imagestest.Layer(512, uint64(i))
+		release, _ := base.AppendLayer(own, manifest.History{CreatedBy: "release " + tag})
+		if _, err := images.Write(ctx, release, host+"/example/app:"+tag, nil); err != nil {
+			log.Fatal(err)
+		}
+	}
+
 	client := &registry.Client{}
-	srcRef, _ := reference.ParseName(exampleHost + "/example/app")
-	dstRef, _ := reference.ParseName(exampleHost + "/mirror/example/app")
+	srcRef, _ := reference.ParseName(host + "/example/app")
+	dstRef, _ := reference.ParseName(host + "/mirror/example/app")
 	src, dst := client.Repository(srcRef), client.Repository(dstRef)
 
 	report, err := mirror.Sync(ctx, dst, src, nil)
@@ -82,7 +55,10 @@ func Example() {
 	t = report.Totals()
 	fmt.Println("again:", t.Unchanged, "unchanged,", t.Bytes, "bytes moved")
 
-	dir, _ := os.MkdirTemp("", "mirror-example-")
+	dir, err := os.MkdirTemp("", "mirror-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer os.RemoveAll(dir)
 	l, err := layout.Create(filepath.Join(dir, "example", "app"))
 	if err != nil {

@@ -6,7 +6,7 @@
 // A test registry to push them to is one line away (registry/server):
 //
 //	srv := httptest.NewServer(server.New(nil))
+//	defer srv.Close()
 //	img, _ := imagestest.Random(1024, 2, nil)
-//	ref, _ := reference.Parse(strings.TrimPrefix(srv.URL, "http://") + "/test/app:1")
-//	desc, err := img.Write(ctx, (&registry.Client{}).Repository(ref), ref.Tag, nil)
+//	desc, err := images.Write(ctx, img, strings.TrimPrefix(srv.URL, "http://")+"/test/app:1", nil)
 package imagestest

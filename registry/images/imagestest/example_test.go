@@ -30,7 +30,7 @@ func Example() {
 	}
 	arm64 := manifest.Platform{OS: "linux", Architecture: "arm64"}
 	arm, _ := imagestest.Random(1024, 1, &imagestest.Options{Seed: 1, Platform: arm64})
-	ix, err := imagestest.Index(img, arm)
+	ix, err := images.NewIndex(img, arm)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -29,7 +29,7 @@ type Options struct {
 // Random returns an image of layers layers, each a gzip'd tar holding one
 // file, "layerN", of size random bytes drawn from opts.Seed and N. The
 // image holds its blobs in memory: write it anywhere with its Write
-// method, or hand it to tarball.Image as a Source.
+// method, or hand it to a tarball.Entry as its Source.
 func Random(size int64, layers int, opts *Options) (*images.Image, error) {
 	var o Options
 	if opts != nil {

@@ -116,7 +116,7 @@ func TestIndex(t *testing.T) {
 	amd := random(t, 100, 1, &imagestest.Options{Seed: 1})
 	arm64 := manifest.Platform{OS: "linux", Architecture: "arm64"}
 	arm := random(t, 100, 2, &imagestest.Options{Seed: 2, Platform: arm64})
-	ix, err := imagestest.Index(amd, arm)
+	ix, err := images.NewIndex(amd, arm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestIndex(t *testing.T) {
 			}
 		}
 	}
-	docker, err := imagestest.Index(random(t, 1, 1, &imagestest.Options{Docker: true}))
+	docker, err := images.NewIndex(random(t, 1, 1, &imagestest.Options{Docker: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
