@@ -43,9 +43,10 @@ type Layout struct {
 	// written again by the next Push. Set it before the layout is used.
 	SyncBlobs bool
 
-	d  *safefile.Dir // the directory, open for the Layout's whole life
-	r  *Reader       // reads through d
-	mu sync.Mutex    // held while index.json is read, changed and replaced
+	d      *safefile.Dir // the directory, open for the Layout's whole life
+	r      *Reader       // reads through d
+	mu     sync.Mutex    // held while index.json is read, changed and replaced
+	ranges *ranges       // where PushResumable fetches large blobs in ranges (FetchRanges)
 }
 
 // Open opens the layout in dir, after checking its oci-layout file and

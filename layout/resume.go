@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -113,7 +114,12 @@ func (l *Layout) fillPartial(ctx context.Context, d *safefile.Dir, st *resume.St
 		}
 	}()
 	slot := &resume.Slot{File: f, Desc: desc, State: st}
+	release, err := l.ranges.set(ctx, slot)
+	if err != nil {
+		return err
+	}
 	_, proof, err := slot.Fill(ctx, open)
+	release()
 	if err == nil {
 		err = proof.Check(desc)
 	}
@@ -129,6 +135,65 @@ func (l *Layout) fillPartial(ctx context.Context, d *safefile.Dir, st *resume.St
 		}
 	}
 	return d.Commit(data, final, l.SyncBlobs)
+}
+
+// RangeOptions say how PushResumable fetches large blobs in ranges; see
+// FetchRanges. The zero value is the defaults.
+type RangeOptions struct {
+	// Min is the least size of a blob fetched in ranges; zero means
+	// 32 MiB, negative never.
+	Min int64
+	// Jobs bounds the connections of the pushes running at once: each
+	// holds one, and a ranged blob borrows those left, range by range
+	// (skiff's -j); zero means 4.
+	Jobs int
+	// Progress, if set, receives the events of the blobs fetched in
+	// ranges: their bytes do not pass through open's readers.
+	Progress func(manifest.Event)
+}
+
+// FetchRanges makes PushResumable fetch the blobs it stores from src,
+// when src serves bounded byte ranges (registry.Repository does), as
+// several ranges at once, each written at its offset into the partial
+// blob and hashed in order as the bytes without a gap grow: a blob of at
+// least opts.Min bytes, over as many connections as raise the
+// throughput, within opts.Jobs. open is then called only for what src
+// cannot serve in ranges. Every blob pushed must be one of src's. Call it
+// before the layout is used; a nil src turns ranges off.
+func (l *Layout) FetchRanges(src manifest.Fetcher, opts *RangeOptions) {
+	rf, ok := src.(resume.RangeFetcher)
+	if !ok || opts != nil && opts.Min < 0 {
+		l.ranges = nil
+		return
+	}
+	if opts == nil {
+		opts = &RangeOptions{}
+	}
+	l.ranges = &ranges{src: rf, opts: *opts, conns: resume.NewConns(cmp.Or(opts.Jobs, 4))}
+}
+
+// ranges is what FetchRanges set.
+type ranges struct {
+	src   resume.RangeFetcher
+	opts  RangeOptions
+	conns *resume.Conns
+}
+
+// set makes slot fetch in ranges, holding one of the connections until
+// release is called. The caller of PushResumable reports the blob done.
+func (g *ranges) set(ctx context.Context, slot *resume.Slot) (release func(), err error) {
+	if g == nil {
+		return func() {}, nil
+	}
+	if err := g.conns.Acquire(ctx); err != nil {
+		return nil, err
+	}
+	slot.Ranges, slot.RangeMin, slot.Conns = g.src, g.opts.Min, g.conns
+	if progress, desc := g.opts.Progress, slot.Desc; slot.Ranged() && progress != nil {
+		progress(manifest.Event{Desc: desc, State: manifest.StateStart})
+		slot.Progress = func(n int64) { progress(manifest.Event{Desc: desc, State: manifest.StateProgress, Bytes: n}) }
+	}
+	return g.conns.Release, nil
 }
 
 // RemovePartials removes the partial blobs that interrupted pushes left in

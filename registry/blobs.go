@@ -22,7 +22,8 @@ const maxResumes = 8
 // digest as it streams (never reading past the descriptor's size), and
 // resumes a blob download cut short with a Range request, accepting only
 // a 206 that continues where the bytes stopped, or a 200 whose first
-// bytes it skips.
+// bytes it skips. With Client.Ranges, a large blob comes as several
+// ranges at once, read in order.
 func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
 	if raw, ok := r.recent.get(desc.Digest); ok && isManifestDesc(desc) {
 		return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(raw)), desc), nil
@@ -36,6 +37,14 @@ func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.Re
 	if isManifestDesc(desc) {
 		return r.fetchManifestDesc(ctx, desc)
 	}
+	if rc, ok := r.fetchRanged(ctx, desc); ok {
+		return rc, nil
+	}
+	return r.fetchBlob(ctx, desc)
+}
+
+// fetchBlob is Fetch of a blob in one stream.
+func (r *Repository) fetchBlob(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
 	resp, err := r.getBlob(ctx, desc.Digest, 0)
 	if err != nil {
 		return nil, err
@@ -191,15 +200,8 @@ func (b *blobReader) Close() error { return b.body.Close() }
 // contentRangeStart parses "bytes a-b/size" and returns a, checking that
 // b is the last byte and size (when not "*") the full size.
 func contentRangeStart(v string, size int64) (int64, error) {
-	rest, ok := strings.CutPrefix(v, "bytes ")
-	span, total, ok2 := strings.Cut(rest, "/")
-	first, last, ok3 := strings.Cut(span, "-")
-	if !ok || !ok2 || !ok3 {
-		return 0, fmt.Errorf("malformed Content-Range %q", v)
-	}
-	a, err1 := strconv.ParseInt(first, 10, 64)
-	z, err2 := strconv.ParseInt(last, 10, 64)
-	if err1 != nil || err2 != nil || a < 0 || z != size-1 || a > z {
+	a, z, total, err := parseContentRange(v)
+	if err != nil || z != size-1 {
 		return 0, fmt.Errorf("malformed Content-Range %q", v)
 	}
 	if total != "*" && total != strconv.FormatInt(size, 10) {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/auth"
+	"github.com/skiffoci/skiff/internal/resume"
 	"github.com/skiffoci/skiff/reference"
 )
 
@@ -91,6 +93,11 @@ type Client struct {
 	// pull from the repository. Pushes always go to the repository.
 	Mirrors func(repo reference.Reference) ([]Mirror, error)
 
+	// Ranges, if set, makes Fetch read a large blob as several bounded
+	// ranges at once, for a reader that takes it in one stream (an
+	// upload to another registry); see Ranges. Nil: one stream.
+	Ranges *Ranges
+
 	once    sync.Once
 	authT   *auth.Transport
 	mu      sync.Mutex
@@ -102,6 +109,7 @@ type Client struct {
 	noSinglePOST map[string]bool
 	sleep        func(context.Context, time.Duration) error                        // tests replace it
 	dial         func(ctx context.Context, network, addr string) (net.Conn, error) // tests replace it
+	conns        *resume.Conns                                                     // Ranges.Conns, made by init
 }
 
 // refuseSinglePOST records that host answered a single POST with a
@@ -141,6 +149,9 @@ func (c *Client) init() {
 			base = (&tracer{base: base, w: c.Trace}).RoundTrip
 		}
 		c.authT = &auth.Transport{Base: base, Credentials: c.Keychain}
+		if c.Ranges != nil {
+			c.conns = resume.NewConns(cmp.Or(c.Ranges.Conns, 4))
+		}
 		c.schemes = map[string]string{}
 		if c.sleep == nil {
 			c.sleep = sleepCtx

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/skiffoci/skiff/auth"
 	"github.com/skiffoci/skiff/manifest"
@@ -29,6 +30,9 @@ type Repository struct {
 	recent recentDocs
 	// prepared holds upload sessions opened ahead (PrepareUploads).
 	prepared prepared
+	// noRanges is set once the registry, or where it redirects blobs,
+	// answered a bounded Range request with anything but its bytes.
+	noRanges atomic.Bool
 }
 
 // recentDocs keeps the raw bytes of the last few manifests fetched: its

@@ -53,8 +53,22 @@ type WriteOptions struct {
 	// of a tarball that is also an OCI image layout.
 	Legacy bool
 
-	// Jobs bounds how many blobs WriteFile fetches at a time; zero means 4.
+	// Jobs bounds how many connections WriteFile and WriteDir fetch blobs
+	// over at a time; zero means 4. Each blob being fetched holds one, and
+	// a blob of at least RangeMin bytes from a source that serves ranges
+	// (registry.Repository) borrows the free ones, range by range (see
+	// RangeMin): a one-layer image gets them all, and blobs waiting to
+	// start take them back as ranges end.
 	Jobs int
+
+	// RangeMin is the least size of a blob that WriteFile and WriteDir
+	// fetch as several bounded ranges at once, written where they belong
+	// as they arrive, over as many connections as raise the throughput,
+	// within Jobs: over a long round trip, or a CDN that caps each
+	// connection, one connection cannot carry a large blob at the link's
+	// speed. Zero means 32 MiB; negative never. Write, to a stream, never
+	// does.
+	RangeMin int64
 
 	// Sync makes WriteFile flush the file to stable storage before it
 	// renames it into place, so that even a power loss right after cannot
@@ -76,6 +90,13 @@ type WriteOptions struct {
 	// interrupted writes of other paths left in the same directory; older
 	// ones are removed. Zero means 7 days; negative keeps them all.
 	PartialMaxAge time.Duration
+}
+
+func (o *WriteOptions) rangeMin() int64 {
+	if o == nil {
+		return 0
+	}
+	return o.RangeMin
 }
 
 func (o *WriteOptions) jobs() int {

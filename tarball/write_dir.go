@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -90,8 +89,9 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 		}
 		p.reportKnown(e)
 	}
+	conns := resume.NewConns(opts.jobs())
 	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *PlannedFile) (manifest.Verified, error) {
-		proof, err := fillFile(ctx, root, e, st, n, opts != nil && opts.Sync)
+		proof, err := fillFile(ctx, root, e, st, n, conns, p.progress.Func(), opts)
 		if err != nil {
 			return proof, fmt.Errorf("tarball: writing %s: %w", e.Name, err)
 		}
@@ -101,19 +101,17 @@ func (p *Plan) writeDir(ctx context.Context, d *safefile.Dir, name string, st *r
 
 // fillFile writes the fetched entry e into its own file in root, resuming
 // from checkpoint n of st, and returns the proof of what it holds.
-func fillFile(ctx context.Context, root *safefile.Dir, e *PlannedFile, st *resume.State, n int, sync bool) (proof manifest.Verified, err error) {
+func fillFile(ctx context.Context, root *safefile.Dir, e *PlannedFile, st *resume.State, n int, conns *resume.Conns, progress func(manifest.Event), opts *WriteOptions) (proof manifest.Verified, err error) {
 	f, err := resume.OpenPartial(root, e.Name, 0o644, -1, true)
 	if err != nil {
 		return proof, err
 	}
 	defer func() { err = errors.Join(err, f.Close()) }()
 	slot := &resume.Slot{File: f, Desc: e.Blob, State: st, Index: n}
-	if _, proof, err = slot.Fill(ctx, func(off int64) (io.ReadCloser, error) {
-		return manifest.FetchFrom(ctx, e.src, e.Blob, off)
-	}); err != nil {
+	if proof, err = e.fill(ctx, slot, conns, progress, opts); err != nil {
 		return proof, err
 	}
-	if err := f.Truncate(e.Size); err != nil || !sync {
+	if err := f.Truncate(e.Size); err != nil || opts == nil || !opts.Sync {
 		return proof, err
 	}
 	return proof, f.Sync()

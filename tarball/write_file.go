@@ -64,7 +64,7 @@ func WriteFile(ctx context.Context, path string, images []Entry, opts *WriteOpti
 	if err != nil {
 		return fmt.Errorf("tarball: %w", err)
 	}
-	if err = p.resumeAt(ctx, f, st, opts.jobs()); err == nil && opts != nil && opts.Sync {
+	if err = p.resumeAt(ctx, f, st, opts); err == nil && opts != nil && opts.Sync {
 		err = f.Sync()
 	}
 	if err = errors.Join(err, f.Close()); err != nil {
@@ -88,24 +88,49 @@ func (o *WriteOptions) maxAge() time.Duration {
 
 // resumeAt is WriteAt into a partial file whose slots may hold blobs, or
 // parts of blobs, written by an earlier run, as st's checkpoints say.
-func (p *Plan) resumeAt(ctx context.Context, f *os.File, st *resume.State, jobs int) error {
+func (p *Plan) resumeAt(ctx context.Context, f *os.File, st *resume.State, opts *WriteOptions) error {
 	if err := p.writeFixed(f); err != nil {
 		return err
 	}
-	return p.fillBlobs(ctx, max(jobs, 1), func(ctx context.Context, n int, e *PlannedFile) (manifest.Verified, error) {
+	conns := resume.NewConns(opts.jobs())
+	return p.fillBlobs(ctx, opts.jobs(), func(ctx context.Context, n int, e *PlannedFile) (manifest.Verified, error) {
 		slot := &resume.Slot{File: f, Offset: e.Offset, Desc: e.Blob, State: st, Index: n}
-		_, proof, err := slot.Fill(ctx, func(off int64) (io.ReadCloser, error) {
-			rc, err := manifest.FetchFrom(ctx, e.src, e.Blob, off)
-			if err != nil {
-				return nil, fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
-			}
-			return rc, nil
-		})
+		proof, err := e.fill(ctx, slot, conns, p.progress.Func(), opts)
 		if err != nil {
 			return proof, fmt.Errorf("tarball: writing %s: %w", e.Name, err)
 		}
 		return proof, nil
 	})
+}
+
+// fill fills e's slot, holding one of conns meanwhile: in ranges when
+// e's source serves them and the blob is large enough (opts.RangeMin),
+// else in one stream from e's source. progress, if not nil, is told of
+// the ranges' bytes: the observed source sees only what streams through
+// it.
+func (e *PlannedFile) fill(ctx context.Context, slot *resume.Slot, conns *resume.Conns, progress func(manifest.Event), opts *WriteOptions) (manifest.Verified, error) {
+	if err := conns.Acquire(ctx); err != nil {
+		return manifest.Verified{}, err
+	}
+	defer conns.Release()
+	slot.Conns, slot.RangeMin = conns, opts.rangeMin()
+	slot.Ranges, _ = e.raw.(resume.RangeFetcher)
+	ranged := slot.Ranged() && progress != nil
+	if ranged {
+		progress(manifest.Event{Desc: e.Blob, State: manifest.StateStart})
+		slot.Progress = func(n int64) { progress(manifest.Event{Desc: e.Blob, State: manifest.StateProgress, Bytes: n}) }
+	}
+	_, proof, err := slot.Fill(ctx, func(off int64) (io.ReadCloser, error) {
+		rc, err := manifest.FetchFrom(ctx, e.src, e.Blob, off)
+		if err != nil {
+			return nil, fmt.Errorf("tarball: fetching %s: %w", e.Blob.Digest, err)
+		}
+		return rc, nil
+	})
+	if err == nil && ranged {
+		progress(manifest.Event{Desc: e.Blob, State: manifest.StateDone, Bytes: e.Size})
+	}
+	return proof, err
 }
 
 // fingerprint identifies the tarball the plan describes: every entry's

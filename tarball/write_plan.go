@@ -37,6 +37,7 @@ type PlannedFile struct {
 	header []byte           // encoded tar header
 	data   []byte           // content known up front
 	src    manifest.Fetcher // else where the content is fetched from
+	raw    manifest.Fetcher // src unobserved, for ranges
 }
 
 // Fetched reports whether the file's content is fetched when written,
@@ -173,7 +174,7 @@ func (b *planBuilder) appendBlob(out []PlannedFile, name string, d manifest.Desc
 	b.seen[name] = true
 	e := PlannedFile{Name: name, Size: d.Size, Blob: d, data: data}
 	if data == nil {
-		e.src = src
+		e.src, e.raw = src, src
 	}
 	return append(out, e)
 }

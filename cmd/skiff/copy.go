@@ -27,6 +27,11 @@ and an index whose platforms the tarball lacks gives the platforms it holds.
 --oci-media-types stores Docker-typed images with OCI media types (new digests),
 for tools that read only those from a layout (umoci, and skopeo up to at least
 1.9).
+Between registries, a blob of --range-min (32MiB) or more is read as several
+bounded ranges at once into at most 8 MiB of memory and uploaded in order, as one
+stream: that pays when one connection to the source is slower than the upload (a
+long link, a CDN that caps each connection); into a tarball or a layout it goes as
+"skiff pull --help" says.
 An interrupted copy continues when run again: blobs the destination has are
 skipped, and a layout or archive destination resumes a blob cut short from
 its last checkpoint (see "skiff pull --help").
@@ -55,6 +60,7 @@ func runCopy(ctx context.Context, e *env, args []string) error {
 	o.registerKeepUncompressed(fs)
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to copy from an index (comma-separated list, or all)")
 	o.registerWrite(fs)
+	o.registerRanges(fs)
 	allPlatforms := fs.Bool("all-platforms", false, "copy every platform of an index (the default unless DST is a tarball)")
 	fs.BoolVar(&o.referrers, "referrers", false, "copy signatures, attestations and SBOMs too: what the referrers API lists and cosign's sha256-DIGEST.sig/.att/.sbom tags, recursively")
 	o.registerOCIMediaTypes(fs)
@@ -163,7 +169,7 @@ func transfer(ctx context.Context, e *env, o *options, srcs []images.Location, d
 func (o *options) transferOptions(e *env, c *registry.Client, display *progress.Display) *images.Options {
 	opts := &images.Options{Client: c, Jobs: o.jobs, Referrers: o.referrers, OCIMediaTypes: o.ociMediaTypes,
 		KeepUncompressed: o.keepUncompressed, MaxZstdWindow: o.maxZstdWindow(), Sync: o.fsync, Fresh: o.noResume,
-		PartialMaxAge: o.partialMaxAge, Stdout: e.stdout, AsDirectory: o.noTar}
+		PartialMaxAge: o.partialMaxAge, Stdout: e.stdout, AsDirectory: o.noTar, RangeMin: o.rangeMinBytes}
 	if o.partialMaxAge == 0 {
 		opts.PartialMaxAge = time.Nanosecond // --partial-max-age 0: every one; images' zero is its default
 	}

@@ -41,6 +41,9 @@ type options struct {
 	partialMaxAge time.Duration
 	verifyKey     string // --verify-key of pull, copy and proxy (verify.go)
 
+	rangeMin      string // --range-min, of commands that write files
+	rangeMinBytes int64  // parsed: 0 the default, -1 never
+
 	keepUncompressed bool // push and copy from a tarball
 	ociMediaTypes    bool // into a layout (oci_types.go)
 	noTar            bool // pull --no-tar
@@ -105,6 +108,15 @@ func (o *options) registerAs(fs *flag.FlagSet, userFlag string) {
 func (o *options) registerWrite(fs *flag.FlagSet) {
 	fs.BoolVar(&o.fsync, "fsync", false, "flush the tarball or each layout blob to stable storage before naming it (slower; survives a power loss)")
 	o.registerResume(fs)
+}
+
+// registerRanges adds --range-min to the commands that write tarballs,
+// and says how -j bounds the ranges.
+func (o *options) registerRanges(fs *flag.FlagSet) {
+	fs.StringVar(&o.rangeMin, "range-min", "32MiB", "fetch a blob of at least `SIZE` from a registry into a tarball or a layout as several ranges at once, over as many of -j's connections as raise the throughput (0: never)")
+	if j := fs.Lookup("j"); j != nil {
+		j.Usage = "transfer up to `N` blobs at once, each over a connection; into a file, a blob of --range-min or more borrows the free ones for its ranges (between registries, it borrows up to N more)"
+	}
 }
 
 // registerZstd adds the flag of commands that read layers: how much
@@ -210,7 +222,20 @@ func (o *options) client(e *env, hosts []string) (*registry.Client, error) {
 	if o.readTimeout < 0 {
 		return nil, usagef("--read-timeout must not be negative")
 	}
+	if o.rangeMin != "" {
+		n, err := parseSize(o.rangeMin)
+		if err != nil {
+			return nil, usagef("--range-min: %v", err)
+		}
+		o.rangeMinBytes = n
+		if n == 0 {
+			o.rangeMinBytes = -1
+		}
+	}
 	c := &registry.Client{UserAgent: "skiff/" + version(), Timeouts: registry.Timeouts{Body: o.readTimeout}}
+	if o.rangeMinBytes > 0 { // a blob read in one stream (a copy between registries, a pull to stdout)
+		c.Ranges = &registry.Ranges{Min: o.rangeMinBytes, Conns: o.jobs}
+	}
 	store := &auth.Store{Getenv: e.getenv} // the environment the command runs with, as login saves to
 	c.Keychain = store
 	if o.user != "" {

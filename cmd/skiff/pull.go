@@ -28,6 +28,15 @@ sparse where nothing arrived yet. A layout keeps partial blobs in its blobs/
 directory the same way. A pull that succeeds removes them; --no-resume starts
 over; partial files older than --partial-max-age are removed by later runs.
 
+A blob of --range-min (32MiB) or more goes into the tarball or layout as
+several bounded Range requests at once, each written where it belongs, so that
+a long round trip or a CDN that caps each connection does not cap the pull: -j
+bounds the connections of the whole pull, each blob holds one, and a large blob
+borrows the free ones, range by range, adding connections while the throughput
+grows (a one-layer image gets all of them; blobs waiting to start take them back
+as ranges end). A registry that ignores Range gets one stream. An interrupted
+ranged pull keeps every range.
+
 examples:
   skiff pull debian
   skiff pull --platform linux/arm64 ghcr.io/o/app:1.0 app.tar
@@ -52,6 +61,7 @@ func runPull(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.tarname, "tarname", "", "name the tarball `NAME` (dockersave's flag; the same as FILE)")
 	fs.StringVar(&f.workDir, "working-dir", "", "write the output in `DIR` (dockersave's flag)")
 	o.registerWrite(fs)
+	o.registerRanges(fs)
 	fs.BoolVar(&f.noTar, "no-tar", false, "write the tarball's contents as a directory instead of a tar (dockersave's flag)")
 	fs.StringVar(&o.platform, "platform", "", "`OS/ARCH[/VARIANT]` to save from an index, a comma-separated list, or \"all\" (default: this machine's; every platform for --format oci)")
 	fs.StringVar(&f.out, "o", "", "write to `FILE` (\"-\" for stdout); every argument is then an image")

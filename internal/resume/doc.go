@@ -12,6 +12,39 @@
 // when the hash matches, so bytes damaged or lost between runs are fetched
 // again and never reach a final name unverified.
 //
+// # Large blobs in ranges
+//
+// One TCP connection moves at most its window per round trip, and CDNs cap
+// each connection: a large blob from a source that serves bounded ranges
+// (Slot.Ranges, a registry) is fetched as ranges of RangeSize over several
+// connections at once, each written at its offset in the slot. The prefix
+// of bytes written without a gap is hashed in order as it grows: the
+// connection that writes at its end hashes its own buffer, and bytes that
+// ranges wrote further on are read back from the file when the prefix
+// reaches them, never more than a window (12 ranges) ahead. The blob is
+// verified at the end as a streamed one is, and the spans written beyond
+// the prefix are checkpointed with their CRC-32C, so that the next run
+// keeps every range and fetches only the gaps. A source that answers
+// ranges with the whole blob, or with other bytes, gets one stream.
+//
+// How many connections: a ranged fetch starts with one; once its first
+// range came back as asked, with two; then it doubles them while the
+// throughput grows by at least a quarter of what the new connections
+// would carry (see adaptation), up to 8. The connections come from the
+// transfer's Conns, skiff's -j: every blob being filled holds one, and a
+// ranged fetch borrows the free ones, range by range, giving each back
+// when its range is written, so a blob waiting to start gets it first.
+// With -j 4 and one large layer, the layer gets up to four connections;
+// with four blobs in flight, a large one gets none more until the others
+// are done.
+//
+// A reader that takes a blob in one stream, in order (an upload to
+// another registry), gets it from a Stream: ranges of 2 MiB fetched into
+// memory just beyond what it took, a range per connection, so that its
+// memory stays under 6.5 MiB. A Stream starts with one connection and
+// adds more only while its reader waits for bytes: when the source, not
+// the reader, is the slower. It keeps no state: its reader verifies.
+//
 // Partial files are named after their output, ".NAME.skiff-partial" with
 // ".NAME.skiff-state" beside it, so any number of interrupted runs leave
 // one set; Sweep removes the sets older than an age limit. They are

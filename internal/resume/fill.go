@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -32,6 +31,21 @@ type Slot struct {
 	Desc   manifest.Descriptor
 	State  *State
 	Index  int
+
+	// Ranges, if set, serves bounded ranges of the blob: Fill then fetches
+	// a blob of at least RangeMin bytes as several ranges at once (see
+	// RangeFetcher), and uses open only for a source that serves none.
+	Ranges RangeFetcher
+	// RangeMin is the least size of a blob fetched in ranges; zero means
+	// DefaultRangeMin, negative never.
+	RangeMin int64
+	// Conns bounds the connections of every slot of the transfer; the
+	// caller of Fill holds one for the slot, and ranges borrow more.
+	Conns *Conns
+	// Progress, if set, is called with how many of the blob's bytes are
+	// on disk as ranges write them, from several goroutines. (A stream
+	// from open reports its own progress, if it does.)
+	Progress func(int64)
 }
 
 // Open returns a blob's content from offset on; from 0 it may verify, as
@@ -40,29 +54,49 @@ type Open func(offset int64) (io.ReadCloser, error)
 
 // Fill writes the slot's blob, verified, continuing from its checkpoint
 // when the bytes on disk still hash to it, and fetching the rest with
-// open. It returns how many bytes came through open, and the proof that
-// the slot holds the blob, which the caller checks before it counts the
-// slot complete. On a failure that can be resumed it saves a checkpoint
-// at the last byte written; when the content itself is wrong it forgets
-// the slot's checkpoint.
+// open, or in ranges (see Ranges). It returns how many bytes it fetched,
+// and the proof that the slot holds the blob, which the caller checks
+// before it counts the slot complete. On a failure that can be resumed it
+// saves a checkpoint at the last byte written; when the content itself is
+// wrong it forgets the slot's checkpoint.
 func (s *Slot) Fill(ctx context.Context, open Open) (int64, manifest.Verified, error) {
+	if s.Ranged() {
+		return s.fillRanges(ctx, open)
+	}
 	offset, prefix, err := s.Resumable()
 	if err != nil {
 		return 0, manifest.Verified{}, err
 	}
-	var v *manifest.Verifier
 	if offset == s.Desc.Size && prefix != nil {
 		// Whole on disk already: the proof is its hash, with nothing to read.
-		v = manifest.NewResumedVerifier(strings.NewReader(""), s.Desc, prefix, offset)
-		io.Copy(io.Discard, v)
-		proof, err := v.Verified()
+		proof, err := verify(s.Desc, prefix)
 		return 0, proof, err
 	}
+	return s.stream(ctx, open, offset, prefix)
+}
+
+// Ranged reports whether Fill fetches the slot's blob in ranges.
+func (s *Slot) Ranged() bool { return s.Ranges != nil && s.Desc.Size >= s.rangeMin() }
+
+func (s *Slot) rangeMin() int64 {
+	switch {
+	case s.RangeMin < 0:
+		return 1<<63 - 1
+	case s.RangeMin == 0:
+		return DefaultRangeMin
+	}
+	return s.RangeMin
+}
+
+// stream fetches the blob from offset on in one stream from open; prefix
+// holds the hash of the bytes before offset.
+func (s *Slot) stream(ctx context.Context, open Open, offset int64, prefix *manifest.Digester) (int64, manifest.Verified, error) {
 	rc, err := open(offset)
 	if err != nil {
 		return 0, manifest.Verified{}, err // the checkpoint on disk stands
 	}
 	defer rc.Close()
+	var v *manifest.Verifier
 	if offset == 0 {
 		v = manifest.NewVerifier(rc, s.Desc)
 	} else {
@@ -83,25 +117,35 @@ func (s *Slot) Fill(ctx context.Context, open Open) (int64, manifest.Verified, e
 // checkpoint, and a digester holding them (nil at 0). A complete slot
 // whose bytes hash to the descriptor's digest returns its size.
 func (s *Slot) Resumable() (int64, *manifest.Digester, error) {
+	c, d, err := s.load()
+	if err != nil || d == nil || c.N == 0 {
+		return 0, nil, err
+	}
+	return c.N, d, nil
+}
+
+// load returns the slot's checkpoint and a digester holding its first c.N
+// bytes, when those bytes still hash to it; a nil digester otherwise.
+func (s *Slot) load() (Checkpoint, *manifest.Digester, error) {
 	c, ok := s.State.Load(s.Index)
-	if !ok || c.N <= 0 || c.N > s.Desc.Size {
-		return 0, nil, nil
+	if !ok || c.N < 0 || c.N > s.Desc.Size {
+		return Checkpoint{}, nil, nil
 	}
 	d := manifest.NewDigester(s.Desc.Digest.Algorithm())
 	if d == nil {
-		return 0, nil, nil
+		return Checkpoint{}, nil, nil
 	}
 	if _, err := io.Copy(d, io.NewSectionReader(s.File, s.Offset, c.N)); err != nil {
-		return 0, nil, fmt.Errorf("resume: rereading %s: %w", s.Desc.Digest, err)
+		return Checkpoint{}, nil, fmt.Errorf("resume: rereading %s: %w", s.Desc.Digest, err)
 	}
 	state, err := d.MarshalBinary()
 	if err != nil || !bytes.Equal(state, c.State) {
-		return 0, nil, nil // damaged since: fetch it all again
+		return Checkpoint{}, nil, nil // damaged since: fetch it all again
 	}
 	if c.N == s.Desc.Size && d.Digest() != s.Desc.Digest {
-		return 0, nil, nil
+		return Checkpoint{}, nil, nil
 	}
-	return c.N, d, nil
+	return c, d, nil
 }
 
 // copy writes r into the slot from offset on, saving a checkpoint every

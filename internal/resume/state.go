@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 
 	"github.com/skiffoci/skiff/internal/safefile"
@@ -14,10 +15,20 @@ import (
 
 // Checkpoint records how far one blob got: its first N bytes are written,
 // and State is the hash state of exactly those bytes
-// (manifest.Digester.MarshalBinary).
+// (manifest.Digester.MarshalBinary). A blob fetched in ranges (see
+// Slot.Ranges) may also have runs of bytes written beyond N, its Spans.
 type Checkpoint struct {
 	N     int64
 	State []byte
+	Spans []Span
+}
+
+// Span is a run of a blob's bytes written beyond its checkpoint's first N:
+// Len bytes from byte Start, whose CRC-32C is CRC. The next run checks the
+// CRC before it keeps them; the blob's digest still decides at the end.
+type Span struct {
+	Start, Len int64
+	CRC        uint32
 }
 
 // ErrLocked is returned by OpenState when another process holds the state
@@ -26,13 +37,21 @@ var ErrLocked = errors.New("in use by another process")
 
 // The on-disk layout: a header, then one record per blob. A record has two
 // slots written in turn, each with a sequence number and a checksum, so
-// that a write torn by a power cut loses at most the newest checkpoint.
+// that a write torn by a power cut loses at most the newest checkpoint. A
+// slot holds: sequence number, N, the hash state's length and the hash
+// state, the number of spans and the spans (start, length, CRC), and the
+// slot's CRC-32 at its end. Version 2 added the spans; a file of another
+// version is started anew.
 const (
 	headerSize = 64
-	slotSize   = 256
+	slotSize   = 512
 	recordSize = 2 * slotSize
-	maxState   = slotSize - 8 - 8 - 2 - 4 // seq, n, length, crc
-	magic      = "skiff-resume\x00\x00\x00\x01"
+	stateAt    = 18
+	maxState   = 222 // a SHA-512 state is 204 bytes
+	spansAt    = stateAt + maxState
+	spanSize   = 16
+	maxSpans   = (slotSize - 4 - spansAt - 2) / spanSize
+	magic      = "skiff-resume\x00\x00\x00\x02"
 )
 
 // State is an open, locked state file of Count checkpoints.
@@ -74,7 +93,7 @@ func OpenState(d *safefile.Dir, name string, key [32]byte, count int, fresh bool
 }
 
 // Progress returns how many bytes the checkpoints in the state file at
-// path account for, without locking or changing it: what a run resumed
+// path account for (prefixes and spans), without locking or changing it: what a run resumed
 // from it need not fetch again if the bytes are still intact.
 func Progress(path string) (int64, error) {
 	f, err := os.Open(path)
@@ -93,6 +112,9 @@ func Progress(path string) (int64, error) {
 	for i := range s.count {
 		if c, ok := s.Load(i); ok {
 			total += c.N
+			for _, sp := range c.Spans {
+				total += sp.Len
+			}
 		}
 	}
 	return total, nil
@@ -160,24 +182,48 @@ func (s *State) Load(i int) (Checkpoint, bool) {
 	return best, bestSeq > 0
 }
 
-// Save writes checkpoint i over the older of its two slots. Checkpoints of
-// different blobs may be saved at the same time; one blob's must not.
+// Save writes checkpoint i over the older of its two slots; of its spans,
+// the first MaxSpans are kept. Checkpoints of different blobs may be saved
+// at the same time; one blob's must not.
 func (s *State) Save(i int, c Checkpoint) error {
-	if len(c.State) > maxState {
-		return fmt.Errorf("resume: a hash state of %d bytes does not fit", len(c.State))
-	}
 	seq := s.seq[i] + 1
-	slot := make([]byte, slotSize)
-	binary.LittleEndian.PutUint64(slot[0:], seq)
-	binary.LittleEndian.PutUint64(slot[8:], uint64(c.N))
-	binary.LittleEndian.PutUint16(slot[16:], uint16(len(c.State)))
-	copy(slot[18:], c.State)
-	binary.LittleEndian.PutUint32(slot[slotSize-4:], crc32.ChecksumIEEE(slot[:slotSize-4]))
+	slot, err := encodeSlot(seq, c)
+	if err != nil {
+		return err
+	}
 	if _, err := s.f.WriteAt(slot, s.recordOffset(i)+int64(seq%2)*slotSize); err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
 	s.seq[i] = seq
 	return nil
+}
+
+// MaxSpans is how many spans a checkpoint keeps.
+const MaxSpans = maxSpans
+
+func encodeSlot(seq uint64, c Checkpoint) ([]byte, error) {
+	if len(c.State) > maxState {
+		return nil, fmt.Errorf("resume: a hash state of %d bytes does not fit", len(c.State))
+	}
+	slot := make([]byte, slotSize)
+	le := binary.LittleEndian
+	le.PutUint64(slot[0:], seq)
+	le.PutUint64(slot[8:], uint64(c.N))
+	le.PutUint16(slot[16:], uint16(len(c.State)))
+	copy(slot[stateAt:], c.State)
+	spans := c.Spans[:min(len(c.Spans), maxSpans)]
+	le.PutUint16(slot[spansAt:], uint16(len(spans)))
+	for k, sp := range spans {
+		if sp.Start < 0 || sp.Len <= 0 || sp.Len > math.MaxUint32 {
+			return nil, fmt.Errorf("resume: a span of %d bytes at %d does not fit", sp.Len, sp.Start)
+		}
+		b := slot[spansAt+2+k*spanSize:]
+		le.PutUint64(b, uint64(sp.Start))
+		le.PutUint32(b[8:], uint32(sp.Len))
+		le.PutUint32(b[12:], sp.CRC)
+	}
+	le.PutUint32(slot[slotSize-4:], crc32.ChecksumIEEE(slot[:slotSize-4]))
+	return slot, nil
 }
 
 // Clear forgets checkpoint i.
@@ -190,16 +236,27 @@ func (s *State) Clear(i int) error {
 func (s *State) recordOffset(i int) int64 { return headerSize + int64(i)*recordSize }
 
 func decodeSlot(b []byte) (uint64, Checkpoint, bool) {
-	if binary.LittleEndian.Uint32(b[slotSize-4:]) != crc32.ChecksumIEEE(b[:slotSize-4]) {
+	le := binary.LittleEndian
+	if le.Uint32(b[slotSize-4:]) != crc32.ChecksumIEEE(b[:slotSize-4]) {
 		return 0, Checkpoint{}, false
 	}
-	seq := binary.LittleEndian.Uint64(b[0:])
-	n := int64(binary.LittleEndian.Uint64(b[8:]))
-	l := int(binary.LittleEndian.Uint16(b[16:]))
-	if seq == 0 || n < 0 || l > maxState {
+	seq := le.Uint64(b[0:])
+	n := int64(le.Uint64(b[8:]))
+	l := int(le.Uint16(b[16:]))
+	k := int(le.Uint16(b[spansAt:]))
+	if seq == 0 || n < 0 || l > maxState || k > maxSpans {
 		return 0, Checkpoint{}, false
 	}
-	return seq, Checkpoint{N: n, State: bytes.Clone(b[18 : 18+l])}, true
+	c := Checkpoint{N: n, State: bytes.Clone(b[stateAt : stateAt+l])}
+	for j := range k {
+		e := b[spansAt+2+j*spanSize:]
+		sp := Span{Start: int64(le.Uint64(e)), Len: int64(le.Uint32(e[8:])), CRC: le.Uint32(e[12:])}
+		if sp.Start < 0 || sp.Len == 0 {
+			return 0, Checkpoint{}, false
+		}
+		c.Spans = append(c.Spans, sp)
+	}
+	return seq, c, true
 }
 
 // Close unlocks and closes the state file, keeping it for the next run.

@@ -145,7 +145,7 @@ func writeArchive(ctx context.Context, srcs []*Source, dst Location, p manifest.
 // writeTarball writes imgs where the archive dst names: a file, a
 // directory (o.AsDirectory) or o.Stdout ("-").
 func writeTarball(ctx context.Context, dst Location, imgs []tarball.Entry, o *Options) error {
-	topts := &tarball.WriteOptions{Jobs: o.Jobs, Sync: o.Sync, Fresh: o.Fresh, PartialMaxAge: o.PartialMaxAge, Progress: o.Progress}
+	topts := &tarball.WriteOptions{Jobs: o.Jobs, Sync: o.Sync, Fresh: o.Fresh, PartialMaxAge: o.PartialMaxAge, Progress: o.Progress, RangeMin: o.RangeMin}
 	switch {
 	case dst.Path == "-" && o.Stdout == nil:
 		return errors.New("images: an archive named \"-\" goes to Options.Stdout, which is not set")

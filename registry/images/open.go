@@ -83,6 +83,14 @@ type Options struct {
 	// to stable storage before it is named.
 	Sync bool
 
+	// RangeMin is the least size of a blob that a registry serves into an
+	// archive file or a layout as several bounded ranges at once, written
+	// where they belong as they arrive, over as many of Jobs' connections
+	// as raise the throughput (see tarball.WriteOptions.RangeMin and
+	// layout.Layout.FetchRanges); zero means 32 MiB, negative never.
+	// Between registries, the Client's Ranges say.
+	RangeMin int64
+
 	// AsDirectory writes an archive as a directory holding the files its
 	// tar would hold (dockersave's --no-tar); the directory must not
 	// exist yet.

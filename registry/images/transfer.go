@@ -115,6 +115,9 @@ func (s *Source) copyGraph(ctx context.Context, store manifest.Store, dst Locati
 	if tag == "" && dst.Kind == KindOCI {
 		tag = defaultTag(s.Location)
 	}
+	if l, ok := store.(*layout.Layout); ok { // a large blob from a registry comes in ranges
+		l.FetchRanges(s.Store, &layout.RangeOptions{Min: o.RangeMin, Jobs: o.Jobs, Progress: o.Progress})
+	}
 	g, err := s.walk(ctx, platforms, o)
 	if err != nil {
 		return manifest.Descriptor{}, err

@@ -25,6 +25,9 @@ func (h *harness) seed(ctx context.Context, a, b string) error {
 	c := &registry.Client{}
 	f := &fixture{a: a, b: b, aw: h.proxies[0].host, bw: h.proxies[1].host, sc: h.sc,
 		tarball: filepath.Join(h.work, "big.tar"), scaleRuns: h.opts.scaleRuns}
+	if h.capped != nil {
+		f.ac = h.capped.host
+	}
 	var err error
 	if f.big, err = seedImage(ctx, c, a+"/bench/big:1", sources(h.sc.big, 1), "linux/amd64"); err != nil {
 		return err
@@ -40,6 +43,9 @@ func (h *harness) seed(ctx context.Context, a, b string) error {
 		if err := seedScale(ctx, c, f); err != nil {
 			return err
 		}
+	}
+	if err := h.seedCapped(ctx, c, f); err != nil {
+		return err
 	}
 	h.fix = f
 	skiff := h.toolPath("skiff")
@@ -198,8 +204,14 @@ func (h *harness) once(ctx context.Context, res *results, o op, t tool, r int, o
 		inv.path, inv.args = "/bin/sh", []string{"-c", inv.args[0], t.path}
 	}
 	h.takeRequests()
+	if h.capped != nil {
+		h.capped.rec.sent.Store(0)
+	}
 	_, s, err := h.run.run(ctx, inv)
 	reqs := h.takeRequests()
+	if o.group == groupCapped {
+		s.fetched = h.capped.rec.sent.Load()
+	}
 	if err == nil && o.minOut > 0 {
 		err = checkOutput(out, o.minOut)
 	}
@@ -222,6 +234,9 @@ func (h *harness) once(ctx context.Context, res *results, o op, t tool, r int, o
 	fmt.Fprintf(os.Stderr, "run %d/%d  %-14s %-6s %s  CPU %s  %s", r+1, h.opts.runs, o.key, t.name, fmtWall(s.wall), fmtWall(s.cpu()), fmtBytes(s.rss))
 	if o.group == groupWAN {
 		fmt.Fprintf(os.Stderr, "  %d RT, %d requests", s.rtts, s.reqs)
+	}
+	if o.group == groupCapped {
+		fmt.Fprintf(os.Stderr, "  fetched %s", fmtBytes(s.fetched))
 	}
 	fmt.Fprintln(os.Stderr)
 	return nil

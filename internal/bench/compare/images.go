@@ -54,6 +54,8 @@ type scale struct {
 	many       int
 	manyBase   layerSpec
 	manyOwn    layerSpec
+	// The capped link's one-layer images (-ops capped).
+	one, oneHuge layerSpec
 }
 
 var scales = map[string]scale{
@@ -69,6 +71,8 @@ var scales = map[string]scale{
 		huge:       []layerSpec{stored(gib), stored(gib), stored(gib), stored(gib)},
 		wideLayers: 300, wideSize: 16 * kib,
 		many: 20, manyBase: random(8 * mib), manyOwn: random(2 * mib),
+		// 128 MiB, and 4 GiB, in one layer.
+		one: stored(128 * mib), oneHuge: stored(4 * gib),
 	},
 	// small: the same shapes, tiny, to check the harness.
 	"small": {
@@ -80,6 +84,7 @@ var scales = map[string]scale{
 		huge:        []layerSpec{stored(8 * mib), stored(8 * mib)},
 		wideLayers:  300, wideSize: 1 * kib,
 		many: 20, manyBase: random(256 * kib), manyOwn: random(64 * kib),
+		one: stored(40 * mib), oneHuge: stored(72 * mib),
 	},
 }
 

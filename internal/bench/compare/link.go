@@ -20,6 +20,7 @@ import (
 type link struct {
 	rtt      time.Duration
 	up, down *bucket // client → server, server → client; nil: no cap
+	perConn  float64 // bytes per second one connection carries each way; 0: no cap
 	queue    int     // chunks a connection holds in flight, about one bandwidth-delay product
 	stall    stall
 }
@@ -85,6 +86,24 @@ func queueChunks(rtt time.Duration, bandwidth float64) int {
 	return max(4, int(bdp/chunkSize)+2)
 }
 
+// newCappedLink is newLink whose every connection also carries at most
+// perConn bytes per second each way, as a CDN that caps each connection
+// does, or TCP over a long round trip with a window of perConn×rtt.
+func newCappedLink(rtt time.Duration, bandwidth, perConn float64) *link {
+	l := newLink(rtt, bandwidth)
+	l.perConn = perConn
+	return l
+}
+
+// connBuckets are a new connection's own buckets, up and down; nil
+// without a per-connection cap.
+func (lk *link) connBuckets() (up, down *bucket) {
+	if lk.perConn <= 0 {
+		return nil, nil
+	}
+	return newBucket(lk.perConn), newBucket(lk.perConn)
+}
+
 // listen wraps l so that every connection it accepts goes through the link.
 func (lk *link) listen(l net.Listener) net.Listener { return &linkListener{l, lk} }
 
@@ -147,6 +166,7 @@ type chunk struct {
 type linkConn struct {
 	net.Conn
 	link     *link
+	up, down *bucket // the connection's own caps; nil: none
 	accepted time.Time
 	in       chan chunk
 	closed   chan struct{}
@@ -170,6 +190,7 @@ type linkConn struct {
 func newLinkConn(c net.Conn, l *link) *linkConn {
 	lc := &linkConn{Conn: c, link: l, accepted: time.Now(), in: make(chan chunk, l.queue),
 		closed: make(chan struct{}), gone: make(chan struct{}), between: true}
+	lc.up, lc.down = l.connBuckets()
 	lc.rd.changed = make(chan struct{})
 	go lc.pump()
 	return lc
@@ -186,7 +207,7 @@ func (c *linkConn) pump() {
 		n, err := c.Conn.Read(buf)
 		if n > 0 {
 			now := time.Now()
-			due := later(c.link.up.reserve(n), now).Add(c.link.rtt)
+			due := later(later(c.link.up.reserve(n), c.up.reserve(n)), now).Add(c.link.rtt)
 			ck := chunk{data: append([]byte(nil), buf[:n]...), arrival: now, due: later(due, handshake)}
 			select {
 			case c.in <- ck:
@@ -296,7 +317,7 @@ func (c *linkConn) Write(p []byte) (int, error) {
 			return written, errStalled
 		}
 		c.sent += int64(n)
-		if d := time.Until(c.link.down.reserve(n)); d > 0 {
+		if d := time.Until(later(c.link.down.reserve(n), c.down.reserve(n))); d > 0 {
 			time.Sleep(d)
 		}
 		c.mu.Lock()

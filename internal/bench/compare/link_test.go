@@ -177,6 +177,39 @@ func TestLinkBandwidthIsSharedByConnections(t *testing.T) {
 	}
 }
 
+// TestLinkCapsEachConnection: through a capped link one connection
+// carries at most its cap each way, while two connections carry twice as
+// much together.
+func TestLinkCapsEachConnection(t *testing.T) {
+	const size = 96 * kib
+	const perConn = 250e3 // bytes per second
+	p := startTestProxy(t, backend(t, size).Listener.Addr().String(), newCappedLink(0, 0, perConn))
+	atLeast := time.Duration(float64(size-burstBytes) / perConn * float64(time.Second))
+	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer c.CloseIdleConnections()
+	if took, _ := get(t, c, http.MethodGet, "http://"+p.host+"/blob", nil); took < atLeast || took > atLeast+slack {
+		t.Errorf("downloading %d bytes at %g B/s took %s, want about %s", size, perConn, took, atLeast)
+	}
+	if took, _ := get(t, c, http.MethodPut, "http://"+p.host+"/up", make([]byte, size)); took < atLeast || took > atLeast+slack {
+		t.Errorf("uploading %d bytes at %g B/s took %s, want about %s", size, perConn, took, atLeast)
+	}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+			defer c.CloseIdleConnections()
+			get(t, c, http.MethodGet, "http://"+p.host+"/blob", nil)
+		}()
+	}
+	wg.Wait()
+	if took := time.Since(start); took < atLeast || took > atLeast+slack {
+		t.Errorf("two downloads of %d bytes at once took %s, want about %s: the cap is per connection", size, took, atLeast)
+	}
+}
+
 func TestProxyKeepsHost(t *testing.T) {
 	p := startTestProxy(t, backend(t, 0).Listener.Addr().String(), newLink(0, 0))
 	c := &http.Client{}

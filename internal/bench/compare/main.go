@@ -12,7 +12,8 @@
 // The operations come in groups, each a table of the report: main (pulls,
 // push, copies and append on loopback), stderr (the big pull with stderr on
 // a terminal, /dev/null and a pipe, and skiff's progress kinds), wan
-// (through the links), scale (a 4.3 GB image, 300 layers, 20 images at
+// (through the links), capped (one-layer images through a link that caps
+// each connection), scale (a 4.3 GB image, 300 layers, 20 images at
 // once; in the first -scale-runs runs only), sync, resume (a pull killed
 // at half and run again), stall (a pull through a link that stops
 // sending mid-blob) and serve (skiff sync of 1,000 tags into skiff
@@ -47,6 +48,7 @@ type options struct {
 	out, note, only, stderr   string
 	rtt                       time.Duration
 	bandwidth                 float64 // Mbit/s
+	capBandwidth, capConn     float64 // the capped link's Mbit/s in all, MB/s per connection
 	args                      []string
 }
 
@@ -65,6 +67,8 @@ func main() {
 	flag.StringVar(&o.stderr, "stderr", string(stderrTTY), "where the tools' stderr goes outside the stderr table: tty (a pseudo-terminal), null (/dev/null) or pipe")
 	flag.DurationVar(&o.rtt, "rtt", 25*time.Millisecond, "round-trip time of the simulated wide-area links")
 	flag.Float64Var(&o.bandwidth, "bandwidth", 100, "bandwidth of each simulated wide-area link, Mbit/s each way (0: no cap)")
+	flag.Float64Var(&o.capBandwidth, "cap-bandwidth", 1000, "bandwidth of the capped link, Mbit/s each way, all connections together")
+	flag.Float64Var(&o.capConn, "cap-conn", 25, "what one connection through the capped link carries at most, MB/s each way")
 	flag.Parse()
 	o.args = os.Args[1:]
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -84,6 +88,7 @@ var opGroups = []struct {
 	{groupMain, []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-index", "append"}},
 	{groupStderr, []string{"stderr-tty", "stderr-null", "stderr-pipe", "progress-none", "progress-plain", "progress-tty"}},
 	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index", "wan-index-create", "wan-index-add"}},
+	{groupCapped, []string{"cap-one", "cap-huge"}},
 	{groupScale, []string{"scale-huge", "scale-layers", "scale-images"}},
 	{groupSync, []string{"sync", "sync-again"}},
 	{groupResume, []string{"resume"}},
@@ -91,7 +96,7 @@ var opGroups = []struct {
 	{groupServe, []string{"serve-sync"}},
 }
 
-const defaultOps = "main,stderr,wan,scale,sync,resume,stall,serve"
+const defaultOps = "main,stderr,wan,capped,scale,sync,resume,stall,serve"
 
 func opsHelp() string {
 	var parts []string
@@ -124,7 +129,7 @@ func parseOps(s string) (map[string]bool, error) {
 func run(ctx context.Context, o options) error {
 	sc, ok := scales[o.scale]
 	if !ok || o.runs < 1 || o.scaleRuns < 1 || flag.NArg() > 0 {
-		return fmt.Errorf("usage: compare [-runs N] [-scale full|small] [-ops LIST] [-stderr tty|null|pipe] [-rtt D] [-bandwidth MBITS] [-crane PATH] [-regctl PATH] [-skopeo PATH] [-out FILE]")
+		return fmt.Errorf("usage: compare [-runs N] [-scale full|small] [-ops LIST] [-stderr tty|null|pipe] [-rtt D] [-bandwidth MBITS] [-cap-bandwidth MBITS] [-cap-conn MBYTES] [-crane PATH] [-regctl PATH] [-skopeo PATH] [-out FILE]")
 	}
 	mode, err := parseStderrMode(o.stderr)
 	if err != nil {
@@ -176,6 +181,15 @@ func run(ctx context.Context, o options) error {
 	}
 	defer pb.close()
 	h.proxies = []*proxy{pa, pb}
+	if h.wants(groupCapped) {
+		pc, err := startProxy(a.host, newCappedLink(o.rtt, o.capBandwidth*1e6, o.capConn*1e6))
+		if err != nil {
+			return err
+		}
+		defer pc.close()
+		h.capped = pc
+		h.proxies = append(h.proxies, pc)
+	}
 	if err := h.seed(ctx, a.host, b.host); err != nil {
 		return err
 	}
@@ -192,7 +206,8 @@ type harness struct {
 	sc        scale
 	mode      stderrMode      // where stderr goes by default
 	want      map[string]bool // the operations to run
-	proxies   []*proxy        // registries a and b through their links
+	proxies   []*proxy        // registries a and b through their links, a through the capped one
+	capped    *proxy          // registry a through the capped link, if its pulls run
 	root      string
 	work      string
 	tools     []tool // skiff first

@@ -44,6 +44,10 @@ func (h *harness) tables(res *results) string {
 		fmt.Fprintf(&b, "\n## Wide-area link\n\n%s, stderr on %s. Each cell: median wall time · sequential round trips (RT) · HTTP requests.\n\n%s",
 			h.linkText(), h.mode.describe(), res.wanTable())
 	}
+	if len(res.groupOps(groupCapped)) > 0 {
+		fmt.Fprintf(&b, "\n## A link that caps each connection\n\n%s, at most %g MB/s per connection, stderr on %s. Each cell: median wall time · peak RSS · bytes fetched ÷ the image's.\n\n%s",
+			h.capText(), h.opts.capConn, h.mode.describe(), res.cappedTable())
+	}
 	if ops := res.groupOps(groupScale); len(ops) > 0 {
 		fmt.Fprintf(&b, "\n## Scale\n\nMedians of %d runs, stderr on %s.\n\n%s\n"+
 			"† no way to pull several images into one file: one invocation per image, in sequence, from sh, into a file each; "+
@@ -73,6 +77,11 @@ func (h *harness) tables(res *results) string {
 	}
 	fmt.Fprintf(&b, "\n## Targets\n\n%s", targetTable(res.targets()))
 	return b.String()
+}
+
+// capText describes the capped link.
+func (h *harness) capText() string {
+	return fmt.Sprintf("Through a simulated link of %s round trip and %g Mbit/s in all", h.opts.rtt, h.opts.capBandwidth)
 }
 
 // linkText describes the simulated link.
@@ -116,10 +125,18 @@ func (h *harness) header(res *results) string {
 		fmt.Fprintf(&b, "- wide (`bench/wide:1`): %s\n", f.wide.note)
 		fmt.Fprintf(&b, "- many (`bench/many0:1` … `bench/many%d:1`): each %s; the first layer is the same in all\n", len(f.many)-1, f.many[0].note)
 	}
+	for _, im := range []*seeded{h.fix.one, h.fix.oneHuge} {
+		if im != nil {
+			fmt.Fprintf(&b, "- `%s`: %s\n", strings.TrimPrefix(im.ref, h.fix.a+"/"), im.note)
+		}
+	}
 	fmt.Fprintf(&b, "\n## Method\n\n%s", method(h.opts.runs, h.rssFloor))
 	fmt.Fprintf(&b, "\n%s", h.methodStderr())
 	if len(res.groupOps(groupWAN)) > 0 {
 		fmt.Fprintf(&b, "\n%s", h.methodLink())
+	}
+	if len(res.groupOps(groupCapped)) > 0 {
+		fmt.Fprintf(&b, "\n%s", h.methodCapped())
 	}
 	if len(res.groupOps(groupScale)) > 0 {
 		fmt.Fprintf(&b, "\n%s", h.methodScale())
@@ -171,6 +188,9 @@ func (h *harness) commandLine(o op, t string, args []string) string {
 	var pairs []string
 	for _, s := range []string{"/", ","} {
 		pairs = append(pairs, f.a+s, "A"+s, f.b+s, "B"+s, f.aw+s, "WA"+s, f.bw+s, "WB"+s)
+		if f.ac != "" {
+			pairs = append(pairs, f.ac+s, "CA"+s)
+		}
 	}
 	return strings.NewReplacer(append(pairs, f.tarball, "big.tar")...).Replace(line)
 }

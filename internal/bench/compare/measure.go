@@ -28,6 +28,8 @@ type sample struct {
 	// Through the link simulator only: the sequential round trips of the
 	// run's requests (see criticalPath) and their number.
 	rtts, reqs int
+	// Through the capped link only: the response bytes it carried.
+	fetched int64
 }
 
 // cpu is the child's user and system CPU time together.

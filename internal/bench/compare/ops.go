@@ -38,6 +38,9 @@ type op struct {
 	// loop marks the tools that cannot do the operation in one
 	// invocation: their argv is one sh script, run with $0 the tool.
 	loop map[string]bool
+	// image, if positive, is the size of the image pulled, which the
+	// bytes fetched are compared with.
+	image int64
 }
 
 // The groups of operations, each shown in its own table.
@@ -55,11 +58,14 @@ const (
 type fixture struct {
 	a, b       string // registry hosts
 	aw, bw     string // the same registries through their links
+	ac         string // registry a through the capped link, if its pulls run
 	big        *seeded
 	tiny       *seeded
 	index      *seeded
 	huge, wide *seeded   // the scale images, when seeded
 	many       []*seeded // images pulled together, when seeded
+	one        *seeded   // one-layer images through the capped link, when seeded
+	oneHuge    *seeded
 	tarball    string
 	sc         scale
 	scaleRuns  int
@@ -74,7 +80,7 @@ func skopeoCopy(args ...string) []string {
 // regctl reaches plain-HTTP registries only when told per host.
 func (f *fixture) regctl(args ...string) []string {
 	var hosts []string
-	for _, h := range []string{f.a, f.b, f.aw, f.bw} {
+	for _, h := range []string{f.a, f.b, f.aw, f.bw, f.ac} {
 		if h != "" {
 			hosts = append(hosts, "--host", "reg="+h+",tls=disabled")
 		}
@@ -109,6 +115,7 @@ func (f *fixture) ops() []op {
 	}
 	ops = append(ops, f.stderrOps()...)
 	ops = append(ops, f.wanOps()...)
+	ops = append(ops, f.cappedOps()...)
 	ops = append(ops, f.scaleOps()...)
 	return append(ops, f.syncOps()...)
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,7 +78,7 @@ func (p *proxy) record(next http.Handler) http.Handler {
 		}
 		p.rec.begin()
 		sent, first := lc.beginRequest()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, sent: &p.rec.sent}
 		next.ServeHTTP(sw, r)
 		http.NewResponseController(w).Flush()
 		end := lc.endRequest()
@@ -90,10 +91,18 @@ func (p *proxy) close() {
 	p.tr.CloseIdleConnections()
 }
 
-// statusWriter remembers the status of a response.
+// statusWriter remembers the status of a response, and counts its body's
+// bytes into sent.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	sent   *atomic.Int64
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.sent.Add(int64(n))
+	return n, err
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -105,8 +114,10 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// recorder collects the requests served.
+// recorder collects the requests served, and the response body bytes
+// sent.
 type recorder struct {
+	sent     atomic.Int64
 	mu       sync.Mutex
 	done     *sync.Cond // signalled when a request in flight ends
 	inflight int

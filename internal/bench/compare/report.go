@@ -72,7 +72,7 @@ func (r *results) groupOps(group string) []op {
 // operation or failed at it.
 type stat struct {
 	wall, user, sys, cpu time.Duration
-	rss                  int64
+	rss, fetched         int64
 	rtts, reqs           int
 	ok                   bool
 }
@@ -83,13 +83,14 @@ func (r *results) stat(opKey, tool string) stat {
 		return stat{}
 	}
 	var walls, users, syss, cpus []time.Duration
-	var rss, rtts, reqs []int64
+	var rss, rtts, reqs, fetched []int64
 	for _, s := range c.samples {
 		walls, users, syss, cpus = append(walls, s.wall), append(users, s.user), append(syss, s.sys), append(cpus, s.cpu())
 		rss, rtts, reqs = append(rss, s.rss), append(rtts, int64(s.rtts)), append(reqs, int64(s.reqs))
+		fetched = append(fetched, s.fetched)
 	}
 	return stat{wall: median(walls), user: median(users), sys: median(syss), cpu: median(cpus),
-		rss: median(rss), rtts: int(median(rtts)), reqs: int(median(reqs)), ok: true}
+		rss: median(rss), rtts: int(median(rtts)), reqs: int(median(reqs)), fetched: median(fetched), ok: true}
 }
 
 // median is the middle value, or the mean of the two middle values.

@@ -167,6 +167,40 @@ func TestTargets16(t *testing.T) {
 	}
 }
 
+// TestCappedTableAndTargets: the capped link's cells show wall, peak RSS
+// and bytes fetched over the image's, and issue 29's targets read them.
+func TestCappedTableAndTargets(t *testing.T) {
+	none := func(string, string) []string { return nil }
+	all := map[string]argv{"skiff": none, "crane": none, "regctl": none}
+	res := &results{tools: []string{"skiff", "crane", "regctl"}, cells: map[string]*cell{}, ops: []op{
+		{key: "cap-one", name: "pull one", cmd: all, group: groupCapped, image: 100 * mib},
+		{key: "cap-huge", name: "pull huge", cmd: all, group: groupCapped, image: 4000 * mib},
+	}}
+	add := func(op, tool string, s sample) { c := res.cell(op, tool); c.samples = append(c.samples, s) }
+	add("cap-one", "skiff", sample{wall: 1500 * ms, rss: 12 * mib, fetched: 101 * mib})
+	add("cap-one", "crane", sample{wall: 5000 * ms, rss: 14 * mib, fetched: 100 * mib})
+	add("cap-one", "regctl", sample{wall: 4000 * ms, rss: 20 * mib, fetched: 100 * mib})
+	add("cap-huge", "skiff", sample{wall: 40 * time.Second, rss: 17 * mib, fetched: 4000 * mib})
+	wantLines(t, "capped table", res.cappedTable(),
+		"| operation | skiff | crane | regctl | skiff ÷ fastest peer | skiff ÷ leanest peer |",
+		"| pull one | 1.500 s · 12.0 MiB · 1.01× | 5.000 s · 14.0 MiB · 1.00× | 4.000 s · 20.0 MiB · 1.00× | 0.38 (regctl) | 0.86 (crane) |",
+		"| pull huge | 40.000 s · 17.0 MiB · 1.00× | – | – | – | – |")
+	got := map[string]target{}
+	for _, tg := range res.cappedTargets() {
+		got[tg.goal] = tg
+	}
+	for goal, want := range map[string]target{
+		"issue 29: pull one over the capped link: wall ≤ 0.4× the fastest peer":    {measured: "0.38× regctl", pass: true, known: true},
+		"issue 29: pull one over the capped link: bytes fetched ≤ 1.05× the image": {measured: "1.010×", pass: true, known: true},
+		"issue 29: pull huge over the capped link: peak RSS ≤ 16.0 MiB":            {measured: "17.0 MiB", pass: false, known: true},
+	} {
+		want.goal = goal
+		if got[goal] != want {
+			t.Errorf("target %q: %+v, want %+v (all: %+v)", goal, got[goal], want, got)
+		}
+	}
+}
+
 // fakeFixture has every image, so that every operation exists.
 func fakeFixture() *fixture {
 	im := func(ref string) *seeded {
@@ -175,9 +209,9 @@ func fakeFixture() *fixture {
 		return &seeded{ref: ref, name: name, size: 1000, blobs: []manifest.Descriptor{cfg, {Size: 600}, {Size: 400}}}
 	}
 	a, b := "127.0.0.1:5001", "127.0.0.1:5002"
-	return &fixture{a: a, b: b, aw: "127.0.0.1:6001", bw: "127.0.0.1:6002", sc: scales["small"], scaleRuns: 2,
+	return &fixture{a: a, b: b, aw: "127.0.0.1:6001", bw: "127.0.0.1:6002", ac: "127.0.0.1:6003", sc: scales["small"], scaleRuns: 2,
 		big: im(a + "/bench/big:1"), tiny: im(a + "/bench/tiny:1"), index: im(a + "/bench/multi:1"),
-		huge: im(a + "/bench/huge:1"), wide: im(a + "/bench/wide:1"),
+		huge: im(a + "/bench/huge:1"), wide: im(a + "/bench/wide:1"), one: im(a + "/bench/one:1"), oneHuge: im(a + "/bench/onehuge:1"),
 		many: []*seeded{im(a + "/bench/many0:1"), im(a + "/bench/many1:1")}, tarball: "/tmp/w/big.tar"}
 }
 
@@ -205,8 +239,8 @@ func TestParseOps(t *testing.T) {
 	if err != nil || len(got) != 8 || !got["pull-tar"] || !got["wan-tiny"] || got["wan-append"] {
 		t.Errorf("parseOps(main, wan-tiny) = %v, %v", got, err)
 	}
-	if all, err := parseOps("all"); err != nil || len(all) != 27 || !all["resume"] || !all["sync-again"] || !all["stall"] || !all["serve-sync"] {
-		t.Errorf("parseOps(all) = %d operations, %v; want 27 with resume, sync, stall and serve-sync", len(all), err)
+	if all, err := parseOps("all"); err != nil || len(all) != 29 || !all["resume"] || !all["sync-again"] || !all["stall"] || !all["serve-sync"] || !all["cap-huge"] {
+		t.Errorf("parseOps(all) = %d operations, %v; want 29 with resume, sync, stall, serve-sync and capped", len(all), err)
 	}
 	if _, err := parseOps("main,bogus"); err == nil || !strings.Contains(err.Error(), `"bogus"`) {
 		t.Errorf("parseOps(main,bogus) = %v, want an error naming it", err)
@@ -223,12 +257,13 @@ func TestCommandLines(t *testing.T) {
 	}
 	for _, tc := range []struct{ key, tool, want string }{
 		{"wan-platform", "skopeo", "skopeo --insecure-policy copy --src-tls-verify=false --dest-tls-verify=false --override-os linux --override-arch arm64 docker://WA/bench/multi:1 docker-archive:OUT/image.tar:WA/bench/multi:1"},
-		{"wan-platform", "regctl", "regctl --host reg=A,tls=disabled --host reg=B,tls=disabled --host reg=WA,tls=disabled --host reg=WB,tls=disabled image export --platform linux/arm64 WA/bench/multi:1 OUT/image.tar"},
+		{"wan-platform", "regctl", "regctl --host reg=A,tls=disabled --host reg=B,tls=disabled --host reg=WA,tls=disabled --host reg=WB,tls=disabled --host reg=CA,tls=disabled image export --platform linux/arm64 WA/bench/multi:1 OUT/image.tar"},
+		{"cap-one", "skiff", "skiff pull CA/bench/one:1 OUT/image.tar"},
 		{"wan-copy-index", "crane", "crane copy --insecure WA/bench/multi:1 WB/wancopy/crane-N:1"},
 		{"wan-append", "skiff", "skiff append -f OUT/layer.tar WA/bench/big:1 WA/bench/big:skiff-N"},
 		{"wan-index-create", "skiff", "skiff index create WA/bench/multi:c-skiff-N WA/bench/multi:p0 WA/bench/multi:p1 WA/bench/multi:p2"},
 		{"wan-index-create", "crane", "crane index append --insecure -t WA/bench/multi:c-crane-N -m WA/bench/multi:p0 -m WA/bench/multi:p1 -m WA/bench/multi:p2"},
-		{"wan-index-add", "regctl", "regctl --host reg=A,tls=disabled --host reg=B,tls=disabled --host reg=WA,tls=disabled --host reg=WB,tls=disabled index add WA/bench/multi:a-regctl-N --ref WA/bench/multi:p2"},
+		{"wan-index-add", "regctl", "regctl --host reg=A,tls=disabled --host reg=B,tls=disabled --host reg=WA,tls=disabled --host reg=WB,tls=disabled --host reg=CA,tls=disabled index add WA/bench/multi:a-regctl-N --ref WA/bench/multi:p2"},
 		{"scale-images", "skiff", "skiff pull -o OUT/images.tar A/bench/many0:1 A/bench/many1:1"},
 		{"scale-images", "crane", "crane pull --insecure A/bench/many0:1 A/bench/many1:1 OUT/images.tar"},
 		{"scale-images", "skopeo", "# one invocation per image, in sequence; the first:\nskopeo --insecure-policy copy --src-tls-verify=false --dest-tls-verify=false docker://A/bench/many0:1 docker-archive:OUT/image0.tar:A/bench/many0:1"},

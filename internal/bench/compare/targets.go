@@ -45,6 +45,7 @@ func (r *results) targets() []target {
 	for _, k := range []string{"scale-huge", "scale-layers", "scale-images"} {
 		ts = append(ts, r.rssTarget(issue16, k))
 	}
+	ts = append(ts, r.cappedTargets()...)
 	if len(r.serve) > 0 {
 		ts = append(ts, r.serveTarget())
 	}

@@ -1,0 +1,146 @@
+//go:build linux || darwin
+
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// blobKill wraps a registry: once `at` bytes of blob `digest` went out,
+// over all the responses (ranges) that carry it, it calls kill and stops
+// sending.
+type blobKill struct {
+	mu     sync.Mutex
+	digest string
+	left   int64
+	kill   func()
+}
+
+func (k *blobKill) arm(digest string, at int64, kill func()) {
+	k.mu.Lock()
+	k.digest, k.left, k.kill = digest, at, kill
+	k.mu.Unlock()
+}
+
+func (k *blobKill) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k.mu.Lock()
+		armed := k.kill != nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+k.digest)
+		k.mu.Unlock()
+		if armed {
+			w = &blobKillWriter{ResponseWriter: w, k: k}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+type blobKillWriter struct {
+	http.ResponseWriter
+	k *blobKill
+}
+
+func (w *blobKillWriter) Write(p []byte) (int, error) {
+	w.k.mu.Lock()
+	if w.k.kill == nil {
+		w.k.mu.Unlock()
+		return 0, http.ErrAbortHandler
+	}
+	p = p[:min(int64(len(p)), w.k.left)]
+	w.k.left -= int64(len(p))
+	kill := w.k.kill
+	if w.k.left <= 0 {
+		w.k.kill = nil
+	}
+	w.k.mu.Unlock()
+	n, err := w.ResponseWriter.Write(p)
+	if w.k.kill == nil {
+		if f, ok := w.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		kill()
+	}
+	return n, err
+}
+
+// TestRangedPullAfterSIGKILL kills ranged pulls of a one-layer image with
+// SIGKILL at seeded points of the layer, once or twice, and runs them
+// again: every range continues (the run after the kills fetches what was
+// missing, within 5% of the image), the output is byte for byte an
+// uninterrupted pull's, and the partial set is gone after success
+// (RELIABILITY #38, #39).
+func TestRangedPullAfterSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts skiff processes")
+	}
+	k := &blobKill{}
+	srv, m := meteredServer(t, k.wrap)
+	im := seedImage(t, srv, "demo/big:1", 20<<20)
+	layer := im.Manifest.Manifest.Layers[0]
+	total := imageBytes(im)
+	cases := []struct {
+		name string
+		args func(out string) []string
+		out  string
+	}{
+		{"pull to a docker tarball", func(o string) []string { return []string{"pull", "--range-min", "1MiB", srv.Host + "/demo/big:1", o} }, "big.tar"},
+		{"pull --no-tar", func(o string) []string {
+			return []string{"pull", "--no-tar", "--range-min", "1MiB", srv.Host + "/demo/big:1", o}
+		}, "big"},
+		{"pull --format oci", func(o string) []string {
+			return []string{"pull", "--format", "oci", "--range-min", "1MiB", srv.Host + "/demo/big:1", o}
+		}, "lay"},
+	}
+	for ci, c := range cases {
+		gen := m.next()
+		want := snapshot(t, func(out string) { mustRun(t, append(c.args(out), "--quiet")...) }, c.out)
+		if n := m.sent(-gen); n < 3 {
+			t.Fatalf("%s: %d ranged requests for a layer of %d bytes", c.name, n, layer.Size)
+		}
+		for seed := range 3 {
+			rng := rand.New(rand.NewPCG(uint64(seed), uint64(ci)))
+			dir := t.TempDir()
+			out := filepath.Join(dir, c.out)
+			name := fmt.Sprintf("%s, seed %d", c.name, seed)
+			finished := false
+			for kill := range 1 + seed%2 {
+				at := layer.Size/10 + rng.Int64N(layer.Size*8/10)
+				cmd, stderr := child(t, append(c.args(out), "--quiet")...)
+				k.arm(string(layer.Digest), at, func() { cmd.Process.Signal(syscall.SIGKILL) })
+				err := cmd.Wait()
+				k.arm("", 0, nil)
+				if finished = err == nil; finished {
+					break // what was to be cut had arrived in an earlier run
+				}
+				if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+					t.Fatalf("%s, kill %d at %d: not killed: %v %s", name, kill, at, err, stderr)
+				}
+				if _, err := os.Stat(out); err == nil && c.out != "lay" {
+					t.Fatalf("%s: the output exists after the kill", name)
+				}
+				assertOnePartialSet(t, dir, name)
+			}
+			kept := keptBytes(t, dir)
+			gen := m.next()
+			if !finished || c.out == "lay" {
+				mustRun(t, append(c.args(out), "--quiet")...)
+			}
+			again, ranged := m.sent(gen), m.sent(-gen)
+			t.Logf("%s: %d of %d bytes kept; the next run fetched %d in %d ranged requests", name, kept, total, again, ranged)
+			if missing := max(total-kept, 0); again > missing+total/20 {
+				t.Errorf("%s: the run after the kills fetched %d bytes; %d of %d were kept", name, again, kept, total)
+			}
+			if got := snapshotOf(t, out); !equalSnapshots(got, want) {
+				t.Fatalf("%s: the resumed output differs from an uninterrupted one", name)
+			}
+			assertNoPartials(t, dir, name)
+		}
+	}
+}

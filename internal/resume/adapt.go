@@ -1,0 +1,130 @@
+package resume
+
+import "time"
+
+// adaptation is how a ranged fetch picks its number of connections. It
+// starts with one and, once that one's first range came back as asked,
+// with startConns. Then it measures the throughput in epochs during which
+// the same connections all stream: each at least minEpoch, and eight
+// round trips (the quickest a range was answered), so that a new TCP
+// connection's slow start is over. After each epoch it doubles the
+// connections, as TCP doubles its window, up to maxConns and as many as
+// Conns lends. A step from n to m connections that does not gain at
+// least a quarter of what m-n more would add if each carried as much as
+// the n did, in two epochs running (one may be noise), goes back to n and
+// stops the growth: the link, a shared cap
+// or the CPU is the limit, not the connections. (A quarter: a step that
+// was wrongly kept costs a few idle connections, one wrongly undone
+// leaves a long link half used.)
+type adaptation struct {
+	probed    bool          // a range came back as asked
+	stopped   bool          // the growth stopped
+	doubt     bool          // the last epoch did not gain enough
+	pending   int           // connections that have not had an answer yet
+	since     time.Time     // the epoch's start
+	bytes     int64         // bytes written when it started
+	rtt       time.Duration // the quickest a range was answered
+	prevConns int           // the connections of the epoch before, 0 at first
+	prevRate  float64       // and their bytes per second
+	starved   time.Duration // how long a Stream's reader waited for bytes in the epoch
+	waiting   time.Time     // since when it waits now; zero when it does not
+}
+
+// wait notes that a Stream's reader starts (at, true) or stops waiting
+// for bytes; r.mu is held.
+func (a *adaptation) wait(at time.Time, starts bool) {
+	if starts {
+		a.waiting = at
+		return
+	}
+	a.starved, a.waiting = a.hungry(at), time.Time{}
+}
+
+// hungry is how long a Stream's reader has waited for bytes in the epoch,
+// up to now.
+func (a *adaptation) hungry(now time.Time) time.Duration {
+	if a.waiting.IsZero() {
+		return a.starved
+	}
+	from := a.waiting
+	if from.Before(a.since) {
+		from = a.since
+	}
+	return a.starved + now.Sub(from)
+}
+
+// most is the most connections r opens: a Stream's window, which is
+// memory, grows with them (see streamWindow).
+func (r *ranged) most() int {
+	if r.inOrder {
+		return streamMaxConns
+	}
+	return maxConns
+}
+
+// restartEpoch starts an epoch now; r.mu is held.
+func (r *ranged) restartEpoch(now time.Time) {
+	r.adapt.since, r.adapt.bytes, r.adapt.starved = now, r.written, 0
+}
+
+// answered notes that a range came back as asked after d; first says it
+// is its connection's first, which then streams: the epoch starts again.
+func (r *ranged) answered(d time.Duration, first bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := &r.adapt
+	if a.rtt == 0 || d < a.rtt {
+		a.rtt = d
+	}
+	if !a.probed {
+		a.probed = true
+		if !r.inOrder { // a Stream adds a connection once its reader waits
+			r.want = startConns
+		}
+		r.poke()
+	}
+	if first {
+		a.pending--
+		r.restartEpoch(time.Now())
+	}
+}
+
+// step runs on every tick of the fetch and returns how many connections
+// to start; r.mu is held.
+func (r *ranged) step(now time.Time) int {
+	a := &r.adapt
+	if gap, _ := r.gap(); !a.probed || r.done || gap >= r.s.Desc.Size {
+		return 0 // every byte is written or being written: no range for another
+	}
+	if r.running < r.want {
+		return r.want - r.running // those Conns could not lend yet
+	}
+	elapsed := now.Sub(a.since)
+	if a.stopped || a.pending > 0 || elapsed < max(minEpoch, 8*a.rtt) {
+		return 0
+	}
+	if r.inOrder && a.hungry(now) < elapsed/8 {
+		r.restartEpoch(now) // the reader is the slower: more connections would only fill memory
+		return 0
+	}
+	rate := float64(r.written-a.bytes) / elapsed.Seconds()
+	n := r.running
+	if p := a.prevConns; p > 0 && n > p && rate < a.prevRate*(1+0.25*float64(n-p)/float64(p)) {
+		if a.doubt {
+			a.stopped = true
+			r.want = p
+		}
+		a.doubt = true
+		r.restartEpoch(now)
+		return 0
+	}
+	a.doubt = false
+	a.prevConns, a.prevRate = n, rate
+	most := r.most()
+	if n >= most {
+		return 0
+	}
+	r.want = min(2*n, most)
+	r.restartEpoch(now)
+	return r.want - n
+}
