@@ -271,3 +271,26 @@ func TestHostileRequests(t *testing.T) {
 		})
 	}
 }
+
+// A plain-HTTP request to a TLS server gets 400 saying to use https, as
+// net/http's server answers it, not a closed connection; a client that
+// sends something else than HTTP gets nothing.
+func TestPlainHTTPToTLSServer(t *testing.T) {
+	addr, _ := startTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, tc := range []struct{ send, want string }{
+		{"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.0 400 Bad Request"},
+		{"\x00\x01\x02\x03\x04\x05", ""},
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, tc.send)
+		got, _ := io.ReadAll(c)
+		c.Close()
+		if !strings.HasPrefix(string(got), tc.want) || tc.want != "" && !strings.Contains(string(got), "use https://") || tc.want == "" && len(got) > 0 && strings.HasPrefix(string(got), "HTTP/") {
+			t.Errorf("sent %q, got %q; want %q and a hint to use https", tc.send, got, tc.want)
+		}
+	}
+}

@@ -248,6 +248,30 @@ func (c *conn) setIdle(idle bool) {
 
 const noLimit = 1 << 62
 
+// answerPlainHTTP answers a client that sent plain HTTP to a TLS server
+// with 400 and what to do, as net/http's server does, instead of a
+// closed connection: it reports whether err was that.
+func answerPlainHTTP(err error) bool {
+	var re tls.RecordHeaderError
+	if !errors.As(err, &re) || re.Conn == nil || !looksLikeHTTP(re.RecordHeader) {
+		return false
+	}
+	re.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+	io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server: use https://.\n")
+	re.Conn.Close()
+	return true
+}
+
+// looksLikeHTTP reports whether the first bytes of a TLS record are the
+// start of an HTTP/1 request.
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "DELET", "PATCH", "CONNE":
+		return true
+	}
+	return false
+}
+
 func (c *conn) serve() {
 	defer func() {
 		c.nc.Close()
@@ -258,6 +282,9 @@ func (c *conn) serve() {
 			tc.SetDeadline(time.Now().Add(d))
 		}
 		if err := tc.HandshakeContext(context.Background()); err != nil {
+			if answerPlainHTTP(err) {
+				return
+			}
 			c.s.logf("TLS handshake from %s: %v", c.nc.RemoteAddr(), err)
 			return
 		}
