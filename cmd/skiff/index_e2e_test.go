@@ -71,10 +71,7 @@ func skopeoPullsEach(t *testing.T, ref string, doc *manifest.Document) {
 // assembled. podman is not among the tools CI installs: without it the
 // test skips, with SKIFF_INTEGRATION=1 too.
 func TestIndexPodmanPulls(t *testing.T) {
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		t.Skip("podman is not installed; skipping (CI does not install it)")
-	}
+	podman := distribution.RequireTool(t, "podman")
 	srv := registrytest.NewServer(t, nil)
 	h := srv.Host
 	pushPlatform(t, h, "src/amd:1", amd64, 1, false)
