@@ -56,12 +56,13 @@ func (w *blobKillWriter) Write(p []byte) (int, error) {
 	p = p[:min(int64(len(p)), w.k.left)]
 	w.k.left -= int64(len(p))
 	kill := w.k.kill
-	if w.k.left <= 0 {
+	last := w.k.left <= 0
+	if last {
 		w.k.kill = nil
 	}
 	w.k.mu.Unlock()
 	n, err := w.ResponseWriter.Write(p)
-	if w.k.kill == nil {
+	if last {
 		if f, ok := w.ResponseWriter.(http.Flusher); ok {
 			f.Flush()
 		}
