@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/skiffoci/skiff/internal/registrytest"
 )
 
 // blobKill wraps a registry: once `at` bytes of blob `digest` went out,
@@ -142,6 +144,30 @@ func TestRangedPullAfterSIGKILL(t *testing.T) {
 				t.Fatalf("%s: the resumed output differs from an uninterrupted one", name)
 			}
 			assertNoPartials(t, dir, name)
+		}
+	}
+}
+
+// A copy between registries reads a large blob in ranges only when
+// --range-min is given: from a source faster than the upload, one stream
+// costs less.
+func TestCopyRangesOnlyWhenAsked(t *testing.T) {
+	src, m := meteredServer(t)
+	dst := registrytest.NewServer(t, nil)
+	seedImage(t, src, "demo/big:1", 4<<20)
+	for i, tc := range []struct {
+		flags  []string
+		ranged bool
+	}{
+		{nil, false},
+		{[]string{"--range-min", "1MiB"}, true},
+	} {
+		gen := m.next()
+		args := append(append([]string{"copy"}, tc.flags...), src.Host+"/demo/big:1", fmt.Sprintf("%s/copy%d/big:1", dst.Host, i))
+		mustRun(t, args...)
+		m.settle()
+		if got := m.sent(-gen) > 0; got != tc.ranged {
+			t.Errorf("skiff %s: ranged requests %v, want %v", strings.Join(args, " "), got, tc.ranged)
 		}
 	}
 }
