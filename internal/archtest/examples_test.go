@@ -1,9 +1,9 @@
 package archtest
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,41 +19,23 @@ import (
 func TestExamplesUsePublicAPI(t *testing.T) {
 	root := repoRoot(t)
 	found := 0
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if rel == "internal" || rel == "cmd" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && p != root {
-				return filepath.SkipDir
+	for _, pkgs := range publicTestFiles(t) {
+		for _, pkg := range pkgs {
+			for rel, f := range pkg.files {
+				if declaresExample(f) {
+					found++
+					checkExampleImports(t, filepath.Join(root, filepath.FromSlash(rel)), rel)
+				}
 			}
-			return nil
 		}
-		if !strings.HasSuffix(p, "_test.go") {
-			return nil
-		}
-		if hasExample(t, p) {
-			found++
-			checkExampleImports(t, p, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if found < 5 {
 		t.Fatalf("only %d files with examples found; is the walk rooted right?", found)
 	}
 }
 
-func hasExample(t *testing.T, file string) bool {
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
-	if err != nil {
-		t.Errorf("%s: %v", file, err)
-		return false
-	}
+// declaresExample reports whether f declares an Example function.
+func declaresExample(f *ast.File) bool {
 	for name := range f.Scope.Objects {
 		if strings.HasPrefix(name, "Example") {
 			return true
