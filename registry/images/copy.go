@@ -69,7 +69,14 @@ func CopyGraph(ctx context.Context, dst manifest.Store, src manifest.Fetcher, g 
 	if opts == nil {
 		opts = &CopyOptions{}
 	}
-	c := &copier{dst: dst, src: src, opts: opts, progress: tally.New(g.Blobs, opts.Progress)}
+	return copyGraph(ctx, dst, src, g, opts, tally.New(g.Blobs, opts.Progress))
+}
+
+// copyGraph is CopyGraph reporting through progress, a counter of g's
+// blobs the caller may also hand to what reports some of them by itself
+// (a layout fetching big blobs in ranges).
+func copyGraph(ctx context.Context, dst manifest.Store, src manifest.Fetcher, g *Graph, opts *CopyOptions, progress *tally.Counter) error {
+	c := &copier{dst: dst, src: src, opts: opts, progress: progress}
 	return c.graph(ctx, g)
 }
 

@@ -2,11 +2,18 @@ package images_test
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/images"
+	"github.com/skiffoci/skiff/registry/images/imagestest"
+	"github.com/skiffoci/skiff/registry/server"
 )
 
 // totalsSeen collects the largest totals events carried, and checks each
@@ -122,4 +129,46 @@ func TestIndexWriteProgressTotals(t *testing.T) {
 	idx, _ := manifest.Parse(m.blobs[root.Digest], "")
 	old, _ := manifest.Parse(m.blobs[idx.Index.Manifests[0].Digest], "")
 	seen.check(blobs, size-old.Manifest.Config.Size+int64(len(cfg)))
+}
+
+// A big blob a layout fetches in ranges reports its bytes from the
+// layout; those events carry the copy's totals as the others do.
+func TestCopyToLayoutRangedProgressTotals(t *testing.T) {
+	var ranged atomic.Int64
+	reg := server.New(nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Range") != "" {
+			ranged.Add(1)
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/big/image:1"
+	im, err := imagestest.Random(17<<20, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := images.Write(t.Context(), im, ref, nil); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := im.Manifest()
+	size := doc.Manifest.Config.Size + doc.Manifest.Layers[0].Size
+	var layerEvents atomic.Int64
+	seen := &totalsSeen{t: t}
+	opts := &images.Options{RangeMin: 1 << 20, Progress: func(e manifest.Event) {
+		if e.Desc.Digest == doc.Manifest.Layers[0].Digest && e.State == manifest.StateProgress {
+			layerEvents.Add(1)
+		}
+		seen.event(e)
+	}}
+	if _, err := images.Copy(t.Context(), ref, "oci:"+filepath.Join(t.TempDir(), "layout"), opts); err != nil {
+		t.Fatal(err)
+	}
+	if ranged.Load() < 3 { // ranges of 8 MiB
+		t.Fatalf("the %d-byte layer was fetched with %d Range requests, want it in ranges", doc.Manifest.Layers[0].Size, ranged.Load())
+	}
+	if layerEvents.Load() == 0 {
+		t.Fatal("no progress events of the layer fetched in ranges")
+	}
+	seen.check(2, size)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/skiffoci/skiff/internal/tally"
 	"github.com/skiffoci/skiff/layout"
 	"github.com/skiffoci/skiff/manifest"
 )
@@ -115,9 +116,6 @@ func (s *Source) copyGraph(ctx context.Context, store manifest.Store, dst Locati
 	if tag == "" && dst.Kind == KindOCI {
 		tag = defaultTag(s.Location)
 	}
-	if l, ok := store.(*layout.Layout); ok { // a large blob from a registry comes in ranges
-		l.FetchRanges(s.Store, &layout.RangeOptions{Min: o.RangeMin, Jobs: o.Jobs, Progress: o.Progress})
-	}
 	g, err := s.walk(ctx, platforms, o)
 	if err != nil {
 		return manifest.Descriptor{}, err
@@ -126,8 +124,15 @@ func (s *Source) copyGraph(ctx context.Context, store manifest.Store, dst Locati
 	if err := checkDigest(dst, root); err != nil {
 		return root, err
 	}
+	// The events of a blob a layout fetches in ranges come from the
+	// layout: they pass through the same counter as the copy's own, so
+	// they carry the copy's totals too.
+	progress := tally.New(g.Blobs, o.Progress)
+	if l, ok := store.(*layout.Layout); ok { // a large blob from a registry comes in ranges
+		l.FetchRanges(s.Store, &layout.RangeOptions{Min: o.RangeMin, Jobs: o.Jobs, Progress: progress.Func()})
+	}
 	copts := &CopyOptions{Platforms: platforms, Tag: tag, Jobs: o.Jobs, Progress: o.Progress, Referrers: o.Referrers}
-	return root, CopyGraph(ctx, store, s.Store, g, copts)
+	return root, copyGraph(ctx, store, s.Store, g, copts, progress)
 }
 
 // walk walks the graph s's root heads, converted to OCI media types when
