@@ -113,6 +113,11 @@ func (h *harness) bench(ctx context.Context) (*results, error) {
 				return nil, err
 			}
 		}
+		if h.want["wan-copy-index"] && h.fix.aw != "" {
+			if err := h.wanLimit(ctx, res, r); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if h.want["resume"] {
 		if err := h.resumes(ctx, res); err != nil {
@@ -169,6 +174,19 @@ func (h *harness) limits(ctx context.Context, res *results, r int) error {
 	}
 	res.rawCopy = append(res.rawCopy, rawc)
 	fmt.Fprintf(os.Stderr, "run %d/%d  raw copy      %s\n", r+1, h.opts.runs, fmtWall(rawc))
+	return nil
+}
+
+// wanLimit measures the raw copy of the index's blobs through the
+// wide-area links once: what the links' bandwidth and round trips allow
+// any client copying the index.
+func (h *harness) wanLimit(ctx context.Context, res *results, r int) error {
+	d, err := rawCopy(ctx, h.fix.aw, h.fix.index.repo, h.fix.bw, fmt.Sprintf("wanrawcopy/%d", r), h.fix.index.blobs)
+	if err != nil {
+		return fmt.Errorf("raw copy through the links: %w", err)
+	}
+	res.wanRawCopy = append(res.wanRawCopy, d)
+	fmt.Fprintf(os.Stderr, "run %d/%d  raw copy through the links  %s\n", r+1, h.opts.runs, fmtWall(d))
 	return nil
 }
 

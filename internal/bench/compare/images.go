@@ -212,6 +212,7 @@ func seedIndex(ctx context.Context, c *registry.Client, ref string, sc scale) (*
 			return nil, err
 		}
 		idx.Manifests = append(idx.Manifests, im.desc)
+		out.blobs = append(out.blobs, im.blobs...)
 		out.size += im.size
 		out.raw += im.raw
 	}

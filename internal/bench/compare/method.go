@@ -67,7 +67,10 @@ depth(r) = (2 if r opened its connection, else 1) + the greatest depth(q) over t
 requests q that ended before r was sent; the table shows the greatest depth, and
 "Sequential requests through the link" the chain of requests behind it. The big image
 never crosses a link but for the append, which moves no base layer; the copy goes from
-registry A's link to registry B's, to a new repository each run.
+registry A's link to registry B's, to a new repository each run. Its limit, "raw copy
+of the index's blobs through the links", streams every blob's GET through A's link into
+a POST and PUT through B's, all at once, hashing nothing: the links' bandwidth alone
+(every byte crosses A's link down and B's link up) sets a floor no copying client passes.
 `, h.opts.rtt, h.linkBandwidth())
 }
 

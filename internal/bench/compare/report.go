@@ -24,6 +24,9 @@ type results struct {
 	cells    map[string]*cell
 	raw      []time.Duration // the raw-transfer limit, one per run
 	rawCopy  []time.Duration // the raw-copy limit, one per run
+	// wanRawCopy is the copy limit of the index through the wide-area
+	// links, one per run.
+	wanRawCopy []time.Duration
 	requests map[string]int  // HTTP requests of one append, per tool
 	// resume holds each tool's pull killed at half and run again, and
 	// resumeSize the image's size.

@@ -52,6 +52,13 @@ func (r *results) wanTable() string {
 		}
 		row(&b, append(line, r.showRatio(o.key, wallOf)))
 	}
+	if len(r.wanRawCopy) > 0 {
+		line := []string{"raw copy of the index's blobs through the links, each GET streamed into a PUT, all at once, no hashing (the copy limit)", fmtWall(median(r.wanRawCopy))}
+		for range len(r.tools) {
+			line = append(line, "")
+		}
+		row(&b, line)
+	}
 	return b.String()
 }
 
