@@ -18,16 +18,16 @@ type cell struct {
 
 // results are everything measured in one run of the harness.
 type results struct {
-	ops      []op
-	tools    []string // skiff first
-	mode     stderrMode
-	cells    map[string]*cell
-	raw      []time.Duration // the raw-transfer limit, one per run
-	rawCopy  []time.Duration // the raw-copy limit, one per run
+	ops     []op
+	tools   []string // skiff first
+	mode    stderrMode
+	cells   map[string]*cell
+	raw     []time.Duration // the raw-transfer limit, one per run
+	rawCopy []time.Duration // the raw-copy limit, one per run
 	// wanRawCopy is the copy limit of the index through the wide-area
 	// links, one per run.
 	wanRawCopy []time.Duration
-	requests map[string]int  // HTTP requests of one append, per tool
+	requests   map[string]int // HTTP requests of one append, per tool
 	// resume holds each tool's pull killed at half and run again, and
 	// resumeSize the image's size.
 	resume     map[string]resumeSample
