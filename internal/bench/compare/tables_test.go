@@ -344,3 +344,32 @@ func TestKeptSections(t *testing.T) {
 		t.Fatalf("kept %q, want %q", got, want)
 	}
 }
+
+// TestWANIndexCopyTargets: the index copy's round trips and wall are
+// checked against issue 29, and the wall's measure says where the links'
+// own copy limit stands against the same peer.
+func TestWANIndexCopyTargets(t *testing.T) {
+	res := fakeResults16()
+	res.ops = append(res.ops, op{key: "wan-copy-index", name: "copy index", cmd: map[string]argv{"skiff": nil, "crane": nil, "regctl": nil}, group: groupWAN})
+	for tool, s := range map[string]sample{"skiff": {wall: 2500 * ms, rtts: 16}, "crane": {wall: 2800 * ms, rtts: 22}, "regctl": {wall: 2500 * ms, rtts: 26}} {
+		c := res.cell("wan-copy-index", tool)
+		c.samples = append(c.samples, s)
+	}
+	res.wanRawCopy = []time.Duration{2250 * ms, 2200 * ms, 2300 * ms}
+	want := map[string]target{
+		"issue 29: wide-area copy index: ≤ 20 sequential round trips":  {measured: "16", pass: true, known: true},
+		"issue 29: wide-area copy index: wall ≤ 0.8× the fastest peer": {measured: "1.00× regctl (the links' copy limit: 0.90× regctl)", known: true},
+	}
+	for _, tg := range res.targets() {
+		if w, ok := want[tg.goal]; ok {
+			if tg.measured != w.measured || tg.pass != w.pass || tg.known != w.known {
+				t.Errorf("%s: %q pass %v known %v, want %q %v %v", tg.goal, tg.measured, tg.pass, tg.known, w.measured, w.pass, w.known)
+			}
+			delete(want, tg.goal)
+		}
+	}
+	for g := range want {
+		t.Errorf("no target %q", g)
+	}
+	wantLines(t, "wide-area table", res.wanTable(), "| raw copy of the index's blobs through the links, each GET streamed into a PUT, all at once, no hashing (the copy limit) | 2.250 s |  |  |  |")
+}

@@ -46,6 +46,9 @@ func (r *results) targets() []target {
 		ts = append(ts, r.rssTarget(issue16, k))
 	}
 	ts = append(ts, r.cappedTargets()...)
+	if _, ok := r.op("wan-copy-index"); ok {
+		ts = append(ts, r.wanTargets()...)
+	}
 	if len(r.serve) > 0 {
 		ts = append(ts, r.serveTarget())
 	}

@@ -35,6 +35,30 @@ func (f *fixture) wanOps() []op {
 	return ops
 }
 
+// Issue 29's targets for the index copy over the wide-area links.
+const (
+	maxIndexCopyRTs   = 20
+	maxIndexCopyRatio = 0.8
+)
+
+// wanTargets checks the index copy over the wide-area links: its
+// sequential round trips, and its wall against the fastest peer, shown
+// beside what the links allow any client (the raw copy, as a ratio to
+// the same peer).
+func (r *results) wanTargets() []target {
+	rts := target{goal: fmt.Sprintf("%s%s%s: ≤ %d sequential round trips", issue29, wideArea, r.opName("wan-copy-index"), maxIndexCopyRTs)}
+	if s := r.stat("wan-copy-index", "skiff"); s.ok {
+		rts.known, rts.pass, rts.measured = true, s.rtts <= maxIndexCopyRTs, fmt.Sprintf("%d", s.rtts)
+	}
+	wall := r.ratioTarget(issue29+wideArea, "wan-copy-index", "", maxIndexCopyRatio)
+	if _, peer, ok := r.ratio("wan-copy-index", wallOf); ok && len(r.wanRawCopy) > 0 {
+		if p := r.stat("wan-copy-index", peer); p.ok {
+			wall.measured += fmt.Sprintf(" (the links' copy limit: %.2f× %s)", median(r.wanRawCopy).Seconds()/p.wall.Seconds(), peer)
+		}
+	}
+	return []target{rts, wall}
+}
+
 // wanTable renders the operations through the links: for every tool the
 // median wall time, sequential round trips and requests.
 func (r *results) wanTable() string {
