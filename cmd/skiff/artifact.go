@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/skiffoci/skiff/internal/progress"
 	artifacts "github.com/skiffoci/skiff/registry/artifact"
-	"github.com/skiffoci/skiff/registry/images"
 )
 
 func init() {
@@ -138,21 +138,11 @@ func runArtifactPush(ctx context.Context, e *env, args []string) error {
 		}
 		popts.Created = *t
 	}
-	c, err := o.client(e, hostsOf(dst))
-	if err != nil {
-		return err
-	}
-	if dst.Kind == images.KindRegistry {
-		if err := o.uploadStates(e, c); err != nil {
-			return err
-		}
-	}
-	display, err := o.display(e)
-	if err != nil {
+	var display *progress.Display
+	if popts.Images, display, err = o.transferSetup(e, &dst, dst); err != nil {
 		return err
 	}
 	defer display.Close()
-	popts.Images = o.transferOptions(e, c, display)
 	desc, err := artifacts.Push(ctx, fs.Arg(0), files, popts)
 	if err != nil {
 		return err
@@ -192,16 +182,11 @@ func runArtifactPull(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.client(e, hostsOf(loc))
-	if err != nil {
-		return err
-	}
-	display, err := o.display(e)
-	if err != nil {
+	var display *progress.Display
+	if popts.Images, display, err = o.transferSetup(e, nil, loc); err != nil {
 		return err
 	}
 	defer display.Close()
-	popts.Images = o.transferOptions(e, c, display)
 	got, err := artifacts.Pull(ctx, src, dir, popts)
 	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("%w (--overwrite replaces it)", err)

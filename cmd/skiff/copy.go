@@ -113,15 +113,6 @@ var errNeedsPlatform = errors.New("a docker tarball holds single-platform images
 
 // transfer copies the images at srcs to dst and reports what it did.
 func transfer(ctx context.Context, e *env, o *options, srcs []images.Location, dst images.Location) error {
-	c, err := o.client(e, hostsOf(append([]images.Location{dst}, srcs...)...))
-	if err != nil {
-		return err
-	}
-	if dst.Kind == images.KindRegistry {
-		if err := o.uploadStates(e, c); err != nil {
-			return err
-		}
-	}
 	platforms, err := o.platforms()
 	if err != nil {
 		return err
@@ -129,12 +120,11 @@ func transfer(ctx context.Context, e *env, o *options, srcs []images.Location, d
 	if oneImageEach(dst, o) && len(platforms) != 1 {
 		return errNeedsPlatform
 	}
-	display, err := o.display(e)
+	opts, display, err := o.transferSetup(e, &dst, append([]images.Location{dst}, srcs...)...)
 	if err != nil {
 		return err
 	}
 	defer display.Close()
-	opts := o.transferOptions(e, c, display)
 	var opened []*images.Source
 	defer func() {
 		for _, s := range opened {
@@ -167,6 +157,28 @@ func transfer(ctx context.Context, e *env, o *options, srcs []images.Location, d
 }
 
 // transferOptions are the options of images.Transfer the flags set.
+// transferSetup makes what every command that moves images needs: a
+// client for the hosts of locs, the upload states of resumed pushes when
+// dst is a registry (dst is one of locs, or nil when nothing is pushed),
+// the progress display, and the transfer options over them. The caller
+// closes the display.
+func (o *options) transferSetup(e *env, dst *images.Location, locs ...images.Location) (*images.Options, *progress.Display, error) {
+	c, err := o.client(e, hostsOf(locs...))
+	if err != nil {
+		return nil, nil, err
+	}
+	if dst != nil && dst.Kind == images.KindRegistry {
+		if err := o.uploadStates(e, c); err != nil {
+			return nil, nil, err
+		}
+	}
+	display, err := o.display(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o.transferOptions(e, c, display), display, nil
+}
+
 func (o *options) transferOptions(e *env, c *registry.Client, display *progress.Display) *images.Options {
 	opts := &images.Options{Client: c, Jobs: o.jobs, Referrers: o.referrers, OCIMediaTypes: o.ociMediaTypes,
 		KeepUncompressed: o.keepUncompressed, MaxZstdWindow: o.maxZstdWindow(), Sync: o.fsync, Fresh: o.noResume,

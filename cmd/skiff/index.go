@@ -164,22 +164,16 @@ func (f *indexFlags) setup(e *env, dst string, srcs []string) (images.Location, 
 		}
 		locs = append(locs, l)
 	}
-	c, err := f.o.client(e, hostsOf(locs...))
-	if err != nil {
-		return d, nil, err
+	pushed := &d
+	if f.dryRun {
+		pushed = nil
 	}
-	if d.Kind == images.KindRegistry && !f.dryRun {
-		if err := f.o.uploadStates(e, c); err != nil {
-			return d, nil, err
-		}
-	}
-	display, err := f.o.display(e)
+	f.o.partialMaxAge = resume.DefaultMaxAge // a layout's partial blobs of other copies stay
+	opts, display, err := f.o.transferSetup(e, pushed, locs...)
 	if err != nil {
 		return d, nil, err
 	}
 	f.display = display
-	f.o.partialMaxAge = resume.DefaultMaxAge // a layout's partial blobs of other copies stay
-	opts := f.o.transferOptions(e, c, display)
 	opts.Platforms = nil
 	return d, opts, nil
 }

@@ -73,17 +73,12 @@ func runRebase(ctx context.Context, e *env, args []string) error {
 	if d := locs[len(locs)-1]; d.Kind == images.KindRegistry && d.Ref.Digest != "" {
 		return usagef("%s names a digest, which a rebase changes: name the result with -t", dst)
 	}
-	c, err := o.client(e, hostsOf(locs...))
-	if err != nil {
-		return err
-	}
-	display, err := o.display(e)
+	o.partialMaxAge = resume.DefaultMaxAge
+	opts, display, err := o.transferSetup(e, &locs[len(locs)-1], locs...)
 	if err != nil {
 		return err
 	}
 	defer display.Close()
-	o.partialMaxAge = resume.DefaultMaxAge
-	opts := o.transferOptions(e, c, display)
 	desc, err := images.Rebase(ctx, img, oldBase, newBase, dst, opts)
 	if err != nil {
 		return err
