@@ -52,6 +52,14 @@ func Extract(ctx context.Context, dir string, layers []Opener, opts *ExportOptio
 		return fmt.Errorf("tarball: extract: %w", err)
 	}
 	defer root.Close()
+	return ExtractRoot(ctx, root, layers, opts)
+}
+
+// ExtractRoot is Extract into the directory root is open on, for a caller
+// that holds the directory open already (made it, checked its owner and
+// mode): no path of it is looked up again, so nobody who can write its
+// parent can put another directory in its place.
+func ExtractRoot(ctx context.Context, root *os.Root, layers []Opener, opts *ExportOptions) error {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {

@@ -229,6 +229,39 @@ func TestExtractLayers(t *testing.T) {
 	}
 }
 
+// ExtractRoot writes into the directory it was given open, even when
+// another directory, or a link elsewhere, took its name since.
+func TestExtractRootKeepsToTheOpenDirectory(t *testing.T) {
+	parent := t.TempDir()
+	dir, elsewhere := filepath.Join(parent, "work"), filepath.Join(parent, "elsewhere")
+	for _, d := range []string{dir, elsewhere} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	moved := filepath.Join(parent, "moved")
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.ExtractRoot(context.Background(), root, openers(testtool.Tar(t, tDir("d/"), tReg("d/f", "x"))), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := listTree(t, moved); got != "d d/f" {
+		t.Errorf("the open directory holds %q, want d d/f", got)
+	}
+	if got := listTree(t, elsewhere); got != "" {
+		t.Errorf("the directory now under the name got %q", got)
+	}
+}
+
 func TestExtractReplacesExisting(t *testing.T) {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "d", "sub"), 0o755)

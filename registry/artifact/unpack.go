@@ -22,7 +22,8 @@ import (
 // (named tmp in the pull's directory), under its title. The tar is read
 // twice from f: once to check every entry and the digest of the whole
 // uncompressed tar (AnnotationDigest), writing nothing, then by
-// tarball.Extract into a private directory beside the title, where every
+// tarball.ExtractRoot into a private directory beside the title, kept
+// open from its creation (never looked up by name again), where every
 // link is checked to resolve inside it and setuid and setgid bits are
 // cleared; only then is the directory moved under its title.
 func (p *puller) unpack(ctx context.Context, f *os.File, tmp string, l manifest.Descriptor) error {
@@ -41,7 +42,7 @@ func (p *puller) unpack(ctx context.Context, f *os.File, tmp string, l manifest.
 	}
 	defer sub.Close()
 	eopts := &tarball.ExportOptions{MaxUncompressed: p.opts.MaxUncompressed}
-	if err := tarball.Extract(ctx, sub.Name(), []tarball.Opener{open}, eopts); err != nil {
+	if err := tarball.ExtractRoot(ctx, sub.Root(), []tarball.Opener{open}, eopts); err != nil {
 		return fmt.Errorf("artifact: unpacking %s: %w", title, err)
 	}
 	if err := contained(sub, title, links); err != nil {
