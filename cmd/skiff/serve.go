@@ -72,7 +72,9 @@ session without a request for --upload-idle-timeout is removed with its file (a
 request whose body sends nothing for that long is cut, and so is a response the
 client takes nothing of for 2 minutes); beyond
 --max-upload-sessions a new upload is refused with 429 TOOMANYREQUESTS and a
-Retry-After; a blob larger than --max-blob-size with 413 SIZE_INVALID. A blob or
+Retry-After; a blob larger than --max-blob-size with 413 SIZE_INVALID; a push that
+would grow a repository's index.json past 64 MiB (some 300,000 tags), the most the
+server reads back, with 403 DENIED (delete manifests to make room). A blob or
 manifest that a manifest of its repository references cannot be deleted (405 DENIED).
 
 The server holds ROOT/.lock while it runs: a second server, or "skiff registry gc", on

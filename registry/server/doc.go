@@ -105,7 +105,10 @@
 // it is not the file the server wrote (another tool replaced it). A push
 // by tag lists its manifest with one entry, the tag's; servers before
 // wrote two, an unnamed one and the tag's, and such layouts are served as
-// they are. index.json may hold up to 64 MiB, some 300,000 tags.
+// they are. index.json may hold up to 64 MiB, some 300,000 tags, the
+// most the server reads back: an edit that would grow it past that is
+// refused (403 DENIED, naming index.json) and changes nothing, while
+// edits that shrink it always go through.
 //
 // Rewriting index.json is the cost that grows with the repository, some
 // 190 bytes a tag; flushing it too on every edit would make each push
@@ -114,7 +117,8 @@
 // and then index.json is replaced, not flushed. The journal's first line
 // holds index.json as it was when the journal began (written flushed),
 // each further line one edit and the CRC-32C of the index.json it makes;
-// after 1,024 edits it begins again. When the server, or GC, first reads
+// after 1,024 edits, or before it would grow past four times the bound
+// of index.json, it begins again. When the server, or GC, first reads
 // a repository it compares index.json with its journal. index.json that
 // the journal's last edit made is used as it is. index.json that is an
 // earlier version the journal made (a power cut lost the replacements

@@ -108,9 +108,12 @@ const noSpace = "no space left on the registry's disk"
 // UNKNOWN with the error.
 func (s *Server) internalError(w http.ResponseWriter, err error) {
 	var ne *NameError
+	var full *indexFullError
 	switch {
 	case errors.As(err, &ne):
 		nameInvalid(w, ne)
+	case errors.As(err, &full):
+		s.indexFull(w, full)
 	case diskFull(err):
 		s.logf("%s, answered 507: %v", noSpace, err)
 		writeErrors(w, http.StatusInsufficientStorage, newError(CodeUnknown, noSpace, nil))
@@ -118,6 +121,22 @@ func (s *Server) internalError(w http.ResponseWriter, err error) {
 		s.logf("answered 500: %v", err)
 		writeError(w, http.StatusInternalServerError, CodeUnknown, err.Error())
 	}
+}
+
+// indexFull answers an edit refused because it would grow a repository's
+// index.json past what the server reads back: 403 DENIED, saying so, and
+// a line on Options.ErrorLog. Neither the spec nor distribution, which
+// keeps no such file, names an answer. 413 is the spec's for a manifest
+// larger than the registry takes, and would send the user to shrink a
+// manifest that is fine; 400 MANIFEST_INVALID or TAG_INVALID would say
+// the same of the manifest or the tag. What refuses here is the state of
+// the repository, and the same request goes through once manifests are
+// deleted: Harbor answers a push past a project's quota 403 DENIED
+// (goharbor/harbor#8688), this server a delete refused by what the
+// repository holds 405 DENIED, and no client retries a 403.
+func (s *Server) indexFull(w http.ResponseWriter, full *indexFullError) {
+	s.logf("answered 403: %v (it would be %d bytes)", full, full.size)
+	writeErrors(w, http.StatusForbidden, newError(CodeDenied, full.message(), nil))
 }
 
 // nameInvalid answers 400 NAME_INVALID for a name the storage refuses,

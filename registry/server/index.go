@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path"
+	"slices"
 
 	"github.com/skiffoci/skiff/internal/safefile"
 	"github.com/skiffoci/skiff/layout"
@@ -17,7 +18,9 @@ import (
 
 // maxIndexSize bounds the index.json of a served repository: about
 // 300,000 tags. It is larger than layout.MaxIndexSize, which bounds the
-// index.json of a layout skiff reads as an image source.
+// index.json of a layout skiff reads as an image source. The server
+// reads no more, so it refuses an edit that would write more (see
+// indexFullError).
 const maxIndexSize = 64 << 20
 
 // repoIndex is a repository's index.json, parsed once and kept: lookups
@@ -38,6 +41,23 @@ type repoIndex struct {
 	head    []byte
 	headOK  bool
 	headSum uint32
+	bytes   int64 // of the live entries' JSON
+	// While an edit is tried (try), what it changed, and the encoding
+	// kept's length and checksum before it, so that it can be taken back.
+	trying   bool
+	undo     []change
+	undoHead int
+	undoSum  uint32
+}
+
+// change is an entry an edit inserted at, or removed from, place at of
+// the entries; a removed one was at tagAt and listedAt of its lists.
+type change struct {
+	e               *entry
+	removed         bool
+	appended        bool // inserted at the end
+	at              int
+	tagAt, listedAt int
 }
 
 // entry is one descriptor of index.json, with its JSON.
@@ -56,9 +76,9 @@ func newEntry(desc manifest.Descriptor, tag string) *entry {
 	return &entry{desc: desc, tag: tag, raw: raw}
 }
 
-// readIndexFile reads the index.json of the layout dir, and describes
-// the file it read.
-func readIndexFile(d *safefile.Dir, dir string) ([]byte, fs.FileInfo, error) {
+// readIndexFile reads the index.json of the layout dir, up to limit
+// bytes, and describes the file it read.
+func readIndexFile(d *safefile.Dir, dir string, limit int64) ([]byte, fs.FileInfo, error) {
 	f, err := d.OpenFile(path.Join(dir, layout.IndexFile), os.O_RDONLY)
 	if err != nil {
 		return nil, nil, err
@@ -68,7 +88,7 @@ func readIndexFile(d *safefile.Dir, dir string) ([]byte, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	raw, err := manifest.ReadLimited(f, maxIndexSize, path.Join(dir, layout.IndexFile))
+	raw, err := manifest.ReadLimited(f, limit, path.Join(dir, layout.IndexFile))
 	return raw, fi, err
 }
 
@@ -177,6 +197,10 @@ func (x *repoIndex) extendHead(e *entry) {
 // a removed one.
 func (x *repoIndex) insert(i int, e *entry) {
 	e.pos = i
+	x.bytes += int64(len(e.raw))
+	if x.trying {
+		x.undo = append(x.undo, change{e: e, appended: i == len(x.entries), at: i})
+	}
 	if i == len(x.entries) {
 		x.extendHead(e)
 		x.entries = append(x.entries, e)
@@ -193,9 +217,20 @@ func (x *repoIndex) insert(i int, e *entry) {
 
 // remove takes e out of the entries and returns where it was.
 func (x *repoIndex) remove(e *entry) int {
+	if x.trying {
+		x.undo = append(x.undo, change{e: e, removed: true, at: e.pos,
+			tagAt: slices.Index(x.tags[e.tag], e), listedAt: slices.Index(x.listed[e.desc.Digest], e)})
+	}
 	x.entries[e.pos] = nil
 	x.holes++
 	x.headOK = false
+	x.bytes -= int64(len(e.raw))
+	x.unlist(e)
+	return e.pos
+}
+
+// unlist takes e out of the lists by tag and by digest.
+func (x *repoIndex) unlist(e *entry) {
 	if e.tag != "" {
 		if x.tags[e.tag] = without(x.tags[e.tag], e); len(x.tags[e.tag]) == 0 {
 			delete(x.tags, e.tag)
@@ -204,7 +239,6 @@ func (x *repoIndex) remove(e *entry) int {
 	if x.listed[e.desc.Digest] = without(x.listed[e.desc.Digest], e); len(x.listed[e.desc.Digest]) == 0 {
 		delete(x.listed, e.desc.Digest)
 	}
-	return e.pos
 }
 
 func without(list []*entry, e *entry) []*entry {
@@ -235,8 +269,10 @@ func (x *repoIndex) compact() {
 // The edits below change x as a layout.Layout's Tag, Untag and
 // RemoveDescriptor change index.json (which the server cannot use: they
 // open files by path, not through the root), and report whether anything
-// changed. A manifest is in the repository while an entry lists it: one
-// entry per tag naming it, or one without a name.
+// changed. They leave the places of removed entries (see compact), so
+// that an edit tried can be taken back. A manifest is in the repository
+// while an entry lists it: one entry per tag naming it, or one without a
+// name.
 
 // setTag makes tag name desc, in place of the entries naming it before
 // or else of desc's unnamed entry. A manifest the tag named before stays,
@@ -258,7 +294,6 @@ func (x *repoIndex) setTag(tag string, desc manifest.Descriptor) bool {
 	for _, o := range old {
 		x.keep(o.desc)
 	}
-	x.compact()
 	return true
 }
 
@@ -281,7 +316,6 @@ func (x *repoIndex) untag(tag string) bool {
 	for _, o := range old {
 		x.keep(o.desc)
 	}
-	x.compact()
 	return len(old) > 0
 }
 
@@ -291,7 +325,6 @@ func (x *repoIndex) drop(d manifest.Digest) bool {
 	for _, o := range old {
 		x.remove(o)
 	}
-	x.compact()
 	return len(old) > 0
 }
 

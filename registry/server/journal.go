@@ -47,9 +47,6 @@ const journalVersion = 1
 // work of reading it.
 const maxJournalEdits = 1024
 
-// maxJournalSize bounds what is read of a journal.
-const maxJournalSize = 4 * maxIndexSize
-
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // indexSum is the checksum by which a journal knows the versions of
@@ -106,16 +103,16 @@ type journal struct {
 
 func journalName(repo string) string { return path.Join(metaDir, repo, journalFile) }
 
-// readJournal reads the journal of repo and makes its edits again on the
-// index of its first line. A last line cut short (a crash while it was
-// written, before the edit was answered) is left out.
-func readJournal(d *safefile.Dir, repo string) (*journal, *repoIndex, error) {
+// readJournal reads the journal of repo, up to limit bytes, and makes its
+// edits again on the index of its first line. A last line cut short (a
+// crash while it was written, before the edit was answered) is left out.
+func readJournal(d *safefile.Dir, repo string, limit int64) (*journal, *repoIndex, error) {
 	j := &journal{name: journalName(repo), sums: map[uint32]bool{}}
 	f, err := d.OpenFile(j.name, os.O_RDONLY)
 	if err != nil {
 		return nil, nil, err
 	}
-	raw, err := manifest.ReadLimited(f, maxJournalSize, j.name)
+	raw, err := manifest.ReadLimited(f, limit, j.name)
 	f.Close()
 	if err != nil {
 		return nil, nil, err
@@ -139,6 +136,7 @@ func readJournal(d *safefile.Dir, repo string) (*journal, *repoIndex, error) {
 		if _, err := e.apply(x); err != nil {
 			return nil, nil, fmt.Errorf("server: %s: %w", j.name, err)
 		}
+		x.compact()
 		j.size += int64(len(line) + 1)
 		j.edits++
 		j.last, j.sums[e.Sum] = e.Sum, true
@@ -201,12 +199,20 @@ func beginJournal(d *safefile.Dir, repo string, body []byte, sum uint32) (*journ
 // another file): nothing was written, and the journal is begun again.
 var errJournalGone = errors.New("server: the journal is not the server's own file")
 
-// append adds e to the journal, flushed. A line that could not be
-// written whole is taken back.
-func (j *journal) append(d *safefile.Dir, e indexEdit) error {
+// errJournalFull is append's error when the line would take the journal
+// past what is read of it: nothing was written, and the journal is begun
+// again.
+var errJournalFull = errors.New("server: the journal is full")
+
+// append adds e to the journal, flushed, unless it would then be longer
+// than limit. A line that could not be written whole is taken back.
+func (j *journal) append(d *safefile.Dir, e indexEdit, limit int64) error {
 	line, err := json.Marshal(e)
 	if err != nil {
 		return err
+	}
+	if j.size+int64(len(line))+1 > limit {
+		return errJournalFull
 	}
 	f, err := j.open(d)
 	if err != nil {
@@ -271,8 +277,8 @@ func (j *journal) undo(d *safefile.Dir, size int64) {
 // Recovered, index.json is written again, flushed. The caller holds
 // l.mu.
 func (s *layoutStorage) load(l *repoLayout) (*repoIndex, error) {
-	raw, fi, ierr := readIndexFile(s.d, l.name)
-	j, jx, jerr := readJournal(s.d, l.name)
+	raw, fi, ierr := readIndexFile(s.d, l.name, s.indexLimit())
+	j, jx, jerr := readJournal(s.d, l.name, s.journalLimit())
 	if jerr != nil && !errors.Is(jerr, fs.ErrNotExist) {
 		s.logf("server: repository %s: not using its journal: %v", l.name, jerr)
 	}
@@ -331,8 +337,11 @@ func (s *layoutStorage) commit(l *repoLayout, x *repoIndex, e indexEdit) error {
 		l.j, err = beginJournal(s.d, l.name, body, e.Sum)
 	} else {
 		before = j.size
-		if err = j.append(s.d, e); errors.Is(err, errJournalGone) {
+		err = j.append(s.d, e, s.journalLimit())
+		if errors.Is(err, errJournalGone) {
 			s.logf("server: repository %s: journal begun again: %v", l.name, err)
+		}
+		if errors.Is(err, errJournalGone) || errors.Is(err, errJournalFull) {
 			before = -1
 			l.j, err = beginJournal(s.d, l.name, body, e.Sum) // replaces what is there, never follows it
 		}

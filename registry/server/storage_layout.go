@@ -41,6 +41,9 @@ type layoutStorage struct {
 	// readOnly keeps an index recovered from its journal in memory, not
 	// written to index.json: for a dry run of GC.
 	readOnly bool
+	// maxIndex is the most a repository's index.json may hold (see
+	// indexLimit): maxIndexSize, or less in a test.
+	maxIndex int64
 }
 
 // repoLayout is a repository's layout, read through the root.
@@ -60,7 +63,7 @@ type repoLayout struct {
 // whose name has a component that a layout keeps for its own files
 // (blobs, index.json, oci-layout) is refused with a *NameError.
 func NewLayoutStorage(root string) Storage {
-	return &layoutStorage{root: root, layouts: map[string]*repoLayout{}}
+	return &layoutStorage{root: root, layouts: map[string]*repoLayout{}, maxIndex: maxIndexSize}
 }
 
 // uploadDir is where a Server keeps this storage's uploads when not told:

@@ -50,7 +50,8 @@ func (s *layoutStorage) view(l *repoLayout, fn func(*repoIndex) error) error {
 
 // edit makes the edit plan returns (none when its Op is "") on l's
 // index, serialized with l's other edits, and commits it when it changed
-// anything. After a failed commit the index is read again.
+// anything. An edit that would grow index.json past indexLimit changes
+// nothing (see try). After a failed commit the index is read again.
 func (s *layoutStorage) edit(l *repoLayout, plan func(*repoIndex) (indexEdit, error)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -63,10 +64,11 @@ func (s *layoutStorage) edit(l *repoLayout, plan func(*repoIndex) (indexEdit, er
 		return err
 	}
 	_, listed := x.manifest(e.digest())
-	changed, err := e.apply(x)
+	changed, err := s.try(l, x, e)
 	if err != nil || !changed {
 		return err
 	}
+	x.settle()
 	if err := s.commit(l, x, e); err != nil {
 		l.idx = nil
 		return err
@@ -112,11 +114,15 @@ func (s *layoutStorage) Link(repo string, ln Link) error {
 	case KindBlob:
 		return s.linkFile(l, ln.Digest)
 	case KindManifest:
+		desc := s.descriptor(ln.Digest, ln.MediaType)
+		e := indexEdit{Op: "add", Desc: &desc}
+		if err := s.fits(l, e); err != nil {
+			return err
+		}
 		if err := s.linkFile(l, ln.Digest); err != nil {
 			return err
 		}
-		desc := s.descriptor(ln.Digest, ln.MediaType)
-		return s.edit(l, func(*repoIndex) (indexEdit, error) { return indexEdit{Op: "add", Desc: &desc}, nil })
+		return s.edit(l, func(*repoIndex) (indexEdit, error) { return e, nil })
 	}
 	return s.edit(l, func(x *repoIndex) (indexEdit, error) {
 		m, err := s.manifestIn(l, x, ln.Digest)
@@ -140,10 +146,13 @@ func (s *layoutStorage) LinkTagged(repo string, m Link, tag string) error {
 	if err != nil {
 		return err
 	}
+	e := tagEdit(tag, s.descriptor(m.Digest, m.MediaType))
+	if err := s.fits(l, e); err != nil {
+		return err
+	}
 	if err := s.linkFile(l, m.Digest); err != nil {
 		return err
 	}
-	e := tagEdit(tag, s.descriptor(m.Digest, m.MediaType))
 	return s.edit(l, func(*repoIndex) (indexEdit, error) { return e, nil })
 }
 
