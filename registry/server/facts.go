@@ -28,9 +28,6 @@ type manifestFacts struct {
 	Refs     []manifest.Digest    `json:"refs,omitempty"`
 }
 
-// maxFactsSize bounds what is read of a facts file.
-const maxFactsSize = 4 * maxIndexSize
-
 // factTable is a repository's facts, with the digests they name. Facts
 // of manifests the repository no longer lists stay; queries skip them.
 type factTable struct {
@@ -39,6 +36,10 @@ type factTable struct {
 	refBy     map[manifest.Digest][]manifest.Digest // manifests by what they reference
 	lines     int                                   // of the file
 	complete  bool                                  // every manifest the index lists has its facts
+	// rewrite says the file could not be read (past its bound, or
+	// damaged): the next save writes it anew rather than append to
+	// it what was learnt again, which would grow it at every start.
+	rewrite bool
 }
 
 func (t *factTable) add(f *manifestFacts) {
@@ -56,18 +57,19 @@ func (t *factTable) add(f *manifestFacts) {
 
 func factsName(repo string) string { return path.Join(metaDir, repo, factsFile) }
 
-// readFacts reads repo's facts file, one JSON object a line; what is
-// missing or unreadable is learnt again.
-func readFacts(d *safefile.Dir, repo string) *factTable {
+// readFacts reads repo's facts file, one JSON object a line, up to limit
+// bytes; what is missing or unreadable is learnt again.
+func readFacts(d *safefile.Dir, repo string, limit int64) *factTable {
 	t := &factTable{facts: map[manifest.Digest]*manifestFacts{},
 		bySubject: map[manifest.Digest][]manifest.Digest{}, refBy: map[manifest.Digest][]manifest.Digest{}}
 	f, err := d.OpenFile(factsName(repo), os.O_RDONLY)
 	if err != nil {
 		return t
 	}
-	raw, err := manifest.ReadLimited(f, maxFactsSize, factsFile)
+	raw, err := manifest.ReadLimited(f, limit, factsFile)
 	f.Close()
 	if err != nil {
+		t.rewrite = true
 		return t
 	}
 	for line := range bytes.Lines(raw) {
@@ -121,14 +123,14 @@ func (s *layoutStorage) saveFacts(l *repoLayout, x *repoIndex, t *factTable, fac
 	if err := s.d.MkdirAll(path.Join(metaDir, l.name), 0o700); err != nil {
 		return err
 	}
-	if t != nil && t.lines > 2*len(x.listed)+1024 {
+	if t != nil && (t.rewrite || t.lines > 2*len(x.listed)+1024) {
 		var live []*manifestFacts
 		for d := range x.listed {
 			if f := t.facts[d]; f != nil {
 				live = append(live, f)
 			}
 		}
-		t.lines = len(live)
+		t.lines, t.rewrite = len(live), false
 		return s.d.WriteFile(factsName(l.name), encodeFacts(live), 0o600, false)
 	}
 	f, _, err := s.d.Reuse(factsName(l.name), 0o600)
@@ -160,7 +162,7 @@ func encodeFacts(facts []*manifestFacts) []byte {
 // manifests. The caller holds l.mu.
 func (s *layoutStorage) factsOf(l *repoLayout, x *repoIndex) (*factTable, error) {
 	if l.facts == nil {
-		l.facts = readFacts(s.d, l.name)
+		l.facts = readFacts(s.d, l.name, 4*s.indexLimit())
 	}
 	t := l.facts
 	if t.complete {

@@ -325,3 +325,41 @@ func TestIndexLimitShrinksFromAbove(t *testing.T) {
 	b.wantFull(b.put(repo, "new", raw), repo, limit/2)
 	b.wantAbsent(repo, desc)
 }
+
+// TestFactsPastTheirBoundRewritten: a facts file too large to read back
+// (referrers' annotations are kept there, not in index.json) is written
+// anew from what is learnt again, not appended to: it must not grow at
+// every start.
+func TestFactsPastTheirBoundRewritten(t *testing.T) {
+	const repo, limit = "sig/many", 4096 // facts are read up to 16 KiB
+	root := t.TempDir()
+	b := startBounded(t, root, limit)
+	b.pushBlobs(repo)
+	subjectRaw, subject := numbered(999)
+	b.want(b.put(repo, "subject", subjectRaw), 201, "PUT the subject")
+	big := strings.Repeat("x", 3*limit)
+	var refs []manifest.Digest
+	for i := range 3 {
+		raw, ref := image(map[string]string{"big": big, "i": fmt.Sprint(i)}, map[string]any{"subject": subject})
+		b.want(b.put(repo, string(ref.Digest), raw), 201, "PUT a referrer")
+		refs = append(refs, ref.Digest)
+	}
+	facts := filepath.Join(root, metaDir, filepath.FromSlash(repo), factsFile)
+	var sizes []int
+	for start := range 3 {
+		b := startBounded(t, root, limit)
+		w := b.do("GET", "/v2/"+repo+"/referrers/"+string(subject.Digest), nil)
+		for _, d := range refs {
+			if w.Code != 200 || !strings.Contains(w.Body.String(), string(d)) {
+				t.Fatalf("start %d: the referrers API lacks %s: %d %.200s", start, d.Short(), w.Code, w.Body)
+			}
+		}
+		sizes = append(sizes, len(readBytes(t, facts)))
+	}
+	if sizes[0] <= 4*limit {
+		t.Fatalf("the facts file has %d bytes, not past its bound of %d: the test proves nothing", sizes[0], 4*limit)
+	}
+	if sizes[1] != sizes[0] || sizes[2] != sizes[0] {
+		t.Errorf("the facts file grew from start to start: %v bytes", sizes)
+	}
+}
