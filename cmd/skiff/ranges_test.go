@@ -84,7 +84,7 @@ func TestRangedPullAfterSIGKILL(t *testing.T) {
 		t.Skip("starts skiff processes")
 	}
 	k := &blobKill{}
-	srv, m := meteredServer(t, k.wrap)
+	srv, m := meteredServer(t, k.wrap, registrytest.SlowRanges) // slow: ranges at once
 	im := seedImage(t, srv, "demo/big:1", 20<<20)
 	layer := im.Manifest.Manifest.Layers[0]
 	total := imageBytes(im)

@@ -309,7 +309,11 @@ func (r *ranged) take(extra bool) *span {
 			return nil // every byte is written or being written
 		}
 		if gap < r.floor()+r.ahead() {
-			sp := &span{start: gap, end: min(gap+r.chunk, end), busy: true}
+			chunk := r.chunk
+			if r.alone() {
+				chunk = end - gap
+			}
+			sp := &span{start: gap, end: min(gap+chunk, end), busy: true}
 			i, _ := slices.BinarySearchFunc(r.spans, gap, func(s *span, at int64) int { return int(s.start - at) })
 			r.spans = slices.Insert(r.spans, i, sp)
 			return sp
@@ -391,6 +395,7 @@ func (r *ranged) fill(sp *span, buf []byte, first bool) error {
 		r.stream(sp)
 	}
 	r.answered(time.Since(asked), first)
+	from, began, measure := at, time.Now(), first // a connection's first range measures it (measuredOne)
 	for at < sp.end {
 		n, rerr := fillBuf(rc, buf[:min(int64(len(buf)), sp.end-at)])
 		if n > 0 {
@@ -402,6 +407,10 @@ func (r *ranged) fill(sp *span, buf []byte, first bool) error {
 			}
 			r.wrote(sp, buf, n, at)
 			at += int64(n)
+			if measure && (at-from >= measureBytes || at == sp.end) {
+				r.measuredOne(float64(at-from) / time.Since(began).Seconds())
+				measure = false
+			}
 		}
 		switch {
 		case rerr == io.EOF && at < sp.end:

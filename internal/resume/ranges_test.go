@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -288,5 +289,27 @@ func TestRangesStartConnectionsForRanges(t *testing.T) {
 	}
 	if r.starts > len(rs.asked)+1 {
 		t.Fatalf("%d connections started for %d ranges", r.starts, len(rs.asked))
+	}
+}
+
+// TestRangesFastConnectionStaysAlone: into a file, a first connection
+// faster than oneConnFast fetches the whole blob by itself, in two bounded
+// ranges (the one it measured with, then the rest), never more than one
+// at once: on loopback more would cost a second read of what they wrote.
+func TestRangesFastConnectionStaysAlone(t *testing.T) {
+	fast, bytesOf := oneConnFast, measureBytes
+	oneConnFast, measureBytes = 100e6, 2<<20
+	defer func() { oneConnFast, measureBytes = fast, bytesOf }()
+	rs := newRangeSource(5*RangeSize+12345, 1) // in memory: gigabytes a second
+	s, f := newSlot(t, t.TempDir(), rs.source)
+	if _, err := fillRanged(t, s, rs); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(slotBytes(t, f, rs.source), rs.data) {
+		t.Fatal("the slot holds other bytes than the blob")
+	}
+	want := [][2]int64{{0, RangeSize}, {RangeSize, int64(len(rs.data))}}
+	if rs.most != 1 || !slices.Equal(rs.asked, want) {
+		t.Errorf("ranges asked %v, at most %d at once; want %v one at a time", rs.asked, rs.most, want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/manifest"
 	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/registry/images/imagestest"
@@ -136,11 +137,12 @@ func TestIndexWriteProgressTotals(t *testing.T) {
 func TestCopyToLayoutRangedProgressTotals(t *testing.T) {
 	var ranged atomic.Int64
 	reg := server.New(nil)
+	slow := registrytest.SlowRanges(reg) // ranges at once, not one fast connection alone
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Range") != "" {
 			ranged.Add(1)
 		}
-		reg.ServeHTTP(w, r)
+		slow.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
 	ref := strings.TrimPrefix(srv.URL, "http://") + "/big/image:1"
