@@ -18,6 +18,14 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
+// maxIdle is MaxIdlePerHost, or its default.
+func (t *Transport) maxIdle() int {
+	if t.MaxIdlePerHost > 0 {
+		return t.MaxIdlePerHost
+	}
+	return 32
+}
+
 // get takes an idle connection for key out of the pool, or returns nil.
 func (t *Transport) get(ctx context.Context, key string) (*conn, error) {
 	for {
@@ -48,10 +56,7 @@ func (t *Transport) get(ctx context.Context, key string) (*conn, error) {
 // server closes, or sends anything on, or that idles too long, leaves the
 // pool and is closed.
 func (t *Transport) put(c *conn) {
-	maxIdle := t.MaxIdlePerHost
-	if maxIdle <= 0 {
-		maxIdle = 32
-	}
+	maxIdle := t.maxIdle()
 	timeout := t.IdleTimeout
 	if timeout <= 0 {
 		timeout = 90 * time.Second
