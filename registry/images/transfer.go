@@ -116,6 +116,7 @@ func (s *Source) copyGraph(ctx context.Context, store manifest.Store, dst Locati
 	if tag == "" && dst.Kind == KindOCI {
 		tag = defaultTag(s.Location)
 	}
+	s.preconnectCopy(ctx, store, (&CopyOptions{Jobs: o.Jobs}).jobs())
 	g, err := s.walk(ctx, platforms, o)
 	if err != nil {
 		return manifest.Descriptor{}, err
