@@ -20,9 +20,9 @@ import (
 
 // How a connection the client opened was first used.
 const (
-	usePooled = iota + 1 // pooled idle before any request
-	useRequest           // an HTTP request was written first: dialled for it
-	useProbe             // a TLS ClientHello was written first: the scheme probe
+	usePooled  = iota + 1 // pooled idle before any request
+	useRequest            // an HTTP request was written first: dialled for it
+	useProbe              // a TLS ClientHello was written first: the scheme probe
 )
 
 // dialLog opens the client's connections and records, per address, how
