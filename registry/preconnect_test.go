@@ -227,13 +227,14 @@ func TestPreconnectServesFanOut(t *testing.T) {
 }
 
 // A copy of an index between registries opens connections to the
-// destination while it walks the source: the destination's first request
-// finds one ready, and no more than Jobs are opened ahead.
+// destination while it walks the source, one for each request it makes
+// there at once (2×Jobs, checks and uploads): the destination's first
+// request finds one ready, and no more are opened ahead.
 func TestCopyPreconnectsDestination(t *testing.T) {
 	const jobs = 2
 	log := newDialLog()
 	var dstHost string
-	opened := sync.OnceValue(func() bool { return log.awaitPooled(dstHost, jobs) })
+	opened := sync.OnceValue(func() bool { return log.awaitPooled(dstHost, 2*jobs) })
 	src := httptest.NewServer(gated(server.New(nil), func() { opened() }))
 	t.Cleanup(src.Close)
 	dst := httptest.NewServer(server.New(nil))
@@ -247,13 +248,13 @@ func TestCopyPreconnectsDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !opened() {
-		t.Fatalf("the destination got %d connections opened ahead while the source was walked, want %d", log.count(dstHost, usePooled), jobs)
+		t.Fatalf("the destination got %d connections opened ahead while the source was walked, want %d", log.count(dstHost, usePooled), 2*jobs)
 	}
 	if got := log.firstRequest(dstHost); got != usePooled {
 		t.Errorf("the destination's first request went on a connection first used as %d, want one opened ahead (%d)", got, usePooled)
 	}
-	if n := log.count(dstHost, usePooled); n > jobs {
-		t.Errorf("%d connections opened ahead to the destination, more than Jobs (%d)", n, jobs)
+	if n := log.count(dstHost, usePooled); n > 2*jobs {
+		t.Errorf("%d connections opened ahead to the destination, more than 2×Jobs (%d)", n, 2*jobs)
 	}
 }
 

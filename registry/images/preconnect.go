@@ -13,26 +13,40 @@ type preconnecter interface {
 }
 
 // preconnect asks store, if it is a preconnecter, to open connections for
-// the jobs requests that will soon go to it at once, while the request in
+// the n requests that will soon go to it at once, while the request in
 // flight (a manifest, an existence check) tells what they are.
-func preconnect(ctx context.Context, store any, jobs int) {
+func preconnect(ctx context.Context, store any, n int) {
 	if p, ok := store.(preconnecter); ok {
-		p.Preconnect(ctx, jobs)
+		p.Preconnect(ctx, n)
 	}
 }
 
-// preconnectCopy opens connections for a copy of s into dst before its
-// graph is walked: to dst, whose existence checks follow the walk, and
-// to s's registry, whose blobs are fetched once dst has been asked about
-// them or, for an index, once the walk has fetched its manifests. Into a
-// layout, an image's blobs are fetched as soon as its manifest is in
-// hand: there is no round trip for connections opened then to gain.
-func (s *Source) preconnectCopy(ctx context.Context, dst manifest.Store, jobs int) {
-	_, remote := dst.(preconnecter)
-	if remote {
-		preconnect(ctx, dst, jobs)
+// A copy checks its blobs and moves the small ones jobs at a time, and
+// moves the large ones jobs at a time beside them (see copier.blobs): up
+// to 2×jobs requests at once to the destination and to the source.
+// Connections for them are opened as soon as the copy knows it will make
+// them, one round trip or more ahead.
+
+// preconnectIndex opens, before an index's manifests are fetched, the
+// connections its copy into dst will use once they are in: 2×jobs to dst
+// (none into a layout) and to s's registry. The walk and the first
+// requests to dst then take no handshake's round trip.
+func (s *Source) preconnectIndex(ctx context.Context, dst manifest.Store, jobs int) {
+	if manifest.IsIndex(s.Root.MediaType) {
+		preconnect(ctx, dst, 2*jobs)
+		preconnect(ctx, s.Store, 2*jobs)
 	}
-	if remote || manifest.IsIndex(s.Root.MediaType) {
-		preconnect(ctx, s.Store, jobs)
+}
+
+// preconnectImage opens, for an image's copy into a registry, a
+// connection for each of its blobs, up to 2×jobs, to dst and to s's
+// registry: dst's are ready for the uploads after the first existence
+// checks, the source's for the fetches after them. (Into a layout the
+// fetches start at once: connections opened now would gain nothing.)
+func (s *Source) preconnectImage(ctx context.Context, dst manifest.Store, blobs, jobs int) {
+	if _, remote := dst.(preconnecter); remote && !manifest.IsIndex(s.Root.MediaType) {
+		n := min(blobs, 2*jobs)
+		preconnect(ctx, dst, n)
+		preconnect(ctx, s.Store, n)
 	}
 }

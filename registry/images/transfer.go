@@ -116,11 +116,13 @@ func (s *Source) copyGraph(ctx context.Context, store manifest.Store, dst Locati
 	if tag == "" && dst.Kind == KindOCI {
 		tag = defaultTag(s.Location)
 	}
-	s.preconnectCopy(ctx, store, (&CopyOptions{Jobs: o.Jobs}).jobs())
+	jobs := (&CopyOptions{Jobs: o.Jobs}).jobs()
+	s.preconnectIndex(ctx, store, jobs)
 	g, err := s.walk(ctx, platforms, o)
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
+	s.preconnectImage(ctx, store, len(g.Blobs), jobs)
 	root := g.Root.Descriptor()
 	if err := checkDigest(dst, root); err != nil {
 		return root, err
