@@ -6,6 +6,32 @@ import (
 	"github.com/skiffoci/skiff/manifest"
 )
 
+// Preconnect opens, in the background, connections to the registries
+// among srcs and dst (Jobs to each) for the transfer from srcs to dst
+// about to begin: call it before OpenSource, so that they are ready when
+// the sources' root manifests are in and the transfer's first wave of
+// requests (an index's manifests, an image's blobs, the destination's
+// existence checks) goes out, instead of each of those requests waiting
+// for a handshake. Copy calls it. It takes opts.Client, which must be the
+// Client the transfer uses; without one it does nothing. See
+// registry.Repository.Preconnect.
+func Preconnect(ctx context.Context, srcs []Location, dst Location, opts *Options) {
+	if opts == nil || opts.Client == nil {
+		return
+	}
+	jobs := (&CopyOptions{Jobs: opts.Jobs}).jobs()
+	for _, l := range srcs {
+		if l.Kind == KindRegistry {
+			opts.Client.Repository(l.Ref).Preconnect(ctx, jobs)
+		}
+	}
+	if dst.Kind == KindRegistry {
+		repo := opts.Client.Repository(dst.Ref)
+		repo.WillPush()
+		repo.Preconnect(ctx, jobs)
+	}
+}
+
 // preconnecter is a store that can open connections ahead of a wave of
 // requests, as a *registry.Repository does.
 type preconnecter interface {

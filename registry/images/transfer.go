@@ -26,6 +26,7 @@ func Copy(ctx context.Context, src, dst string, opts *Options) (manifest.Descrip
 		return manifest.Descriptor{}, err
 	}
 	opts = opts.withClient()
+	Preconnect(ctx, []Location{from}, to, opts)
 	s, err := OpenSource(ctx, from, opts)
 	if err != nil {
 		return manifest.Descriptor{}, err
