@@ -104,7 +104,6 @@ type Client struct {
 	h1      *h1client.Transport // the transport init made; nil when Transport is set
 	mu      sync.Mutex
 	schemes map[string]string
-	probes  map[string]*schemeProbe // probes of schemes in flight, by host
 	// noSinglePOST holds the hosts that answered a POST ?digest= with a
 	// body by opening a session (distribution does): a small blob then
 	// costs a session and a PUT, and the session is opened while the
@@ -217,77 +216,29 @@ func isLoopback(host string) bool {
 }
 
 // baseURL returns "scheme://host" for host, finding out once per host
-// whether a loopback or insecure registry speaks TLS.
+// whether a loopback or insecure registry speaks TLS. A probe cut short by
+// ctx says nothing of the host, and is not kept.
 func (c *Client) baseURL(ctx context.Context, host string) (*url.URL, error) {
 	c.init()
 	if !isLoopback(host) && !c.isInsecure(host) {
 		return &url.URL{Scheme: "https", Host: host}, nil
 	}
-	scheme, err := c.scheme(ctx, host)
-	if err != nil {
-		return nil, err
+	c.mu.Lock()
+	scheme := c.schemes[host]
+	c.mu.Unlock()
+	if scheme == "" {
+		var err error
+		if scheme, err = probeScheme(ctx, host, c.dialer(), c.Timeouts); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.schemes[host] = scheme
+		c.mu.Unlock()
 	}
 	return &url.URL{Scheme: scheme, Host: host}, nil
-}
-
-// schemeProbe is a probe of a host's scheme in flight, whose answer the
-// callers that need it meanwhile wait for.
-type schemeProbe struct {
-	done     chan struct{}
-	scheme   string
-	err      error
-	canceled bool // the prober's context ended: others ask again
-}
-
-// scheme is the scheme a loopback or insecure host speaks, probed once:
-// callers that ask while a probe is in flight (a preconnect, the requests
-// after it) wait for its answer instead of probing again. A failed probe
-// is not kept.
-func (c *Client) scheme(ctx context.Context, host string) (string, error) {
-	for {
-		c.mu.Lock()
-		if scheme := c.schemes[host]; scheme != "" {
-			c.mu.Unlock()
-			return scheme, nil
-		}
-		p, probing := c.probes[host]
-		if !probing {
-			p = &schemeProbe{done: make(chan struct{})}
-			if c.probes == nil {
-				c.probes = map[string]*schemeProbe{}
-			}
-			c.probes[host] = p
-		}
-		c.mu.Unlock()
-		if !probing {
-			return c.probe(ctx, host, p)
-		}
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-		if !p.canceled {
-			return p.scheme, p.err
-		}
-	}
-}
-
-// probe runs p, the probe of host's scheme, and keeps its answer unless
-// it failed or ctx ended.
-func (c *Client) probe(ctx context.Context, host string, p *schemeProbe) (string, error) {
-	p.scheme, p.err = probeScheme(ctx, host, c.dialer(), c.Timeouts)
-	if err := ctx.Err(); err != nil { // a handshake cut short says nothing of the host
-		p.scheme, p.err, p.canceled = "", err, true
-	}
-	c.mu.Lock()
-	delete(c.probes, host)
-	if p.err == nil {
-		c.schemes[host] = p.scheme
-	}
-	c.mu.Unlock()
-	close(p.done)
-	return p.scheme, p.err
 }
 
 // probeScheme starts a TLS handshake with host: a server that answers in

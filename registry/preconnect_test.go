@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffoci/skiff/internal/testtool"
 	"github.com/skiffoci/skiff/manifest"
+	"github.com/skiffoci/skiff/reference"
 	"github.com/skiffoci/skiff/registry"
 	"github.com/skiffoci/skiff/registry/images"
 	"github.com/skiffoci/skiff/registry/images/imagestest"
@@ -283,9 +285,64 @@ func TestPullPreconnectsBlobs(t *testing.T) {
 	if !opened() {
 		t.Fatalf("%d connections opened ahead while the platform's manifest was fetched, want %d or more", log.count(host, usePooled), jobs-1)
 	}
-	// The index's GET dialled; the config and the layer took what was
-	// opened ahead and the connection the manifest gave back.
-	if n := log.count(host, useRequest); n != 1 {
-		t.Errorf("%d connections dialled for requests, want 1 (the index's)", n)
+	// The index's GET dialled (unless a connection Copy opened ahead was
+	// ready first); the config and the layer took what was opened ahead
+	// and the connection the manifest gave back.
+	if n := log.count(host, useRequest); n > 1 {
+		t.Errorf("%d connections dialled for requests, want 1 at most (the index's)", n)
 	}
+}
+
+// A scheme probe cut short by its context says nothing of the host: the
+// next request probes again instead of taking the host for plain HTTP.
+// (A preconnect probes on the transfer's context, which may end.)
+func TestCanceledProbeNotKept(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	first := make(chan byte, 2) // the first byte of each connection
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b := make([]byte, 1)
+				if _, err := c.Read(b); err == nil {
+					first <- b[0]
+				}
+				<-hold // answer nothing: the probe waits until its context ends
+			}()
+		}
+	}()
+	c := &registry.Client{}
+	ref, err := reference.Parse(ln.Addr().String() + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := c.Repository(ref)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := repo.FetchManifest(ctx, "1"); done <- err }()
+	if b := testtool.Await(t, first, "the probe"); b != 0x16 {
+		t.Fatalf("the first connection began with %#x, want a TLS ClientHello (the probe)", b)
+	}
+	cancel()
+	if err := testtool.Await(t, done, "the request to end with its context"); err == nil {
+		t.Fatal("a request whose context ended succeeded")
+	}
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	defer cancel2()
+	go func() { _, err := repo.FetchManifest(ctx2, "1"); done <- err }()
+	if b := testtool.Await(t, first, "the next request's connection"); b != 0x16 {
+		t.Errorf("after a probe cut short, the next connection began with %#x, want the probe again (0x16)", b)
+	}
+	cancel2()
+	testtool.Await(t, done, "the second request to end with its context")
 }

@@ -61,18 +61,21 @@ func (t *Transport) put(c *conn) {
 	if timeout <= 0 {
 		timeout = 90 * time.Second
 	}
-	if c.br.Buffered() > 0 || c.isCanceled() {
-		c.Close()
-		return
+	drop := c.br.Buffered() > 0 || c.isCanceled()
+	if !drop {
+		// Before c is in the pool: a get that takes it at once sets the
+		// deadline that wakes the watcher, which this must not overwrite.
+		c.Conn.SetReadDeadline(time.Now().Add(timeout))
 	}
-	// Before c is in the pool: a get that takes it at once sets the
-	// deadline that wakes the watcher, which this must not overwrite.
-	c.Conn.SetReadDeadline(time.Now().Add(timeout))
 	t.mu.Lock()
+	if c.reserved { // Preconnect's dial ends as c joins the pool, at once
+		c.reserved = false
+		t.unreserveLocked(c.key)
+	}
 	if t.idle == nil {
 		t.idle = map[string][]*conn{}
 	}
-	if len(t.idle[c.key]) >= maxIdle {
+	if drop || len(t.idle[c.key]) >= maxIdle {
 		t.mu.Unlock()
 		c.Close()
 		return

@@ -42,13 +42,15 @@ func (t *Transport) Preconnect(ctx context.Context, scheme, host string, n int) 
 	var wg sync.WaitGroup
 	for range t.reserve(key, n) {
 		wg.Go(func() {
-			defer t.unreserve(key)
 			c, err := t.dialConn(ctx, u, proxy)
 			if err != nil {
+				t.mu.Lock()
+				t.unreserveLocked(key)
+				t.mu.Unlock()
 				return
 			}
-			c.key = key
-			t.put(c)
+			c.key, c.reserved = key, true
+			t.put(c) // counts it idle as it stops counting it dialled
 		})
 	}
 	wg.Wait()
@@ -71,10 +73,8 @@ func (t *Transport) reserve(key string, n int) int {
 	return k
 }
 
-// unreserve ends one dial reserve counted.
-func (t *Transport) unreserve(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// unreserveLocked ends one dial reserve counted; t.mu is held.
+func (t *Transport) unreserveLocked(key string) {
 	if t.dialing[key]--; t.dialing[key] <= 0 {
 		delete(t.dialing, key)
 	}
