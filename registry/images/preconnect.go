@@ -7,9 +7,12 @@ import (
 )
 
 // Preconnect opens, in the background, connections to the registries
-// among srcs and dst (Jobs to each) for the transfer from srcs to dst
-// about to begin: call it before OpenSource, so that they are ready when
-// the sources' root manifests are in and the transfer's first wave of
+// among srcs and dst for the transfer from srcs to dst about to begin,
+// one for each request it will make there at once: 2×Jobs into a
+// registry or a layout (blobs are checked and moved Jobs at a time, and
+// large ones moved Jobs at a time beside them), Jobs into an archive.
+// Call it before OpenSource, so that they are ready when the
+// sources' root manifests are in and the transfer's first wave of
 // requests (an index's manifests, an image's blobs, the destination's
 // existence checks) goes out, instead of each of those requests waiting
 // for a handshake. Copy calls it. It takes opts.Client, which must be the
@@ -19,16 +22,19 @@ func Preconnect(ctx context.Context, srcs []Location, dst Location, opts *Option
 	if opts == nil || opts.Client == nil {
 		return
 	}
-	jobs := (&CopyOptions{Jobs: opts.Jobs}).jobs()
+	n := (&CopyOptions{Jobs: opts.Jobs}).jobs()
+	if !dst.isArchive() {
+		n *= 2
+	}
 	for _, l := range srcs {
 		if l.Kind == KindRegistry {
-			opts.Client.Repository(l.Ref).Preconnect(ctx, jobs)
+			opts.Client.Repository(l.Ref).Preconnect(ctx, n)
 		}
 	}
 	if dst.Kind == KindRegistry {
 		repo := opts.Client.Repository(dst.Ref)
 		repo.WillPush()
-		repo.Preconnect(ctx, jobs)
+		repo.Preconnect(ctx, n)
 	}
 }
 
@@ -51,7 +57,8 @@ func preconnect(ctx context.Context, store any, n int) {
 // moves the large ones jobs at a time beside them (see copier.blobs): up
 // to 2×jobs requests at once to the destination and to the source.
 // Connections for them are opened as soon as the copy knows it will make
-// them, one round trip or more ahead.
+// them, one round trip or more ahead; after Preconnect, the calls below
+// find them open already.
 
 // preconnectIndex opens, before an index's manifests are fetched, the
 // connections its copy into dst will use once they are in: 2×jobs to dst
