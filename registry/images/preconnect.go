@@ -11,13 +11,14 @@ import (
 // one for each request it will make there at once: 2×Jobs into a
 // registry or a layout (blobs are checked and moved Jobs at a time, and
 // large ones moved Jobs at a time beside them), Jobs into an archive.
-// Call it before OpenSource, so that they are ready when the
-// sources' root manifests are in and the transfer's first wave of
-// requests (an index's manifests, an image's blobs, the destination's
-// existence checks) goes out, instead of each of those requests waiting
-// for a handshake. Copy calls it. It takes opts.Client, which must be the
-// Client the transfer uses; without one it does nothing. See
-// registry.Repository.Preconnect.
+// Call it before OpenSource, so that they are ready when the sources'
+// root manifests are in and the transfer's first wave of requests (an
+// index's manifests, an image's blobs, the destination's existence
+// checks) goes out, instead of each of those requests waiting for a
+// handshake. From sources that are all files there is no round trip to
+// hide: dst's connections are then left to the requests. Copy calls it.
+// It takes opts.Client, which must be the Client the transfer uses;
+// without one it does nothing. See registry.Repository.Preconnect.
 func Preconnect(ctx context.Context, srcs []Location, dst Location, opts *Options) {
 	if opts == nil || opts.Client == nil {
 		return
@@ -26,12 +27,14 @@ func Preconnect(ctx context.Context, srcs []Location, dst Location, opts *Option
 	if !dst.isArchive() {
 		n *= 2
 	}
+	remote := false
 	for _, l := range srcs {
 		if l.Kind == KindRegistry {
+			remote = true
 			opts.Client.Repository(l.Ref).Preconnect(ctx, n)
 		}
 	}
-	if dst.Kind == KindRegistry {
+	if remote && dst.Kind == KindRegistry {
 		repo := opts.Client.Repository(dst.Ref)
 		repo.WillPush()
 		repo.Preconnect(ctx, n)
@@ -57,29 +60,27 @@ func preconnect(ctx context.Context, store any, n int) {
 // moves the large ones jobs at a time beside them (see copier.blobs): up
 // to 2×jobs requests at once to the destination and to the source.
 // Connections for them are opened as soon as the copy knows it will make
-// them, one round trip or more ahead; after Preconnect, the calls below
-// find them open already.
+// them, while a request to a registry source is still in flight; after
+// Preconnect, the calls below find them open already.
 
-// preconnectIndex opens, before an index's manifests are fetched, the
-// connections its copy into dst will use once they are in: 2×jobs to dst
-// (none into a layout) and to s's registry. The walk and the first
-// requests to dst then take no handshake's round trip.
+// preconnectIndex opens, before the manifests of an index in a registry
+// are fetched, the connections its copy into dst will use once they are
+// in: 2×jobs to dst (none into a layout) and to s's registry. The walk
+// and the first requests to dst then take no handshake's round trip.
 func (s *Source) preconnectIndex(ctx context.Context, dst manifest.Store, jobs int) {
-	if manifest.IsIndex(s.Root.MediaType) {
+	if _, remote := s.Store.(preconnecter); remote && manifest.IsIndex(s.Root.MediaType) {
 		preconnect(ctx, dst, 2*jobs)
 		preconnect(ctx, s.Store, 2*jobs)
 	}
 }
 
-// preconnectImage opens, for an image's copy into a registry, a
-// connection for each of its blobs, up to 2×jobs, to dst and to s's
-// registry: dst's are ready for the uploads after the first existence
-// checks, the source's for the fetches after them. (Into a layout the
-// fetches start at once: connections opened now would gain nothing.)
+// preconnectImage opens, for an image's copy from a registry into a
+// registry, a connection to the source for each of its blobs, up to
+// 2×jobs: the fetches go out once the first existence checks are
+// answered. (Into a layout they go out at once: connections opened now
+// would gain nothing.)
 func (s *Source) preconnectImage(ctx context.Context, dst manifest.Store, blobs, jobs int) {
 	if _, remote := dst.(preconnecter); remote && !manifest.IsIndex(s.Root.MediaType) {
-		n := min(blobs, 2*jobs)
-		preconnect(ctx, dst, n)
-		preconnect(ctx, s.Store, n)
+		preconnect(ctx, s.Store, min(blobs, 2*jobs))
 	}
 }
