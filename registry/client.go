@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/skiffoci/skiff/auth"
+	"github.com/skiffoci/skiff/internal/h1client"
 	"github.com/skiffoci/skiff/internal/resume"
 	"github.com/skiffoci/skiff/reference"
 )
@@ -100,6 +101,7 @@ type Client struct {
 
 	once    sync.Once
 	authT   *auth.Transport
+	h1      *h1client.Transport // the transport init made; nil when Transport is set
 	mu      sync.Mutex
 	schemes map[string]string
 	// noSinglePOST holds the hosts that answered a POST ?digest= with a
@@ -143,7 +145,8 @@ func (c *Client) init() {
 	c.once.Do(func() {
 		base := c.Transport
 		if base == nil {
-			base = newTransport(c).RoundTrip
+			c.h1 = newTransport(c)
+			base = c.h1.RoundTrip
 		}
 		if c.Trace != nil {
 			base = (&tracer{base: base, w: c.Trace}).RoundTrip
@@ -213,7 +216,8 @@ func isLoopback(host string) bool {
 }
 
 // baseURL returns "scheme://host" for host, finding out once per host
-// whether a loopback or insecure registry speaks TLS.
+// whether a loopback or insecure registry speaks TLS. A probe cut short by
+// ctx says nothing of the host, and is not kept.
 func (c *Client) baseURL(ctx context.Context, host string) (*url.URL, error) {
 	c.init()
 	if !isLoopback(host) && !c.isInsecure(host) {
@@ -225,6 +229,9 @@ func (c *Client) baseURL(ctx context.Context, host string) (*url.URL, error) {
 	if scheme == "" {
 		var err error
 		if scheme, err = probeScheme(ctx, host, c.dialer(), c.Timeouts); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		c.mu.Lock()

@@ -3,8 +3,9 @@
 // origin).
 //
 // A [Client] holds what is shared between requests: the HTTP transport
-// with keep-alive, credentials and cached bearer tokens, the hosts that may
-// use plain HTTP, the retry policy. [Client.Repository] returns a
+// with keep-alive (and connections opened ahead of need:
+// [Repository.Preconnect]), credentials and cached bearer tokens, the hosts
+// that may use plain HTTP, the retry policy. [Client.Repository] returns a
 // [Repository], which implements the content interfaces of package
 // manifest (Fetcher, Pusher, Exister, Resolver, Tagger), so copy code never
 // knows it is talking HTTP.

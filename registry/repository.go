@@ -33,6 +33,9 @@ type Repository struct {
 	// noRanges is set once the registry, or where it redirects blobs,
 	// answered a bounded Range request with anything but its bytes.
 	noRanges atomic.Bool
+	// pushing is set by WillPush: Preconnect then opens connections to
+	// host, where pushes go, not to a mirror.
+	pushing atomic.Bool
 }
 
 // recentDocs keeps the raw bytes of the last few manifests fetched: its
@@ -153,5 +156,6 @@ func (r *Repository) Holds(src manifest.Fetcher) bool {
 // request already asks for a token that can push and pull: one token then
 // serves the whole push instead of a pull token followed by a push token.
 func (r *Repository) WillPush() {
+	r.pushing.Store(true)
 	r.client.authT.AddScope(r.host, "repository:"+r.name+":pull,push")
 }

@@ -131,6 +131,7 @@ func transfer(ctx context.Context, e *env, o *options, srcs []images.Location, d
 			s.Close()
 		}
 	}()
+	images.Preconnect(ctx, srcs, dst, opts)
 	for _, l := range srcs {
 		s, err := images.OpenSource(ctx, l, opts)
 		if err != nil {

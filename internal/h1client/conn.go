@@ -51,6 +51,7 @@ type conn struct {
 	reqFailed bool
 
 	taken    bool          // guarded by Transport.mu: out of the idle pool
+	reserved bool          // guarded by Transport.mu: Preconnect's, counted as being dialled
 	idleDone chan struct{} // closed when the idle watcher returns
 	idleErr  error         // what ended the idle watcher
 }

@@ -19,7 +19,10 @@
 // the request is written; the request's context cancelling a dial, a
 // handshake or a body read at once; one retry on a fresh connection when
 // a reused one turns out to be closed before it answered. Do follows
-// redirects as net/http's Client does.
+// redirects as net/http's Client does. Preconnect opens connections to a
+// host ahead of the requests that will need them (as browsers
+// preconnect), so a wave of requests at once does not wait for as many
+// handshakes.
 //
 // # Bounds
 //

@@ -18,6 +18,14 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
+// maxIdle is MaxIdlePerHost, or its default.
+func (t *Transport) maxIdle() int {
+	if t.MaxIdlePerHost > 0 {
+		return t.MaxIdlePerHost
+	}
+	return 32
+}
+
 // get takes an idle connection for key out of the pool, or returns nil.
 func (t *Transport) get(ctx context.Context, key string) (*conn, error) {
 	for {
@@ -48,26 +56,26 @@ func (t *Transport) get(ctx context.Context, key string) (*conn, error) {
 // server closes, or sends anything on, or that idles too long, leaves the
 // pool and is closed.
 func (t *Transport) put(c *conn) {
-	maxIdle := t.MaxIdlePerHost
-	if maxIdle <= 0 {
-		maxIdle = 32
-	}
+	maxIdle := t.maxIdle()
 	timeout := t.IdleTimeout
 	if timeout <= 0 {
 		timeout = 90 * time.Second
 	}
-	if c.br.Buffered() > 0 || c.isCanceled() {
-		c.Close()
-		return
+	drop := c.br.Buffered() > 0 || c.isCanceled()
+	if !drop {
+		// Before c is in the pool: a get that takes it at once sets the
+		// deadline that wakes the watcher, which this must not overwrite.
+		c.Conn.SetReadDeadline(time.Now().Add(timeout))
 	}
-	// Before c is in the pool: a get that takes it at once sets the
-	// deadline that wakes the watcher, which this must not overwrite.
-	c.Conn.SetReadDeadline(time.Now().Add(timeout))
 	t.mu.Lock()
+	if c.reserved { // Preconnect's dial ends as c joins the pool, at once
+		c.reserved = false
+		t.unreserveLocked(c.key)
+	}
 	if t.idle == nil {
 		t.idle = map[string][]*conn{}
 	}
-	if len(t.idle[c.key]) >= maxIdle {
+	if drop || len(t.idle[c.key]) >= maxIdle {
 		t.mu.Unlock()
 		c.Close()
 		return

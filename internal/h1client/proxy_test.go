@@ -62,9 +62,31 @@ func TestProxyConnect(t *testing.T) {
 	}))
 	t.Cleanup(origin.Close)
 	target := strings.TrimPrefix(origin.URL, "https://")
-	type seen struct{ method, uri, auth string }
 	connects := make(chan seen, 10)
-	proxy := newRawServer(t, nil, func(n int, c net.Conn) {
+	proxy := tunnelProxy(t, target, connects)
+	proxyURL := &url.URL{Scheme: "http", User: url.UserPassword("user", "s3cret"), Host: proxy.addr}
+	tr := newTransport(t, &h1client.Transport{Proxy: http.ProxyURL(proxyURL), TLSConfig: clientTLS(origin)})
+	for _, p := range []string{"/a", "/b"} {
+		if got := mustGet(t, tr, origin.URL+p); got != "secure "+p {
+			t.Errorf("GET %s = %q", p, got)
+		}
+	}
+	want := seen{http.MethodConnect, target, "Basic " + base64.StdEncoding.EncodeToString([]byte("user:s3cret"))}
+	if got := testtool.Await(t, connects, "the CONNECT"); got != want {
+		t.Errorf("proxy got %+v, want %+v", got, want)
+	}
+	if n := proxy.accepted.Load(); n != 1 {
+		t.Errorf("proxy accepted %d connections, want 1 (the tunnel is kept alive)", n)
+	}
+}
+
+// seen is what a proxy saw of a request.
+type seen struct{ method, uri, auth string }
+
+// tunnelProxy is a proxy that answers a CONNECT on each connection with a
+// tunnel to target, whatever it asks for, and reports each CONNECT.
+func tunnelProxy(t *testing.T, target string, connects chan<- seen) *rawServer {
+	return newRawServer(t, nil, func(n int, c net.Conn) {
 		br := bufio.NewReader(c)
 		req, err := http.ReadRequest(br)
 		if err != nil {
@@ -89,20 +111,6 @@ func TestProxyConnect(t *testing.T) {
 		c.Close()
 		wg.Wait()
 	})
-	proxyURL := &url.URL{Scheme: "http", User: url.UserPassword("user", "s3cret"), Host: proxy.addr}
-	tr := newTransport(t, &h1client.Transport{Proxy: http.ProxyURL(proxyURL), TLSConfig: clientTLS(origin)})
-	for _, p := range []string{"/a", "/b"} {
-		if got := mustGet(t, tr, origin.URL+p); got != "secure "+p {
-			t.Errorf("GET %s = %q", p, got)
-		}
-	}
-	want := seen{http.MethodConnect, target, "Basic " + base64.StdEncoding.EncodeToString([]byte("user:s3cret"))}
-	if got := testtool.Await(t, connects, "the CONNECT"); got != want {
-		t.Errorf("proxy got %+v, want %+v", got, want)
-	}
-	if n := proxy.accepted.Load(); n != 1 {
-		t.Errorf("proxy accepted %d connections, want 1 (the tunnel is kept alive)", n)
-	}
 }
 
 func TestProxyRefusesTunnel(t *testing.T) {

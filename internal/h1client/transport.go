@@ -69,6 +69,8 @@ type Transport struct {
 
 	mu   sync.Mutex
 	idle map[string][]*conn
+	// dialing counts, per pool, the connections Preconnect is opening.
+	dialing map[string]int
 }
 
 const (
@@ -103,10 +105,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	key := u.Scheme + "://" + canonicalAddr(u)
-	if proxy != nil {
-		key += " via " + proxy.Redacted()
-	}
+	key := connKey(u, proxy)
 	for try := 0; ; try++ {
 		c, err := t.get(req.Context(), key)
 		reused := c != nil
@@ -137,6 +136,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// connKey names the pool of connections to u's scheme and host, through
+// proxy if it is set.
+func connKey(u, proxy *url.URL) string {
+	key := u.Scheme + "://" + canonicalAddr(u)
+	if proxy != nil {
+		key += " via " + proxy.Redacted()
+	}
+	return key
 }
 
 // canonicalAddr is u's host:port, with the scheme's port if u names none.

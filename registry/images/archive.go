@@ -124,6 +124,9 @@ func byteSize(n int64) string {
 func writeArchive(ctx context.Context, srcs []*Source, dst Location, p manifest.Platform, o *Options) (manifest.Descriptor, error) {
 	var imgs []tarball.Entry
 	for _, s := range srcs {
+		if manifest.IsIndex(s.Root.MediaType) { // the blobs follow the platform's manifest
+			preconnect(ctx, s.Store, (&CopyOptions{Jobs: o.Jobs}).jobs())
+		}
 		doc, err := s.Manifest(ctx, p)
 		if err != nil {
 			return manifest.Descriptor{}, err

@@ -26,6 +26,7 @@ func Copy(ctx context.Context, src, dst string, opts *Options) (manifest.Descrip
 		return manifest.Descriptor{}, err
 	}
 	opts = opts.withClient()
+	Preconnect(ctx, []Location{from}, to, opts)
 	s, err := OpenSource(ctx, from, opts)
 	if err != nil {
 		return manifest.Descriptor{}, err
@@ -116,10 +117,13 @@ func (s *Source) copyGraph(ctx context.Context, store manifest.Store, dst Locati
 	if tag == "" && dst.Kind == KindOCI {
 		tag = defaultTag(s.Location)
 	}
+	jobs := (&CopyOptions{Jobs: o.Jobs}).jobs()
+	s.preconnectIndex(ctx, store, jobs)
 	g, err := s.walk(ctx, platforms, o)
 	if err != nil {
 		return manifest.Descriptor{}, err
 	}
+	s.preconnectImage(ctx, store, len(g.Blobs), jobs)
 	root := g.Root.Descriptor()
 	if err := checkDigest(dst, root); err != nil {
 		return root, err

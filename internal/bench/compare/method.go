@@ -61,11 +61,14 @@ holds at most about one bandwidth-delay product of the client's bytes, then stop
 and TCP pushes back, and the proxy's writes wait for the bucket. The Host header reaches
 the registry as the client sent it, so the upload locations the registry builds lead back
 through the proxy. The proxy records, for every request, when its first byte arrived,
-when its response had been written, and whether it was the first on its connection.
-**Sequential round trips** are the critical path of one invocation's requests:
-depth(r) = (2 if r opened its connection, else 1) + the greatest depth(q) over the
-requests q that ended before r was sent; the table shows the greatest depth, and
-"Sequential requests through the link" the chain of requests behind it. The big image
+when its response had been written, whether it was the first on its connection, and
+when that connection was accepted. **Sequential round trips** are the critical path of
+one invocation's requests: with P(t) the greatest depth(q) over the requests q that
+ended before t, depth(r) = 1 + P(r sent), and for the first request on a connection at
+least 2 + P(connection accepted): its handshake counts where it waited on the chain, not
+where a client opened the connection ahead of need. The table shows the greatest depth,
+and "Sequential requests through the link" the chain of requests behind it ("new": the
+handshake counted there; "pre": the first request on a connection opened ahead). The big image
 never crosses a link but for the append, which moves no base layer; the copy goes from
 registry A's link to registry B's, to a new repository each run. Its limit, "raw copy
 of the index's blobs through the links", streams every blob's GET through A's link into

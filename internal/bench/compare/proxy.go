@@ -31,9 +31,13 @@ type reqRecord struct {
 	sent   time.Time // when its first byte reached the proxy
 	end    time.Time // when the proxy began writing the last of the response
 	first  bool      // the first request on its connection
-	method string
-	path   string
-	status int
+	opened time.Time // when its connection was accepted; zero: at sent
+	// handshake is set on the chain criticalPath returns when the
+	// request's handshake counted there.
+	handshake bool
+	method    string
+	path      string
+	status    int
 }
 
 type connKey struct{}
@@ -82,8 +86,17 @@ func (p *proxy) record(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		http.NewResponseController(w).Flush()
 		end := lc.endRequest()
-		p.rec.add(reqRecord{sent: sent, end: end, first: first, method: r.Method, path: r.URL.Path, status: sw.status})
+		p.rec.add(reqRecord{sent: sent, end: end, first: first, opened: lc.accepted, method: r.Method, path: r.URL.Path, status: sw.status})
 	})
+}
+
+// openedAt is when r's connection was opened: opened, or sent when it is
+// not known.
+func (r reqRecord) openedAt() time.Time {
+	if r.opened.IsZero() {
+		return r.sent
+	}
+	return r.opened
 }
 
 func (p *proxy) close() {

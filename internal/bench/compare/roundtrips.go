@@ -6,14 +6,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // criticalPath is the number of sequential round trips in a tool's
 // requests: the longest chain of requests each sent after the one before
 // had ended, a request counting 1 on a connection it reused and 2 on one
-// it opened (the handshake). With depth(r) = cost(r) + max depth(q) over
-// every q that ended before r was sent, it returns max depth(r), and the
-// chain of requests that reaches it, first to last.
+// it opened (the handshake), unless the connection was opened ahead of
+// the request (a client that preconnects, or that dialled for a request
+// which then took another connection): its handshake then follows the
+// requests that had ended before the connection was accepted, not those
+// before the request. With P(t) the greatest depth(q) over every q that
+// ended before t, depth(r) = max(1 + P(r.sent), 2 + P(r.opened)) for
+// the first request on a connection and 1 + P(r.sent) for any other; it
+// returns max depth(r), and the chain of requests that reaches it, first
+// to last, each marked with whether its handshake counted.
 func criticalPath(reqs []reqRecord) (int, []reqRecord) {
 	s := slices.Clone(reqs)
 	slices.SortStableFunc(s, func(a, b reqRecord) int { return a.sent.Compare(b.sent) })
@@ -21,15 +28,19 @@ func criticalPath(reqs []reqRecord) (int, []reqRecord) {
 	prev := make([]int, len(s)) // the request before, on the chain; -1 for none
 	best := -1
 	for i, r := range s {
-		prev[i] = -1
-		for j := range i {
-			if s[j].end.Before(r.sent) && (prev[i] < 0 || depth[j] > depth[prev[i]]) {
-				prev[i] = j
-			}
-		}
-		depth[i] = cost(r)
+		prev[i], depth[i] = deepest(s[:i], depth, r.sent), 1
 		if prev[i] >= 0 {
 			depth[i] += depth[prev[i]]
+		}
+		s[i].handshake = false
+		if r.first {
+			j, d := deepest(s[:i], depth, r.openedAt()), 2
+			if j >= 0 {
+				d += depth[j]
+			}
+			if d > depth[i] {
+				prev[i], depth[i], s[i].handshake = j, d, true
+			}
 		}
 		if best < 0 || depth[i] > depth[best] {
 			best = i
@@ -46,18 +57,22 @@ func criticalPath(reqs []reqRecord) (int, []reqRecord) {
 	return depth[best], chain
 }
 
-// cost is a request's round trips: one, and one more for opening its
-// connection.
-func cost(r reqRecord) int {
-	if r.first {
-		return 2
+// deepest is the index of the deepest of reqs (whose depths depth holds)
+// that ended before t, or -1 for none.
+func deepest(reqs []reqRecord, depth []int, t time.Time) int {
+	j := -1
+	for k, q := range reqs {
+		if q.end.Before(t) && (j < 0 || depth[k] > depth[j]) {
+			j = k
+		}
 	}
-	return 1
+	return j
 }
 
 // describeChain writes a chain of requests on one line, "new" marking a
-// request that opened its connection, digests shortened, runs of the same
-// request shape counted.
+// request whose connection's handshake counted on the chain and "pre" one
+// that was the first on a connection opened ahead of it, digests
+// shortened, runs of the same request shape counted.
 func describeChain(chain []reqRecord) string {
 	var parts []string
 	for i := 0; i < len(chain); {
@@ -92,8 +107,11 @@ func shape(r reqRecord) string {
 		p = p[:i+8] + "…"
 	}
 	s := fmt.Sprintf("%s %s %d", r.method, p, r.status)
-	if r.first {
+	switch {
+	case r.handshake:
 		s = "new " + s
+	case r.first:
+		s = "pre " + s
 	}
 	return s
 }
