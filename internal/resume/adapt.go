@@ -4,18 +4,20 @@ import "time"
 
 // adaptation is how a ranged fetch picks its number of connections. It
 // starts with one and, once that one's first range came back as asked,
-// with startConns. Then it measures the throughput in epochs during which
-// the same connections all stream: each at least minEpoch, and eight
-// round trips (the quickest a range was answered), so that a new TCP
-// connection's slow start is over. After each epoch it doubles the
+// with startConns (a Stream, whose head measured one connection's rate
+// already, as prevRate). Then it measures the throughput in epochs during
+// which the same connections all stream: each at least minEpoch, and
+// eight round trips (the quickest a range was answered), so that a new
+// TCP connection's slow start is over. After each epoch it doubles the
 // connections, as TCP doubles its window, up to maxConns and as many as
 // Conns lends. A step from n to m connections that does not gain at
 // least a quarter of what m-n more would add if each carried as much as
 // the n did, in two epochs running (one may be noise), goes back to n and
-// stops the growth: the link, a shared cap
-// or the CPU is the limit, not the connections. (A quarter: a step that
-// was wrongly kept costs a few idle connections, one wrongly undone
-// leaves a long link half used.)
+// stops the growth: the link, a shared cap or the CPU is the limit, not
+// the connections; a Stream that goes back to one goes on in one stream,
+// which pays no round trip per range. (A quarter: a step that was wrongly
+// kept costs a few idle connections, one wrongly undone leaves a long
+// link half used.)
 type adaptation struct {
 	probed    bool          // a range came back as asked
 	stopped   bool          // the growth stopped
@@ -78,9 +80,8 @@ func (r *ranged) answered(d time.Duration, first bool) {
 	}
 	if !a.probed {
 		a.probed = true
-		if !r.inOrder { // a Stream adds a connection once its reader waits
-			r.want = startConns
-		}
+		r.want = startConns
+		r.cond.Broadcast() // a Stream's reader may wait for it, to close its head
 		r.poke()
 	}
 	if first {
@@ -113,6 +114,9 @@ func (r *ranged) step(now time.Time) int {
 		if a.doubt {
 			a.stopped = true
 			r.want = p
+			if r.inOrder && p == 1 {
+				r.oneStream() // one connection in ranges is slower than in one stream
+			}
 		}
 		a.doubt = true
 		r.restartEpoch(now)

@@ -584,9 +584,15 @@ func (r *ranged) stream(sp *span) {
 // way finish; the rest comes in one stream.
 func (r *ranged) unsupported() {
 	r.mu.Lock()
+	r.oneStream()
+	r.mu.Unlock()
+}
+
+// oneStream stops taking ranges: ranges under way finish, or stop where
+// they have no room; the rest comes in one stream. r.mu is held.
+func (r *ranged) oneStream() {
 	r.fallback, r.done = true, true
 	r.cond.Broadcast()
-	r.mu.Unlock()
 }
 
 // resumed returns how many leading bytes of the slot still match its
