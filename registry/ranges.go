@@ -50,20 +50,20 @@ func (r *Repository) FetchRange(ctx context.Context, desc manifest.Descriptor, s
 }
 
 // Ranges says how Fetch reads a blob of at least Min bytes (Client.Ranges).
-// It starts as one stream, and measures it: when the reader, over an
-// epoch, waited at least half the time for bytes that came at less than
-// 100 MB/s (one connection held back by its window or a CDN's cap), the
-// rest of the blob comes as ranges of 2 MiB, several at once (two,
-// doubled while the reader waits and the throughput grows, up to 4), into
-// at most 6.5 MiB of memory beyond what the reader took, which the reader
-// gets in order and verifies as it would one stream. From a registry
-// faster than the reader (an upload to a registry as near as the source),
-// the one stream is all there is: no request, copy or memory more. Ranges
-// pay where one connection to the registry is slower than the reader: a
-// copy from a registry behind a long link or a CDN that caps each
-// connection, into one that is near; two connections that carry no more
-// than the one stream did give way to one stream again. A registry that
-// ignores Range gets one stream from where the bytes are.
+// It starts as one stream, and times it: when the reader waited at least
+// half the time, in both halves of a fifth of a second, for bytes that
+// came at less than 100 MB/s (one connection held back by its window or a
+// CDN's cap), the rest of the blob comes as ranges of 2 MiB over 4
+// connections at once, into at most 6.5 MiB of memory beyond what the
+// reader took, which the reader gets in order and verifies as it would
+// one stream. From a registry faster than the reader (an upload to a
+// registry as near as the source), the one stream is all there is: no
+// request, copy or memory more. Ranges pay where one connection to the
+// registry is slower than the reader: a copy from a registry behind a
+// long link or a CDN that caps each connection, into one that is near.
+// Ranges that carry less than 1.75 times what the one stream did give way
+// to one stream again; a registry that ignores Range keeps its one stream
+// to the end.
 type Ranges struct {
 	// Min is the least size of a blob that may switch to ranges; zero
 	// means 32 MiB.

@@ -204,7 +204,7 @@ func slowHeads(srv *registrytest.Server) {
 	srv.Faults.Add(registrytest.Fault{Rate: headRate, Match: plainBlobGET})
 }
 
-const headRate = 8e6
+const headRate = 4e6
 
 func plainBlobGET(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && r.Header.Get("Range") == ""
@@ -423,8 +423,8 @@ func TestRangedPullCutMidRange(t *testing.T) {
 		}
 	}
 	t.Logf("Fetch: %d bytes sent for a layer of %d", sent, layer.Size)
-	if sent < layer.Size || sent > layer.Size+headSlack || cut != 2 {
-		t.Fatalf("Fetch: %d bytes sent for a layer of %d, %d ranges cut", sent, layer.Size, cut)
+	if sent < layer.Size || sent > layer.Size+headSlack || cut < 2 {
+		t.Fatalf("Fetch: %d bytes sent for a layer of %d, %d ranges cut (or their rests)", sent, layer.Size, cut)
 	}
 }
 
@@ -579,7 +579,7 @@ func TestFetchFastSourceNoRanges(t *testing.T) {
 // a wrong byte in a range fails the read with a digest mismatch.
 func TestFetchRangesIgnored(t *testing.T) {
 	srv := registrytest.NewServer(t, nil)
-	im := seed(t, srv, nil, "a/b", "v1", 8<<20) // sent whole at headRate: a second
+	im := seed(t, srv, nil, "a/b", "v1", 8<<20) // sent whole at headRate: two seconds
 	layer := im.Manifest.Manifest.Layers[0]
 	c := &registry.Client{Ranges: &registry.Ranges{Min: 1 << 20}}
 	srv.Faults.Add(registrytest.Fault{Match: registrytest.Route("GET", "/blobs/"), NoRange: true, Rate: headRate})

@@ -4,20 +4,20 @@ import "time"
 
 // adaptation is how a ranged fetch picks its number of connections. It
 // starts with one and, once that one's first range came back as asked,
-// with startConns (a Stream, whose head measured one connection's rate
-// already, as prevRate). Then it measures the throughput in epochs during
-// which the same connections all stream: each at least minEpoch, and
-// eight round trips (the quickest a range was answered), so that a new
-// TCP connection's slow start is over. After each epoch it doubles the
-// connections, as TCP doubles its window, up to maxConns and as many as
-// Conns lends. A step from n to m connections that does not gain at
-// least a quarter of what m-n more would add if each carried as much as
-// the n did, in two epochs running (one may be noise), goes back to n and
-// stops the growth: the link, a shared cap or the CPU is the limit, not
-// the connections; a Stream that goes back to one goes on in one stream,
-// which pays no round trip per range. (A quarter: a step that was wrongly
-// kept costs a few idle connections, one wrongly undone leaves a long
-// link half used.)
+// with startConns; a Stream, whose head showed one connection too slow,
+// with streamMaxConns at once, its head's rate as the rate of one. Then
+// it measures the throughput in epochs during which the same connections
+// all stream: each at least minEpoch, and eight round trips (the quickest
+// a range was answered), so that a new TCP connection's slow start is
+// over. After each epoch it doubles the connections, as TCP doubles its
+// window, up to maxConns and as many as Conns lends. A step from n to m
+// connections that does not gain at least a quarter of what m-n more
+// would add if each carried as much as the n did, in two epochs running
+// (one may be noise), goes back to n and stops the growth: the link, a
+// shared cap or the CPU is the limit, not the connections; a Stream that
+// goes back to one goes on in one stream, which pays no round trip per
+// range. (A quarter: a step that was wrongly kept costs a few idle
+// connections, one wrongly undone leaves a long link half used.)
 type adaptation struct {
 	probed    bool          // a range came back as asked
 	stopped   bool          // the growth stopped
@@ -80,8 +80,9 @@ func (r *ranged) answered(d time.Duration, first bool) {
 	}
 	if !a.probed {
 		a.probed = true
-		r.want = startConns
-		r.cond.Broadcast() // a Stream's reader may wait for it, to close its head
+		r.want = max(r.want, startConns) // a Stream asked for more
+		// A Stream's reader may wait for it, to close its head.
+		r.cond.Broadcast()
 		r.poke()
 	}
 	if first {

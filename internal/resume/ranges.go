@@ -354,10 +354,10 @@ func (r *ranged) room(end int64) error {
 	switch {
 	case r.err != nil:
 		return r.err
-	case r.fallback:
+	case end > r.consumed+streamWindow(r.want):
 		return errFallback // the reader goes on from the bytes without a gap
 	}
-	return nil
+	return nil // a range with room goes on after a fallback: its bytes are on their way
 }
 
 // errFallback stops a Stream's range that has no room once the fetch

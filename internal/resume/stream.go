@@ -31,28 +31,29 @@ func streamWindow(n int) int64 { return streamSlack + int64(max(n, 1)-1)*streamC
 
 // Stream returns desc's content for a reader that takes it in order,
 // such as an upload to another registry, which takes one stream. It reads
-// head, the content from byte 0 in one stream, and measures it: while the
+// head, the content from byte 0 in one stream, and times it: while the
 // reader gets its bytes as fast as it takes them, or they come faster
 // than one connection is ever held back (streamFastRate), the head is all
 // there is, with no copy and no memory beyond it. Once the reader has
-// waited for the head most of an epoch (see headWatch), the source is the
-// slower and one connection's rate the limit: the rest, from a range
-// beyond the head's bytes, comes from src as ranges of 2 MiB, fetched as
-// Slot.Fill fetches them into memory just beyond what the reader took,
-// and read in order. The head goes on to where the first range starts,
-// and is closed there once that range came back as asked; if it did not
-// (the source serves no ranges), the head goes on to the end, and nothing
-// is fetched twice. The ranges start with two connections and double
-// while the reader waits and the throughput grows, up to streamMaxConns;
-// two that carry no more than the head did give way to one stream again,
-// from open, which also serves the rest when src stops serving ranges.
-// Their memory is a range per connection but one (streamWindow): at most
-// 6.5 MiB. conns bounds the connections as for a Slot (nil: up to
-// DefaultRangeConns); the head, then the first range, count as one of
-// them only when the caller holds it (until the head is closed, the blob
-// has both). The bytes are not verified: the caller verifies them as it
-// reads (manifest.VerifyReadCloser). Close stops the ranges and closes
-// head.
+// waited for the head at least half of each half of an epoch (headWatch),
+// the source is the slower and one connection's rate the limit: the rest,
+// from a range beyond the head's bytes, comes from src as ranges of 2
+// MiB, fetched as Slot.Fill fetches them into memory just beyond what the
+// reader took, and read in order. The head goes on to where the first
+// range starts, and is closed there once that range came back as asked;
+// if it did not (the source serves no ranges), the head goes on to the
+// end, and nothing is fetched twice. The ranges start with streamMaxConns
+// connections at once (the head measured one already; the blob is read
+// once, and a ramp would cost much of it); if they carry less than 1.75
+// times what the head did (the link, not each connection, is the limit),
+// they give way to one stream again, from open, which also serves the
+// rest when src stops serving ranges. Their memory is a range per
+// connection but one (streamWindow): at most 6.5 MiB. conns bounds the
+// connections as for a Slot (nil: up to DefaultRangeConns); the head,
+// then the first range, count as one of them only when the caller holds
+// it (until the head is closed, the blob has both). The bytes are not
+// verified: the caller verifies them as it reads
+// (manifest.VerifyReadCloser). Close stops the ranges and closes head.
 func Stream(ctx context.Context, src RangeFetcher, desc manifest.Descriptor, head io.ReadCloser, open Open, conns *Conns) io.ReadCloser {
 	return &streamReader{ctx: ctx, src: src, desc: desc, head: head, open: open, conns: conns}
 }
@@ -142,14 +143,14 @@ func (sr *streamReader) readHead(p []byte) (int, error) {
 	return n, nil
 }
 
-// startRanges fetches the bytes from cut on in ranges, starting with two
-// connections, which must beat rate, the head's, to go on.
+// startRanges fetches the bytes from cut on in ranges, starting with
+// streamMaxConns connections, which must beat rate, the head's, to go on.
 func (sr *streamReader) startRanges(cut int64, rate float64) {
 	sr.cut = cut
 	sr.ring = &pagedRing{pages: map[int64][]byte{}, low: cut / pageSize}
 	s := &Slot{File: sr.ring, Desc: sr.desc, Ranges: sr.src, RangeMin: 1, Conns: sr.conns}
 	r := s.newRanged(sr.ctx, cut, nil, nil)
-	r.chunk, r.inOrder, r.consumed, r.want = streamChunk, true, sr.pos, startConns // a window with room for the first range
+	r.chunk, r.inOrder, r.consumed, r.want = streamChunk, true, sr.pos, streamMaxConns
 	r.adapt.prevConns, r.adapt.prevRate = 1, rate
 	sr.r, sr.done = r, make(chan struct{})
 	go func() {
@@ -235,18 +236,22 @@ const (
 	streamMinRest = 2 * streamChunk
 )
 
-// headWatch measures a Stream's head in epochs of minEpoch: how long its
-// reader waited in Read, and how many bytes came.
+// headWatch measures a Stream's head in halves of minEpoch: how long its
+// reader waited in Read, and how many bytes came. A head is slow when the
+// reader waited for it at least half of two halves running, for bytes that
+// came at less than streamFastRate: two, so that one stall of the source
+// (a pause, a page cache miss) as long as a half does not count, while a
+// source slower than its reader is told in an epoch.
 type headWatch struct {
-	since  time.Time // the epoch's start; zero before the first Read
+	since  time.Time // the half's start; zero before the first Read
 	waited time.Duration
 	bytes  int64
+	before float64 // the rate of the half before, if it was slow; 0 if not
 }
 
 // read notes a Read of the head that began at start and returned n bytes
-// at end. At the end of an epoch it reports whether the head was the
-// slower side: the reader waited for it at least half of the epoch, and
-// its bytes came at less than streamFastRate. It also returns their rate.
+// at end. At the end of a half it reports whether the head is slow, and
+// then the rate of its bytes over the two halves.
 func (w *headWatch) read(start, end time.Time, n int) (slow bool, rate float64) {
 	if w.since.IsZero() {
 		w.since = start
@@ -254,13 +259,21 @@ func (w *headWatch) read(start, end time.Time, n int) (slow bool, rate float64) 
 	w.waited += end.Sub(start)
 	w.bytes += int64(n)
 	elapsed := end.Sub(w.since)
-	if elapsed < minEpoch {
+	if elapsed < minEpoch/2 {
 		return false, 0
 	}
 	rate = float64(w.bytes) / elapsed.Seconds()
-	slow = 2*w.waited >= elapsed && rate < streamFastRate
+	half := 2*w.waited >= elapsed && rate < streamFastRate
+	before := w.before
 	*w = headWatch{since: end}
-	return slow, rate
+	if !half {
+		return false, 0
+	}
+	if before == 0 {
+		w.before = rate
+		return false, 0
+	}
+	return true, (before + rate) / 2
 }
 
 // pagedRing holds a Stream's bytes between what ranges wrote and what

@@ -73,13 +73,10 @@ func TestStream(t *testing.T) {
 // the source is asked for no range.
 func TestStreamFastHead(t *testing.T) {
 	rs := newRangeSource(8*streamChunk, 13)
-	head, err := rs.source.open(0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	head := io.NopCloser(&cutReader{s: rs.source}) // as a registry's body: unverified
 	sr := Stream(t.Context(), rs, rs.desc, head, rs.source.open, nil)
 	defer sr.Close()
-	slow := &slowReader{ReadCloser: manifest.VerifyReadCloser(sr, rs.desc), pause: time.Millisecond, slow: int64(len(rs.data))}
+	slow := &slowReader{ReadCloser: manifest.VerifyReadCloser(sr, rs.desc), pause: 2 * time.Millisecond, slow: int64(len(rs.data))}
 	got := bytes.NewBuffer(make([]byte, 0, len(rs.data)))
 	if _, err := io.CopyBuffer(got, slow, make([]byte, 32<<10)); err != nil || !bytes.Equal(got.Bytes(), rs.data) {
 		t.Fatalf("%v, %d bytes", err, got.Len())
@@ -89,9 +86,9 @@ func TestStreamFastHead(t *testing.T) {
 	}
 }
 
-// TestHeadWatch: an epoch tells a slow head when the reader waited at
-// least half of it for bytes that came at less than streamFastRate, and
-// only at its end.
+// TestHeadWatch: a head is slow when, in two halves of an epoch running,
+// the reader waited at least half of each for bytes that came at less
+// than streamFastRate; told at the end of the second.
 func TestHeadWatch(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
@@ -100,10 +97,14 @@ func TestHeadWatch(t *testing.T) {
 		reads [][3]int // start, end (ms), bytes
 		slow  bool
 	}{
-		{"waited most of the epoch, 5 MB/s", [][3]int{{0, 90, 500e3}, {100, 210, 500e3}}, true},
-		{"waited a tenth, 5 MB/s", [][3]int{{0, 10, 500e3}, {200, 210, 500e3}}, false},
-		{"waited all of it, 200 MB/s", [][3]int{{0, 100, 20e6}, {100, 210, 22e6}}, false},
-		{"epoch not over", [][3]int{{0, 150, 500e3}}, false},
+		{"waited most of both halves, 5 MB/s", [][3]int{{0, 100, 500e3}, {110, 200, 500e3}}, true},
+		{"waited most of the second half only", [][3]int{{0, 10, 500e3}, {90, 100, 500e3}, {100, 200, 500e3}}, false},
+		{"waited a tenth, 5 MB/s", [][3]int{{0, 10, 500e3}, {100, 110, 500e3}}, false},
+		{"one stall as long as a half", [][3]int{{0, 10, 1e6}, {10, 110, 1e6}, {110, 120, 1e6}, {200, 210, 1e6}}, false},
+		{"waited all of it, 200 MB/s", [][3]int{{0, 100, 20e6}, {100, 200, 20e6}}, false},
+		{"second half not over", [][3]int{{0, 100, 500e3}, {100, 150, 500e3}}, false},
+		{"slow, a fast half, slow", [][3]int{{0, 100, 500e3}, {100, 110, 500e3}, {190, 200, 500e3}, {200, 300, 500e3}}, false},
+		{"slow, a fast half, slow, slow", [][3]int{{0, 100, 500e3}, {100, 110, 500e3}, {190, 200, 500e3}, {200, 300, 500e3}, {300, 400, 500e3}}, true},
 	} {
 		var w headWatch
 		slow := false
@@ -205,6 +206,8 @@ func TestStreamCloseStops(t *testing.T) {
 	sr.Close() // returns once every range stopped
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
+	rs.smu.Lock()
+	defer rs.smu.Unlock()
 	if rs.inflight != 0 || rs.served >= int64(len(rs.data)) {
 		t.Fatalf("%d ranges open, %d bytes served after Close", rs.inflight, rs.served)
 	}
