@@ -85,7 +85,7 @@ var opGroups = []struct {
 	name string
 	keys []string
 }{
-	{groupMain, []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-index", "append"}},
+	{groupMain, []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-one-stream", "copy-index", "append"}},
 	{groupStderr, []string{"stderr-tty", "stderr-null", "stderr-pipe", "progress-none", "progress-plain", "progress-tty"}},
 	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index", "wan-index-create", "wan-index-add"}},
 	{groupCapped, []string{"cap-one", "cap-copy", "cap-huge"}},

@@ -243,11 +243,11 @@ func TestOpGroupsNameEveryOperation(t *testing.T) {
 
 func TestParseOps(t *testing.T) {
 	got, err := parseOps("main, wan-tiny")
-	if err != nil || len(got) != 8 || !got["pull-tar"] || !got["wan-tiny"] || got["wan-append"] {
+	if err != nil || len(got) != 9 || !got["pull-tar"] || !got["wan-tiny"] || got["wan-append"] {
 		t.Errorf("parseOps(main, wan-tiny) = %v, %v", got, err)
 	}
-	if all, err := parseOps("all"); err != nil || len(all) != 30 || !all["resume"] || !all["sync-again"] || !all["stall"] || !all["serve-sync"] || !all["cap-huge"] || !all["cap-copy"] {
-		t.Errorf("parseOps(all) = %d operations, %v; want 30 with resume, sync, stall, serve-sync and capped", len(all), err)
+	if all, err := parseOps("all"); err != nil || len(all) != 31 || !all["resume"] || !all["sync-again"] || !all["stall"] || !all["serve-sync"] || !all["cap-huge"] || !all["cap-copy"] {
+		t.Errorf("parseOps(all) = %d operations, %v; want 31 with resume, sync, stall, serve-sync and capped", len(all), err)
 	}
 	if _, err := parseOps("main,bogus"); err == nil || !strings.Contains(err.Error(), `"bogus"`) {
 		t.Errorf("parseOps(main,bogus) = %v, want an error naming it", err)
@@ -267,6 +267,7 @@ func TestCommandLines(t *testing.T) {
 		{"wan-platform", "regctl", "regctl --host reg=A,tls=disabled --host reg=B,tls=disabled --host reg=WA,tls=disabled --host reg=WB,tls=disabled --host reg=CA,tls=disabled image export --platform linux/arm64 WA/bench/multi:1 OUT/image.tar"},
 		{"cap-one", "skiff", "skiff pull CA/bench/one:1 OUT/image.tar"},
 		{"cap-copy", "skiff", "skiff copy CA/bench/one:1 B/capcopy/skiff-N:1"},
+		{"copy-one-stream", "skiff", "skiff copy --range-min 0 A/bench/big:1 B/copy1s/skiff-N:1"},
 		{"cap-copy", "crane", "crane copy --insecure CA/bench/one:1 B/capcopy/crane-N:1"},
 		{"cap-copy", "skopeo", "skopeo --insecure-policy copy --src-tls-verify=false --dest-tls-verify=false --multi-arch all docker://CA/bench/one:1 docker://B/capcopy/skopeo-N:1"},
 		{"wan-copy-index", "crane", "crane copy --insecure WA/bench/multi:1 WB/wancopy/crane-N:1"},
