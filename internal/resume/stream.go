@@ -90,12 +90,8 @@ func (sr *streamReader) Read(p []byte) (int, error) {
 	}
 	r := sr.r
 	r.mu.Lock()
-	if waits := func() bool { return sr.pos == r.hashed && sr.pos < r.s.Desc.Size && !r.over && r.err == nil }; waits() {
-		r.adapt.wait(time.Now(), true)
-		for waits() {
-			r.cond.Wait()
-		}
-		r.adapt.wait(time.Now(), false)
+	for sr.pos == r.hashed && sr.pos < r.s.Desc.Size && !r.over && r.err == nil {
+		r.cond.Wait()
 	}
 	avail, err, fallback := r.hashed-sr.pos, r.err, r.fallback
 	r.mu.Unlock()
@@ -151,7 +147,7 @@ func (sr *streamReader) startRanges(cut int64, rate float64) {
 	s := &Slot{File: sr.ring, Desc: sr.desc, Ranges: sr.src, RangeMin: 1, Conns: sr.conns}
 	r := s.newRanged(sr.ctx, cut, nil, nil)
 	r.chunk, r.inOrder, r.consumed, r.want = streamChunk, true, sr.pos, streamMaxConns
-	r.adapt.prevConns, r.adapt.prevRate = 1, rate
+	r.adapt.prevRate = rate
 	sr.r, sr.done = r, make(chan struct{})
 	go func() {
 		defer close(sr.done)
