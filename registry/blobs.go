@@ -22,8 +22,9 @@ const maxResumes = 8
 // digest as it streams (never reading past the descriptor's size), and
 // resumes a blob download cut short with a Range request, accepting only
 // a 206 that continues where the bytes stopped, or a 200 whose first
-// bytes it skips. With Client.Ranges, a large blob comes as several
-// ranges at once, read in order.
+// bytes it skips. With Client.Ranges, a large blob whose one stream turns
+// out to be slower than its reader goes on as several ranges at once,
+// read in order (see Ranges).
 func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
 	if raw, ok := r.recent.get(desc.Digest); ok && isManifestDesc(desc) {
 		return manifest.VerifyReadCloser(io.NopCloser(bytes.NewReader(raw)), desc), nil
@@ -37,14 +38,20 @@ func (r *Repository) Fetch(ctx context.Context, desc manifest.Descriptor) (io.Re
 	if isManifestDesc(desc) {
 		return r.fetchManifestDesc(ctx, desc)
 	}
-	if rc, ok := r.fetchRanged(ctx, desc); ok {
+	br, err := r.openBlob(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	if rc, ok := r.fetchRanged(ctx, desc, br); ok {
 		return rc, nil
 	}
-	return r.fetchBlob(ctx, desc)
+	return manifest.VerifyReadCloser(br, br.desc), nil
 }
 
-// fetchBlob is Fetch of a blob in one stream.
-func (r *Repository) fetchBlob(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, error) {
+// openBlob starts a blob's download in one stream; its bytes are not
+// verified yet. The returned reader's desc has the size the response
+// gave, when desc had none.
+func (r *Repository) openBlob(ctx context.Context, desc manifest.Descriptor) (*blobReader, error) {
 	resp, err := r.getBlob(ctx, desc.Digest, 0)
 	if err != nil {
 		return nil, err
@@ -56,8 +63,7 @@ func (r *Repository) fetchBlob(ctx context.Context, desc manifest.Descriptor) (i
 		closeBody(resp)
 		return nil, fmt.Errorf("registry: blob %s: %w: Content-Length %d, descriptor says %d", desc.Digest, manifest.ErrSizeMismatch, resp.ContentLength, desc.Size)
 	}
-	br := &blobReader{ctx: ctx, repo: r, desc: desc, body: resp.Body, req: resp.Request}
-	return manifest.VerifyReadCloser(br, desc), nil
+	return &blobReader{ctx: ctx, repo: r, desc: desc, body: resp.Body, req: resp.Request}, nil
 }
 
 // FetchFrom returns the bytes of desc's blob from offset on, so that an

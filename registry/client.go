@@ -94,9 +94,10 @@ type Client struct {
 	// pull from the repository. Pushes always go to the repository.
 	Mirrors func(repo reference.Reference) ([]Mirror, error)
 
-	// Ranges, if set, makes Fetch read a large blob as several bounded
-	// ranges at once, for a reader that takes it in one stream (an
-	// upload to another registry); see Ranges. Nil: one stream.
+	// Ranges, if set, lets Fetch go on reading a large blob as several
+	// bounded ranges at once, for a reader that takes it in one stream
+	// (an upload to another registry), once its one stream proves slower
+	// than the reader; see Ranges. Nil: one stream.
 	Ranges *Ranges
 
 	once    sync.Once

@@ -49,16 +49,24 @@ func (r *Repository) FetchRange(ctx context.Context, desc manifest.Descriptor, s
 	return rr, nil
 }
 
-// Ranges says how Fetch reads a blob of at least Min bytes (Client.Ranges):
-// as ranges of 2 MiB, several at once (one connection, doubled while the
-// reader waits for bytes and the throughput grows, up to 4), into at most
-// 8 MiB of memory beyond what the reader took, which the reader gets in
-// order and verifies as it would one stream. It pays where one connection
-// to the registry is slower than the reader: a copy from a registry
-// behind a long link or a CDN that caps each connection, into one that is
-// near. A registry that ignores Range gets one stream.
+// Ranges says how Fetch reads a blob of at least Min bytes (Client.Ranges).
+// It starts as one stream, and times it: when the reader waited at least
+// half the time, in both halves of a fifth of a second, for bytes that
+// came at less than 100 MB/s (one connection held back by its window or a
+// CDN's cap), the rest of the blob comes as ranges of 2 MiB over 4
+// connections at once, into at most 6.5 MiB of memory beyond what the
+// reader took, which the reader gets in order and verifies as it would
+// one stream. From a registry faster than the reader (an upload to a
+// registry as near as the source), the one stream is all there is: no
+// request, copy or memory more. Ranges pay where one connection to the
+// registry is slower than the reader: a copy from a registry behind a
+// long link or a CDN that caps each connection, into one that is near.
+// Ranges that carry less than 1.75 times what the one stream did give way
+// to one stream again; a registry that ignores Range keeps its one stream
+// to the end.
 type Ranges struct {
-	// Min is the least size of a blob read in ranges; zero means 32 MiB.
+	// Min is the least size of a blob that may switch to ranges; zero
+	// means 32 MiB.
 	Min int64
 	// Conns bounds the connections that the ranges of all the blobs
 	// being read borrow, beyond the one each blob has (skiff gives it
@@ -66,20 +74,25 @@ type Ranges struct {
 	Conns int
 }
 
-// fetchRanged returns the reader of a blob Fetch reads in ranges, when
-// Client.Ranges says it should.
-func (r *Repository) fetchRanged(ctx context.Context, desc manifest.Descriptor) (io.ReadCloser, bool) {
+// fetchRanged returns the reader of a blob Fetch may read in ranges, when
+// Client.Ranges says it should: head, its one stream, until it proves
+// too slow.
+func (r *Repository) fetchRanged(ctx context.Context, desc manifest.Descriptor, head io.ReadCloser) (io.ReadCloser, bool) {
 	c := r.client
 	if c.Ranges == nil || desc.Size < cmp.Or(c.Ranges.Min, resume.DefaultRangeMin) || r.noRanges.Load() {
 		return nil, false
 	}
 	open := func(offset int64) (io.ReadCloser, error) {
 		if offset == 0 {
-			return r.fetchBlob(ctx, desc)
+			br, err := r.openBlob(ctx, desc)
+			if err != nil {
+				return nil, err
+			}
+			return br, nil
 		}
 		return r.FetchFrom(ctx, desc, offset)
 	}
-	return manifest.VerifyReadCloser(resume.Stream(ctx, r, desc, open, c.conns), desc), true
+	return manifest.VerifyReadCloser(resume.Stream(ctx, r, desc, head, open, c.conns), desc), true
 }
 
 // getRange asks for bytes [start, end) of the blob and returns the body

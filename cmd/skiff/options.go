@@ -41,8 +41,7 @@ type options struct {
 	partialMaxAge time.Duration
 	verifyKey     string // --verify-key of pull, copy and proxy (verify.go)
 
-	rangeMin      string // --range-min, of commands that write files
-	rangeMinGiven bool   // --range-min was on the command line
+	rangeMin      string // --range-min, of pull and copy
 	rangeMinBytes int64  // parsed: 0 the default, -1 never
 
 	keepUncompressed bool // push and copy from a tarball
@@ -111,30 +110,13 @@ func (o *options) registerWrite(fs *flag.FlagSet) {
 	o.registerResume(fs)
 }
 
-// registerRanges adds --range-min to the commands that write tarballs,
-// and says how -j bounds the ranges.
+// registerRanges adds --range-min to the commands that write tarballs
+// or copy between registries, and says how -j bounds the ranges.
 func (o *options) registerRanges(fs *flag.FlagSet) {
-	o.rangeMin = "32MiB"
-	fs.Var(&rangeFlag{o}, "range-min", "fetch a blob of at least `SIZE` from a registry into a tarball or a layout as several ranges at once, over as many of -j's connections as raise the throughput (0: never); given, also between registries (see copy --help)")
+	fs.StringVar(&o.rangeMin, "range-min", "32MiB", "fetch a blob of at least `SIZE` from a registry into a tarball or a layout as several ranges at once, over as many of -j's connections as raise the throughput; between registries, switch such a blob to ranges when one stream proves slower than the upload (see copy --help); 0: never")
 	if j := fs.Lookup("j"); j != nil {
-		j.Usage = "transfer up to `N` blobs at once, each over a connection; into a file, a blob of --range-min or more borrows the free ones for its ranges (between registries, with --range-min given, up to N more)"
+		j.Usage = "transfer up to `N` blobs at once, each over a connection; a blob of --range-min or more borrows the free ones for its ranges (between registries, once it switched to ranges, up to N more)"
 	}
-}
-
-// rangeFlag is --range-min: its value, and whether the command line gave
-// it, which a copy between registries needs (see client).
-type rangeFlag struct{ o *options }
-
-func (f *rangeFlag) String() string {
-	if f == nil || f.o == nil {
-		return ""
-	}
-	return f.o.rangeMin
-}
-
-func (f *rangeFlag) Set(v string) error {
-	f.o.rangeMin, f.o.rangeMinGiven = v, true
-	return nil
 }
 
 // registerZstd adds the flag of commands that read layers: how much
@@ -251,13 +233,12 @@ func (o *options) client(e *env, hosts []string) (*registry.Client, error) {
 		}
 	}
 	c := &registry.Client{UserAgent: "skiff/" + version(), Timeouts: registry.Timeouts{Body: o.readTimeout}}
-	// A blob read in one stream (a copy between registries, a pull to
-	// stdout) goes in ranges only when --range-min is given: measured, it
-	// halves a copy from a source that caps each connection (3.1 s against
-	// 6.7 s for a 128 MiB layer), but from a source faster than the upload
-	// it costs CPU and memory for nothing (1.4 times the wall time of one
-	// stream between two registries on loopback).
-	if o.rangeMinBytes > 0 && o.rangeMinGiven {
+	// A blob of --range-min or more read in one stream (a copy between
+	// registries, a pull to stdout) switches to ranges only when that
+	// stream proves slower than its reader (registry.Ranges): from a
+	// source that caps each connection, ranges halve a copy; from one
+	// faster than the upload, they would cost CPU and memory for nothing.
+	if o.rangeMinBytes > 0 {
 		c.Ranges = &registry.Ranges{Min: o.rangeMinBytes, Conns: o.jobs}
 	}
 	store := &auth.Store{Getenv: e.getenv} // the environment the command runs with, as login saves to

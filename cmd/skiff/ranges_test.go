@@ -148,26 +148,42 @@ func TestRangedPullAfterSIGKILL(t *testing.T) {
 	}
 }
 
-// A copy between registries reads a large blob in ranges only when
-// --range-min is given: from a source faster than the upload, one stream
-// costs less.
-func TestCopyRangesOnlyWhenAsked(t *testing.T) {
+// TestCopyRangesWhenTheSourceIsSlow: a copy between registries reads a
+// blob of --range-min (32 MiB by default) or more in ranges by itself once
+// its one stream proves slower than the upload, and only then: from a
+// source faster than the upload it asks for no range, and --range-min 0
+// keeps even a slow source in one stream.
+func TestCopyRangesWhenTheSourceIsSlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies 80 MiB")
+	}
 	src, m := meteredServer(t)
 	dst := registrytest.NewServer(t, nil)
-	seedImage(t, src, "demo/big:1", 4<<20)
+	seedImage(t, src, "demo/big:1", 36<<20)
+	seedImage(t, src, "demo/mid:1", 12<<20)
+	slow := registrytest.Fault{Rate: 8e6, Match: func(r *http.Request) bool { // the one stream, not the ranges
+		return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && r.Header.Get("Range") == ""
+	}}
 	for i, tc := range []struct {
+		image  string
+		slow   bool
 		flags  []string
 		ranged bool
 	}{
-		{nil, false},
-		{[]string{"--range-min", "1MiB"}, true},
+		{"big", false, nil, false},
+		{"big", true, nil, true},
+		{"mid", true, []string{"--range-min", "0"}, false},
 	} {
+		src.Faults.Reset()
+		if tc.slow {
+			src.Faults.Add(slow)
+		}
 		gen := m.next()
-		args := append(append([]string{"copy"}, tc.flags...), src.Host+"/demo/big:1", fmt.Sprintf("%s/copy%d/big:1", dst.Host, i))
+		args := append(append([]string{"copy"}, tc.flags...), src.Host+"/demo/"+tc.image+":1", fmt.Sprintf("%s/copy%d/%s:1", dst.Host, i, tc.image))
 		mustRun(t, args...)
 		m.settle()
 		if got := m.sent(-gen) > 0; got != tc.ranged {
-			t.Errorf("skiff %s: ranged requests %v, want %v", strings.Join(args, " "), got, tc.ranged)
+			t.Errorf("skiff %s from a slow source %v: ranged requests %v, want %v", strings.Join(args, " "), tc.slow, got, tc.ranged)
 		}
 	}
 }

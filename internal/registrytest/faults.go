@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/skiffoci/skiff/registry/server"
 )
@@ -36,6 +37,10 @@ type Fault struct {
 	// a NAT that dropped the flow would); a negative value stalls right
 	// after the headers. 0 disables it.
 	StallAfter int64
+	// Rate, if positive, sends the response body at no more than this many
+	// bytes per second, as a slow link or a server that caps each
+	// connection does.
+	Rate float64
 	// WrongBytes flips the first byte of the response body.
 	WrongBytes bool
 	// NoRange ignores the request's Range header: the whole content
@@ -167,6 +172,9 @@ func (g *Registry) applyFault(w http.ResponseWriter, r *http.Request) (http.Resp
 	if f.CutAfter != 0 || f.WrongBytes || f.StallAfter != 0 {
 		w = &faultWriter{ResponseWriter: w, cutAfter: f.CutAfter, stallAfter: f.StallAfter, flip: f.WrongBytes, gone: r.Context().Done()}
 	}
+	if f.Rate > 0 {
+		w = &slowWriter{ResponseWriter: w, rate: f.Rate, start: time.Now(), gone: r.Context().Done()}
+	}
 	return w, r.WithContext(context.WithValue(r.Context(), faultKey{}, f)), false
 }
 
@@ -256,6 +264,38 @@ func (w *faultWriter) stall() {
 }
 
 func (w *faultWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// slowWriter sends a body at rate bytes per second, in pieces of 16 KiB
+// each written when the rate allows it.
+type slowWriter struct {
+	http.ResponseWriter
+	rate    float64
+	start   time.Time
+	written int64
+	gone    <-chan struct{} // closed when the client hangs up
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		due := w.start.Add(time.Duration(float64(w.written) / w.rate * float64(time.Second)))
+		select {
+		case <-time.After(time.Until(due)):
+		case <-w.gone:
+			return n, http.ErrAbortHandler
+		}
+		k, err := w.ResponseWriter.Write(p[n:min(len(p), n+16<<10)])
+		n += k
+		w.written += int64(k)
+		if err != nil {
+			return n, err
+		}
+		http.NewResponseController(w.ResponseWriter).Flush()
+	}
+	return n, nil
+}
+
+func (w *slowWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // serveEndless streams an OCI manifest whose layer list never ends,
 // without Content-Length, until the client goes away.

@@ -21,16 +21,16 @@ func SlowRanges(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		h.ServeHTTP(&slowWriter{ResponseWriter: w}, r)
+		h.ServeHTTP(&slowRangeWriter{ResponseWriter: w}, r)
 	})
 }
 
-type slowWriter struct {
+type slowRangeWriter struct {
 	http.ResponseWriter
 	sent int
 }
 
-func (w *slowWriter) Write(p []byte) (int, error) {
+func (w *slowRangeWriter) Write(p []byte) (int, error) {
 	total := 0
 	for len(p) > 0 && w.sent < SlowRangeBytes {
 		n := min(len(p), 64<<10)
@@ -52,4 +52,4 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 }
 
 // Unwrap gives http.ResponseController the writer beneath.
-func (w *slowWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *slowRangeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

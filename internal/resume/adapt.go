@@ -2,9 +2,9 @@ package resume
 
 import "time"
 
-// adaptation is how a ranged fetch picks its number of connections. It
-// starts with one and, once that one's first range came back as asked,
-// with startConns. Then it measures the throughput in epochs during which
+// adaptation is how a ranged fetch picks its number of connections. Into
+// a file, it starts with one, measures it (measuredOne), and stays on it
+// when it is fast, else goes on with twice startConns. Then it measures the throughput in epochs during which
 // the same connections all stream: each at least minEpoch, and eight
 // round trips (the quickest a range was answered), so that a new TCP
 // connection's slow start is over. After each epoch it doubles the
@@ -12,10 +12,11 @@ import "time"
 // Conns lends. A step from n to m connections that does not gain at
 // least a quarter of what m-n more would add if each carried as much as
 // the n did, in two epochs running (one may be noise), goes back to n and
-// stops the growth: the link, a shared cap
-// or the CPU is the limit, not the connections. (A quarter: a step that
-// was wrongly kept costs a few idle connections, one wrongly undone
-// leaves a long link half used.)
+// stops the growth: the link, a shared cap or the CPU is the limit, not
+// the connections. (A quarter: a step that was wrongly kept costs a few
+// idle connections, one wrongly undone leaves a long link half used.)
+// A Stream measures its ranges the same way against its head (see
+// streamStep).
 type adaptation struct {
 	probed    bool          // a range came back as asked
 	measured  bool          // a file's fetch measured its first connection (measuredOne)
@@ -27,45 +28,11 @@ type adaptation struct {
 	rtt       time.Duration // the quickest a range was answered
 	prevConns int           // the connections of the epoch before, 0 at first
 	prevRate  float64       // and their bytes per second
-	starved   time.Duration // how long a Stream's reader waited for bytes in the epoch
-	waiting   time.Time     // since when it waits now; zero when it does not
-}
-
-// wait notes that a Stream's reader starts (at, true) or stops waiting
-// for bytes; r.mu is held.
-func (a *adaptation) wait(at time.Time, starts bool) {
-	if starts {
-		a.waiting = at
-		return
-	}
-	a.starved, a.waiting = a.hungry(at), time.Time{}
-}
-
-// hungry is how long a Stream's reader has waited for bytes in the epoch,
-// up to now.
-func (a *adaptation) hungry(now time.Time) time.Duration {
-	if a.waiting.IsZero() {
-		return a.starved
-	}
-	from := a.waiting
-	if from.Before(a.since) {
-		from = a.since
-	}
-	return a.starved + now.Sub(from)
-}
-
-// most is the most connections r opens: a Stream's window, which is
-// memory, grows with them (see streamWindow).
-func (r *ranged) most() int {
-	if r.inOrder {
-		return streamMaxConns
-	}
-	return maxConns
 }
 
 // restartEpoch starts an epoch now; r.mu is held.
 func (r *ranged) restartEpoch(now time.Time) {
-	r.adapt.since, r.adapt.bytes, r.adapt.starved = now, r.written, 0
+	r.adapt.since, r.adapt.bytes = now, r.written
 }
 
 // answered notes that a range came back as asked after d; first says it
@@ -79,7 +46,12 @@ func (r *ranged) answered(d time.Duration, first bool) {
 	}
 	if !a.probed {
 		a.probed = true
-		r.poke() // into a file, measuredOne adds connections; a Stream adds them once its reader waits
+		if r.inOrder {
+			r.want = max(r.want, startConns) // a Stream asked for more
+			// A Stream's reader may wait for it, to close its head.
+			r.cond.Broadcast()
+		} // into a file, measuredOne adds connections
+		r.poke()
 	}
 	if first {
 		a.pending--
@@ -141,15 +113,14 @@ func (r *ranged) step(now time.Time) int {
 	if gap, _ := r.gap(); !a.probed || !r.inOrder && !a.measured || r.done || gap >= r.s.Desc.Size {
 		return 0 // every byte is written or being written: no range for another
 	}
+	if r.inOrder {
+		return r.streamStep(now)
+	}
 	if r.running < r.want {
 		return r.want - r.running // those Conns could not lend yet
 	}
 	elapsed := now.Sub(a.since)
 	if a.stopped || a.pending > 0 || elapsed < max(minEpoch, 8*a.rtt) {
-		return 0
-	}
-	if r.inOrder && a.hungry(now) < elapsed/8 {
-		r.restartEpoch(now) // the reader is the slower: more connections would only fill memory
 		return 0
 	}
 	rate := float64(r.written-a.bytes) / elapsed.Seconds()
@@ -165,11 +136,39 @@ func (r *ranged) step(now time.Time) int {
 	}
 	a.doubt = false
 	a.prevConns, a.prevRate = n, rate
-	most := r.most()
-	if n >= most {
+	if n >= maxConns {
 		return 0
 	}
-	r.want = min(2*n, most)
+	r.want = min(2*n, maxConns)
 	r.restartEpoch(now)
 	return r.want - n
+}
+
+// streamStep is step for a Stream, whose ranges asked for all their
+// connections at once, and whose head measured one connection: prevRate.
+// After every epoch it compares the n connections running with the head:
+// when they carried less than the head and a quarter of what each of the
+// n-1 more would add, in two epochs running, the source, the link or the
+// CPU is the limit, not one connection (or Conns lent too few), and the
+// rest comes in one stream, which pays no request per range and no copy.
+// It returns how many connections Conns has not lent yet.
+func (r *ranged) streamStep(now time.Time) int {
+	a := &r.adapt
+	add := r.want - r.running
+	elapsed := now.Sub(a.since)
+	if a.pending > 0 || elapsed < max(minEpoch, 8*a.rtt) {
+		return add
+	}
+	rate := float64(r.written-a.bytes) / elapsed.Seconds()
+	r.restartEpoch(now)
+	if rate >= a.prevRate*(1+0.25*float64(r.running-1)) {
+		a.doubt = false
+		return add
+	}
+	if a.doubt {
+		r.oneStream()
+		return 0
+	}
+	a.doubt = true
+	return add
 }

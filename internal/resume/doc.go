@@ -44,11 +44,14 @@
 // are done.
 //
 // A reader that takes a blob in one stream, in order (an upload to
-// another registry), gets it from a Stream: ranges of 2 MiB fetched into
+// another registry), gets it from a Stream, which starts as one stream
+// and costs nothing more while the source keeps up with the reader. Once
+// the reader waited for the source at least half of an epoch, in each of
+// its halves, at less than a rate that holds a copy back, the rest comes as ranges of 2 MiB fetched into
 // memory just beyond what it took, a range per connection, so that its
-// memory stays under 6.5 MiB. A Stream starts with one connection and
-// adds more only while its reader waits for bytes: when the source, not
-// the reader, is the slower. It keeps no state: its reader verifies.
+// memory stays under 6.5 MiB, over four connections, which give way to
+// one stream again when they carry no more than 1.75 times what the one
+// did. It keeps no state: its reader verifies.
 //
 // Partial files are named after their output, ".NAME.skiff-partial" with
 // ".NAME.skiff-state" beside it, so any number of interrupted runs leave

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/skiffoci/skiff/manifest"
@@ -18,6 +19,7 @@ import (
 type source struct {
 	data   []byte
 	desc   manifest.Descriptor
+	smu    sync.Mutex // guards served while the bytes are read
 	served int64
 	cutAt  int64
 }
@@ -50,7 +52,9 @@ func (c *cutReader) Read(p []byte) (int, error) {
 	}
 	n := copy(p, c.s.data[c.pos:end])
 	c.pos += int64(n)
+	c.s.smu.Lock()
 	c.s.served += int64(n)
+	c.s.smu.Unlock()
 	return n, nil
 }
 

@@ -358,10 +358,10 @@ func (r *ranged) room(end int64) error {
 	switch {
 	case r.err != nil:
 		return r.err
-	case r.fallback:
+	case end > r.consumed+streamWindow(r.want):
 		return errFallback // the reader goes on from the bytes without a gap
 	}
-	return nil
+	return nil // a range with room goes on after a fallback: its bytes are on their way
 }
 
 // errFallback stops a Stream's range that has no room once the fetch
@@ -593,9 +593,15 @@ func (r *ranged) stream(sp *span) {
 // way finish; the rest comes in one stream.
 func (r *ranged) unsupported() {
 	r.mu.Lock()
+	r.oneStream()
+	r.mu.Unlock()
+}
+
+// oneStream stops taking ranges: ranges under way finish, or stop where
+// they have no room; the rest comes in one stream. r.mu is held.
+func (r *ranged) oneStream() {
 	r.fallback, r.done = true, true
 	r.cond.Broadcast()
-	r.mu.Unlock()
 }
 
 // resumed returns how many leading bytes of the slot still match its

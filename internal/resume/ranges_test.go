@@ -91,10 +91,10 @@ func (b *rangeBody) Read(p []byte) (int, error) {
 		p[f-b.pos] ^= 0xff
 	}
 	b.pos += int64(n)
-	b.rs.mu.Lock()
+	b.rs.smu.Lock()
 	b.rs.served += int64(n)
 	stop := b.rs.stopAt > 0 && b.rs.served >= b.rs.stopAt
-	b.rs.mu.Unlock()
+	b.rs.smu.Unlock()
 	if stop {
 		b.rs.stop()
 	}

@@ -49,11 +49,15 @@ func (h *harness) seed(ctx context.Context, a, b string) error {
 	}
 	h.fix = f
 	skiff := h.toolPath("skiff")
-	for _, args := range [][]string{
+	warm := [][]string{
 		{"pull", f.big.ref, f.tarball},
 		{"copy", f.big.ref, b + "/warm/big:1"},
 		{"copy", f.index.ref, b + "/warm/multi:1"},
-	} {
+	}
+	if h.want["cap-copy"] {
+		warm = append(warm, []string{"copy", f.one.ref, b + "/warm/one:1"})
+	}
+	for _, args := range warm {
 		if _, err := h.run.measure(ctx, skiff, args...); err != nil {
 			return fmt.Errorf("preparing the fixtures: %w", err)
 		}

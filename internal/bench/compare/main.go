@@ -12,8 +12,8 @@
 // The operations come in groups, each a table of the report: main (pulls,
 // push, copies and append on loopback), stderr (the big pull with stderr on
 // a terminal, /dev/null and a pipe, and skiff's progress kinds), wan
-// (through the links), capped (one-layer images through a link that caps
-// each connection), scale (a 4.3 GB image, 300 layers, 20 images at
+// (through the links), capped (one-layer images pulled through a link that
+// caps each connection, and copied from there to a registry on loopback), scale (a 4.3 GB image, 300 layers, 20 images at
 // once; in the first -scale-runs runs only), sync, resume (a pull killed
 // at half and run again), stall (a pull through a link that stops
 // sending mid-blob) and serve (skiff sync of 1,000 tags into skiff
@@ -85,10 +85,10 @@ var opGroups = []struct {
 	name string
 	keys []string
 }{
-	{groupMain, []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-index", "append"}},
+	{groupMain, []string{"pull-tar", "pull-oci", "pull-tiny", "push", "copy", "copy-one-stream", "copy-index", "append"}},
 	{groupStderr, []string{"stderr-tty", "stderr-null", "stderr-pipe", "progress-none", "progress-plain", "progress-tty"}},
 	{groupWAN, []string{"wan-tiny", "wan-platform", "wan-append", "wan-copy-index", "wan-index-create", "wan-index-add"}},
-	{groupCapped, []string{"cap-one", "cap-huge"}},
+	{groupCapped, []string{"cap-one", "cap-copy", "cap-huge"}},
 	{groupScale, []string{"scale-huge", "scale-layers", "scale-images"}},
 	{groupSync, []string{"sync", "sync-again"}},
 	{groupResume, []string{"resume"}},

@@ -22,6 +22,9 @@ before every invocation the harness calls sync(2), untimed, so no tool pays for
 writing back (or discarding) what the seeding or the tool before it left behind.
 Pushes and copies go to a new repository of the second registry each time, which
 already stores the blobs (a warm-up copy), so every run uploads the same bytes.
+skiff's copy switches a big blob to ranges by itself when its one stream is slower
+than the upload; the copy row with --range-min 0 (one stream, always) is the
+control: between two registries on loopback the two should not differ.
 The push input is the big image as a docker tarball written by skiff. The append
 layer is a plain tar of 1 MiB of fresh random data each time, tagged in the big
 image's own repository. Ratios compare skiff with the fastest (or leanest) of the

@@ -107,6 +107,7 @@ func (f *fixture) ops() []op {
 		f.pullTar("pull-tiny", fmt.Sprintf("pull %d tiny layers → docker tarball", f.sc.tinyLayers), f.tiny.ref, f.tiny.least(), ""),
 		f.push(),
 		f.copy("copy", "copy big, registry → registry", f.big.ref, f.b+"/copy"),
+		f.copyOneStream(),
 		f.copy("copy-index", fmt.Sprintf("copy %d-platform index, registry → registry", len(f.sc.platforms)), f.index.ref, f.b+"/copyidx"),
 		f.appendLayer("append", fmt.Sprintf("append %s to big, same repository", bytesIEC(int64(f.sc.appendSize))), f.big),
 	}
@@ -187,6 +188,16 @@ func (f *fixture) copy(key, name, src, dstPrefix string) op {
 		"skopeo": func(_, id string) []string {
 			return skopeoCopy("--multi-arch", "all", "docker://"+src, "docker://"+dst(id))
 		},
+	}}
+}
+
+// copyOneStream is skiff's copy of the big image with --range-min 0: every
+// blob in one stream, as skiff copied before it chose ranges by itself;
+// the copy row's default is measured against it.
+func (f *fixture) copyOneStream() op {
+	dst := func(id string) string { return f.b + "/copy1s/" + id + ":1" }
+	return op{key: "copy-one-stream", name: "copy big, registry → registry, skiff --range-min 0 (one stream)", cmd: map[string]argv{
+		"skiff": func(_, id string) []string { return []string{"copy", "--range-min", "0", f.big.ref, dst(id)} },
 	}}
 }
 

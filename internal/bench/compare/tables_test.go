@@ -168,22 +168,28 @@ func TestTargets16(t *testing.T) {
 }
 
 // TestCappedTableAndTargets: the capped link's cells show wall, peak RSS
-// and bytes fetched over the image's, and issue 29's targets read them.
+// and bytes fetched over the image's, for the pulls and the copy, and
+// issue 29's targets read them.
 func TestCappedTableAndTargets(t *testing.T) {
 	none := func(string, string) []string { return nil }
 	all := map[string]argv{"skiff": none, "crane": none, "regctl": none}
 	res := &results{tools: []string{"skiff", "crane", "regctl"}, cells: map[string]*cell{}, ops: []op{
 		{key: "cap-one", name: "pull one", cmd: all, group: groupCapped, image: 100 * mib},
+		{key: "cap-copy", name: "copy one", cmd: all, group: groupCapped, image: 100 * mib},
 		{key: "cap-huge", name: "pull huge", cmd: all, group: groupCapped, image: 4000 * mib},
 	}}
 	add := func(op, tool string, s sample) { c := res.cell(op, tool); c.samples = append(c.samples, s) }
 	add("cap-one", "skiff", sample{wall: 1500 * ms, rss: 12 * mib, fetched: 101 * mib})
 	add("cap-one", "crane", sample{wall: 5000 * ms, rss: 14 * mib, fetched: 100 * mib})
 	add("cap-one", "regctl", sample{wall: 4000 * ms, rss: 20 * mib, fetched: 100 * mib})
+	add("cap-copy", "skiff", sample{wall: 2600 * ms, rss: 20 * mib, fetched: 102 * mib})
+	add("cap-copy", "crane", sample{wall: 5000 * ms, rss: 14 * mib, fetched: 100 * mib})
+	add("cap-copy", "regctl", sample{wall: 6000 * ms, rss: 16 * mib, fetched: 100 * mib})
 	add("cap-huge", "skiff", sample{wall: 40 * time.Second, rss: 17 * mib, fetched: 4000 * mib})
 	wantLines(t, "capped table", res.cappedTable(),
 		"| operation | skiff | crane | regctl | skiff ÷ fastest peer | skiff ÷ leanest peer |",
 		"| pull one | 1.500 s · 12.0 MiB · 1.01× | 5.000 s · 14.0 MiB · 1.00× | 4.000 s · 20.0 MiB · 1.00× | 0.38 (regctl) | 0.86 (crane) |",
+		"| copy one | 2.600 s · 20.0 MiB · 1.02× | 5.000 s · 14.0 MiB · 1.00× | 6.000 s · 16.0 MiB · 1.00× | 0.52 (crane) | 1.43 (crane) |",
 		"| pull huge | 40.000 s · 17.0 MiB · 1.00× | – | – | – | – |")
 	got := map[string]target{}
 	for _, tg := range res.cappedTargets() {
@@ -192,6 +198,7 @@ func TestCappedTableAndTargets(t *testing.T) {
 	for goal, want := range map[string]target{
 		"issue 29: pull one over the capped link: wall ≤ 0.4× the fastest peer":    {measured: "0.38× regctl", pass: true, known: true},
 		"issue 29: pull one over the capped link: bytes fetched ≤ 1.05× the image": {measured: "1.010×", pass: true, known: true},
+		"issue 29: copy one: wall ≤ 0.5× the fastest peer":                         {measured: "0.52× crane", pass: false, known: true},
 		"issue 29: pull huge over the capped link: peak RSS ≤ 16.0 MiB":            {measured: "17.0 MiB", pass: false, known: true},
 	} {
 		want.goal = goal
@@ -236,11 +243,11 @@ func TestOpGroupsNameEveryOperation(t *testing.T) {
 
 func TestParseOps(t *testing.T) {
 	got, err := parseOps("main, wan-tiny")
-	if err != nil || len(got) != 8 || !got["pull-tar"] || !got["wan-tiny"] || got["wan-append"] {
+	if err != nil || len(got) != 9 || !got["pull-tar"] || !got["wan-tiny"] || got["wan-append"] {
 		t.Errorf("parseOps(main, wan-tiny) = %v, %v", got, err)
 	}
-	if all, err := parseOps("all"); err != nil || len(all) != 29 || !all["resume"] || !all["sync-again"] || !all["stall"] || !all["serve-sync"] || !all["cap-huge"] {
-		t.Errorf("parseOps(all) = %d operations, %v; want 29 with resume, sync, stall, serve-sync and capped", len(all), err)
+	if all, err := parseOps("all"); err != nil || len(all) != 31 || !all["resume"] || !all["sync-again"] || !all["stall"] || !all["serve-sync"] || !all["cap-huge"] || !all["cap-copy"] {
+		t.Errorf("parseOps(all) = %d operations, %v; want 31 with resume, sync, stall, serve-sync and capped", len(all), err)
 	}
 	if _, err := parseOps("main,bogus"); err == nil || !strings.Contains(err.Error(), `"bogus"`) {
 		t.Errorf("parseOps(main,bogus) = %v, want an error naming it", err)
@@ -259,6 +266,10 @@ func TestCommandLines(t *testing.T) {
 		{"wan-platform", "skopeo", "skopeo --insecure-policy copy --src-tls-verify=false --dest-tls-verify=false --override-os linux --override-arch arm64 docker://WA/bench/multi:1 docker-archive:OUT/image.tar:WA/bench/multi:1"},
 		{"wan-platform", "regctl", "regctl --host reg=A,tls=disabled --host reg=B,tls=disabled --host reg=WA,tls=disabled --host reg=WB,tls=disabled --host reg=CA,tls=disabled image export --platform linux/arm64 WA/bench/multi:1 OUT/image.tar"},
 		{"cap-one", "skiff", "skiff pull CA/bench/one:1 OUT/image.tar"},
+		{"cap-copy", "skiff", "skiff copy CA/bench/one:1 B/capcopy/skiff-N:1"},
+		{"copy-one-stream", "skiff", "skiff copy --range-min 0 A/bench/big:1 B/copy1s/skiff-N:1"},
+		{"cap-copy", "crane", "crane copy --insecure CA/bench/one:1 B/capcopy/crane-N:1"},
+		{"cap-copy", "skopeo", "skopeo --insecure-policy copy --src-tls-verify=false --dest-tls-verify=false --multi-arch all docker://CA/bench/one:1 docker://B/capcopy/skopeo-N:1"},
 		{"wan-copy-index", "crane", "crane copy --insecure WA/bench/multi:1 WB/wancopy/crane-N:1"},
 		{"wan-append", "skiff", "skiff append -f OUT/layer.tar WA/bench/big:1 WA/bench/big:skiff-N"},
 		{"wan-index-create", "skiff", "skiff index create WA/bench/multi:c-skiff-N WA/bench/multi:p0 WA/bench/multi:p1 WA/bench/multi:p2"},
