@@ -72,12 +72,16 @@ var (
 	// connection (issue 29). Loopback and a LAN carry more even on a
 	// loaded machine; a long link's slow start, less.
 	oneConnFast = 50e6
-	// measureBytes is how much of the first range measures it.
-	measureBytes int64 = 2 << 20
+	// measureTime is how long the first range's body measures it, or
+	// all of that range when it comes sooner: long enough that a
+	// moment's contention for a small machine's cores (several blobs
+	// start at once, each hashed) does not pass for a slow link. A
+	// capped connection is known slow after it: 2.5 MB at 25 MB/s.
+	measureTime = 100 * time.Millisecond
 )
 
 // measuredOne notes the rate of a fetch's first connection over the
-// first measureBytes of its first range's body: slow, the fetch
+// first measureTime of its first range's body: slow, the fetch
 // starts twice startConns connections and grows from there against that
 // rate;
 // fast, it stays on the one, which then takes the rest of the blob as one

@@ -28,7 +28,7 @@
 // ranges with the whole blob, or with other bytes, gets one stream.
 //
 // How many connections: a ranged fetch starts with one and measures it
-// over the first 2 MiB of its first range. A connection faster than
+// over the first 100 ms of its first range. A connection faster than
 // 50 MB/s (loopback, a LAN) fetches the whole blob alone, the rest in one
 // bounded range: more would only make the prefix's hash read back what
 // they wrote ahead (measured: a loopback pull of two 1 GiB layers took

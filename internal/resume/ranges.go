@@ -407,7 +407,7 @@ func (r *ranged) fill(sp *span, buf []byte, first bool) error {
 			}
 			r.wrote(sp, buf, n, at)
 			at += int64(n)
-			if measure && (at-from >= measureBytes || at == sp.end) {
+			if measure && (time.Since(began) >= measureTime || at == sp.end) {
 				r.measuredOne(float64(at-from) / time.Since(began).Seconds())
 				measure = false
 			}

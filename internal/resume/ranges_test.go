@@ -297,9 +297,9 @@ func TestRangesStartConnectionsForRanges(t *testing.T) {
 // ranges (the one it measured with, then the rest), never more than one
 // at once: on loopback more would cost a second read of what they wrote.
 func TestRangesFastConnectionStaysAlone(t *testing.T) {
-	fast, bytesOf := oneConnFast, measureBytes
-	oneConnFast, measureBytes = 100e6, 2<<20
-	defer func() { oneConnFast, measureBytes = fast, bytesOf }()
+	fast, window := oneConnFast, measureTime
+	oneConnFast, measureTime = 50e6, 100*time.Millisecond
+	defer func() { oneConnFast, measureTime = fast, window }()
 	rs := newRangeSource(5*RangeSize+12345, 1) // in memory: gigabytes a second
 	s, f := newSlot(t, t.TempDir(), rs.source)
 	if _, err := fillRanged(t, s, rs); err != nil {
