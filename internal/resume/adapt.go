@@ -84,8 +84,9 @@ var (
 // first measureTime of its first range's body: slow, the fetch
 // starts twice startConns connections and grows from there against that
 // rate;
-// fast, it stays on the one, which then takes the rest of the blob as one
-// range (take). A Stream measures its own way.
+// fast, the range it measured with ends the ranges, and the rest comes in
+// one stream, as a fetch without ranges reads it. A Stream measures its
+// own way.
 func (r *ranged) measuredOne(rate float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -96,6 +97,7 @@ func (r *ranged) measuredOne(rate float64) {
 	a.measured = true
 	if rate >= oneConnFast {
 		a.stopped = true
+		r.oneStream() // the rest as --range-min 0 would fetch it: one stream, in larger reads
 		return
 	}
 	a.prevConns, a.prevRate = 1, rate
