@@ -161,9 +161,9 @@ func (sr *streamReader) startRanges(cut int64, rate float64) {
 
 // handOver is the reader at the cut. Once the first range came back as
 // asked, the head is closed (the bytes on their way are lost: the reader
-// waited for them, so few) and the ranges go on. If it did not, the
-// ranges stop, and the head goes on to the end: it reports whether it
-// does.
+// waited for them, so few) and the ranges go on: it reports true. If it
+// did not (the source serves no ranges, or the range failed), the ranges
+// stop and the head goes on to the end: false.
 func (sr *streamReader) handOver() bool {
 	r := sr.r
 	r.mu.Lock()

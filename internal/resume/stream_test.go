@@ -73,11 +73,13 @@ func TestStream(t *testing.T) {
 // the reader asks, here a reader slower than the source, is all there is:
 // the source is asked for no range.
 func TestStreamFastHead(t *testing.T) {
-	rs := newRangeSource(8*streamChunk, 13)
+	rs := newRangeSource(4*streamChunk, 13)
 	head := io.NopCloser(&cutReader{s: rs.source}) // as a registry's body: unverified
 	sr := Stream(t.Context(), rs, rs.desc, head, rs.source.open, nil)
 	defer sr.Close()
-	slow := &slowReader{ReadCloser: manifest.VerifyReadCloser(sr, rs.desc), pause: 2 * time.Millisecond, slow: int64(len(rs.data))}
+	// 32 KiB each 10 ms: slower than the head even on a busy machine,
+	// -race, and far enough from the end after an epoch for ranges.
+	slow := &slowReader{ReadCloser: manifest.VerifyReadCloser(sr, rs.desc), pause: 10 * time.Millisecond, slow: int64(len(rs.data))}
 	got := bytes.NewBuffer(make([]byte, 0, len(rs.data)))
 	if _, err := io.CopyBuffer(got, slow, make([]byte, 32<<10)); err != nil || !bytes.Equal(got.Bytes(), rs.data) {
 		t.Fatalf("%v, %d bytes", err, got.Len())
@@ -273,7 +275,9 @@ func (ss *sharedSource) open(offset int64) (io.ReadCloser, error) {
 // connections fetch carry no more than the head did, and the rest comes
 // in one stream again: no more ranges than two epochs' worth.
 func TestStreamBackToOneStream(t *testing.T) {
-	ss := &sharedSource{rangeSource: newRangeSource(24<<20, 14), s: &sharedRate{rate: 24e6}}
+	// 8 MB/s: little of a CPU for the reader, so that the head's rate is
+	// the link's even on a busy machine, -race.
+	ss := &sharedSource{rangeSource: newRangeSource(12<<20, 14), s: &sharedRate{rate: 8e6}}
 	head, err := ss.open(0)
 	if err != nil {
 		t.Fatal(err)
