@@ -105,13 +105,6 @@ func (r *ranged) measuredOne(rate float64) {
 	r.poke()
 }
 
-// alone reports whether one connection fetches the rest of a file's blob
-// by itself for good: it then asks for all of it in one bounded range
-// rather than a round trip every RangeSize; r.mu is held.
-func (r *ranged) alone() bool {
-	return !r.inOrder && r.adapt.stopped && r.want == 1 && r.running == 1
-}
-
 // step runs on every tick of the fetch and returns how many connections
 // to start; r.mu is held.
 func (r *ranged) step(now time.Time) int {
@@ -135,6 +128,9 @@ func (r *ranged) step(now time.Time) int {
 		if a.doubt {
 			a.stopped = true
 			r.want = p
+			if p == 1 {
+				r.oneStream() // one connection goes faster in one stream than range by range
+			}
 		}
 		a.doubt = true
 		r.restartEpoch(now)

@@ -309,11 +309,7 @@ func (r *ranged) take(extra bool) *span {
 			return nil // every byte is written or being written
 		}
 		if gap < r.floor()+r.ahead() {
-			chunk := r.chunk
-			if r.alone() {
-				chunk = end - gap
-			}
-			sp := &span{start: gap, end: min(gap+chunk, end), busy: true}
+			sp := &span{start: gap, end: min(gap+r.chunk, end), busy: true}
 			i, _ := slices.BinarySearchFunc(r.spans, gap, func(s *span, at int64) int { return int(s.start - at) })
 			r.spans = slices.Insert(r.spans, i, sp)
 			return sp
