@@ -151,8 +151,10 @@ func TestRangedPullAfterSIGKILL(t *testing.T) {
 // TestCopyRangesWhenTheSourceIsSlow: a copy between registries reads a
 // blob of --range-min (32 MiB by default) or more in ranges by itself once
 // its one stream proves slower than the upload, and only then: from a
-// source faster than the upload it asks for no range, and --range-min 0
-// keeps even a slow source in one stream.
+// source faster than the upload (here the destination takes uploads at
+// 20 MB/s, so that a loopback source on a busy machine is surely the
+// faster) it asks for no range, and --range-min 0 keeps even a slow
+// source in one stream.
 func TestCopyRangesWhenTheSourceIsSlow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("copies 80 MiB")
@@ -163,6 +165,9 @@ func TestCopyRangesWhenTheSourceIsSlow(t *testing.T) {
 	seedImage(t, src, "demo/mid:1", 12<<20)
 	slow := registrytest.Fault{Rate: 8e6, Match: func(r *http.Request) bool { // the one stream, not the ranges
 		return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && r.Header.Get("Range") == ""
+	}}
+	slowUploads := registrytest.Fault{ReadRate: 20e6, Match: func(r *http.Request) bool {
+		return strings.Contains(r.URL.Path, "/blobs/uploads/")
 	}}
 	for i, tc := range []struct {
 		image  string
@@ -175,8 +180,11 @@ func TestCopyRangesWhenTheSourceIsSlow(t *testing.T) {
 		{"mid", true, []string{"--range-min", "0"}, false},
 	} {
 		src.Faults.Reset()
+		dst.Faults.Reset()
 		if tc.slow {
 			src.Faults.Add(slow)
+		} else {
+			dst.Faults.Add(slowUploads)
 		}
 		gen := m.next()
 		args := append(append([]string{"copy"}, tc.flags...), src.Host+"/demo/"+tc.image+":1", fmt.Sprintf("%s/copy%d/%s:1", dst.Host, i, tc.image))

@@ -2,6 +2,7 @@ package registrytest
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -41,6 +42,10 @@ type Fault struct {
 	// bytes per second, as a slow link or a server that caps each
 	// connection does.
 	Rate float64
+	// ReadRate, if positive, reads the request body (an upload) at no more
+	// than this many bytes per second, as a registry whose storage or link
+	// takes uploads slowly.
+	ReadRate float64
 	// WrongBytes flips the first byte of the response body.
 	WrongBytes bool
 	// NoRange ignores the request's Range header: the whole content
@@ -175,7 +180,11 @@ func (g *Registry) applyFault(w http.ResponseWriter, r *http.Request) (http.Resp
 	if f.Rate > 0 {
 		w = &slowWriter{ResponseWriter: w, rate: f.Rate, start: time.Now(), gone: r.Context().Done()}
 	}
-	return w, r.WithContext(context.WithValue(r.Context(), faultKey{}, f)), false
+	r = r.WithContext(context.WithValue(r.Context(), faultKey{}, f))
+	if f.ReadRate > 0 && r.Body != nil {
+		r.Body = &slowBody{ReadCloser: r.Body, rate: f.ReadRate, start: time.Now(), gone: r.Context().Done()}
+	}
+	return w, r, false
 }
 
 // redirect answers a blob GET or HEAD with the fault's RedirectTo, when
@@ -296,6 +305,27 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 }
 
 func (w *slowWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// slowBody reads a request body at no more than rate bytes per second.
+type slowBody struct {
+	io.ReadCloser
+	rate  float64
+	start time.Time
+	read  int64
+	gone  <-chan struct{} // closed when the client hangs up
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	due := b.start.Add(time.Duration(float64(b.read) / b.rate * float64(time.Second)))
+	select {
+	case <-time.After(time.Until(due)):
+	case <-b.gone:
+		return 0, context.Canceled
+	}
+	n, err := b.ReadCloser.Read(p[:min(len(p), 16<<10)])
+	b.read += int64(n)
+	return n, err
+}
 
 // serveEndless streams an OCI manifest whose layer list never ends,
 // without Content-Length, until the client goes away.

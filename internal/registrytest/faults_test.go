@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skiffoci/skiff/internal/registrytest"
 	"github.com/skiffoci/skiff/manifest"
@@ -109,6 +110,23 @@ func TestFaultWrongBytes(t *testing.T) {
 	}
 	if _, err := io.ReadAll(manifest.NewVerifyingReader(bytes.NewReader(r.body), manifest.DescriptorFor("x/y", content))); !errors.Is(err, manifest.ErrDigestMismatch) {
 		t.Fatalf("verification: %v", err)
+	}
+}
+
+// ReadRate reads an upload no faster than its rate, and stores it whole.
+// Only the lower bound is checked: a busy machine may read it slower.
+func TestFaultReadRate(t *testing.T) {
+	srv, c := start(t, nil)
+	content := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	srv.Faults.Add(registrytest.Fault{ReadRate: 4e6, Match: registrytest.Route("", "/blobs/uploads/")})
+	start := time.Now()
+	d := c.pushBlob("a", content)
+	// The last 16 KiB read is due once the rest came at the rate.
+	if least := time.Duration(float64(len(content)-16<<10) / 4e6 * float64(time.Second)); time.Since(start) < least {
+		t.Fatalf("1 MiB uploaded in %v at 4 MB/s, want at least %v", time.Since(start), least)
+	}
+	if _, got, err := c.get("/v2/a/blobs/" + string(d)); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("the blob read back: %d bytes, %v", len(got), err)
 	}
 }
 
