@@ -228,11 +228,13 @@ func (r *ranged) start(extra bool) {
 // finish hashes what the ranges left at the prefix and, unless the blob
 // is whole, saves a checkpoint of where the fetch got.
 func (r *ranged) finish() {
-	buf := rangeBufPool.Get().(*[]byte)
-	defer rangeBufPool.Put(buf)
 	r.hmu.Lock()
 	defer r.hmu.Unlock()
-	r.catchUp(*buf)
+	if r.behind() { // a buffer only when there is something to read back
+		buf := rangeBufPool.Get().(*[]byte)
+		r.catchUp(*buf)
+		rangeBufPool.Put(buf)
+	}
 	r.mu.Lock()
 	whole := r.hashed == r.s.Desc.Size
 	r.mu.Unlock()
@@ -245,11 +247,21 @@ func (r *ranged) finish() {
 }
 
 // work is one connection: it takes ranges and fills them until none is
-// left for it.
+// left for it. The blob's own connection (not extra) reads into a
+// stream's buffer, of which it uses rangeBufSize: when the rest of the
+// blob then comes in one stream (a fast connection, a source without
+// ranges), the stream takes that buffer back from the pool instead of
+// adding its own to the peak (four 1 GiB layers at once: 16.3 MiB of RSS
+// against 15.5 in one stream, before).
 func (r *ranged) work(extra bool) {
-	buf := rangeBufPool.Get().(*[]byte)
+	pool := &rangeBufPool
+	if !extra && !r.inOrder { // a Stream's rest needs no buffer here
+		pool = &bufPool
+	}
+	held := pool.Get().(*[]byte)
+	buf := (*held)[:min(rangeBufSize, len(*held))]
 	defer func() {
-		rangeBufPool.Put(buf)
+		pool.Put(held)
 		if extra {
 			r.conns.Release()
 		}
@@ -265,7 +277,7 @@ func (r *ranged) work(extra bool) {
 		if sp == nil {
 			return
 		}
-		err := r.fill(sp, *buf, first)
+		err := r.fill(sp, buf, first)
 		first = false
 		r.mu.Lock()
 		sp.busy = false
