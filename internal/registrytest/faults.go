@@ -178,11 +178,11 @@ func (g *Registry) applyFault(w http.ResponseWriter, r *http.Request) (http.Resp
 		w = &faultWriter{ResponseWriter: w, cutAfter: f.CutAfter, stallAfter: f.StallAfter, flip: f.WrongBytes, gone: r.Context().Done()}
 	}
 	if f.Rate > 0 {
-		w = &slowWriter{ResponseWriter: w, rate: f.Rate, start: time.Now(), gone: r.Context().Done()}
+		w = &slowWriter{ResponseWriter: w, pacer: newPacer(f.Rate, r.Context().Done())}
 	}
 	r = r.WithContext(context.WithValue(r.Context(), faultKey{}, f))
 	if f.ReadRate > 0 && r.Body != nil {
-		r.Body = &slowBody{ReadCloser: r.Body, rate: f.ReadRate, start: time.Now(), gone: r.Context().Done()}
+		r.Body = &slowBody{ReadCloser: r.Body, pacer: newPacer(f.ReadRate, r.Context().Done())}
 	}
 	return w, r, false
 }
@@ -278,24 +278,18 @@ func (w *faultWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // each written when the rate allows it.
 type slowWriter struct {
 	http.ResponseWriter
-	rate    float64
-	start   time.Time
-	written int64
-	gone    <-chan struct{} // closed when the client hangs up
+	pacer
 }
 
 func (w *slowWriter) Write(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
-		due := w.start.Add(time.Duration(float64(w.written) / w.rate * float64(time.Second)))
-		select {
-		case <-time.After(time.Until(due)):
-		case <-w.gone:
+		if !w.wait() {
 			return n, http.ErrAbortHandler
 		}
 		k, err := w.ResponseWriter.Write(p[n:min(len(p), n+16<<10)])
 		n += k
-		w.written += int64(k)
+		w.done += int64(k)
 		if err != nil {
 			return n, err
 		}
@@ -306,25 +300,43 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 
 func (w *slowWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// slowBody reads a request body at no more than rate bytes per second.
+// slowBody reads a request body at no more than rate bytes per second,
+// 16 KiB at a time.
 type slowBody struct {
 	io.ReadCloser
-	rate  float64
-	start time.Time
-	read  int64
-	gone  <-chan struct{} // closed when the client hangs up
+	pacer
 }
 
 func (b *slowBody) Read(p []byte) (int, error) {
-	due := b.start.Add(time.Duration(float64(b.read) / b.rate * float64(time.Second)))
-	select {
-	case <-time.After(time.Until(due)):
-	case <-b.gone:
+	if !b.wait() {
 		return 0, context.Canceled
 	}
 	n, err := b.ReadCloser.Read(p[:min(len(p), 16<<10)])
-	b.read += int64(n)
+	b.done += int64(n)
 	return n, err
+}
+
+// pacer holds bytes to rate per second from start.
+type pacer struct {
+	rate  float64
+	start time.Time
+	done  int64           // bytes passed so far
+	gone  <-chan struct{} // closed when the client hangs up
+}
+
+func newPacer(rate float64, gone <-chan struct{}) pacer {
+	return pacer{rate: rate, start: time.Now(), gone: gone}
+}
+
+// wait waits until the bytes done are due; false when gone closes first.
+func (p *pacer) wait() bool {
+	due := p.start.Add(time.Duration(float64(p.done) / p.rate * float64(time.Second)))
+	select {
+	case <-time.After(time.Until(due)):
+		return true
+	case <-p.gone:
+		return false
+	}
 }
 
 // serveEndless streams an OCI manifest whose layer list never ends,
