@@ -60,9 +60,9 @@ func (h *harness) seed(ctx context.Context, a, b string) error {
 		warm = append(warm, []string{"copy", f.one.ref, b + "/warm/one:1"})
 	}
 	// The huge image is read once before it is timed: the first tool to
-	// read 4 GB the seeding just wrote took twice its time and CPU in
-	// later runs (skiff, first in run 1: 11.6 s and 16.2 s of CPU, then
-	// 6.3 s and 4.2 s), whichever tool that was.
+	// read the 4 GB the seeding just wrote paid for it (-ops scale-huge,
+	// skiff first in run 1: 11.6 s with 16.2 s of CPU, then 6.3 s and
+	// 4.2 s; after this read, 5.3 s in run 1).
 	warmHuge := filepath.Join(filepath.Dir(f.tarball), "warm-huge.tar")
 	if h.wants(groupScale) {
 		warm = append(warm, []string{"pull", f.huge.ref, warmHuge})
