@@ -134,16 +134,25 @@ func transfer(ctx context.Context, e *env, o *options, srcs []images.Location, d
 			s.Close()
 		}
 	}()
+	// Stopped before the transfer began (SIGINT while a manifest was on
+	// its way), a run says so as one stopped during it does, not with
+	// the error the cancelled request got.
+	stopped := func(err error) error {
+		if ctx.Err() != nil {
+			return resumeHint(ctx, err, dst)
+		}
+		return err
+	}
 	images.Preconnect(ctx, srcs, dst, opts)
 	for _, l := range srcs {
 		s, err := images.OpenSource(ctx, l, opts)
 		if err != nil {
-			return err
+			return stopped(err)
 		}
 		opened = append(opened, s)
 	}
 	if err := verifySources(ctx, e, o, opened, platforms); err != nil {
-		return err
+		return stopped(err)
 	}
 	root, err := images.Transfer(ctx, opened, dst, opts)
 	if err != nil {

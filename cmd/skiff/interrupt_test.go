@@ -144,3 +144,42 @@ func TestPushInterruptedTagsNothing(t *testing.T) {
 		t.Fatal("the pushed tarball changed")
 	}
 }
+
+// TestInterruptedBeforeTheTransfer: a run stopped while it still fetches
+// the manifest (SIGINT, here its context) says it was interrupted, in one
+// line, as a run stopped mid-blob does, not with the error the cancelled
+// request got; nothing is written.
+func TestInterruptedBeforeTheTransfer(t *testing.T) {
+	srv := registrytest.NewServer(t, nil)
+	seedImage(t, srv, "demo/app:1", 64<<10)
+	for _, argv := range []func(dir string) []string{
+		func(dir string) []string {
+			return []string{"pull", srv.Host + "/demo/app:1", filepath.Join(dir, "app.tar")}
+		},
+		func(dir string) []string {
+			return []string{"copy", srv.Host + "/demo/app:1", "oci:" + filepath.Join(dir, "lay") + ":v1"}
+		},
+		func(string) []string { return []string{"copy", srv.Host + "/demo/app:1", srv.Host + "/demo/copy:1"} },
+	} {
+		dir := t.TempDir()
+		args := argv(dir)
+		ctx, cancel := context.WithCancel(t.Context())
+		srv.Faults.Reset()
+		srv.Faults.Add(registrytest.Fault{Match: func(r *http.Request) bool {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/") {
+				cancel() // the manifest is on its way when the signal lands
+				return true
+			}
+			return false
+		}, StallAfter: -1})
+		code, _, stderr := runSkiff(t, ctx, "", args...)
+		cancel()
+		if code != exitError || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, ": interrupted") {
+			t.Errorf("%s: exit %d, stderr %q: want one line saying it was interrupted", strings.Join(args, " "), code, stderr)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%s: wrote %d entries in its directory", strings.Join(args, " "), len(entries))
+		}
+	}
+	srv.Faults.Reset()
+}
