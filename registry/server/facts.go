@@ -162,7 +162,7 @@ func encodeFacts(facts []*manifestFacts) []byte {
 // manifests. The caller holds l.mu.
 func (s *layoutStorage) factsOf(l *repoLayout, x *repoIndex) (*factTable, error) {
 	if l.facts == nil {
-		l.facts = readFacts(s.d, l.name, 4*s.indexLimit())
+		l.facts = readFacts(s.d, l.name, s.factsLimit())
 	}
 	t := l.facts
 	if t.complete {

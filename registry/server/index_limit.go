@@ -46,6 +46,11 @@ func (s *layoutStorage) indexLimit() int64 {
 // 60 more, and a line that would take it past the bound begins it again.
 func (s *layoutStorage) journalLimit() int64 { return 4 * s.indexLimit() }
 
+// factsLimit bounds what is read of a facts file: a line per manifest the
+// index lists, each about as long as its entry, and the lines of
+// manifests no longer listed until the file is written anew.
+func (s *layoutStorage) factsLimit() int64 { return 4 * s.indexLimit() }
+
 // try makes the edit e on l's index x unless it would make index.json
 // larger than indexLimit and larger than it is: then x is left as it was
 // and the error is an *indexFullError. An edit made is then kept
